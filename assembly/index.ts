@@ -1,0 +1,4 @@
+// The only export surface of the AssemblyScript kernels. Each kernel family lives in its own file;
+// every SIMD kernel has a scalar twin selected at compile time by ASC_FEATURE_SIMD.
+export { heap_base } from './memory';
+export * from './eltwise';

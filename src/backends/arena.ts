@@ -1,0 +1,116 @@
+import { alignUp } from '../graph/planner.js';
+
+/**
+ * First-fit allocator over one growable linear memory (a wasm module's memory, or a host ArrayBuffer
+ * for the reference backend). Plans allocate once when compiled; `highWater` lets tests prove that a warm
+ * step allocates nothing.
+ */
+export abstract class Arena {
+  private free: { start: number; end: number }[] = [];
+  private top: number;
+  private sizes = new Map<number, number>();
+  private peak: number;
+
+  constructor(protected readonly base: number) {
+    this.top = base;
+    this.peak = base;
+  }
+
+  /** The current backing store (may change after growth: take views after allocating). */
+  abstract get buffer(): ArrayBuffer;
+  protected abstract grow(minBytes: number): void;
+
+  alloc(bytes: number): number {
+    const size = alignUp(Math.max(bytes, 1));
+    const slot = this.free.findIndex((b) => b.end - b.start >= size);
+    let ptr: number;
+    if (slot >= 0) {
+      const block = this.free[slot];
+      ptr = block.start;
+      if (block.end - block.start === size) this.free.splice(slot, 1);
+      else block.start += size;
+    } else {
+      ptr = this.top;
+      this.top += size;
+      if (this.top > this.buffer.byteLength) this.grow(this.top);
+    }
+    this.sizes.set(ptr, size);
+    this.peak = Math.max(this.peak, this.top);
+    return ptr;
+  }
+
+  release(ptr: number): void {
+    const size = this.sizes.get(ptr);
+    if (size === undefined) return;
+    this.sizes.delete(ptr);
+    this.free.push({ start: ptr, end: ptr + size });
+    this.free.sort((a, b) => a.start - b.start);
+    const merged: { start: number; end: number }[] = [];
+    for (const b of this.free) {
+      const last = merged[merged.length - 1];
+      if (last && last.end === b.start) last.end = b.end;
+      else merged.push({ ...b });
+    }
+    const tail = merged[merged.length - 1];
+    if (tail && tail.end === this.top) {
+      this.top = tail.start;
+      merged.pop();
+    }
+    this.free = merged;
+  }
+
+  /** A Float32Array view of `length` floats at byte offset `ptr`. */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.buffer, ptr, length);
+  }
+
+  /** Highest byte ever handed out: constant across warm steps. */
+  get highWater(): number {
+    return this.peak;
+  }
+
+  get bytesInUse(): number {
+    let n = 0;
+    for (const s of this.sizes.values()) n += s;
+    return n;
+  }
+}
+
+/** Arena over a plain ArrayBuffer, grown by copying (the reference backend). */
+export class HostArena extends Arena {
+  private store = new ArrayBuffer(1 << 16);
+
+  constructor() {
+    super(64);
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.store;
+  }
+
+  protected grow(minBytes: number): void {
+    const next = new ArrayBuffer(Math.max(minBytes, this.store.byteLength * 2));
+    new Uint8Array(next).set(new Uint8Array(this.store));
+    this.store = next;
+  }
+}
+
+/** Arena over a WebAssembly.Memory, starting above the module's own data and stack. */
+export class WasmArena extends Arena {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    heapBase: number,
+  ) {
+    super(alignUp(heapBase));
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
+  protected grow(minBytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    const want = Math.max(minBytes, have + (have >> 1));
+    this.memory.grow(Math.ceil((want - have) / 65536));
+  }
+}

@@ -1,0 +1,39 @@
+import { ArgumentError } from '../core/errors.js';
+import type { Backend } from './backend.js';
+
+export type BackendName = 'reference' | 'wasm';
+export type WasmBuild = 'simd' | 'relaxed' | 'scalar';
+
+export interface BackendOptions {
+  /** wasm only: force a build instead of the best one this engine validates. */
+  build?: WasmBuild;
+}
+
+type Loader = (options: BackendOptions) => Promise<Backend>;
+
+const loaders = new Map<string, Loader>();
+const instances = new Map<string, Promise<Backend>>();
+
+export function registerBackend(name: string, loader: Loader): void {
+  loaders.set(name, loader);
+}
+
+/** Loads (once) and returns a backend. `'wasm'` picks the best build unless `options.build` forces one. */
+export function getBackend(name: string, options: BackendOptions = {}): Promise<Backend> {
+  const loader = loaders.get(name);
+  if (!loader) {
+    throw new ArgumentError(`unknown backend '${name}'; available: ${[...loaders.keys()].join(', ')}`);
+  }
+  const key = `${name}:${options.build ?? 'auto'}`;
+  let instance = instances.get(key);
+  if (!instance) {
+    instance = loader(options);
+    instances.set(key, instance);
+    instance.catch(() => instances.delete(key));
+  }
+  return instance;
+}
+
+export function backendNames(): string[] {
+  return [...loaders.keys()];
+}

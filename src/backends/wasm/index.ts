@@ -1,0 +1,24 @@
+import { WasmArena } from '../arena.js';
+import type { Backend, KernelTable } from '../backend.js';
+import { type BackendOptions, registerBackend } from '../registry.js';
+import type { WasmContext } from './context.js';
+import { activationWasm } from './kernels/elementwise.js';
+import { loadWasm } from './loader.js';
+
+/** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
+export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend> {
+  const loaded = await loadWasm(options.build);
+  const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
+  const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
+  const kernels: KernelTable = {
+    activation: activationWasm(ctx),
+  };
+  return {
+    name: 'wasm',
+    arena,
+    kernels,
+    info: () => ({ name: 'wasm', build: loaded.build, features: { ...loaded.features } }),
+  };
+}
+
+registerBackend('wasm', (options) => createWasmBackend(options));

@@ -1,0 +1,19 @@
+/** Base class of every error vireo raises on purpose: the message says what to do or what was wrong. */
+export class VireoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor or layer received a shape it cannot work with. */
+export class ShapeError extends VireoError {}
+
+/** A file or byte buffer is not what it claims to be (truncated, corrupt, wrong format). */
+export class FormatError extends VireoError {}
+
+/** A state dict does not match the model: a missing, unexpected or misshaped tensor. */
+export class StateDictError extends VireoError {}
+
+/** An option or argument is out of its valid range. */
+export class ArgumentError extends VireoError {}

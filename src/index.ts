@@ -1,0 +1,17 @@
+// vireo: train and run image-classification CNNs on the device. PyTorch-shaped API, NCHW float32.
+import './backends/reference/index.js';
+import './backends/wasm/index.js';
+import * as nn from './nn/index.js';
+
+export { nn };
+export { Tensor, tensor, zeros } from './core/tensor.js';
+export { Parameter } from './core/parameter.js';
+export { manualSeed, Random } from './core/random.js';
+export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError } from './core/errors.js';
+export type { Shape } from './core/shape.js';
+export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
+export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';
+export { backendInfo } from './backends/info.js';
+export { Graph } from './graph/ir.js';
+export { Plan, type LayerTiming } from './graph/plan.js';
+export { opDefs } from './ops/index.js';

@@ -1,0 +1,157 @@
+import { FormatError } from '../core/errors.js';
+import { type Shape, shapeToString, sizeOf } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+
+/**
+ * safetensors: 8-byte little-endian header length, a JSON header mapping names to
+ * { dtype, shape, data_offsets } (offsets relative to the data that follows), then the raw data.
+ * Every tensor is read into float32; integer dtypes are marked so they are written back as I64.
+ */
+const dtypeBytes: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const integerDtypes = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'BOOL']);
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export interface SafetensorsFile {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+function fail(source: string, problem: string): never {
+  throw new FormatError(`${source}: not a valid safetensors file: ${problem}`);
+}
+
+/** Reads a safetensors file into name → Tensor (file order). `source` names the file in errors. */
+export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<string, Tensor> {
+  return readSafetensorsFile(bytes, source).tensors;
+}
+
+export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
+  if (bytes.byteLength < 8) fail(source, `${bytes.byteLength} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > MAX_HEADER || 8 + headerLength > bytes.byteLength) {
+    fail(source, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); the file may be truncated`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (e) {
+    fail(source, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(source, 'header is not a JSON object');
+
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const tensors = new Map<string, Tensor>();
+  let metadata: Record<string, string> = {};
+  const ranges: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      fail(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      fail(source, `tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const expected = sizeOf(shape as Shape) * dtypeBytes[dtype];
+    if (end < begin || end - begin !== expected) {
+      fail(source, `tensor '${name}' (${dtype} ${shapeToString(shape as Shape)}) needs ${expected} bytes but data_offsets span ${end - begin}`);
+    }
+    if (end > dataLength) fail(source, `tensor '${name}' ends at byte ${end} of a ${dataLength}-byte data section; the file may be truncated`);
+    ranges.push([begin, end, name]);
+    tensors.set(name, new Tensor(decode(bytes, dataStart + begin, sizeOf(shape as Shape), dtype), shape as Shape, { integer: integerDtypes.has(dtype) }));
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i][0] < ranges[i - 1][1]) fail(source, `tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+  }
+  return { tensors, metadata };
+}
+
+function decode(bytes: Uint8Array, offset: number, count: number, dtype: string): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * dtypeBytes[dtype]);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    switch (dtype) {
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'F16':
+        out[i] = halfToFloat(view.getUint16(i * 2, true));
+        break;
+      case 'BF16':
+        out[i] = new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0];
+        break;
+      case 'I64':
+        out[i] = Number(view.getBigInt64(i * 8, true));
+        break;
+      case 'I32':
+        out[i] = view.getInt32(i * 4, true);
+        break;
+      case 'I16':
+        out[i] = view.getInt16(i * 2, true);
+        break;
+      case 'I8':
+        out[i] = view.getInt8(i);
+        break;
+      default:
+        out[i] = view.getUint8(i);
+    }
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/**
+ * Writes tensors as safetensors (F32, or I64 for tensors marked integer), in the given order, with
+ * 8-byte-aligned data as PyTorch's writer does. The result loads with safetensors.torch.load_file.
+ */
+export function writeSafetensors(
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    const size = t.size * (t.integer ? 8 : 4);
+    header[name] = { dtype: t.integer ? 'I64' : 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const [, t] of entries) {
+    const values = t.dataSync();
+    if (t.integer) {
+      for (let i = 0; i < values.length; i++, at += 8) view.setBigInt64(at, BigInt(Math.round(values[i])), true);
+    } else {
+      out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+      at += values.byteLength;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,167 @@
+import { ArgumentError, StateDictError } from '../core/errors.js';
+import { Parameter } from '../core/parameter.js';
+import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+import type { Backend } from '../backends/backend.js';
+import { type BackendOptions, getBackend } from '../backends/registry.js';
+import { fuseActivations } from '../graph/fuse.js';
+import { Graph, type ValueId } from '../graph/ir.js';
+import { Plan } from '../graph/plan.js';
+
+export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
+
+/**
+ * Base of every layer, shaped like torch.nn.Module: children and parameters registered in order
+ * (which fixes state-dict names), train/eval modes, and a forward that compiles the module into a
+ * graph and a static plan per input shape.
+ */
+export abstract class Module {
+  training = true;
+  private readonly childModules = new Map<string, Module>();
+  private readonly ownParams = new Map<string, Parameter>();
+  private backendName = 'wasm';
+  private backendOptions: BackendOptions = {};
+  private backend: Backend | null = null;
+  private plans: { training: boolean; plan: Plan }[] = [];
+
+  /** Adds this module's nodes to `graph`, reading `inputs`; `path` is its state-dict prefix. */
+  abstract emit(graph: Graph, inputs: ValueId[], path: string): ValueId;
+
+  protected registerParameter(name: string, parameter: Parameter): Parameter {
+    this.ownParams.set(name, parameter);
+    return parameter;
+  }
+
+  protected registerModule<M extends Module>(name: string, module: M): M {
+    if (!(module instanceof Module)) throw new ArgumentError(`child '${name}' is not an nn.Module`);
+    this.childModules.set(name, module);
+    return module;
+  }
+
+  /** Direct children, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.childModules];
+  }
+
+  /** Parameters and buffers in PyTorch's state-dict order: own entries first, then each child's. */
+  private namedEntries(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const own = [...this.ownParams];
+    for (const [name, p] of own.filter(([, p]) => !p.isBuffer)) out.push([prefix + name, p]);
+    for (const [name, p] of own.filter(([, p]) => p.isBuffer)) out.push([prefix + name, p]);
+    for (const [name, child] of this.childModules) out.push(...child.namedEntries(`${prefix}${name}.`));
+    return out;
+  }
+
+  namedParameters(): [string, Parameter][] {
+    return this.namedEntries().filter(([, p]) => !p.isBuffer);
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Parameter][] {
+    return this.namedEntries().filter(([, p]) => p.isBuffer);
+  }
+
+  /** Copies of every parameter and buffer, keyed by PyTorch's state-dict names. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedEntries()) out[name] = p.toTensor();
+    return out;
+  }
+
+  /**
+   * Loads parameters by name. Every entry is checked before any is written, so a bad state dict
+   * leaves the model as it was. With `strict` (the default) missing and unexpected keys are errors.
+   */
+  loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    const entries = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const own = new Map(this.namedEntries());
+    const missing = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpected = [...entries.keys()].filter((k) => !own.has(k));
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      const parts = [];
+      if (missing.length) parts.push(`missing: ${missing.join(', ')}`);
+      if (unexpected.length) parts.push(`unexpected: ${unexpected.join(', ')}`);
+      throw new StateDictError(`loadStateDict: keys do not match the model (${parts.join('; ')})`);
+    }
+    for (const [name, t] of entries) {
+      const p = own.get(name);
+      if (!p) continue;
+      if (!(t instanceof Tensor)) throw new StateDictError(`loadStateDict: '${name}' is not a Tensor`);
+      const scalarAsOne = p.shape.length === 0 && t.size === 1;
+      if (!scalarAsOne && !shapesEqual(p.shape, t.shape)) {
+        throw new StateDictError(`loadStateDict: '${name}' has shape ${shapeToString(t.shape)}, the model expects ${shapeToString(p.shape)}`);
+      }
+      const values = t.dataSync();
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) throw new StateDictError(`loadStateDict: '${name}' holds a non-finite value at index ${i}`);
+      }
+    }
+    for (const [name, t] of entries) own.get(name)?.set(t.dataSync(), name);
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    for (const child of this.childModules.values()) child.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Chooses the backend that runs this module: 'wasm' (default) or 'reference'. */
+  async to(backend: string, options: BackendOptions = {}): Promise<this> {
+    const next = await getBackend(backend, options);
+    if (next !== this.backend) this.releasePlans();
+    this.backend = next;
+    this.backendName = backend;
+    this.backendOptions = options;
+    return this;
+  }
+
+  /** The backend this module runs on (loading the default on first use). */
+  async currentBackend(): Promise<Backend> {
+    if (!this.backend) this.backend = await getBackend(this.backendName, this.backendOptions);
+    return this.backend;
+  }
+
+  /** The module as a graph for the current mode (activations fused into the conv/linear before them). */
+  toGraph(): Graph {
+    const graph = new Graph();
+    const input = graph.addInput();
+    graph.outputs = [this.emit(graph, [input], '')];
+    return fuseActivations(graph);
+  }
+
+  /** The static plan for this input shape and mode, compiled on first use and then reused. */
+  async plan(inputShape: Shape): Promise<Plan> {
+    const backend = await this.currentBackend();
+    const found = this.plans.find((p) => p.training === this.training && p.plan.matches([inputShape]));
+    if (found) return found.plan;
+    const plan = new Plan(this.toGraph(), [inputShape], backend);
+    this.plans.push({ training: this.training, plan });
+    return plan;
+  }
+
+  async forward(x: Tensor): Promise<Tensor> {
+    const plan = await this.plan(x.shape);
+    const [out] = plan.run([x.dataSync()]);
+    return new Tensor(out, plan.outputShapes[0]);
+  }
+
+  /** Frees every compiled plan's memory in the backend. */
+  releasePlans(): void {
+    for (const { plan } of this.plans) plan.dispose();
+    this.plans = [];
+  }
+}
+
+/** Joins a state-dict prefix and a child name ('' + 'conv1' → 'conv1'; 'features.' handled by callers). */
+export function childPath(path: string, name: string): string {
+  return path ? `${path}.${name}` : name;
+}

@@ -1,0 +1,69 @@
+import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
+import { noActivation } from '../../src/ops/types.js';
+import type { OpCase } from '../helpers/single-op.js';
+
+/**
+ * Op cases as data, run on every backend against the reference. Shapes are deliberately awkward:
+ * odd spatial sizes, channel counts that are not multiples of 4, batch 1 and batch > 1, and the
+ * padding/stride/dilation/ceil-mode edges.
+ */
+function conv(name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }): OpCase<'conv2d'> {
+  const attrs: Conv2dAttrs = {
+    inChannels: x[1],
+    kernel: [3, 3],
+    stride: [1, 1],
+    padding: [0, 0, 0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    bias: true,
+    activation: noActivation,
+    ...o,
+  };
+  return { name, op: 'conv2d', attrs, inputs: [x] };
+}
+
+function pool(name: string, op: 'maxPool2d' | 'avgPool2d', x: number[], o: Partial<Pool2dAttrs>): OpCase {
+  const kernel = o.kernel ?? [2, 2];
+  const attrs: Pool2dAttrs = { kernel, stride: kernel, padding: [0, 0], dilation: [1, 1], ceilMode: false, countIncludePad: true, ...o };
+  return { name, op, attrs, inputs: [x] };
+}
+
+export const opCases: OpCase[] = [
+  conv('conv 3x3 pad1', [2, 3, 9, 7], { outChannels: 5, padding: [1, 1, 1, 1] }),
+  conv('conv 3x3 stride2 odd', [1, 7, 11, 13], { outChannels: 6, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv 5x3 dilation2 no bias', [3, 5, 12, 10], { outChannels: 9, kernel: [5, 3], dilation: [2, 2], padding: [2, 1, 2, 1], bias: false }),
+  conv('conv asymmetric same-like padding', [2, 4, 8, 9], { outChannels: 3, kernel: [4, 4], padding: [1, 1, 2, 2] }),
+  conv('conv 1x1', [2, 13, 5, 7], { outChannels: 11, kernel: [1, 1] }),
+  conv('conv 1x1 stride2', [1, 6, 9, 9], { outChannels: 10, kernel: [1, 1], stride: [2, 2] }),
+  conv('conv grouped', [2, 6, 7, 7], { outChannels: 9, groups: 3, padding: [1, 1, 1, 1] }),
+  conv('conv depthwise 3x3', [2, 10, 9, 11], { outChannels: 10, groups: 10, padding: [1, 1, 1, 1] }),
+  conv('conv depthwise stride2', [1, 7, 12, 13], { outChannels: 7, groups: 7, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv depthwise multiplier2 dilation', [1, 3, 10, 10], { outChannels: 6, groups: 3, dilation: [2, 2], padding: [2, 2, 2, 2] }),
+  conv('conv relu fused', [2, 3, 9, 9], { outChannels: 17, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
+  conv('conv relu6 fused', [1, 5, 6, 6], { outChannels: 8, activation: { kind: 'relu6', alpha: 0 } }),
+  conv('conv leaky fused', [1, 5, 6, 6], { outChannels: 4, activation: { kind: 'leakyRelu', alpha: 0.1 } }),
+  conv('conv wide output', [1, 3, 33, 31], { outChannels: 64, padding: [1, 1, 1, 1] }),
+  pool('maxpool 2x2', 'maxPool2d', [2, 3, 8, 8], {}),
+  pool('maxpool 3x3 s2 pad1 odd', 'maxPool2d', [1, 5, 11, 9], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  pool('maxpool ceil mode', 'maxPool2d', [2, 3, 7, 9], { kernel: [2, 2], ceilMode: true }),
+  pool('maxpool ceil mode s2 k3', 'maxPool2d', [1, 2, 10, 10], { kernel: [3, 3], stride: [2, 2], ceilMode: true }),
+  pool('maxpool dilation', 'maxPool2d', [1, 3, 10, 10], { kernel: [2, 2], stride: [1, 1], dilation: [2, 2] }),
+  pool('avgpool 2x2', 'avgPool2d', [2, 3, 8, 8], {}),
+  pool('avgpool pad count', 'avgPool2d', [1, 5, 9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  pool('avgpool pad exclude', 'avgPool2d', [1, 5, 9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false }),
+  pool('avgpool ceil exclude', 'avgPool2d', [2, 3, 7, 8], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }),
+  pool('avgpool ceil include', 'avgPool2d', [2, 3, 7, 8], { kernel: [2, 2], ceilMode: true }),
+  { name: 'adaptive avg 1x1', op: 'adaptiveAvgPool2d', attrs: { outputSize: [1, 1] }, inputs: [[3, 7, 5, 9]] },
+  { name: 'adaptive avg 3x2', op: 'adaptiveAvgPool2d', attrs: { outputSize: [3, 2] }, inputs: [[1, 4, 7, 5]] },
+  { name: 'linear', op: 'linear', attrs: { inFeatures: 37, outFeatures: 13, bias: true, activation: noActivation }, inputs: [[5, 37]] },
+  { name: 'linear batch1 no bias', op: 'linear', attrs: { inFeatures: 64, outFeatures: 10, bias: false, activation: noActivation }, inputs: [[1, 64]] },
+  { name: 'linear relu', op: 'linear', attrs: { inFeatures: 129, outFeatures: 67, bias: true, activation: { kind: 'relu', alpha: 0 } }, inputs: [[3, 129]] },
+  ...(['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'] as const).map(
+    (kind): OpCase => ({ name: `activation ${kind}`, op: 'activation', attrs: { kind, alpha: 0.2 }, inputs: [[2, 3, 5, 7]] }),
+  ),
+  { name: 'batchnorm eval', op: 'batchNorm2d', attrs: { numFeatures: 7, eps: 1e-5, momentum: 0.1, training: false }, inputs: [[2, 7, 5, 3]] },
+  { name: 'add', op: 'add', attrs: {}, inputs: [[2, 5, 3, 7], [2, 5, 3, 7]] },
+  { name: 'softmax dim1', op: 'softmax', attrs: { dim: 1 }, inputs: [[4, 11]] },
+  { name: 'softmax dim1 of 4d', op: 'softmax', attrs: { dim: 1 }, inputs: [[2, 5, 3, 3]] },
+  { name: 'softmax last dim', op: 'softmax', attrs: { dim: -1 }, inputs: [[3, 2, 9]] },
+];
