@@ -4,7 +4,7 @@ import './backends/wasm/index.js';
 import * as nn from './nn/index.js';
 
 export { nn };
-export { Tensor, tensor, zeros } from './core/tensor.js';
+export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
 export { manualSeed, Random } from './core/random.js';
 export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError } from './core/errors.js';

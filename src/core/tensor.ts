@@ -1,5 +1,19 @@
-import { ShapeError } from './errors.js';
-import { type Shape, assertValidShape, shapeToString, sizeOf } from './shape.js';
+import { ShapeError, VireoError } from './errors.js';
+import { type Shape, assertValidShape, shapeToString, shapesEqual, sizeOf } from './shape.js';
+
+/**
+ * Backward function of a tensor produced by a differentiable computation: receives dL/d(this tensor)
+ * (same length as the tensor, row-major) and propagates it, accumulating into `Parameter.grad`.
+ * `net.forward(x)` in training mode attaches one that runs the plan's backward pass; a loss attaches
+ * one that computes dL/dlogits on the host and calls `await logits.backward(dLogits)`.
+ */
+export type GradFn = (grad: Float32Array) => void | Promise<void>;
+
+export interface TensorOptions {
+  integer?: boolean;
+  /** Makes the tensor differentiable: `backward(grad)` calls it. */
+  gradFn?: GradFn;
+}
 
 /**
  * A float32 tensor in NCHW order. Values live on the host; backends copy them in and out at graph
@@ -16,8 +30,12 @@ export class Tensor {
    */
   readonly integer: boolean;
 
-  constructor(values: Float32Array, shape: Shape, options: { integer?: boolean } = {}) {
+  /** Set on tensors that come out of a differentiable computation (PyTorch's grad_fn). */
+  readonly gradFn: GradFn | null;
+
+  constructor(values: Float32Array, shape: Shape, options: TensorOptions = {}) {
     this.integer = options.integer ?? false;
+    this.gradFn = options.gradFn ?? null;
     assertValidShape(shape, 'tensor');
     if (values.length !== sizeOf(shape)) {
       throw new ShapeError(`tensor: ${values.length} values do not fill shape ${shapeToString(shape)} (${sizeOf(shape)} values)`);
@@ -44,8 +62,39 @@ export class Tensor {
     return this.values;
   }
 
+  /** True when `backward` can run (the tensor has a gradient function). */
+  get requiresGrad(): boolean {
+    return this.gradFn !== null;
+  }
+
+  /**
+   * Backpropagates `grad` = dL/d(this) (defaults to 1 for a single-element tensor, as in PyTorch) and
+   * accumulates (+=) the gradient of every trainable parameter into `Parameter.grad`.
+   */
+  async backward(grad?: Float32Array | Tensor): Promise<void> {
+    if (!this.gradFn) {
+      throw new VireoError('backward: this tensor does not require grad (it has no gradient function); call it on the output of a module in training mode or on a loss');
+    }
+    let g: Float32Array;
+    if (grad === undefined) {
+      if (this.size !== 1) {
+        throw new VireoError(`backward: grad can be implicitly created only for a single-element tensor; this one has shape ${shapeToString(this.shape)}, pass the gradient explicitly`);
+      }
+      g = new Float32Array([1]);
+    } else {
+      if (grad instanceof Tensor && this.size !== 1 && !shapesEqual(grad.shape, this.shape)) {
+        throw new ShapeError(`backward: gradient shape ${shapeToString(grad.shape)} does not match tensor shape ${shapeToString(this.shape)}`);
+      }
+      g = grad instanceof Tensor ? grad.dataSync() : grad;
+      if (g.length !== this.size) {
+        throw new ShapeError(`backward: gradient has ${g.length} values, the tensor ${shapeToString(this.shape)} has ${this.size}`);
+      }
+    }
+    await this.gradFn(g);
+  }
+
   reshape(shape: Shape): Tensor {
-    return new Tensor(this.values, shape);
+    return new Tensor(this.values, shape, { gradFn: this.gradFn ?? undefined });
   }
 
   toString(): string {
