@@ -42,16 +42,20 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
-  const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
-  const ranges: [number, number, string][] = [];
+  const entries: { name: string; dtype: string; shape: Shape; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      const ok = typeof entry === 'object' && entry !== null && !Array.isArray(entry) && Object.values(entry).every((v) => typeof v === 'string');
+      if (!ok) fail(source, `__metadata__ must map strings to strings, got ${JSON.stringify(entry)}`);
+      metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(source, `tensor '${name}' is described by ${JSON.stringify(entry)}, not an object`);
+    const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) {
+      fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(dtypeBytes).join(', ')})`);
+    }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       fail(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     }
@@ -61,20 +65,39 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
     const [begin, end] = offsets as [number, number];
     const expected = sizeOf(shape as Shape) * dtypeBytes[dtype];
     if (end < begin || end - begin !== expected) {
-      fail(source, `tensor '${name}' (${dtype} ${shapeToString(shape as Shape)}) needs ${expected} bytes but data_offsets span ${end - begin}`);
+      fail(source, `tensor '${name}' (${dtype} ${shapeToString(shape as Shape)}) needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     if (end > dataLength) fail(source, `tensor '${name}' ends at byte ${end} of a ${dataLength}-byte data section; the file may be truncated`);
-    ranges.push([begin, end, name]);
-    tensors.set(name, new Tensor(decode(bytes, dataStart + begin, sizeOf(shape as Shape), dtype), shape as Shape, { integer: integerDtypes.has(dtype) }));
+    entries.push({ name, dtype, shape: shape as Shape, begin, end });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) fail(source, `tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+  // Tensors come back in data order: writers (PyTorch's safetensors, vireo) lay data out in header
+  // order, and data order survives JSON.parse, which moves integer-like names ('0', '12') first.
+  // The format requires the data section to be fully indexed: no overlaps, no holes, nothing after.
+  entries.sort((a, b) => a.begin - b.begin);
+  let covered = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.begin < covered) fail(source, `tensors '${entries[i - 1].name}' and '${e.name}' overlap (bytes ${e.begin}..${covered})`);
+    if (e.begin > covered) fail(source, `bytes ${covered}..${e.begin} of the data section belong to no tensor (before '${e.name}')`);
+    covered = e.end;
+  }
+  if (covered !== dataLength) fail(source, `the tensors cover ${covered} bytes but the data section has ${dataLength}`);
+  const tensors = new Map<string, Tensor>();
+  for (const e of entries) {
+    tensors.set(e.name, new Tensor(decode(bytes, dataStart + e.begin, sizeOf(e.shape), e.dtype), e.shape, { integer: integerDtypes.has(e.dtype) }));
   }
   return { tensors, metadata };
 }
 
+const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 function decode(bytes: Uint8Array, offset: number, count: number, dtype: string): Float32Array {
+  if (dtype === 'F32' && littleEndianHost) {
+    // Byte copy: works whatever the alignment of the tensor in the file.
+    const out = new Float32Array(count);
+    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * 4));
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * dtypeBytes[dtype]);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
