@@ -245,7 +245,7 @@ def write_dtypes_fixture():
     add('c.i8', torch.tensor([-128, 127, 0, -1], dtype=torch.int8))
     add('d.u8', torch.tensor([0, 255, 17], dtype=torch.uint8))
     add('e.bool', torch.tensor([True, False, True], dtype=torch.bool))
-    add('empty.f32', torch.zeros(0, 3, dtype=torch.float32))
+    add('empty', torch.zeros(0, 3, dtype=torch.float32))
     meta = OrderedDict(format='pt', producer='scripts/make_fixtures.py', note='each tensor X has its float32 value as X.f32', unicode='naïve ✓')
     path = os.path.join(FIXTURES, 'dtypes.safetensors')
     save_safetensors(path, tensors, meta)
