@@ -15,6 +15,7 @@ export class BatchNorm2d extends Module {
     readonly options: { eps?: number; momentum?: number } = {},
   ) {
     super();
+    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new ArgumentError(`BatchNorm2d: numFeatures must be a positive integer, got ${numFeatures}`);
     this.weight = this.registerParameter('weight', new Parameter([numFeatures], { values: new Float32Array(numFeatures).fill(1) }));
     this.bias = this.registerParameter('bias', new Parameter([numFeatures]));
     this.runningMean = this.registerParameter('running_mean', new Parameter([numFeatures], { isBuffer: true }));

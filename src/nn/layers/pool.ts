@@ -1,3 +1,4 @@
+import { ArgumentError } from '../../core/errors.js';
 import type { Graph, ValueId } from '../../graph/ir.js';
 import type { Pool2dAttrs } from '../../ops/types.js';
 import { Module } from '../module.js';
@@ -12,10 +13,14 @@ export interface Pool2dOptions {
 
 function poolAttrs(kernelSize: number | [number, number], o: Pool2dOptions & { dilation?: number | [number, number]; countIncludePad?: boolean }, what: string): Pool2dAttrs {
   const kernel = pair(kernelSize, `${what} kernelSize`);
+  const padding = pair(o.padding ?? 0, `${what} padding`, 0);
+  if (padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1]) {
+    throw new ArgumentError(`${what}: padding ${JSON.stringify(o.padding)} must be at most half the kernel size ${JSON.stringify(kernelSize)} (as in PyTorch)`);
+  }
   return {
     kernel,
     stride: pair(o.stride ?? kernel, `${what} stride`),
-    padding: pair(o.padding ?? 0, `${what} padding`, 0),
+    padding,
     dilation: pair(o.dilation ?? 1, `${what} dilation`),
     ceilMode: o.ceilMode ?? false,
     countIncludePad: o.countIncludePad ?? true,
