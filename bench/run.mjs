@@ -1,0 +1,482 @@
+// `npm run bench`: the reference CNN (issue 2) forward at batch 1 and 32 on every wasm build this engine
+// runs and on @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, one thread), in one run; a per-layer table for
+// the best build; and this machine's WebAssembly SIMD peak from a register-only multiply-add loop
+// (bench/peak.ts), so every figure can be read as a fraction of what the FP units can do.
+// Imports the package entry (built dist/), like any user would. Median of timed runs after warm-up.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** FLOPs per image of the reference CNN as issue 2 states it; Plan.totalFlops is checked against it. */
+const ISSUE_FLOPS_PER_IMAGE = 89.6e6;
+const BATCHES = [1, 32];
+const BUILDS = ['relaxed', 'simd', 'scalar'];
+
+export const usage = `usage: vireo bench [--quick] [--json] [--out FILE] [--no-peer] [--builds LIST]
+
+Runs the reference CNN (issue 2) forward at batch 1 and 32 on each wasm build and on
+@tensorflow/tfjs-backend-wasm (SIMD, 1 thread), a per-layer table, and the machine's wasm SIMD peak.
+
+  --quick          fewer repetitions (a smoke run; figures are noisier)
+  --json           print the JSON result instead of tables
+  --out FILE       where to write the JSON (default bench/results/latest.json)
+  --no-peer        skip tfjs-backend-wasm
+  --builds LIST    comma-separated wasm builds to run (default: relaxed,simd,scalar)
+`;
+
+export function parseArgs(argv) {
+  const opts = { quick: false, json: false, out: join(root, 'bench', 'results', 'latest.json'), peer: true, builds: BUILDS };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') opts.quick = true;
+    else if (a === '--json') opts.json = true;
+    else if (a === '--no-peer') opts.peer = false;
+    else if (a === '--out' && i + 1 < argv.length) opts.out = argv[++i];
+    else if (a === '--builds' && i + 1 < argv.length) {
+      opts.builds = argv[++i].split(',').filter(Boolean);
+      const bad = opts.builds.filter((b) => !BUILDS.includes(b));
+      if (bad.length) throw new UsageError(`unknown build(s): ${bad.join(', ')} (known: ${BUILDS.join(', ')})`);
+    } else if (a === '--help' || a === '-h') opts.help = true;
+    else throw new UsageError(`unknown option '${a}'`);
+  }
+  return opts;
+}
+
+export class UsageError extends Error {}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Warm-up (tier-up to TurboFan, first-touch of buffers), then timed runs until both a count and a time are reached. */
+async function timeIt(fn, { warmup, minRuns, maxRuns, minMs }) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  const start = performance.now();
+  while (times.length < maxRuns && (times.length < minRuns || performance.now() - start < minMs)) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), runs: times.length, minMs: Math.min(...times) };
+}
+
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------- peak
+
+function compilePeak() {
+  const src = join(root, 'bench', 'peak.ts');
+  const out = join(root, 'build', 'peak.wasm');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    mkdirSync(dirname(out), { recursive: true });
+    const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
+    const args = [asc, src, '--runtime', 'stub', '-O3', '--noAssert', '--enable', 'simd', '--enable', 'relaxed-simd', '-o', out];
+    execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  }
+  return readFileSync(out);
+}
+
+/** GFLOP/s of the register-only loops: SIMD mul+add, and relaxed-SIMD madd when this engine has it. */
+async function measurePeak(quick, relaxedSupported) {
+  const { instance } = await WebAssembly.instantiate(compilePeak(), { env: { abort: () => {} } });
+  const e = instance.exports;
+  const perIter = e.flops_per_iteration();
+  const result = {};
+  const kernels = { mulAdd: 'peak_f32x4_mul_add', relaxedMadd: 'peak_f32x4_relaxed_madd' };
+  for (const [key, fn] of Object.entries(kernels)) {
+    if (key === 'relaxedMadd' && !relaxedSupported) {
+      result[key] = null;
+      continue;
+    }
+    for (let i = 0; i < 20; i++) e[fn](20_000); // tier up before timing: V8 has no on-stack replacement for wasm
+    const iterations = 2_000_000;
+    const rates = [];
+    for (let k = 0; k < (quick ? 3 : 7); k++) {
+      const t0 = performance.now();
+      e[fn](iterations);
+      rates.push((iterations * perIter) / ((performance.now() - t0) * 1e6));
+    }
+    result[key] = median(rates);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------- models
+
+function referenceCnn(nn) {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
+    flatten: new nn.Flatten(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
+    fc3: new nn.Linear(512, 10),
+  });
+}
+
+/** The same network in tfjs-core ops (NHWC, the layout its wasm backend supports), with the same weights. */
+async function tfjsPeer(stateDict) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  wasm.setWasmPaths(`${join(pkgDir, 'dist')}/`);
+  wasm.setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend did not initialize');
+  await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = wasm.getThreadsCount();
+  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+
+  const t = (name) => stateDict[name];
+  const fromTensor = (x, shape) => tf.tensor(x.dataSync(), shape ?? [...x.shape]);
+  const w = {};
+  for (const c of ['conv1', 'conv2', 'conv3']) {
+    w[c] = tf.keep(tf.transpose(fromTensor(t(`${c}.weight`)), [2, 3, 1, 0])); // OIHW -> HWIO
+    w[`${c}b`] = tf.keep(fromTensor(t(`${c}.bias`)));
+  }
+  // fc1 reads PyTorch's CHW flatten order; NHWC flattens as HWC, so permute its input columns once.
+  w.fc1 = tf.keep(tf.reshape(tf.transpose(fromTensor(t('fc1.weight'), [1024, 256, 4, 4]), [2, 3, 1, 0]), [4096, 1024]));
+  w.fc2 = tf.keep(tf.transpose(fromTensor(t('fc2.weight'))));
+  w.fc3 = tf.keep(tf.transpose(fromTensor(t('fc3.weight'))));
+  for (const f of ['fc1', 'fc2', 'fc3']) w[`${f}b`] = tf.keep(fromTensor(t(`${f}.bias`)));
+
+  const forward = (x) =>
+    tf.tidy(() => {
+      let h = x;
+      for (const c of ['conv1', 'conv2', 'conv3']) {
+        h = tf.fused.conv2d({ x: h, filter: w[c], strides: 1, pad: 'same', bias: w[`${c}b`], activation: 'relu' });
+        h = tf.maxPool(h, 2, 2, 'valid');
+      }
+      h = tf.reshape(h, [h.shape[0], 4096]);
+      h = tf.fused.matMul({ a: h, b: w.fc1, bias: w.fc1b, activation: 'relu' });
+      h = tf.fused.matMul({ a: h, b: w.fc2, bias: w.fc2b, activation: 'relu' });
+      return tf.fused.matMul({ a: h, b: w.fc3, bias: w.fc3b });
+    });
+
+  return {
+    name: `@tensorflow/tfjs-backend-wasm ${version}`,
+    simd,
+    threads,
+    /** NCHW input -> a runner that returns the logits. */
+    prepare(nchw, shape) {
+      const x = tf.keep(tf.transpose(tf.tensor(nchw, shape), [0, 2, 3, 1]));
+      return () => {
+        const y = forward(x);
+        const v = y.dataSync();
+        y.dispose();
+        return v;
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- output
+
+const f1 = (x) => (x == null ? '-' : x.toFixed(1));
+const f2 = (x) => (x == null ? '-' : x.toFixed(2));
+const pct = (x) => (x == null ? '-' : `${(100 * x).toFixed(0)}%`);
+
+function table(headers, rows, align) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (align?.[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+export async function main(argv = process.argv.slice(2), log = console.log) {
+  const opts = parseArgs(argv);
+  if (opts.help) {
+    log(usage);
+    return 0;
+  }
+  // Node 20 keeps relaxed SIMD behind a flag; the engine's loader turns it on the same way before compiling.
+  try {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {}
+  const vireo = await import('vireo');
+  const { nn, tensor, manualSeed, Random, backendInfo } = vireo;
+  const info = await backendInfo();
+  const features = info.features ?? {};
+  const say = opts.json ? () => {} : log;
+  const started = performance.now();
+
+  const reps = opts.quick
+    ? { 1: { warmup: 3, minRuns: 5, maxRuns: 15, minMs: 300 }, 32: { warmup: 1, minRuns: 3, maxRuns: 5, minMs: 500 } }
+    : { 1: { warmup: 10, minRuns: 15, maxRuns: 60, minMs: 1500 }, 32: { warmup: 3, minRuns: 7, maxRuns: 15, minMs: 3000 } };
+
+  manualSeed(2024);
+  const net = referenceCnn(nn);
+  net.eval();
+  const stateDict = net.stateDict();
+  const rng = new Random(7);
+  const inputs = {};
+  for (const b of BATCHES) {
+    const x = new Float32Array(b * 3 * 32 * 32);
+    for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-1, 1);
+    inputs[b] = x;
+  }
+
+  say(`vireo bench — reference CNN (issue 2), ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
+  say(`engine: default wasm build '${info.build}', features ${JSON.stringify(features)}`);
+
+  // FLOPs from the engine's own count (reference backend: it has every kernel), checked against the issue's figure.
+  await net.to('reference');
+  const refPlan1 = await net.plan([1, 3, 32, 32]);
+  const flopsPerImage = refPlan1.totalFlops;
+  const flopsCheck = flopsPerImage / ISSUE_FLOPS_PER_IMAGE - 1;
+  say(
+    `FLOPs/image: ${(flopsPerImage / 1e6).toFixed(2)} M from Plan.totalFlops (issue states ${ISSUE_FLOPS_PER_IMAGE / 1e6} M; ` +
+      `${(100 * flopsCheck).toFixed(1)}% apart${Math.abs(flopsCheck) > 0.02 ? ' — CHECK' : ''})`,
+  );
+  const reference1 = (await net.forward(tensor(inputs[1], [1, 3, 32, 32]))).dataSync();
+
+  say('measuring the wasm SIMD peak (bench/peak.ts, 12 v128 accumulators, no memory traffic)…');
+  const peak = await measurePeak(opts.quick, features.relaxedSimd === true);
+  say(`peak: f32x4.mul+add ${f1(peak.mulAdd)} GFLOP/s, f32x4.relaxed_madd ${f1(peak.relaxedMadd)} GFLOP/s`);
+  const peakFor = (build) => (build === 'relaxed' ? (peak.relaxedMadd ?? peak.mulAdd) : peak.mulAdd);
+
+  const rows = [];
+  const addRow = (row) => {
+    rows.push(row);
+    return row;
+  };
+
+  // Peer first so every vireo row can carry its ratio.
+  let peer = null;
+  const peerRows = {};
+  if (opts.peer) {
+    try {
+      peer = await tfjsPeer(stateDict);
+      for (const b of BATCHES) {
+        const run = peer.prepare(inputs[b], [b, 3, 32, 32]);
+        const out = run();
+        const timing = await timeIt(run, reps[b]);
+        peerRows[b] = addRow({
+          engine: 'tfjs-wasm',
+          build: `xnnpack${peer.simd ? '-simd' : ''}-${peer.threads}t`,
+          batch: b,
+          status: 'ok',
+          ...timing,
+          check: b === 1 ? maxAbsDiff(out, reference1) : null,
+          output: out,
+        });
+      }
+    } catch (err) {
+      say(`peer failed: ${err?.message ?? err}`);
+      addRow({ engine: 'tfjs-wasm', build: '-', batch: 0, status: 'error', error: String(err?.message ?? err) });
+    }
+  }
+
+  const runnable = opts.builds.filter(
+    (b) => b === 'scalar' || (b === 'simd' && features.simd) || (b === 'relaxed' && features.relaxedSimd),
+  );
+  for (const build of opts.builds.filter((b) => !runnable.includes(b))) {
+    for (const b of BATCHES)
+      addRow({ engine: 'vireo', build, batch: b, status: 'unsupported', error: 'this engine does not validate it' });
+  }
+  for (const build of runnable) {
+    for (const b of BATCHES) {
+      const row = { engine: 'vireo', build, batch: b };
+      try {
+        await net.to('wasm', { build });
+        const plan = await net.plan([b, 3, 32, 32]);
+        const x = tensor(inputs[b], [b, 3, 32, 32]);
+        const out = (await net.forward(x)).dataSync();
+        const timing = await timeIt(async () => (await net.forward(x)).data(), reps[b]);
+        Object.assign(row, { status: 'ok', ...timing, planFlops: plan.totalFlops });
+        if (b === 1) row.check = maxAbsDiff(out, reference1);
+        else if (peerRows[b]?.output) row.check = maxAbsDiff(out, peerRows[b].output);
+      } catch (err) {
+        const message = String(err?.message ?? err);
+        Object.assign(row, { status: /has no .* kernel/.test(message) ? 'missing kernel' : 'error', error: message });
+      }
+      addRow(row);
+    }
+    net.releasePlans();
+  }
+
+  for (const r of rows) {
+    if (r.status !== 'ok') continue;
+    r.imagesPerSecond = (1000 * r.batch) / r.ms;
+    r.gflops = (flopsPerImage * r.batch) / (r.ms * 1e6);
+    r.fractionOfPeak = r.gflops / peakFor(r.engine === 'vireo' ? r.build : 'simd');
+    const p = peerRows[r.batch];
+    if (r.engine === 'vireo' && p?.status === 'ok') r.ratioToPeer = p.ms / r.ms;
+  }
+
+  say('');
+  say(
+    `forward, ms per batch (median), ${(flopsPerImage / 1e6).toFixed(1)} MFLOP/image; ratio = peer ms / vireo ms (> 1: vireo faster)`,
+  );
+  say(
+    table(
+      ['engine', 'build', 'batch', 'ms/batch', 'images/s', 'GFLOP/s', '% peak', 'vs peer', 'runs', 'max|Δ|', 'status'],
+      rows.map((r) =>
+        r.status === 'ok'
+          ? [
+              r.engine,
+              r.build,
+              r.batch,
+              f2(r.ms),
+              f1(r.imagesPerSecond),
+              f1(r.gflops),
+              pct(r.fractionOfPeak),
+              r.ratioToPeer ? `${r.ratioToPeer.toFixed(2)}×` : '-',
+              r.runs,
+              r.check == null ? '-' : r.check.toExponential(1),
+              'ok',
+            ]
+          : [r.engine, r.build, r.batch || '-', '-', '-', '-', '-', '-', '-', '-', `${r.status}: ${r.error}`],
+      ),
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ),
+  );
+  say('max|Δ|: batch 1 against the reference backend, batch 32 against the peer (same weights and input).');
+
+  // Per-layer table for the fastest build at batch 32 (or the reference backend when no wasm build ran).
+  const best = rows.filter((r) => r.engine === 'vireo' && r.batch === 32 && r.status === 'ok').sort((a, b) => a.ms - b.ms)[0];
+  let layers = null;
+  {
+    const target = best ? { backend: 'wasm', build: best.build, batch: 32 } : { backend: 'reference', build: null, batch: 1 };
+    const runs = opts.quick ? 3 : 7;
+    try {
+      await net.to(target.backend, target.build ? { build: target.build } : {});
+      const plan = await net.plan([target.batch, 3, 32, 32]);
+      const x = [inputs[target.batch]];
+      for (let i = 0; i < 2; i++) plan.runProfiled(x);
+      const acc = [];
+      for (let k = 0; k < runs; k++) {
+        plan.runProfiled(x).layers.forEach((l, i) => {
+          acc[i] ??= { ...l, ms: 0 };
+          acc[i].ms += l.ms / runs;
+        });
+      }
+      const total = acc.reduce((s, l) => s + l.ms, 0);
+      const peakGflops = target.build ? peakFor(target.build) : peak.mulAdd;
+      layers = {
+        backend: target.backend,
+        build: target.build,
+        batch: target.batch,
+        runs,
+        totalMs: total,
+        rows: acc.map((l) => ({
+          name: l.name,
+          op: l.op,
+          outputShape: l.outputShape,
+          ms: l.ms,
+          mflop: l.flops / 1e6,
+          gflops: l.flops / (l.ms * 1e6),
+          fractionOfPeak: l.flops / (l.ms * 1e6) / peakGflops,
+          share: l.ms / total,
+        })),
+      };
+      say('');
+      say(
+        `per layer: ${target.backend}${target.build ? ` ${target.build}` : ''} at batch ${target.batch}, mean of ${runs} profiled runs` +
+          `${best ? '' : ' (no wasm build ran at batch 32)'}; % peak against ${f1(peakGflops)} GFLOP/s`,
+      );
+      say(
+        table(
+          ['layer', 'op', 'output', 'MFLOP', 'ms', 'GFLOP/s', '% peak', '% time'],
+          layers.rows.map((l) => [
+            l.name,
+            l.op,
+            `[${l.outputShape.join(',')}]`,
+            f1(l.mflop),
+            f2(l.ms),
+            f1(l.gflops),
+            pct(l.fractionOfPeak),
+            pct(l.share),
+          ]),
+          ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
+        ),
+      );
+      net.releasePlans();
+    } catch (err) {
+      say(`per-layer table failed: ${err?.message ?? err}`);
+      layers = { error: String(err?.message ?? err) };
+    }
+  }
+
+  // Targets from issue 2 (informational; the bench never fails on them).
+  const ok = (r) => r?.status === 'ok';
+  const vireoBest = (b) => rows.filter((r) => r.engine === 'vireo' && r.batch === b && ok(r)).sort((x, y) => x.ms - y.ms)[0];
+  const relaxed32 = rows.find((r) => r.engine === 'vireo' && r.build === 'relaxed' && r.batch === 32 && ok(r));
+  const targets = [
+    { target: 'batch 32 ≥ 1.3× tfjs-backend-wasm', value: vireoBest(32)?.ratioToPeer ?? null, need: 1.3, unit: '×' },
+    { target: 'batch 1 ≥ 1.2× tfjs-backend-wasm', value: vireoBest(1)?.ratioToPeer ?? null, need: 1.2, unit: '×' },
+    { target: 'relaxed build ≥ 48 GFLOP/s at batch 32', value: relaxed32?.gflops ?? null, need: 48, unit: ' GFLOP/s' },
+  ].map((t) => ({ ...t, met: t.value == null ? null : t.value >= t.need }));
+  say('');
+  say('targets (issue 2):');
+  for (const t of targets) {
+    say(
+      `  ${t.met == null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.value == null ? 'not measured' : `${t.value.toFixed(2)}${t.unit}`}`,
+    );
+  }
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? null, cores: cpus().length, node: process.version, v8: process.versions.v8 },
+    vireo: { defaultBuild: info.build, features },
+    peer: peer ? { name: peer.name, simd: peer.simd, threads: peer.threads } : null,
+    flopsPerImage,
+    issueFlopsPerImage: ISSUE_FLOPS_PER_IMAGE,
+    peakGflops: peak,
+    rows: rows.map(({ output, ...r }) => r),
+    layers,
+    targets,
+    seconds: (performance.now() - started) / 1000,
+  };
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  say('');
+  say(`wrote ${opts.out} (${result.seconds.toFixed(0)} s)`);
+  if (opts.json) log(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      if (err instanceof UsageError) {
+        console.error(`vireo bench: ${err.message}\n\n${usage}`);
+        process.exitCode = 2;
+      } else {
+        console.error(err?.stack ?? err);
+        process.exitCode = 1;
+      }
+    },
+  );
+}
