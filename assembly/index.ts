@@ -2,3 +2,4 @@
 // every SIMD kernel has a scalar twin selected at compile time by ASC_FEATURE_SIMD.
 export { heap_base } from './memory';
 export * from './eltwise';
+export * from './pool';

@@ -2,7 +2,8 @@ import { WasmArena } from '../arena.js';
 import type { Backend, KernelTable } from '../backend.js';
 import { type BackendOptions, registerBackend } from '../registry.js';
 import type { WasmContext } from './context.js';
-import { activationWasm } from './kernels/elementwise.js';
+import { activationWasm, addWasm, batchNorm2dWasm, dropoutWasm, softmaxWasm } from './kernels/elementwise.js';
+import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/pool2d.js';
 import { loadWasm } from './loader.js';
 
 /** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
@@ -12,6 +13,13 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
   const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
   const kernels: KernelTable = {
     activation: activationWasm(ctx),
+    add: addWasm(ctx),
+    batchNorm2d: batchNorm2dWasm(ctx),
+    dropout: dropoutWasm(ctx),
+    softmax: softmaxWasm(ctx),
+    maxPool2d: maxPool2dWasm(ctx),
+    avgPool2d: avgPool2dWasm(ctx),
+    adaptiveAvgPool2d: adaptiveAvgPool2dWasm(ctx),
   };
   return {
     name: 'wasm',

@@ -1,16 +1,141 @@
-import { sizeOf } from '../../../core/shape.js';
+import { Random } from '../../../core/random.js';
+import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 
+/** Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place. */
 export const activationWasm =
   ({ exports }: WasmContext): KernelFactory<'activation'> =>
   ({ node, outputShape }) => {
     const n = sizeOf(outputShape);
-    if (node.attrs.kind !== 'relu') throw new Error(`activation ${node.attrs.kind}: not yet on wasm`);
+    const { kind, alpha } = node.attrs;
+    const run: (x: number, y: number) => void = (() => {
+      switch (kind) {
+        case 'relu':
+          return (x: number, y: number) => exports.f32_relu(x, y, n);
+        case 'relu6':
+          return (x: number, y: number) => exports.f32_relu6(x, y, n);
+        case 'leakyRelu':
+          return (x: number, y: number) => exports.f32_leaky_relu(x, y, n, alpha);
+        case 'sigmoid':
+          return (x: number, y: number) => exports.f32_sigmoid(x, y, n);
+        case 'tanh':
+          return (x: number, y: number) => exports.f32_tanh(x, y, n);
+        case 'none':
+          // Identity: leaky ReLU with slope 1 is a copy that keeps NaN and -0.
+          return (x: number, y: number) => exports.f32_leaky_relu(x, y, n, 1);
+      }
+    })();
     return {
       scratchBytes: 0,
       run([x], y) {
-        exports.f32_relu(x, y, n);
+        run(x, y);
+      },
+    };
+  };
+
+export const addWasm =
+  ({ exports }: WasmContext): KernelFactory<'add'> =>
+  ({ outputShape }) => {
+    const n = sizeOf(outputShape);
+    return {
+      scratchBytes: 0,
+      run([a, b], y) {
+        exports.f32_add(a, b, y, n);
+      },
+    };
+  };
+
+/**
+ * Batch norm as a per-channel scale and shift. Eval: folded from the running statistics in `pack()`
+ * (the plan calls it whenever a parameter or running statistic changes). Training: the kernel
+ * computes the batch mean and biased variance (f64 accumulation), then this glue updates the
+ * running statistics with PyTorch's momentum rule (unbiased variance), exactly as the reference does,
+ * and folds the batch statistics into scale and shift.
+ */
+export const batchNorm2dWasm =
+  ({ exports, arena }: WasmContext): KernelFactory<'batchNorm2d'> =>
+  ({ node, inputShapes: [xs] }) => {
+    const [n, c, h, w] = xs;
+    const hw = h * w;
+    const { eps, momentum, training } = node.attrs;
+    const p = node.params;
+    const scaleShift = arena.alloc(8 * c);
+    const stats = training ? arena.alloc(16 * c) : -1;
+    const fold = (mean: ArrayLike<number>, variance: ArrayLike<number>) => {
+      const ss = arena.f32(scaleShift, 2 * c);
+      for (let ch = 0; ch < c; ch++) {
+        const scale = p.weight.values[ch] / Math.sqrt(variance[ch] + eps);
+        ss[ch] = scale;
+        ss[c + ch] = p.bias.values[ch] - mean[ch] * scale;
+      }
+    };
+    return {
+      scratchBytes: 0,
+      pack() {
+        if (!training) fold(p.running_mean.values, p.running_var.values);
+      },
+      run([x], y) {
+        if (training) {
+          exports.f32_batchnorm_stats_nchw(x, stats, n, c, hw);
+          const s = new Float64Array(arena.buffer, stats, 2 * c);
+          const mean = s.subarray(0, c);
+          const variance = s.subarray(c);
+          const count = n * hw;
+          const rm = p.running_mean.values;
+          const rv = p.running_var.values;
+          for (let ch = 0; ch < c; ch++) {
+            const unbiased = count > 1 ? (variance[ch] * count) / (count - 1) : variance[ch];
+            rm[ch] = (1 - momentum) * rm[ch] + momentum * mean[ch];
+            rv[ch] = (1 - momentum) * rv[ch] + momentum * unbiased;
+          }
+          fold(mean, variance);
+          p.running_mean.markChanged();
+          p.running_var.markChanged();
+        }
+        exports.f32_scale_shift_nchw(x, y, scaleShift, n, c, hw);
+      },
+      dispose() {
+        arena.release(scaleShift);
+        if (stats >= 0) arena.release(stats);
+      },
+    };
+  };
+
+/**
+ * Training-mode dropout (eval and p = 0 are aliases and never reach a kernel). The mask comes from
+ * the same generator, seed and draw order as the reference backend's, written as bytes into the
+ * plan's scratch; the kernel scales in f64 and rounds once, so both backends agree bit for bit.
+ */
+export const dropoutWasm =
+  ({ exports, arena }: WasmContext): KernelFactory<'dropout'> =>
+  ({ node, outputShape }) => {
+    const n = sizeOf(outputShape);
+    const { p, seed } = node.attrs;
+    const scale = 1 / (1 - p);
+    let call = 0;
+    return {
+      scratchBytes: n,
+      run([x], y, scratch) {
+        const random = new Random(seed + call++ * 7919);
+        const keep = new Uint8Array(arena.buffer, scratch, n);
+        for (let i = 0; i < n; i++) keep[i] = random.next() < p ? 0 : 1;
+        exports.f32_dropout_apply(x, scratch, y, n, scale);
+      },
+    };
+  };
+
+export const softmaxWasm =
+  ({ exports }: WasmContext): KernelFactory<'softmax'> =>
+  ({ node, outputShape }) => {
+    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+    const size = outputShape[dim];
+    const inner = sizeOf(outputShape.slice(dim + 1));
+    const outer = sizeOf(outputShape.slice(0, dim));
+    return {
+      scratchBytes: 0,
+      run([x], y) {
+        exports.f32_softmax(x, y, outer, size, inner);
       },
     };
   };
