@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Tensor, manualSeed, nn, readSafetensors, readSafetensorsFile, tensor, writeSafetensors } from '../src/index.js';
+import { Tensor, manualSeed, readSafetensors, readSafetensorsFile, tensor, writeSafetensors } from '../src/index.js';
 import { fixturePath, readFixture, smallNet } from './helpers/models.js';
 import { expectClose, randomArray } from './helpers/random.js';
 
@@ -29,7 +29,19 @@ describe('reading files written by the PyTorch side (scripts/make_fixtures.py)',
 
   it('decodes F16 (subnormals, ±0, ±inf, NaN), BF16, I64, F64, I32, I16, I8, U8 and BOOL exactly', () => {
     const decoded = [...tensors.keys()].filter((k) => !k.endsWith('.f32'));
-    expect(decoded).toEqual(['zeta.f16', 'alpha.bf16', 'mid.i64', 'num_batches_tracked', 'beta.f64', 'b.i32', 'a.i16', 'c.i8', 'd.u8', 'e.bool', 'empty']);
+    expect(decoded).toEqual([
+      'zeta.f16',
+      'alpha.bf16',
+      'mid.i64',
+      'num_batches_tracked',
+      'beta.f64',
+      'b.i32',
+      'a.i16',
+      'c.i8',
+      'd.u8',
+      'e.bool',
+      'empty',
+    ]);
     for (const name of decoded) {
       const t = tensors.get(name) as Tensor;
       const want = tensors.get(`${name}.f32`) as Tensor;
@@ -37,15 +49,26 @@ describe('reading files written by the PyTorch side (scripts/make_fixtures.py)',
       expectSameValues(t.dataSync(), want.dataSync(), name);
     }
     // Spot values, independent of the python side's own conversion.
-    expect(Array.from(tensors.get('zeta.f16')?.dataSync() ?? []).slice(0, 8)).toEqual([0, -0, 1, -2.5, 0.333251953125, 65504, 2 ** -14, 2 ** -24]);
+    expect(Array.from(tensors.get('zeta.f16')?.dataSync() ?? []).slice(0, 8)).toEqual([
+      0,
+      -0,
+      1,
+      -2.5,
+      0.333251953125,
+      65504,
+      2 ** -14,
+      2 ** -24,
+    ]);
     expect(Array.from(tensors.get('mid.i64')?.dataSync() ?? [])).toEqual([0, -1, 42, 2 ** 40, -(2 ** 53), 123456792]);
     expect(tensors.get('num_batches_tracked')?.shape).toEqual([]);
     expect(tensors.get('num_batches_tracked')?.dataSync()[0]).toBe(7);
   });
 
   it('marks integer dtypes so they are written back as I64, floats as F32', () => {
-    for (const name of ['mid.i64', 'num_batches_tracked', 'b.i32', 'a.i16', 'c.i8', 'd.u8', 'e.bool']) expect(tensors.get(name)?.integer, name).toBe(true);
-    for (const name of ['zeta.f16', 'alpha.bf16', 'beta.f64', 'empty', 'zeta.f16.f32']) expect(tensors.get(name)?.integer, name).toBe(false);
+    for (const name of ['mid.i64', 'num_batches_tracked', 'b.i32', 'a.i16', 'c.i8', 'd.u8', 'e.bool'])
+      expect(tensors.get(name)?.integer, name).toBe(true);
+    for (const name of ['zeta.f16', 'alpha.bf16', 'beta.f64', 'empty', 'zeta.f16.f32'])
+      expect(tensors.get(name)?.integer, name).toBe(false);
   });
 
   it('keeps the file order of names and reads metadata, UTF-8 included', () => {
@@ -90,7 +113,7 @@ describe("vireo's writer", () => {
       ['a.num_batches_tracked', new Tensor(new Float32Array([5]), [], { integer: true })],
       ['m', tensor(new Float32Array(0), [0, 4])],
     ]);
-    const meta = { format: 'pt', 'clé': 'valeur ✓', empty: '' };
+    const meta = { format: 'pt', clé: 'valeur ✓', empty: '' };
     const bytes = writeSafetensors(entries, meta);
     const json = JSON.parse(header(bytes).json);
     expect(json['a.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: expect.any(Array) });
@@ -109,11 +132,14 @@ describe("vireo's writer", () => {
 });
 
 const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-const torchMissing = torchCheck.status === 0 ? null : `${PYTHON} cannot import torch (${(torchCheck.stderr || String(torchCheck.error)).trim().split('\n').pop()})`;
+const torchMissing =
+  torchCheck.status === 0
+    ? null
+    : `${PYTHON} cannot import torch (${(torchCheck.stderr || String(torchCheck.error)).trim().split('\n').pop()})`;
 
 // Reads vireo's file with the strict hand-written reader in scripts/make_fixtures.py (which checks
 // what the Rust library checks) and, where installed, with safetensors.torch.load_file as well.
-const pythonSide = String.raw`
+const pythonSide = `
 import json, sys, torch
 sys.path.insert(0, 'scripts')
 from make_fixtures import load_safetensors, save_safetensors, small_net
@@ -140,41 +166,52 @@ report['num_batches_tracked'] = [int(m.num_batches_tracked) for m in model.modul
 print(json.dumps(report))
 `;
 
-describe.skipIf(torchMissing !== null)(`PyTorch reads what vireo writes${torchMissing ? ` (skipped: ${torchMissing})` : ''}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vireo-safetensors-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+describe.skipIf(torchMissing !== null)(
+  `PyTorch reads what vireo writes${torchMissing ? ` (skipped: ${torchMissing})` : ''}`,
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vireo-safetensors-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads into the torch module with load_state_dict(strict=True) and gives the same output', async () => {
-    manualSeed(7);
-    const net = smallNet();
-    // Non-trivial BatchNorm state so the buffers matter.
-    let seed = 100;
-    for (const [name, p] of net.namedBuffers()) {
-      if (name.endsWith('running_mean')) p.set(randomArray(p.values.length, seed++, 0.5));
-      if (name.endsWith('running_var')) p.set(randomArray(p.values.length, seed++, 0.5).map((v) => 1 + v));
-      if (name.endsWith('num_batches_tracked')) p.set(new Float32Array([seed++]));
-    }
-    for (const [name, p] of net.namedParameters()) if (/bn0|\.1\.|\.4\./.test(name)) p.set(randomArray(p.values.length, seed++, 1));
-    net.eval();
-    await net.to('reference');
-    const x = tensor(randomArray(2 * 3 * 33 * 33, 5, 2), [2, 3, 33, 33]);
-    const ours = await (await net.forward(x)).data();
+    it('loads into the torch module with load_state_dict(strict=True) and gives the same output', async () => {
+      manualSeed(7);
+      const net = smallNet();
+      // Non-trivial BatchNorm state so the buffers matter.
+      let seed = 100;
+      for (const [name, p] of net.namedBuffers()) {
+        if (name.endsWith('running_mean')) p.set(randomArray(p.values.length, seed++, 0.5));
+        if (name.endsWith('running_var')) p.set(randomArray(p.values.length, seed++, 0.5).map((v) => 1 + v));
+        if (name.endsWith('num_batches_tracked')) p.set(new Float32Array([seed++]));
+      }
+      for (const [name, p] of net.namedParameters())
+        if (/bn0|\.1\.|\.4\./.test(name)) p.set(randomArray(p.values.length, seed++, 1));
+      net.eval();
+      await net.to('reference');
+      const x = tensor(randomArray(2 * 3 * 33 * 33, 5, 2), [2, 3, 33, 33]);
+      const ours = await (await net.forward(x)).data();
 
-    const sd = net.stateDict();
-    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(sd, { format: 'pt', producer: 'vireo' }));
-    writeFileSync(join(dir, 'input.safetensors'), writeSafetensors({ x }));
-    const run = spawnSync(PYTHON, ['-c', pythonSide, dir], { cwd: repoRoot, encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`python side failed:\n${run.stderr}`);
-    const report = JSON.parse(run.stdout.trim().split('\n').pop() as string);
-    expect(report.keys).toEqual(Object.keys(sd));
-    expect(report.metadata).toEqual({ format: 'pt', producer: 'vireo' });
-    expect(report.dtypes).toEqual(['torch.float32', 'torch.int64']);
-    expect(report.int64).toEqual(Object.keys(sd).filter((k) => k.endsWith('num_batches_tracked')));
-    expect(report.num_batches_tracked).toEqual(net.namedBuffers().filter(([k]) => k.endsWith('num_batches_tracked')).map(([, p]) => p.values[0]));
-    expect(typeof report.library).toBe('string');
+      const sd = net.stateDict();
+      writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(sd, { format: 'pt', producer: 'vireo' }));
+      writeFileSync(join(dir, 'input.safetensors'), writeSafetensors({ x }));
+      const run = spawnSync(PYTHON, ['-c', pythonSide, dir], { cwd: repoRoot, encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`python side failed:\n${run.stderr}`);
+      const report = JSON.parse(run.stdout.trim().split('\n').pop() as string);
+      expect(report.keys).toEqual(Object.keys(sd));
+      expect(report.metadata).toEqual({ format: 'pt', producer: 'vireo' });
+      expect(report.dtypes).toEqual(['torch.float32', 'torch.int64']);
+      expect(report.int64).toEqual(Object.keys(sd).filter((k) => k.endsWith('num_batches_tracked')));
+      expect(report.num_batches_tracked).toEqual(
+        net
+          .namedBuffers()
+          .filter(([k]) => k.endsWith('num_batches_tracked'))
+          .map(([, p]) => p.values[0]),
+      );
+      expect(typeof report.library).toBe('string');
 
-    const theirs = readSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors'))), 'output.safetensors').get('y') as Tensor;
-    expect(theirs.shape).toEqual([2, 10]);
-    expectClose(ours, theirs.dataSync(), 1e-4, 1e-4, 'vireo vs torch on the vireo-written state dict');
-  });
-});
+      const theirs = readSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors'))), 'output.safetensors').get(
+        'y',
+      ) as Tensor;
+      expect(theirs.shape).toEqual([2, 10]);
+      expectClose(ours, theirs.dataSync(), 1e-4, 1e-4, 'vireo vs torch on the vireo-written state dict');
+    });
+  },
+);

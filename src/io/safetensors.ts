@@ -30,7 +30,10 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER || 8 + headerLength > bytes.byteLength) {
-    fail(source, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); the file may be truncated`);
+    fail(
+      source,
+      `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); the file may be truncated`,
+    );
   }
   let header: unknown;
   try {
@@ -46,15 +49,23 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
   const entries: { name: string; dtype: string; shape: Shape; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      const ok = typeof entry === 'object' && entry !== null && !Array.isArray(entry) && Object.values(entry).every((v) => typeof v === 'string');
+      const ok =
+        typeof entry === 'object' &&
+        entry !== null &&
+        !Array.isArray(entry) &&
+        Object.values(entry).every((v) => typeof v === 'string');
       if (!ok) fail(source, `__metadata__ must map strings to strings, got ${JSON.stringify(entry)}`);
       metadata = entry as Record<string, string>;
       continue;
     }
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(source, `tensor '${name}' is described by ${JSON.stringify(entry)}, not an object`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      fail(source, `tensor '${name}' is described by ${JSON.stringify(entry)}, not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) {
-      fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(dtypeBytes).join(', ')})`);
+      fail(
+        source,
+        `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(dtypeBytes).join(', ')})`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       fail(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
@@ -65,9 +76,13 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
     const [begin, end] = offsets as [number, number];
     const expected = sizeOf(shape as Shape) * dtypeBytes[dtype];
     if (end < begin || end - begin !== expected) {
-      fail(source, `tensor '${name}' (${dtype} ${shapeToString(shape as Shape)}) needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        source,
+        `tensor '${name}' (${dtype} ${shapeToString(shape as Shape)}) needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
-    if (end > dataLength) fail(source, `tensor '${name}' ends at byte ${end} of a ${dataLength}-byte data section; the file may be truncated`);
+    if (end > dataLength)
+      fail(source, `tensor '${name}' ends at byte ${end} of a ${dataLength}-byte data section; the file may be truncated`);
     entries.push({ name, dtype, shape: shape as Shape, begin, end });
   }
   // Tensors come back in data order: writers (PyTorch's safetensors, vireo) lay data out in header
@@ -77,14 +92,19 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
   let covered = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (e.begin < covered) fail(source, `tensors '${entries[i - 1].name}' and '${e.name}' overlap (bytes ${e.begin}..${covered})`);
-    if (e.begin > covered) fail(source, `bytes ${covered}..${e.begin} of the data section belong to no tensor (before '${e.name}')`);
+    if (e.begin < covered)
+      fail(source, `tensors '${entries[i - 1].name}' and '${e.name}' overlap (bytes ${e.begin}..${covered})`);
+    if (e.begin > covered)
+      fail(source, `bytes ${covered}..${e.begin} of the data section belong to no tensor (before '${e.name}')`);
     covered = e.end;
   }
   if (covered !== dataLength) fail(source, `the tensors cover ${covered} bytes but the data section has ${dataLength}`);
   const tensors = new Map<string, Tensor>();
   for (const e of entries) {
-    tensors.set(e.name, new Tensor(decode(bytes, dataStart + e.begin, sizeOf(e.shape), e.dtype), e.shape, { integer: integerDtypes.has(e.dtype) }));
+    tensors.set(
+      e.name,
+      new Tensor(decode(bytes, dataStart + e.begin, sizeOf(e.shape), e.dtype), e.shape, { integer: integerDtypes.has(e.dtype) }),
+    );
   }
   return { tensors, metadata };
 }

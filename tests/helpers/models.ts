@@ -16,12 +16,20 @@ export function readFixture(name: string): { tensors: Map<string, Tensor>; metad
 /** The reference CNN, exactly as written there (state-dict names conv1.weight ... fc3.bias). */
 export function referenceCnn(): nn.Sequential {
   return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }), relu1: new nn.ReLU(), pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }), relu2: new nn.ReLU(), pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }), relu3: new nn.ReLU(), pool3: new nn.MaxPool2d(2),
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
     flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024), relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512), relu5: new nn.ReLU(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
     fc3: new nn.Linear(512, 10),
   });
 }
