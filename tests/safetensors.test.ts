@@ -163,6 +163,17 @@ with torch.no_grad():
     y = model(x)
 save_safetensors(d + '/output.safetensors', {'y': y})
 report['num_batches_tracked'] = [int(m.num_batches_tracked) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+# The reader is strict enough to matter: one byte more or a shifted offset is refused.
+raw = open(d + '/model.safetensors', 'rb').read()
+n = int.from_bytes(raw[:8], 'little')
+variants = {'trailing byte': raw + b'\\x00', 'shifted offset': raw[:8] + raw[8:8 + n].replace(b'"data_offsets":[0,', b'"data_offsets":[4,', 1) + raw[8 + n:]}
+report['rejected'] = []
+for what, data in variants.items():
+    open(d + '/bad.safetensors', 'wb').write(data)
+    try:
+        load_safetensors(d + '/bad.safetensors')
+    except ValueError:
+        report['rejected'].append(what)
 print(json.dumps(report))
 `;
 
@@ -206,6 +217,7 @@ describe.skipIf(torchMissing !== null)(
           .map(([, p]) => p.values[0]),
       );
       expect(typeof report.library).toBe('string');
+    expect(report.rejected).toEqual(['trailing byte', 'shifted offset']);
 
       const theirs = readSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors'))), 'output.safetensors').get(
         'y',
