@@ -217,7 +217,7 @@ describe.skipIf(torchMissing !== null)(
           .map(([, p]) => p.values[0]),
       );
       expect(typeof report.library).toBe('string');
-    expect(report.rejected).toEqual(['trailing byte', 'shifted offset']);
+      expect(report.rejected).toEqual(['trailing byte', 'shifted offset']);
 
       const theirs = readSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors'))), 'output.safetensors').get(
         'y',
