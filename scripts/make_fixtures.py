@@ -11,6 +11,10 @@ Writes, into tests/fixtures/ (deterministic: torch.manual_seed is fixed, one thr
                                 naming: block.main.0.weight, block.shortcut.0.weight), AdaptiveAvgPool2d,
                                 Flatten, Dropout, Linear; includes the I64 num_batches_tracked buffers
   small_net.io.safetensors      __input__ [2, 3, 33, 33] and __output__ [2, 10]
+  edge_net.safetensors          'same' padding with an even kernel, dilation, groups=2, non-square
+                                kernels/strides, LeakyReLU, Tanh, Sigmoid, ceil-mode AvgPool2d counting
+                                padding, dilated MaxPool2d, Linear without bias, Softmax
+  edge_net.io.safetensors       __input__ [2, 3, 15, 17] and __output__ [2, 5]
   dtypes.safetensors            one small tensor per dtype (F16, BF16, I64, F64, I32, I16, I8, U8,
                                 BOOL) with its exact float32 value beside it as '<name>.f32',
                                 plus metadata and names whose order is not alphabetical
@@ -30,6 +34,7 @@ import json
 import os
 import struct
 import sys
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -195,6 +200,27 @@ def small_net():
     ]))
 
 
+def edge_net():
+    """The remaining op semantics, checked against PyTorch rather than only against vireo's reference:
+    'same' padding with an even kernel (PyTorch pads the extra cell at the end), dilation, groups that
+    are neither 1 nor depthwise, non-square kernels and strides, LeakyReLU, Tanh, Sigmoid, AvgPool2d in
+    ceil mode counting padded cells, dilated MaxPool2d, Linear without bias, Softmax."""
+    return nn.Sequential(OrderedDict([
+        ('c1', nn.Conv2d(3, 6, 4, padding='same')),
+        ('a1', nn.LeakyReLU(0.1)),
+        ('c2', nn.Conv2d(6, 6, 3, padding=2, dilation=2, groups=2)),
+        ('a2', nn.Tanh()),
+        ('p1', nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)),
+        ('c3', nn.Conv2d(6, 8, (3, 1), stride=(2, 1), padding=(1, 0), bias=False)),
+        ('a3', nn.Sigmoid()),
+        ('p2', nn.MaxPool2d(2, stride=1, dilation=2)),
+        ('gap', nn.AdaptiveAvgPool2d(1)),
+        ('flatten', nn.Flatten()),
+        ('fc', nn.Linear(8, 5, bias=False)),
+        ('softmax', nn.Softmax(dim=1)),
+    ]))
+
+
 def give_batchnorm_state(model, batches=5, input_shape=(8, 3, 33, 33)):
     """Non-trivial BatchNorm: random affine parameters, then a few train-mode forwards so the running
     statistics (and num_batches_tracked) move away from their initial values."""
@@ -256,6 +282,7 @@ def write_dtypes_fixture():
 
 
 def main():
+    warnings.filterwarnings('ignore', message="Using padding='same' with even kernel")  # that is the point
     torch.manual_seed(20240611)
     torch.set_num_threads(1)
     os.makedirs(FIXTURES, exist_ok=True)
@@ -270,6 +297,13 @@ def main():
     x = torch.randn(2, 3, 33, 33)
     y = write_model_fixture('small_net', small, x, 'BatchNorm2d, stride-2 and depthwise convs, ReLU6, residuals')
     print('small_net: output', tuple(y.shape), 'max |y|', float(y.abs().max()))
+
+    edge = edge_net()
+    with torch.no_grad():
+        edge.fc.weight.mul_(8)  # spread the logits so the softmax output is not flat
+    x = torch.randn(2, 3, 15, 17)
+    y = write_model_fixture('edge_net', edge, x, 'same/dilated/grouped convs, LeakyReLU, Tanh, Sigmoid, ceil-mode pools, Softmax')
+    print('edge_net: output', tuple(y.shape), 'min', float(y.min()), 'max', float(y.max()))
 
     write_dtypes_fixture()
     for f in sorted(os.listdir(FIXTURES)):

@@ -69,6 +69,24 @@ export function smallNet(): nn.Sequential {
   });
 }
 
+/** The same model as edge_net() in scripts/make_fixtures.py: the op semantics not in the two above. */
+export function edgeNet(): nn.Sequential {
+  return new nn.Sequential({
+    c1: new nn.Conv2d(3, 6, 4, { padding: 'same' }),
+    a1: new nn.LeakyReLU(0.1),
+    c2: new nn.Conv2d(6, 6, 3, { padding: 2, dilation: 2, groups: 2 }),
+    a2: new nn.Tanh(),
+    p1: new nn.AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true }),
+    c3: new nn.Conv2d(6, 8, [3, 1], { stride: [2, 1], padding: [1, 0], bias: false }),
+    a3: new nn.Sigmoid(),
+    p2: new nn.MaxPool2d(2, { stride: 1, dilation: 2 }),
+    gap: new nn.AdaptiveAvgPool2d(1),
+    flatten: new nn.Flatten(),
+    fc: new nn.Linear(8, 5, { bias: false }),
+    softmax: new nn.Softmax(1),
+  });
+}
+
 export interface ParityFixture {
   name: string;
   build: () => nn.Sequential;
@@ -77,4 +95,5 @@ export interface ParityFixture {
 export const parityFixtures: ParityFixture[] = [
   { name: 'reference_cnn', build: referenceCnn },
   { name: 'small_net', build: smallNet },
+  { name: 'edge_net', build: edgeNet },
 ];
