@@ -1,0 +1,50 @@
+// The `vireo` command (bin/vireo.js launches it). Exit codes: 0 ok, 1 failed, 2 bad usage.
+import { benchCommand } from './bench.js';
+import { type Io, UsageError, consoleIo } from './args.js';
+import { demoCommand, demoHelp } from './demo.js';
+import { infoCommand, infoHelp } from './info.js';
+import { packageVersion } from './package.js';
+
+export const help = `usage: vireo <command> [options]
+
+Commands:
+  demo    run the reference CNN on an embedded picture; prints the top-5 classes and the timing
+  info    runtime, WebAssembly SIMD / relaxed-SIMD support, and which wasm build runs
+  bench   the benchmark: each wasm build vs tfjs-backend-wasm, per layer, and the machine's SIMD peak
+
+Run \`vireo <command> --help\` for a command's options. \`vireo --version\` prints the version.`;
+
+const commands: Record<string, { run: (argv: string[], io: Io) => Promise<number>; help?: string }> = {
+  demo: { run: demoCommand, help: demoHelp },
+  info: { run: infoCommand, help: infoHelp },
+  bench: { run: benchCommand },
+};
+
+export async function run(argv: string[], io: Io = consoleIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    io.out(topic && commands[topic]?.help ? (commands[topic].help as string) : help);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(packageVersion());
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`vireo: unknown command '${name}'\n\n${help}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`vireo ${name}: ${err.message}`);
+      if (command.help) io.err(`\n${command.help}`);
+      return 2;
+    }
+    io.err(`vireo ${name}: ${(err as Error)?.message ?? String(err)}`);
+    return 1;
+  }
+}
