@@ -17,6 +17,8 @@ export function fuseActivations(graph: Graph): Graph {
     const src = producers[act.inputs[0]];
     if (!src || (src.op !== 'conv2d' && src.op !== 'linear')) continue;
     if (uses[src.output] !== 1 || !fusable.has(act.attrs.kind)) continue;
+    // The backward of a fused activation reads the output; leakyRelu's sign survives only for a slope > 0.
+    if (act.attrs.kind === 'leakyRelu' && !(act.attrs.alpha > 0)) continue;
     if ((src.attrs as { activation: FusedActivation }).activation.kind !== 'none') continue;
     fusedInto.set(act.id, src);
   }

@@ -7,6 +7,7 @@ import { type BackendOptions, getBackend } from '../backends/registry.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
+import { TrainPlan } from '../graph/train-plan.js';
 
 export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
 
@@ -23,6 +24,7 @@ export abstract class Module {
   private backendOptions: BackendOptions = {};
   private backend: Backend | null = null;
   private plans: { training: boolean; plan: Plan }[] = [];
+  private trainPlans: TrainPlan[] = [];
 
   /** Adds this module's nodes to `graph`, reading `inputs`; `path` is its state-dict prefix. */
   abstract emit(graph: Graph, inputs: ValueId[], path: string): ValueId;
@@ -148,7 +150,35 @@ export abstract class Module {
     return plan;
   }
 
+  /**
+   * The training plan (forward + backward, planned together) for this input shape, rebuilt when the
+   * set of parameters with requiresGrad changes.
+   */
+  async trainPlan(inputShape: Shape): Promise<TrainPlan> {
+    const backend = await this.currentBackend();
+    const found = this.trainPlans.find((p) => p.matches([inputShape]));
+    if (found) return found;
+    this.trainPlans = this.trainPlans.filter((p) => {
+      const stale = shapesEqual(p.inputShapes[0], inputShape);
+      if (stale) p.dispose();
+      return !stale;
+    });
+    const plan = new TrainPlan(this.toGraph(), [inputShape], backend);
+    this.trainPlans.push(plan);
+    return plan;
+  }
+
+  /**
+   * Runs the module. In training mode the result is differentiable: `await out.backward(dOut)` (or a
+   * loss built on it) runs the plan's backward pass and accumulates into each `Parameter.grad`.
+   */
   async forward(x: Tensor): Promise<Tensor> {
+    if (this.training) {
+      const train = await this.trainPlan(x.shape);
+      const out = train.run([x.dataSync()]);
+      const generation = train.generation;
+      return new Tensor(out, train.outputShape, { gradFn: (g) => train.backward(g, generation) });
+    }
     const plan = await this.plan(x.shape);
     const [out] = plan.run([x.dataSync()]);
     return new Tensor(out, plan.outputShapes[0]);
@@ -158,6 +188,8 @@ export abstract class Module {
   releasePlans(): void {
     for (const { plan } of this.plans) plan.dispose();
     this.plans = [];
+    for (const plan of this.trainPlans) plan.dispose();
+    this.trainPlans = [];
   }
 }
 

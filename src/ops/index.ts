@@ -4,23 +4,43 @@ import { linearOp } from './linear.js';
 import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool2d.js';
 import { flattenOp, softmaxOp } from './shape-ops.js';
 import type { OpDef, OpName } from './types.js';
+import { conv2dGrad, conv2dGradInputOp, conv2dGradWeightOp } from './conv2d-grad.js';
+import * as eg from './elementwise-grad.js';
+import { linearGrad, linearGradInputOp, linearGradWeightOp } from './linear-grad.js';
+import * as pg from './pool2d-grad.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
 
-/** The one table of ops: name → definition. */
+/** The one table of ops: name → definition (forward ops carry their gradient rule from *-grad.ts). */
 export const opDefs: { [K in OpName]: OpDef<K> } = {
-  conv2d: conv2dOp,
-  maxPool2d: maxPool2dOp,
-  avgPool2d: avgPool2dOp,
-  adaptiveAvgPool2d: adaptiveAvgPool2dOp,
-  linear: linearOp,
-  activation: activationOp,
-  batchNorm2d: batchNorm2dOp,
-  dropout: dropoutOp,
-  flatten: flattenOp,
-  add: addOp,
-  softmax: softmaxOp,
+  conv2d: { ...conv2dOp, grad: conv2dGrad },
+  maxPool2d: { ...maxPool2dOp, grad: pg.maxPool2dGrad },
+  avgPool2d: { ...avgPool2dOp, grad: pg.avgPool2dGrad },
+  adaptiveAvgPool2d: { ...adaptiveAvgPool2dOp, grad: pg.adaptiveAvgPool2dGrad },
+  linear: { ...linearOp, grad: linearGrad },
+  activation: { ...activationOp, grad: eg.activationGrad },
+  batchNorm2d: { ...batchNorm2dOp, grad: eg.batchNorm2dGrad },
+  dropout: { ...dropoutOp, grad: eg.dropoutGrad },
+  flatten: { ...flattenOp, grad: eg.flattenGrad },
+  add: { ...addOp, grad: eg.addGrad },
+  softmax: { ...softmaxOp, grad: eg.softmaxGrad },
+  // Backward ops (training graphs only).
+  conv2dGradInput: conv2dGradInputOp,
+  conv2dGradWeight: conv2dGradWeightOp,
+  biasGrad: eg.biasGradOp,
+  activationGrad: eg.activationGradOp,
+  maxPool2dGrad: pg.maxPool2dGradOp,
+  avgPool2dGrad: pg.avgPool2dGradOp,
+  adaptiveAvgPool2dGrad: pg.adaptiveAvgPool2dGradOp,
+  linearGradInput: linearGradInputOp,
+  linearGradWeight: linearGradWeightOp,
+  batchNorm2dGradInput: eg.batchNorm2dGradInputOp,
+  batchNorm2dGradWeight: eg.batchNorm2dGradWeightOp,
+  softmaxGrad: eg.softmaxGradOp,
+  dropoutMask: eg.dropoutMaskOp,
+  mul: eg.mulOp,
+  reshape: eg.reshapeOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

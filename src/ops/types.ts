@@ -12,7 +12,23 @@ export type OpName =
   | 'dropout'
   | 'flatten'
   | 'add'
-  | 'softmax';
+  | 'softmax'
+  // Training: backward ops (added by src/graph/autodiff.ts from each op's `grad` rule) and helpers.
+  | 'conv2dGradInput'
+  | 'conv2dGradWeight'
+  | 'biasGrad'
+  | 'activationGrad'
+  | 'maxPool2dGrad'
+  | 'avgPool2dGrad'
+  | 'adaptiveAvgPool2dGrad'
+  | 'linearGradInput'
+  | 'linearGradWeight'
+  | 'batchNorm2dGradInput'
+  | 'batchNorm2dGradWeight'
+  | 'softmaxGrad'
+  | 'dropoutMask'
+  | 'mul'
+  | 'reshape';
 
 /** Element-wise activations; conv2d and linear can fuse one into their epilogue. */
 export type ActivationKind = 'none' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
@@ -86,6 +102,24 @@ export interface SoftmaxAttrs {
 
 export type AddAttrs = Record<string, never>;
 
+/** Backward attrs that also need the forward input's spatial size (not recoverable from dY alone). */
+export interface Conv2dGradInputAttrs extends Conv2dAttrs {
+  inputSize: [number, number];
+}
+export interface Pool2dGradAttrs extends Pool2dAttrs {
+  inputSize: [number, number];
+}
+export interface AdaptiveAvgPool2dGradAttrs extends AdaptiveAvgPool2dAttrs {
+  inputSize: [number, number];
+}
+/** Sum of dY over every dimension but `channelDim` (negative counts from the end). */
+export interface BiasGradAttrs {
+  channelDim: number;
+}
+export interface ReshapeAttrs {
+  shape: number[];
+}
+
 export interface OpAttrs {
   conv2d: Conv2dAttrs;
   maxPool2d: Pool2dAttrs;
@@ -98,6 +132,21 @@ export interface OpAttrs {
   flatten: FlattenAttrs;
   add: AddAttrs;
   softmax: SoftmaxAttrs;
+  conv2dGradInput: Conv2dGradInputAttrs;
+  conv2dGradWeight: Conv2dAttrs;
+  biasGrad: BiasGradAttrs;
+  activationGrad: ActivationAttrs;
+  maxPool2dGrad: Pool2dAttrs;
+  avgPool2dGrad: Pool2dGradAttrs;
+  adaptiveAvgPool2dGrad: AdaptiveAvgPool2dGradAttrs;
+  linearGradInput: LinearAttrs;
+  linearGradWeight: LinearAttrs;
+  batchNorm2dGradInput: BatchNorm2dAttrs;
+  batchNorm2dGradWeight: BatchNorm2dAttrs;
+  softmaxGrad: SoftmaxAttrs;
+  dropoutMask: DropoutAttrs;
+  mul: AddAttrs;
+  reshape: ReshapeAttrs;
 }
 
 /** Shapes of an op's parameters, by PyTorch name (weight, bias, running_mean, ...). */
@@ -116,6 +165,31 @@ export interface OpDef<K extends OpName = OpName> {
   flops(inputs: Shape[], output: Shape, attrs: OpAttrs[K]): number;
   /** True when the output is the input's memory under another shape (no kernel runs). */
   alias?(attrs: OpAttrs[K]): boolean;
+  /** Gradient definition: adds the backward nodes of one forward node (absent: not differentiable). */
+  grad?(ctx: GradContext<K>): GradResult;
+}
+
+/**
+ * What a gradient definition sees of one forward node. Values are graph value ids; `emit` adds a
+ * backward node reading the named forward parameters (same keys) and returns its output value.
+ */
+export interface GradContext<K extends OpName = OpName> {
+  attrs: OpAttrs[K];
+  inputs: readonly number[];
+  output: number;
+  inputShapes: readonly Shape[];
+  outputShape: Shape;
+  /** dL/d(output). */
+  dy: number;
+  needsInputGrad: readonly boolean[];
+  needsParamGrad: Readonly<Record<string, boolean>>;
+  emit<J extends OpName>(op: J, attrs: OpAttrs[J], inputs: number[], params?: string[]): number;
+}
+
+/** dL/d(each input) (null: not needed) and dL/d(parameter) by parameter key. */
+export interface GradResult {
+  inputs: (number | null)[];
+  params: Record<string, number>;
 }
 
 export const noActivation: FusedActivation = { kind: 'none', alpha: 0 };

@@ -10,6 +10,10 @@ import {
   softmaxReference,
 } from './kernels/elementwise.js';
 import { linearReference } from './kernels/linear.js';
+import { conv2dGradInputReference, conv2dGradWeightReference } from './kernels/conv2d-grad.js';
+import * as eg from './kernels/elementwise-grad.js';
+import { linearGradInputReference, linearGradWeightReference } from './kernels/linear-grad.js';
+import * as pg from './kernels/pool2d-grad.js';
 import { adaptiveAvgPool2dReference, avgPool2dReference, maxPool2dReference } from './kernels/pool2d.js';
 
 /** The plain TypeScript backend: slow, obviously right, the oracle every other backend is tested against. */
@@ -26,6 +30,21 @@ export function createReferenceBackend(): Backend {
     dropout: dropoutReference(arena),
     add: addReference(arena),
     softmax: softmaxReference(arena),
+    // Training: backward kernels.
+    conv2dGradInput: conv2dGradInputReference(arena),
+    conv2dGradWeight: conv2dGradWeightReference(arena),
+    biasGrad: eg.biasGradReference(arena),
+    activationGrad: eg.activationGradReference(arena),
+    maxPool2dGrad: pg.maxPool2dGradReference(arena),
+    avgPool2dGrad: pg.avgPool2dGradReference(arena),
+    adaptiveAvgPool2dGrad: pg.adaptiveAvgPool2dGradReference(arena),
+    linearGradInput: linearGradInputReference(arena),
+    linearGradWeight: linearGradWeightReference(arena),
+    batchNorm2dGradInput: eg.batchNorm2dGradInputReference(arena),
+    batchNorm2dGradWeight: eg.batchNorm2dGradWeightReference(arena),
+    softmaxGrad: eg.softmaxGradReference(arena),
+    dropoutMask: eg.dropoutMaskReference(arena),
+    mul: eg.mulReference(arena),
   };
   return { name: 'reference', arena, kernels, info: () => ({ name: 'reference' }) };
 }

@@ -28,7 +28,14 @@ export class BatchNorm2d extends Module {
 
   emit(graph: Graph, [x]: ValueId[], path: string): ValueId {
     const attrs = { numFeatures: this.numFeatures, eps: this.options.eps ?? 1e-5, momentum: this.options.momentum ?? 0.1, training: this.training };
-    const params = { weight: this.weight, bias: this.bias, running_mean: this.runningMean, running_var: this.runningVar };
+    const params = {
+      weight: this.weight,
+      bias: this.bias,
+      running_mean: this.runningMean,
+      running_var: this.runningVar,
+      // Counted by the training plan after each training-mode forward, as PyTorch does.
+      num_batches_tracked: this.numBatchesTracked,
+    };
     return graph.addNode('batchNorm2d', path || 'BatchNorm2d', attrs, [x], params);
   }
 }

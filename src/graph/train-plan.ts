@@ -1,0 +1,223 @@
+import { ShapeError, VireoError } from '../core/errors.js';
+import type { Parameter } from '../core/parameter.js';
+import { type Shape, shapeToString, shapesEqual, sizeOf } from '../core/shape.js';
+import type { Backend, PreparedKernel } from '../backends/backend.js';
+import { opDef } from '../ops/index.js';
+import { type TrainingGraph, type TrainingGraphOptions, buildTrainingGraph, isTrainable } from './autodiff.js';
+import type { Graph, GraphNode } from './ir.js';
+import { type BufferRequest, alignUp, planBuffers } from './planner.js';
+import { inferShapes, layerLabel, opLabel } from './shapes.js';
+
+interface Step {
+  node: GraphNode;
+  kernel: PreparedKernel;
+  inputs: number[];
+  output: number;
+  params: Parameter[];
+  packedVersions: number[];
+  /** Parameters whose gradient this step produces (accumulated right after it runs). */
+  gradOf: Parameter[];
+}
+
+/**
+ * A forward graph and its backward pass compiled as one plan: the forward's saved activations, the
+ * dropout masks and every gradient share one region placed by the liveness planner, so a warm
+ * training step (run + backward) allocates nothing in the arena.
+ */
+export class TrainPlan {
+  readonly shapes: Shape[];
+  readonly inputShapes: Shape[];
+  readonly outputShape: Shape;
+  readonly training: TrainingGraph;
+  private readonly forwardSteps: Step[] = [];
+  private readonly backwardSteps: Step[] = [];
+  private readonly valuePtr: number[];
+  private readonly region: number;
+  private readonly scratch: number;
+  /** requiresGrad of every parameter when compiled: the backward graph depends on it. */
+  private readonly gradSignature: string;
+  private readonly params: Parameter[];
+  private forwardCount = 0;
+  private backwardDoneFor = 0;
+  private disposed = false;
+
+  constructor(
+    forward: Graph,
+    inputShapes: readonly Shape[],
+    readonly backend: Backend,
+    options: TrainingGraphOptions = {},
+  ) {
+    this.training = buildTrainingGraph(forward, inputShapes, options);
+    const { graph, forwardNodes, gradOutput, paramGrads } = this.training;
+    this.shapes = inferShapes(graph, [...inputShapes, this.training.outputShape]);
+    this.inputShapes = forward.inputs.map((_, i) => inputShapes[i]);
+    this.outputShape = this.training.outputShape;
+    this.params = [...new Set(forward.nodes.flatMap((n) => Object.values(n.params)))];
+    this.gradSignature = TrainPlan.signature(this.params);
+
+    const root = Array.from({ length: graph.numValues }, (_, i) => i);
+    const computed: GraphNode[] = [];
+    let firstBackward = -1;
+    graph.nodes.forEach((node, i) => {
+      if (opDef(node.op).alias?.(node.attrs as never)) root[node.output] = root[node.inputs[0]];
+      else {
+        if (i >= forwardNodes && firstBackward < 0) firstBackward = computed.length;
+        computed.push(node);
+      }
+    });
+    const forwardCount = firstBackward < 0 ? computed.length : firstBackward;
+    const gradValues = new Map<number, Parameter[]>();
+    for (const pg of paramGrads) gradValues.set(pg.value, [...(gradValues.get(pg.value) ?? []), pg.param]);
+
+    const first = new Array<number>(graph.numValues).fill(Number.POSITIVE_INFINITY);
+    const last = new Array<number>(graph.numValues).fill(-1);
+    for (const v of graph.inputs) first[root[v]] = v === gradOutput ? forwardCount : -1;
+    computed.forEach((node, i) => {
+      first[root[node.output]] = Math.min(first[root[node.output]], i);
+      for (const v of node.inputs) last[root[v]] = Math.max(last[root[v]], i);
+    });
+    // The output is read back after the last forward step; the gradient arrives after that.
+    const out = root[this.training.output];
+    last[out] = Math.max(last[out], forwardCount - 1, first[out]);
+    for (const v of graph.inputs) last[root[v]] = Math.max(last[root[v]], first[root[v]], 0);
+    for (const v of this.training.inputGrads) if (v !== null) last[root[v]] = Number.POSITIVE_INFINITY;
+
+    const roots = [...new Set(root)].filter((v) => first[v] !== Number.POSITIVE_INFINITY);
+    const requests: BufferRequest[] = roots.map((v) => ({
+      bytes: 4 * sizeOf(this.shapes[v]),
+      firstUse: first[v],
+      lastUse: Math.max(last[v], first[v]),
+    }));
+    const layout = planBuffers(requests);
+
+    computed.forEach((node, i) => {
+      const factory = backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
+      if (!factory) throw new VireoError(`${layerLabel(node)}: backend '${backend.name}' has no ${opLabel(node.op)} kernel`);
+      const kernel = factory({ node, inputShapes: node.inputs.map((v) => this.shapes[v]), outputShape: this.shapes[node.output] });
+      const params = Object.values(node.params);
+      const step: Step = { node, kernel, inputs: [], output: 0, params, packedVersions: params.map(() => -1), gradOf: gradValues.get(node.output) ?? [] };
+      (i < forwardCount ? this.forwardSteps : this.backwardSteps).push(step);
+    });
+
+    const steps = [...this.forwardSteps, ...this.backwardSteps];
+    const scratchBytes = Math.max(0, ...steps.map((s) => s.kernel.scratchBytes));
+    this.region = backend.arena.alloc(layout.totalBytes + alignUp(scratchBytes) + 64);
+    this.scratch = this.region + layout.totalBytes;
+    const offsetOfRoot = new Map(roots.map((v, i) => [v, this.region + layout.offsets[i]]));
+    this.valuePtr = root.map((r) => offsetOfRoot.get(r) ?? -1);
+    for (const step of steps) {
+      step.inputs = step.node.inputs.map((v) => this.valuePtr[v]);
+      step.output = this.valuePtr[step.node.output];
+    }
+  }
+
+  static signature(params: readonly Parameter[]): string {
+    return params.map((p) => (isTrainable(p) ? '1' : '0')).join('');
+  }
+
+  /** Same input shapes and the same set of trainable parameters as when compiled. */
+  matches(inputShapes: readonly Shape[]): boolean {
+    return (
+      inputShapes.length === this.inputShapes.length &&
+      inputShapes.every((s, i) => shapesEqual(s, this.inputShapes[i])) &&
+      TrainPlan.signature(this.params) === this.gradSignature
+    );
+  }
+
+  /** Bytes this plan holds in the arena for activations, saved values, gradients and scratch. */
+  get activationBytes(): number {
+    return this.scratch - this.region;
+  }
+
+  /** Counts forward runs: a backward pass belongs to the forward run it follows. */
+  get generation(): number {
+    return this.forwardCount;
+  }
+
+  private repack(steps: Step[]): void {
+    for (const step of steps) {
+      let changed = false;
+      step.params.forEach((p, i) => {
+        if (step.packedVersions[i] !== p.version) {
+          step.packedVersions[i] = p.version;
+          changed = true;
+        }
+      });
+      if (changed) step.kernel.pack?.();
+    }
+  }
+
+  /** Forward pass in training mode; keeps what the backward pass reads. Returns the output values. */
+  run(inputs: readonly Float32Array[]): Float32Array {
+    if (this.disposed) throw new VireoError('plan was disposed');
+    const graph = this.training.graph;
+    if (inputs.length !== this.inputShapes.length) throw new ShapeError(`model expects ${this.inputShapes.length} input(s), got ${inputs.length}`);
+    inputs.forEach((x, i) => {
+      const n = sizeOf(this.inputShapes[i]);
+      if (x.length !== n) throw new ShapeError(`input ${i}: expected ${n} values for ${shapeToString(this.inputShapes[i])}, got ${x.length}`);
+      this.backend.arena.f32(this.valuePtr[graph.inputs[i]], n).set(x);
+    });
+    this.repack(this.forwardSteps);
+    for (const s of this.forwardSteps) s.kernel.run(s.inputs, s.output, this.scratch);
+    this.countBatchNormBatches();
+    this.forwardCount++;
+    const out = this.training.output;
+    return this.backend.arena.f32(this.valuePtr[out], sizeOf(this.outputShape)).slice();
+  }
+
+  /** PyTorch increments num_batches_tracked once per training-mode forward of each BatchNorm. */
+  private countBatchNormBatches(): void {
+    for (const s of this.forwardSteps) {
+      if (s.node.op !== 'batchNorm2d' || !(s.node as GraphNode<'batchNorm2d'>).attrs.training) continue;
+      const counter = s.node.params.num_batches_tracked;
+      if (!counter) continue;
+      counter.values[0] += 1;
+      counter.markChanged();
+    }
+  }
+
+  /**
+   * Backward pass of the latest forward run: dL/d(output) in, each trainable parameter's gradient
+   * accumulated (+=) into `Parameter.grad` (allocated on first use).
+   */
+  backward(gradOutput: Float32Array, generation = this.forwardCount): void {
+    if (this.disposed) throw new VireoError('plan was disposed');
+    if (generation !== this.forwardCount) {
+      throw new VireoError('backward: the model ran forward again since this output was computed; call backward on the latest output');
+    }
+    if (this.forwardCount === 0) throw new VireoError('backward: run the forward pass first');
+    if (this.backwardDoneFor === this.forwardCount) {
+      throw new VireoError('backward: already ran for this forward pass (its saved activations are freed); run forward again');
+    }
+    const n = sizeOf(this.outputShape);
+    if (gradOutput.length !== n) throw new ShapeError(`backward: gradient has ${gradOutput.length} values, the output ${shapeToString(this.outputShape)} has ${n}`);
+    this.backwardDoneFor = this.forwardCount;
+    const arena = this.backend.arena;
+    arena.f32(this.valuePtr[this.training.gradOutput], n).set(gradOutput);
+    this.repack(this.backwardSteps);
+    for (const s of this.backwardSteps) {
+      s.kernel.run(s.inputs, s.output, this.scratch);
+      for (const p of s.gradOf) {
+        const g = arena.f32(s.output, p.values.length);
+        if (!p.grad) p.grad = new Float32Array(p.values.length);
+        const acc = p.grad;
+        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+      }
+    }
+  }
+
+  /** After `backward`, dL/d(each input) when compiled with `inputGrads` (zeros where it does not depend). */
+  inputGradients(): Float32Array[] {
+    return this.training.inputGrads.map((v, i) => {
+      const n = sizeOf(this.inputShapes[i]);
+      return v === null ? new Float32Array(n) : this.backend.arena.f32(this.valuePtr[v], n).slice();
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of [...this.forwardSteps, ...this.backwardSteps]) s.kernel.dispose?.();
+    this.backend.arena.release(this.region);
+  }
+}

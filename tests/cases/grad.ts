@@ -1,0 +1,86 @@
+import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
+import { noActivation } from '../../src/ops/types.js';
+import type { OpCase } from '../helpers/single-op.js';
+
+/**
+ * Forward-op cases whose gradients are checked (against finite differences on the reference backend,
+ * and backend against reference). Small, awkward shapes: odd sizes, channels not a multiple of 4,
+ * stride/padding/dilation/ceil-mode edges, groups and depthwise. `piecewise` marks ops with kinks,
+ * where a finite difference that straddles one is detected (two step sizes disagree) and skipped.
+ */
+export interface GradCase extends OpCase {
+  piecewise?: boolean;
+}
+
+function conv(name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }): GradCase {
+  const attrs: Conv2dAttrs = {
+    inChannels: x[1],
+    kernel: [3, 3],
+    stride: [1, 1],
+    padding: [0, 0, 0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    bias: true,
+    activation: noActivation,
+    ...o,
+  };
+  return { name, op: 'conv2d', attrs, inputs: [x], piecewise: attrs.activation.kind !== 'none' };
+}
+
+function pool(name: string, op: 'maxPool2d' | 'avgPool2d', x: number[], o: Partial<Pool2dAttrs>): GradCase {
+  const kernel = o.kernel ?? [2, 2];
+  const attrs: Pool2dAttrs = { kernel, stride: kernel, padding: [0, 0], dilation: [1, 1], ceilMode: false, countIncludePad: true, ...o };
+  return { name, op, attrs, inputs: [x], piecewise: op === 'maxPool2d' };
+}
+
+const relu = { kind: 'relu', alpha: 0 } as const;
+
+export const gradCases: GradCase[] = [
+  conv('conv 3x3 pad1', [2, 3, 5, 6], { outChannels: 5, padding: [1, 1, 1, 1] }),
+  conv('conv 3x3 stride2 odd', [1, 3, 7, 9], { outChannels: 6, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv stride3 leaves columns unread', [1, 2, 8, 8], { outChannels: 3, stride: [3, 3] }),
+  conv('conv 3x2 dilation2 no bias', [2, 5, 8, 7], { outChannels: 3, kernel: [3, 2], dilation: [2, 2], padding: [2, 1, 2, 1], bias: false }),
+  conv('conv asymmetric padding', [2, 4, 6, 5], { outChannels: 3, kernel: [4, 4], padding: [1, 1, 2, 2] }),
+  conv('conv 1x1', [2, 7, 3, 5], { outChannels: 5, kernel: [1, 1] }),
+  conv('conv 1x1 stride2', [1, 6, 5, 5], { outChannels: 3, kernel: [1, 1], stride: [2, 2] }),
+  conv('conv grouped', [2, 6, 5, 5], { outChannels: 9, groups: 3, padding: [1, 1, 1, 1] }),
+  conv('conv depthwise 3x3', [2, 5, 6, 7], { outChannels: 5, groups: 5, padding: [1, 1, 1, 1] }),
+  conv('conv depthwise stride2', [1, 7, 7, 6], { outChannels: 7, groups: 7, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv depthwise multiplier2 dilation', [1, 3, 7, 7], { outChannels: 6, groups: 3, dilation: [2, 2], padding: [2, 2, 2, 2] }),
+  conv('conv relu fused', [2, 3, 5, 5], { outChannels: 6, padding: [1, 1, 1, 1], activation: relu }),
+  conv('conv relu6 fused', [1, 5, 5, 5], { outChannels: 4, activation: { kind: 'relu6', alpha: 0 } }),
+  conv('conv leaky fused', [1, 3, 5, 5], { outChannels: 4, activation: { kind: 'leakyRelu', alpha: 0.1 } }),
+  conv('conv sigmoid fused', [1, 3, 5, 4], { outChannels: 3, activation: { kind: 'sigmoid', alpha: 0 } }),
+  conv('conv tanh fused', [1, 3, 4, 5], { outChannels: 3, activation: { kind: 'tanh', alpha: 0 } }),
+  pool('maxpool 2x2', 'maxPool2d', [2, 3, 6, 6], {}),
+  pool('maxpool 3x3 s2 pad1 odd', 'maxPool2d', [1, 5, 7, 9], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  pool('maxpool ceil mode', 'maxPool2d', [2, 3, 5, 7], { kernel: [2, 2], ceilMode: true }),
+  pool('maxpool ceil mode s2 k3 pad1', 'maxPool2d', [1, 2, 8, 8], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true }),
+  pool('maxpool overlapping s1', 'maxPool2d', [1, 2, 5, 6], { kernel: [3, 3], stride: [1, 1] }),
+  pool('maxpool dilation', 'maxPool2d', [1, 3, 7, 7], { kernel: [2, 2], stride: [1, 1], dilation: [2, 2] }),
+  pool('avgpool 2x2', 'avgPool2d', [2, 3, 6, 6], {}),
+  pool('avgpool pad count', 'avgPool2d', [1, 5, 7, 5], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  pool('avgpool pad exclude', 'avgPool2d', [1, 5, 7, 5], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false }),
+  pool('avgpool ceil exclude', 'avgPool2d', [2, 3, 7, 8], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }),
+  pool('avgpool ceil include', 'avgPool2d', [2, 3, 7, 8], { kernel: [2, 2], ceilMode: true }),
+  pool('avgpool overlapping s1 pad1', 'avgPool2d', [1, 2, 5, 6], { kernel: [3, 3], stride: [1, 1], padding: [1, 1], countIncludePad: false }),
+  { name: 'adaptive avg 1x1', op: 'adaptiveAvgPool2d', attrs: { outputSize: [1, 1] }, inputs: [[3, 5, 5, 3]] },
+  { name: 'adaptive avg 3x2 overlapping', op: 'adaptiveAvgPool2d', attrs: { outputSize: [3, 2] }, inputs: [[1, 4, 7, 5]] },
+  { name: 'linear', op: 'linear', attrs: { inFeatures: 13, outFeatures: 7, bias: true, activation: noActivation }, inputs: [[5, 13]] },
+  { name: 'linear batch1 no bias', op: 'linear', attrs: { inFeatures: 9, outFeatures: 10, bias: false, activation: noActivation }, inputs: [[1, 9]] },
+  { name: 'linear 3d input', op: 'linear', attrs: { inFeatures: 6, outFeatures: 5, bias: true, activation: noActivation }, inputs: [[2, 3, 6]] },
+  { name: 'linear relu fused', op: 'linear', attrs: { inFeatures: 11, outFeatures: 6, bias: true, activation: relu }, inputs: [[3, 11]], piecewise: true },
+  ...(['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'] as const).map(
+    (kind): GradCase => ({ name: `activation ${kind}`, op: 'activation', attrs: { kind, alpha: 0.2 }, inputs: [[2, 3, 5, 3]], piecewise: kind.includes('elu') }),
+  ),
+  { name: 'activation leakyRelu negative slope', op: 'activation', attrs: { kind: 'leakyRelu', alpha: -0.3 }, inputs: [[2, 7]], piecewise: true },
+  { name: 'batchnorm train', op: 'batchNorm2d', attrs: { numFeatures: 5, eps: 1e-5, momentum: 0.1, training: true }, inputs: [[3, 5, 3, 4]] },
+  { name: 'batchnorm train batch1', op: 'batchNorm2d', attrs: { numFeatures: 3, eps: 1e-3, momentum: 0.1, training: true }, inputs: [[1, 3, 4, 3]] },
+  { name: 'batchnorm eval', op: 'batchNorm2d', attrs: { numFeatures: 7, eps: 1e-5, momentum: 0.1, training: false }, inputs: [[2, 7, 3, 3]] },
+  { name: 'dropout eval', op: 'dropout', attrs: { p: 0.5, training: false, seed: 3 }, inputs: [[2, 9]] },
+  { name: 'flatten', op: 'flatten', attrs: { startDim: 1, endDim: -1 }, inputs: [[2, 3, 2, 3]] },
+  { name: 'add', op: 'add', attrs: {}, inputs: [[2, 5, 3, 3], [2, 5, 3, 3]] },
+  { name: 'softmax dim1', op: 'softmax', attrs: { dim: 1 }, inputs: [[4, 7]] },
+  { name: 'softmax dim1 of 4d', op: 'softmax', attrs: { dim: 1 }, inputs: [[2, 5, 3, 2]] },
+  { name: 'softmax last dim', op: 'softmax', attrs: { dim: -1 }, inputs: [[3, 2, 9]] },
+];
