@@ -70,7 +70,9 @@ describe('malformed safetensors → FormatError naming the source and the proble
       bytes: () => rawFile(new TextDecoder('latin1').decode(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))),
       says: ['UTF-8'],
     },
-    { name: 'header is a JSON array', bytes: () => rawFile('[1, 2]'), says: ['header is not a JSON object'] },
+    { name: 'header is a JSON array', bytes: () => rawFile('[1, 2]'), says: ["header does not start with '{'"] },
+    { name: 'header with leading spaces', bytes: () => rawFile('  {}'), says: ["header does not start with '{'"] },
+    { name: 'empty header', bytes: () => rawFile(''), says: ["header does not start with '{'"] },
     { name: 'tensor entry is not an object', bytes: () => rawFile({ w: 3 }), says: ["tensor 'w'", 'not an object'] },
     {
       name: 'unsupported dtype',
@@ -151,6 +153,15 @@ describe('malformed safetensors → FormatError naming the source and the proble
       );
     });
   }
+
+  it('accepts what the spec allows: trailing space padding, no tensors, metadata only', () => {
+    expect(readSafetensors(rawFile('{}      ')).size).toBe(0);
+    const f = rawFile(
+      `${JSON.stringify({ __metadata__: { a: 'b' }, w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } })}   `,
+      4,
+    );
+    expect([...readSafetensors(f).keys()]).toEqual(['w']);
+  });
 
   it('a real file cut anywhere is a FormatError, never a crash or a silently short read', () => {
     const whole = new Uint8Array(readFileSync(fixturePath('dtypes.safetensors')));

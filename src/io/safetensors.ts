@@ -35,6 +35,8 @@ export function readSafetensorsFile(bytes: Uint8Array, source = 'safetensors'): 
       `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); the file may be truncated`,
     );
   }
+  // As the Rust library checks: the header is a JSON object (it may only be padded at the end).
+  if (headerLength === 0 || bytes[8] !== 0x7b) fail(source, "header does not start with '{'");
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
