@@ -95,7 +95,8 @@ describe('reading files written by the PyTorch side (scripts/make_fixtures.py)',
 describe("vireo's writer", () => {
   it('pads the header with spaces to 8-byte alignment and starts it with {', () => {
     for (let n = 0; n < 9; n++) {
-      const bytes = writeSafetensors({ ['x'.repeat(n)]: tensor([1, 2, 3]) });
+      // ASCII names of every length mod 8, and non-ASCII ones (UTF-8 bytes ≠ UTF-16 units).
+      const bytes = writeSafetensors({ ['x'.repeat(n)]: tensor([1, 2, 3]) }, { ['é'.repeat(n)]: '✓'.repeat(n) });
       const h = header(bytes);
       expect((8 + h.length) % 8).toBe(0);
       expect(h.json.startsWith('{')).toBe(true);

@@ -181,9 +181,10 @@ export function writeSafetensors(
     header[name] = { dtype: t.integer ? 'I64' : 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
     offset += size;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
+  // Pad by UTF-8 bytes, not UTF-16 units, so non-ASCII names or metadata keep the data 8-byte aligned.
+  const json = JSON.stringify(header);
+  const jsonBytes = new TextEncoder().encode(json).length;
+  const headerBytes = new TextEncoder().encode(json + ' '.repeat((8 - (jsonBytes % 8)) % 8));
   const out = new Uint8Array(8 + headerBytes.length + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerBytes.length), true);
