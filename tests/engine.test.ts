@@ -332,6 +332,15 @@ describe('plan lifetime', () => {
     expect(backend.arena.bytesInUse).toBe(before);
   });
 
+  it('a plan that fails to compile (missing kernel) gives back what the kernels before it allocated', async () => {
+    // Batch norm packs its scale/shift in the arena when prepared; the softmax after it has no kernel here.
+    const partial: Backend = { ...backend, name: 'wasm-without-softmax', kernels: { ...backend.kernels, softmax: undefined } };
+    const model = new nn.Sequential({ bn: new nn.BatchNorm2d(3), softmax: new nn.Softmax(1) }).eval();
+    const before = backend.arena.bytesInUse;
+    expect(() => new Plan(model.toGraph(), [[1, 3, 4, 4]], partial)).toThrow(/'softmax' \(Softmax\): backend 'wasm-without-softmax' has no Softmax kernel/);
+    expect(backend.arena.bytesInUse).toBe(before);
+  });
+
   it('the reference backend runs a plan built directly from a graph', () => {
     const ref = createReferenceBackend();
     const model = poolingModel().eval();

@@ -75,10 +75,31 @@ export class Plan {
     }));
     const layout = planBuffers(requests);
 
+    try {
+      this.prepareSteps(computed);
+    } catch (e) {
+      // Kernels prepared before the failing one hold packed weights in the arena: give them back.
+      for (const s of this.steps) s.kernel.dispose?.();
+      throw e;
+    }
+
+    const scratchBytes = Math.max(0, ...this.steps.map((s) => s.kernel.scratchBytes));
+    const arena = backend.arena;
+    this.region = arena.alloc(layout.totalBytes + alignUp(scratchBytes) + 64);
+    this.scratch = this.region + layout.totalBytes;
+    const offsetOfRoot = new Map(roots.map((v, i) => [v, this.region + layout.offsets[i]]));
+    this.valuePtr = root.map((r) => offsetOfRoot.get(r) ?? -1);
+    for (const step of this.steps) {
+      step.inputs = step.node.inputs.map((v) => this.valuePtr[v]);
+      step.output = this.valuePtr[step.node.output];
+    }
+  }
+
+  private prepareSteps(computed: readonly GraphNode[]): void {
     for (const node of computed) {
-      const factory = backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
+      const factory = this.backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
       if (!factory) {
-        throw new VireoError(`${layerLabel(node)}: backend '${backend.name}' has no ${opLabel(node.op)} kernel`);
+        throw new VireoError(`${layerLabel(node)}: backend '${this.backend.name}' has no ${opLabel(node.op)} kernel`);
       }
       const kernel = factory({
         node,
@@ -99,17 +120,6 @@ export class Plan {
           node.attrs as never,
         ),
       });
-    }
-
-    const scratchBytes = Math.max(0, ...this.steps.map((s) => s.kernel.scratchBytes));
-    const arena = backend.arena;
-    this.region = arena.alloc(layout.totalBytes + alignUp(scratchBytes) + 64);
-    this.scratch = this.region + layout.totalBytes;
-    const offsetOfRoot = new Map(roots.map((v, i) => [v, this.region + layout.offsets[i]]));
-    this.valuePtr = root.map((r) => offsetOfRoot.get(r) ?? -1);
-    for (const step of this.steps) {
-      step.inputs = step.node.inputs.map((v) => this.valuePtr[v]);
-      step.output = this.valuePtr[step.node.output];
     }
   }
 
