@@ -351,3 +351,23 @@ describe('plan lifetime', () => {
     plan.dispose();
   });
 });
+
+describe('NaN handling matches PyTorch on the reference and every wasm build', () => {
+  // torch: relu(nan) = nan, max_pool2d propagates nan, softmax of a row with nan is nan.
+  const model = () => new nn.Sequential({ relu: new nn.ReLU(), pool: new nn.MaxPool2d(2), flatten: new nn.Flatten(), softmax: new nn.Softmax(1) }).eval();
+  const x = new Float32Array(2 * 1 * 2 * 4).map((_, i) => i / 10 - 0.3);
+  x[1] = Number.NaN; // sample 0, first window
+
+  for (const b of ['reference' as const, ...wasmUnderTest]) {
+    it(typeof b === 'string' ? b : b.label, async () => {
+      const m = model();
+      const relu = await forwardOn(new nn.Sequential(new nn.ReLU()), b, [2, 1, 2, 4], x);
+      expect(relu[1]).toBeNaN();
+      expect(relu[0]).toBe(0);
+      const out = await forwardOn(m, b, [2, 1, 2, 4], x);
+      expect(out[0]).toBeNaN();
+      expect(out[1]).toBeNaN();
+      expect(out[2] + out[3]).toBeCloseTo(1, 6);
+    });
+  }
+});

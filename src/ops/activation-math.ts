@@ -6,7 +6,8 @@ export function activate(x: number, kind: ActivationKind, alpha: number): number
     case 'none':
       return x;
     case 'relu':
-      return x > 0 ? x : 0;
+      // torch.relu(nan) is nan: keep NaN rather than mapping it to 0.
+      return x > 0 || Number.isNaN(x) ? x : 0;
     case 'relu6':
       return x < 0 ? 0 : x > 6 ? 6 : x;
     case 'leakyRelu':
