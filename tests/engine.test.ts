@@ -371,3 +371,28 @@ describe('NaN handling matches PyTorch on the reference and every wasm build', (
     });
   }
 });
+
+describe('plans follow every layer mode, not only the root one', () => {
+  it("net.eval() then a child's .train() compiles a new plan with that child in training mode", async () => {
+    const bn = new nn.BatchNorm2d(2);
+    bn.runningMean.set(new Float32Array([5, -5]));
+    const net = new nn.Sequential({ bn, act: new nn.Tanh() }).eval();
+    await net.to('wasm');
+    const x = tensor(randomArray(2 * 2 * 3 * 3, 12, 1), [2, 2, 3, 3]);
+    const evalPlan = await net.plan(x.shape);
+    const evalOut = await (await net.forward(x)).data();
+    bn.train(); // the root stays in eval mode
+    expect(await net.plan(x.shape)).not.toBe(evalPlan);
+    const trainOut = await (await net.forward(x)).data();
+    // Batch statistics now: tanh(normalized) averages to about 0 per channel; the running mean of ±5 is not used.
+    for (const ch of [0, 1]) {
+      let mean = 0;
+      for (let b = 0; b < 2; b++) for (let i = 0; i < 9; i++) mean += Math.atanh(trainOut[(b * 2 + ch) * 9 + i]) / 18;
+      expect(Math.abs(mean)).toBeLessThan(1e-4);
+    }
+    expect([...trainOut]).not.toEqual([...evalOut]);
+    bn.eval();
+    expect(await net.plan(x.shape)).toBe(evalPlan);
+    net.releasePlans();
+  });
+});

@@ -23,7 +23,7 @@ export abstract class Module {
   private backendName = 'wasm';
   private backendOptions: BackendOptions = {};
   private backend: Backend | null = null;
-  private plans: { training: boolean; plan: Plan }[] = [];
+  private plans: { modes: string; plan: Plan }[] = [];
   private trainPlans: TrainPlan[] = [];
 
   /** Adds this module's nodes to `graph`, reading `inputs`; `path` is its state-dict prefix. */
@@ -140,13 +140,25 @@ export abstract class Module {
     return fuseActivations(graph);
   }
 
-  /** The static plan for this input shape and mode, compiled on first use and then reused. */
+  /**
+   * The train/eval flags of this module and all its descendants. A compiled graph bakes in every
+   * layer's mode (batch norm, dropout), so `net.eval(); net.bn1.train()` must not reuse the plan
+   * compiled before the child's mode changed.
+   */
+  modeSignature(): string {
+    let s = this.training ? '1' : '0';
+    for (const child of this.childModules.values()) s += child.modeSignature();
+    return s;
+  }
+
+  /** The static plan for this input shape and these layer modes, compiled on first use and then reused. */
   async plan(inputShape: Shape): Promise<Plan> {
     const backend = await this.currentBackend();
-    const found = this.plans.find((p) => p.training === this.training && p.plan.matches([inputShape]));
+    const modes = this.modeSignature();
+    const found = this.plans.find((p) => p.modes === modes && p.plan.matches([inputShape]));
     if (found) return found.plan;
     const plan = new Plan(this.toGraph(), [inputShape], backend);
-    this.plans.push({ training: this.training, plan });
+    this.plans.push({ modes, plan });
     return plan;
   }
 
