@@ -5,6 +5,10 @@ import type { WasmContext } from './context.js';
 import { activationWasm, addWasm, batchNorm2dWasm, dropoutWasm, softmaxWasm } from './kernels/elementwise.js';
 import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/pool2d.js';
 import { loadWasm } from './loader.js';
+import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
+import * as eg from './kernels/elementwise-grad.js';
+import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad.js';
+import * as pg from './kernels/pool2d-grad.js';
 
 /** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
 export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend> {
@@ -12,6 +16,21 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
   const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
   const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
   const kernels: KernelTable = {
+    // Training: backward kernels (conv/linear ones need f32_gemm from assembly/gemm.ts at plan time).
+    conv2dGradInput: conv2dGradInputWasm(ctx),
+    conv2dGradWeight: conv2dGradWeightWasm(ctx),
+    linearGradInput: linearGradInputWasm(ctx),
+    linearGradWeight: linearGradWeightWasm(ctx),
+    biasGrad: eg.biasGradWasm(ctx),
+    activationGrad: eg.activationGradWasm(ctx),
+    batchNorm2dGradInput: eg.batchNorm2dGradInputWasm(ctx),
+    batchNorm2dGradWeight: eg.batchNorm2dGradWeightWasm(ctx),
+    softmaxGrad: eg.softmaxGradWasm(ctx),
+    dropoutMask: eg.dropoutMaskWasm(ctx),
+    mul: eg.mulWasm(ctx),
+    maxPool2dGrad: pg.maxPool2dGradWasm(ctx),
+    avgPool2dGrad: pg.avgPool2dGradWasm(ctx),
+    adaptiveAvgPool2dGrad: pg.adaptiveAvgPool2dGradWasm(ctx),
     activation: activationWasm(ctx),
     add: addWasm(ctx),
     batchNorm2d: batchNorm2dWasm(ctx),

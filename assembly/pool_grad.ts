@@ -1,0 +1,97 @@
+// Pooling backward, NCHW planes. These are scatters (each dY lands on input cells that overlapping
+// windows share), so they run scalar on every build; only the zeroing of dX is bulk (memory.fill).
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+/**
+ * Max-pool backward: each dY is added at its window's argmax, recomputed from X with the forward's
+ * rule (first maximum in scan order wins; a NaN wins and stays), so no indices need saving.
+ */
+export function f32_maxpool2d_grad_nchw(
+  dy: usize, x: usize, dx: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
+): void {
+  memory.fill(dx, 0, <usize>(planes * h * w) << 2);
+  for (let p = 0; p < planes; p++) {
+    const xp = at(x, p * h * w);
+    const dxp = at(dx, p * h * w);
+    const dyp = at(dy, p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      const iy0 = oy * sh - ph;
+      for (let ox = 0; ox < ow; ox++) {
+        const ix0 = ox * sw - pw;
+        let best: f32 = -Infinity;
+        let arg = -1;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ix0 + kx * dw;
+            if (ix < 0 || ix >= w) continue;
+            const v = load<f32>(at(xp, iy * w + ix));
+            if (arg < 0 || v > best || v != v) {
+              best = v;
+              arg = iy * w + ix;
+            }
+          }
+        }
+        if (arg >= 0) store<f32>(at(dxp, arg), load<f32>(at(dxp, arg)) + load<f32>(at(dyp, oy * ow + ox)));
+      }
+    }
+  }
+}
+
+/** Average-pool backward with the forward's divisor (countPad: PyTorch's count_include_pad). */
+export function f32_avgpool2d_grad_nchw(
+  dy: usize, dx: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, countPad: i32,
+): void {
+  memory.fill(dx, 0, <usize>(planes * h * w) << 2);
+  for (let p = 0; p < planes; p++) {
+    const dxp = at(dx, p * h * w);
+    const dyp = at(dy, p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * sh - ph;
+      const y1p = min(y0 + kh, h + ph);
+      const ys0 = max(y0, 0);
+      const ys1 = min(y1p, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = ox * sw - pw;
+        const x1p = min(x0 + kw, w + pw);
+        const xs0 = max(x0, 0);
+        const xs1 = min(x1p, w);
+        const divisor = countPad != 0 ? (y1p - y0) * (x1p - x0) : (ys1 - ys0) * (xs1 - xs0);
+        const g = load<f32>(at(dyp, oy * ow + ox)) / <f32>divisor;
+        for (let iy = ys0; iy < ys1; iy++) {
+          const row = at(dxp, iy * w);
+          for (let ix = xs0; ix < xs1; ix++) store<f32>(at(row, ix), load<f32>(at(row, ix)) + g);
+        }
+      }
+    }
+  }
+}
+
+/** Adaptive average-pool backward: PyTorch's bins [floor(o·in/out), ceil((o+1)·in/out)). */
+export function f32_adaptive_avgpool2d_grad_nchw(dy: usize, dx: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32): void {
+  memory.fill(dx, 0, <usize>(planes * h * w) << 2);
+  for (let p = 0; p < planes; p++) {
+    const dxp = at(dx, p * h * w);
+    const dyp = at(dy, p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = (oy * h) / oh;
+      const y1 = ((oy + 1) * h + oh - 1) / oh;
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = (ox * w) / ow;
+        const x1 = ((ox + 1) * w + ow - 1) / ow;
+        const g = load<f32>(at(dyp, oy * ow + ox)) / <f32>((y1 - y0) * (x1 - x0));
+        for (let iy = y0; iy < y1; iy++) {
+          const row = at(dxp, iy * w);
+          for (let ix = x0; ix < x1; ix++) store<f32>(at(row, ix), load<f32>(at(row, ix)) + g);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { VireoError } from '../../../core/errors.js';
+import type { Conv2dAttrs } from '../../../ops/types.js';
+import type { KernelFactory } from '../../backend.js';
+import type { WasmContext } from '../context.js';
+import type { KernelExports } from '../loader.js';
+
+/**
+ * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
+ * per image and group, with col = im2col(X) laid out [K = cin/g·kh·kw][P = oh·ow]:
+ *   dW_g += dY_g · colᵀ          (f32_gemm, transB; accumulated over the batch)
+ *   dX_g  = col2im(W_gᵀ · dY_g)  (f32_gemm, transA; then the SIMD col2im)
+ * A 1×1, stride-1, unpadded convolution skips im2col/col2im (col is X itself).
+ */
+interface ConvGeometry {
+  n: number;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+  cinG: number;
+  coutG: number;
+  k: number;
+  p: number;
+  depthwise: boolean;
+  pointwise: boolean;
+}
+
+function geometry(a: Conv2dAttrs, xs: readonly number[], dys: readonly number[]): ConvGeometry {
+  const [n, cin, h, w] = xs;
+  const [, cout, oh, ow] = dys;
+  const cinG = cin / a.groups;
+  const coutG = cout / a.groups;
+  const pointwise =
+    a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((v) => v === 0);
+  return { n, cin, cout, h, w, oh, ow, cinG, coutG, k: cinG * a.kernel[0] * a.kernel[1], p: oh * ow, depthwise: cinG === 1 && a.groups > 1, pointwise };
+}
+
+function requireGemm(exports: KernelExports, name: string): void {
+  if (typeof exports.f32_gemm !== 'function' || typeof exports.f32_gemm_scratch_bytes !== 'function') {
+    throw new VireoError(`layer '${name}': this wasm build has no f32_gemm kernel (assembly/gemm.ts) for the convolution backward`);
+  }
+}
+
+const convArgs = (a: Conv2dAttrs) =>
+  [a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]] as const;
+
+export const conv2dGradInputWasm =
+  ({ exports, arena }: WasmContext): KernelFactory<'conv2dGradInput'> =>
+  ({ node, inputShapes: [dys], outputShape: xs }) => {
+    const a = node.attrs;
+    const g = geometry(a, xs, dys);
+    if (!g.depthwise) requireGemm(exports, node.name);
+    // The weight lives on the host: a copy in wasm memory, rewritten by pack() when the parameter changes.
+    const weight = node.params.weight;
+    const wPtr = arena.alloc(4 * weight.values.length);
+    const pack = () => arena.f32(wPtr, weight.values.length).set(weight.values);
+    const dispose = () => arena.release(wPtr);
+    if (g.depthwise) {
+      return {
+        scratchBytes: 0,
+        pack,
+        dispose,
+        run([dy], dx) {
+          exports.f32_dwconv2d_grad_input_nchw(dy, wPtr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
+        },
+      };
+    }
+    const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
+    const gemmScratch = exports.f32_gemm_scratch_bytes(g.k, g.p, g.coutG);
+    return {
+      scratchBytes: align(colBytes) + gemmScratch,
+      pack,
+      dispose,
+      run([dy], dx, scratch) {
+        const gemmPtr = scratch + align(colBytes);
+        for (let b = 0; b < g.n; b++) {
+          for (let grp = 0; grp < a.groups; grp++) {
+            const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+            const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+            const wG = wPtr + 4 * grp * g.coutG * g.k;
+            // col = W_gᵀ · dY_g: [K, coutG]·[coutG, P].
+            exports.f32_gemm(1, 0, g.k, g.p, g.coutG, wG, g.k, dyG, g.p, g.pointwise ? dxG : scratch, g.p, 0, gemmPtr);
+            if (!g.pointwise) exports.f32_col2im_nchw_kxp(scratch, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+          }
+        }
+      },
+    };
+  };
+
+export const conv2dGradWeightWasm =
+  ({ exports }: WasmContext): KernelFactory<'conv2dGradWeight'> =>
+  ({ node, inputShapes: [dys, xs] }) => {
+    const a = node.attrs;
+    const g = geometry(a, xs, dys);
+    if (g.depthwise) {
+      const m = g.coutG;
+      return {
+        scratchBytes: 0,
+        run([dy, x], dw) {
+          exports.f32_dwconv2d_grad_weight_nchw(dy, x, dw, g.n, g.cin, m, g.h, g.w, g.oh, g.ow, ...convArgs(a));
+        },
+      };
+    }
+    requireGemm(exports, node.name);
+    const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
+    const gemmScratch = exports.f32_gemm_scratch_bytes(g.coutG, g.k, g.p);
+    return {
+      scratchBytes: align(colBytes) + gemmScratch,
+      run([dy, x], dw, scratch) {
+        const colPtr = scratch;
+        const gemmPtr = colPtr + align(colBytes);
+        for (let b = 0; b < g.n; b++) {
+          for (let grp = 0; grp < a.groups; grp++) {
+            const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+            const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+            if (!g.pointwise) exports.f32_im2col_nchw_kxp(xG, colPtr, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+            const col = g.pointwise ? xG : colPtr;
+            exports.f32_gemm(0, 1, g.coutG, g.k, g.p, dyG, g.p, col, g.p, dw + 4 * grp * g.coutG * g.k, g.k, b > 0 ? 1 : 0, gemmPtr);
+          }
+        }
+      },
+    };
+  };
+
+const align = (n: number) => Math.ceil(n / 64) * 64;

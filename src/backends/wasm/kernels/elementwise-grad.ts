@@ -1,0 +1,156 @@
+import { Random } from '../../../core/random.js';
+import { normalizeDim, sizeOf } from '../../../core/shape.js';
+import type { ActivationKind } from '../../../ops/types.js';
+import type { KernelFactory } from '../../backend.js';
+import type { WasmContext } from '../context.js';
+
+/** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
+const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, leakyRelu: 3, sigmoid: 4, tanh: 5 };
+
+export const activationGradWasm =
+  ({ exports }: WasmContext): KernelFactory<'activationGrad'> =>
+  ({ node, outputShape }) => {
+    const n = sizeOf(outputShape);
+    const code = kindCode[node.attrs.kind];
+    return {
+      scratchBytes: 0,
+      run([dy, v], dx) {
+        exports.f32_activation_grad(dy, v, dx, n, code, node.attrs.alpha);
+      },
+    };
+  };
+
+export const mulWasm =
+  ({ exports }: WasmContext): KernelFactory<'mul'> =>
+  ({ outputShape }) => {
+    const n = sizeOf(outputShape);
+    return {
+      scratchBytes: 0,
+      run([a, b], y) {
+        exports.f32_mul(a, b, y, n);
+      },
+    };
+  };
+
+/** The mask drawn on the host with the reference's generator and order, so both backends agree bit for bit. */
+export const dropoutMaskWasm =
+  ({ arena }: WasmContext): KernelFactory<'dropoutMask'> =>
+  ({ node, outputShape }) => {
+    const n = sizeOf(outputShape);
+    const { p, seed } = node.attrs;
+    const scale = Math.fround(1 / (1 - p));
+    let call = 0;
+    return {
+      scratchBytes: 0,
+      run(_, mp) {
+        const mask = arena.f32(mp, n);
+        const random = new Random(seed + call++ * 7919);
+        for (let i = 0; i < n; i++) mask[i] = random.next() < p ? 0 : scale;
+      },
+    };
+  };
+
+export const biasGradWasm =
+  ({ exports }: WasmContext): KernelFactory<'biasGrad'> =>
+  ({ node, inputShapes: [dys] }) => {
+    const dim = normalizeDim(node.attrs.channelDim, dys.length, 'biasGrad');
+    const c = dys[dim];
+    const outer = sizeOf(dys.slice(0, dim));
+    const inner = sizeOf(dys.slice(dim + 1));
+    return {
+      scratchBytes: 0,
+      run([dy], db) {
+        exports.f32_bias_grad(dy, db, outer, c, inner);
+      },
+    };
+  };
+
+export const softmaxGradWasm =
+  ({ exports }: WasmContext): KernelFactory<'softmaxGrad'> =>
+  ({ node, outputShape }) => {
+    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+    const size = outputShape[dim];
+    const inner = sizeOf(outputShape.slice(dim + 1));
+    const outer = sizeOf(outputShape.slice(0, dim));
+    return {
+      scratchBytes: 0,
+      run([dy, y], dx) {
+        exports.f32_softmax_grad(dy, y, dx, outer, size, inner);
+      },
+    };
+  };
+
+/**
+ * Scratch of the BatchNorm backward: f64 mean and variance (from f32_batchnorm_stats_nchw in training,
+ * the running statistics in eval), f64 sums Σdy and Σdy·(x − mean), then f32 coefficients.
+ */
+function batchNormBackward(ctx: WasmContext, node: { attrs: { eps: number; training: boolean }; params: Record<string, { values: Float32Array }> }, xs: readonly number[]) {
+  const [n, c, h, w] = xs;
+  const hw = h * w;
+  const { exports, arena } = ctx;
+  const scratchBytes = 16 * c + 16 * c + 12 * c;
+  /** Fills stats and sums; returns [mean, invstd, sdy, sdyx] views (f64). */
+  const reduce = (dy: number, x: number, scratch: number) => {
+    const stats = new Float64Array(arena.buffer, scratch, 2 * c);
+    if (node.attrs.training) exports.f32_batchnorm_stats_nchw(x, scratch, n, c, hw);
+    else {
+      stats.set(node.params.running_mean.values, 0);
+      stats.set(node.params.running_var.values, c);
+    }
+    exports.f32_batchnorm_grad_sums_nchw(dy, x, scratch, scratch + 16 * c, n, c, hw);
+    const s = new Float64Array(arena.buffer, scratch, 4 * c);
+    const invstd = new Float64Array(c);
+    for (let ch = 0; ch < c; ch++) invstd[ch] = 1 / Math.sqrt(s[c + ch] + node.attrs.eps);
+    return { mean: s.subarray(0, c), invstd, sdy: s.subarray(2 * c, 3 * c), sdyx: s.subarray(3 * c, 4 * c) };
+  };
+  return { n, c, hw, scratchBytes, reduce };
+}
+
+/**
+ * dX = k·dY + b·X + t per channel, folded here from the f64 sums. Training: dX = k·(dY − Σdy/M − x̂·Σ(dy·x̂)/M)
+ * with k = γ·invstd, so b = −k·invstd²·Σ(dy·(x−mean))/M and t = −b·mean − k·Σdy/M. Eval: dX = k·dY.
+ */
+export const batchNorm2dGradInputWasm =
+  (ctx: WasmContext): KernelFactory<'batchNorm2dGradInput'> =>
+  ({ node, inputShapes: [xs] }) => {
+    const bn = batchNormBackward(ctx, node, xs);
+    const { n, c, hw } = bn;
+    const m = n * hw;
+    return {
+      scratchBytes: bn.scratchBytes,
+      run([dy, x], dx, scratch) {
+        const { mean, invstd, sdy, sdyx } = bn.reduce(dy, x, scratch);
+        const coef = ctx.arena.f32(scratch + 32 * c, 3 * c);
+        for (let ch = 0; ch < c; ch++) {
+          const k = node.params.weight.values[ch] * invstd[ch];
+          if (!node.attrs.training) {
+            coef[ch] = k;
+            coef[c + ch] = 0;
+            coef[2 * c + ch] = 0;
+            continue;
+          }
+          // x̂ = (x − mean)·invstd, Σ dy·x̂ = invstd·sdyx.
+          const slope = (k * invstd[ch] * invstd[ch] * sdyx[ch]) / m;
+          coef[ch] = k;
+          coef[c + ch] = -slope;
+          coef[2 * c + ch] = slope * mean[ch] - (k * sdy[ch]) / m;
+        }
+        ctx.exports.f32_batchnorm_grad_input_nchw(dy, x, dx, scratch + 32 * c, n, c, hw);
+      },
+    };
+  };
+
+/** dγ = invstd · Σ dY·(X − mean). */
+export const batchNorm2dGradWeightWasm =
+  (ctx: WasmContext): KernelFactory<'batchNorm2dGradWeight'> =>
+  ({ node, inputShapes: [xs] }) => {
+    const bn = batchNormBackward(ctx, node, xs);
+    return {
+      scratchBytes: bn.scratchBytes,
+      run([dy, x], dg, scratch) {
+        const { invstd, sdyx } = bn.reduce(dy, x, scratch);
+        const out = ctx.arena.f32(dg, bn.c);
+        for (let ch = 0; ch < bn.c; ch++) out[ch] = sdyx[ch] * invstd[ch];
+      },
+    };
+  };
