@@ -3,6 +3,7 @@
 export { heap_base } from './memory';
 export * from './eltwise';
 export * from './pool';
+export * from './image';
 export * from './grad_eltwise';
 export * from './pool_grad';
 export * from './col2im';

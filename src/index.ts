@@ -15,3 +15,4 @@ export { backendInfo } from './backends/info.js';
 export { Graph } from './graph/ir.js';
 export { Plan, type LayerTiming } from './graph/plan.js';
 export { opDefs } from './ops/index.js';
+export { datasets, transforms, functional as imageFunctional, DataLoader, Dataset, type DataLoaderOptions, type DataBatch, type LoaderStats } from './data/index.js';

@@ -1,0 +1,95 @@
+import type { WasmBuild } from '../backends/registry.js';
+import { ArgumentError, ShapeError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { ImageContext } from './kernels.js';
+import { type RawImage, type RawSample, checkLabel, makeBatch } from './sample.js';
+import type { Transform } from './transforms.js';
+
+const contexts = new Map<string, Promise<ImageContext>>();
+
+/** This thread's ImageContext (per forced build) for work done outside the worker pool. */
+export function defaultImageContext(build?: WasmBuild): Promise<ImageContext> {
+  const key = build ?? 'auto';
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    ctx = ImageContext.create(build);
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
+/**
+ * A map-style dataset, like torch.utils.data.Dataset: `length` samples, each a raw image and a class
+ * index. The DataLoader reads raw samples on the main thread and runs `transform` where the batch is
+ * made (main thread or worker).
+ */
+export abstract class Dataset {
+  abstract readonly length: number;
+  /** Class names, index = label. */
+  classes: string[] = [];
+  transform: Transform | null = null;
+
+  /** The untransformed sample `index` (0 <= index < length). */
+  abstract raw(index: number): RawSample | Promise<RawSample>;
+
+  /** `dataset[index]` with the transform applied, draws seeded by (seed, epoch, index): { x: [C, H, W], y }. */
+  async get(index: number, options: { seed?: number; epoch?: number } = {}): Promise<{ x: Tensor; y: number }> {
+    this.checkIndex(index);
+    const ctx = await defaultImageContext();
+    const b = await makeBatch(ctx, [await this.raw(index)], [index], this.transform, options.seed ?? 0, options.epoch ?? 0);
+    return { x: new Tensor(b.x, b.shape.slice(1)), y: b.y[0] };
+  }
+
+  protected checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new ArgumentError(`dataset index ${index} is out of range [0, ${this.length - 1}]`);
+    }
+  }
+}
+
+export interface ArrayDatasetOptions {
+  /** Images as uint8 [N, H, W, C] (numpy/HWC, the default) or float32 [N, C, H, W] already tensor-scaled. */
+  shape: readonly [number, number, number, number];
+  layout?: 'NHWC' | 'NCHW';
+  numClasses?: number;
+  classes?: string[];
+  transform?: Transform | null;
+}
+
+/** In-memory images and labels (TensorDataset). */
+export class ArrayDataset extends Dataset {
+  readonly length: number;
+  private readonly c: number;
+  private readonly h: number;
+  private readonly w: number;
+  private readonly layout: 'NHWC' | 'NCHW';
+
+  constructor(
+    readonly images: Uint8Array | Float32Array,
+    readonly labels: ArrayLike<number>,
+    options: ArrayDatasetOptions,
+  ) {
+    super();
+    const [n, a, b, c] = options.shape;
+    this.layout = options.layout ?? (images instanceof Uint8Array ? 'NHWC' : 'NCHW');
+    [this.h, this.w, this.c] = this.layout === 'NHWC' ? [a, b, c] : [b, c, a];
+    if (images.length !== n * a * b * c) throw new ShapeError(`ArrayDataset: ${images.length} values do not fill shape [${options.shape.join(', ')}]`);
+    if (labels.length !== n) throw new ShapeError(`ArrayDataset: ${labels.length} labels for ${n} images`);
+    if (images instanceof Float32Array && this.layout !== 'NCHW') throw new ArgumentError('ArrayDataset: float32 images must be NCHW (tensor layout)');
+    const numClasses = options.numClasses ?? options.classes?.length ?? Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) checkLabel(labels[i], numClasses, 'ArrayDataset', i);
+    this.length = n;
+    this.classes = options.classes ?? [];
+    this.transform = options.transform ?? null;
+  }
+
+  raw(index: number): RawSample {
+    this.checkIndex(index);
+    const n = this.c * this.h * this.w;
+    const data = this.images.subarray(index * n, (index + 1) * n);
+    let image: RawImage;
+    if (data instanceof Float32Array) image = { kind: 'f32', data, channels: this.c, height: this.h, width: this.w };
+    else image = { kind: 'u8', data, height: this.h, width: this.w, channels: this.c, layout: this.layout === 'NHWC' ? 'HWC' : 'CHW' };
+    return { image, label: this.labels[index] };
+  }
+}

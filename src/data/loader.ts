@@ -1,0 +1,152 @@
+// torch.utils.data.DataLoader for vireo: batches of [N, C, H, W] float32 images and [N] class indices.
+import { ArgumentError, VireoError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import type { WasmBuild } from '../backends/registry.js';
+import { type Dataset, defaultImageContext } from './dataset.js';
+import { WorkerPool, defaultWorkerCount } from './pool.js';
+import { type Batch, makeBatch } from './sample.js';
+import { epochPermutation } from './seed.js';
+import type { WorkerFault } from './worker.js';
+
+export interface DataLoaderOptions {
+  batchSize?: number;
+  /** Reorder every epoch, from (seed, epoch). */
+  shuffle?: boolean;
+  /** Drop the last, smaller batch. */
+  dropLast?: boolean;
+  /** 0 = transform on this thread; 'auto' = cores - 1 (at least 1). */
+  numWorkers?: number | 'auto';
+  /** Batches prepared ahead of the one being consumed (default 2). */
+  prefetch?: number;
+  /** Seeds shuffling and every random transform (with the epoch and the sample index). */
+  seed?: number;
+  /** Force a wasm build for the image kernels (tests run each). */
+  build?: WasmBuild;
+  /** Browsers: URL of the worker script (dist/data/worker.js as served). */
+  workerUrl?: string | URL;
+  /** Test-only fault injection: a worker exits on this sample. */
+  debugWorkerFault?: WorkerFault;
+}
+
+export interface DataBatch {
+  /** [N, C, H, W] float32. */
+  x: Tensor;
+  /** [N] class indices, as floats. */
+  y: Tensor;
+  /** Dataset indices of the batch's samples. */
+  indices: number[];
+}
+
+/** Time the consumer waited on data (the loader's stall), over the loader's life. */
+export interface LoaderStats {
+  batches: number;
+  waitMs: number;
+}
+
+export class DataLoader implements AsyncIterable<DataBatch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly prefetch: number;
+  readonly seed: number;
+  readonly stats: LoaderStats = { batches: 0, waitMs: 0 };
+  /** The epoch the next iteration runs; each `for await` advances it. */
+  epoch = 0;
+  private pool: WorkerPool | null = null;
+  private poolSize: Promise<number>;
+  private closed = false;
+
+  constructor(
+    readonly dataset: Dataset,
+    private readonly options: DataLoaderOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new ArgumentError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.prefetch = Math.max(1, options.prefetch ?? 2);
+    this.seed = options.seed ?? 0;
+    const nw = options.numWorkers ?? 0;
+    if (nw !== 'auto' && (!Number.isInteger(nw) || nw < 0)) throw new ArgumentError(`DataLoader: numWorkers must be a non-negative integer or 'auto', got ${nw}`);
+    this.poolSize = nw === 'auto' ? defaultWorkerCount() : Promise.resolve(nw);
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Sets the epoch the next iteration runs (as DistributedSampler.set_epoch). */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** The dataset indices of every batch of an epoch, in order. */
+  batchIndices(epoch: number): number[][] {
+    const n = this.dataset.length;
+    const order = this.shuffle ? epochPermutation(n, this.seed, epoch) : Uint32Array.from({ length: n }, (_, i) => i);
+    const out: number[][] = [];
+    for (let s = 0; s < n; s += this.batchSize) {
+      if (this.dropLast && s + this.batchSize > n) break;
+      out.push(Array.from(order.subarray(s, Math.min(n, s + this.batchSize))));
+    }
+    return out;
+  }
+
+  private async makeBatch(indices: number[], epoch: number): Promise<DataBatch> {
+    const samples = await Promise.all(indices.map((i) => this.dataset.raw(i)));
+    const size = await this.poolSize;
+    let b: Batch;
+    if (size > 0) {
+      this.pool ??= new WorkerPool({
+        size,
+        transform: this.dataset.transform ? this.dataset.transform.spec() : null,
+        build: this.options.build,
+        workerUrl: this.options.workerUrl,
+        fault: this.options.debugWorkerFault ?? null,
+      });
+      b = await this.pool.run(samples, indices, this.seed, epoch);
+    } else {
+      const ctx = await defaultImageContext(this.options.build);
+      b = await makeBatch(ctx, samples, indices, this.dataset.transform, this.seed, epoch);
+    }
+    return { x: new Tensor(b.x, b.shape), y: new Tensor(b.y, [b.shape[0]]), indices };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<DataBatch> {
+    if (this.closed) throw new VireoError('DataLoader: iterated after close()');
+    const epoch = this.epoch++;
+    const batches = this.batchIndices(epoch);
+    const inFlight: Promise<DataBatch>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (inFlight.length < this.prefetch && next < batches.length) {
+        const p = this.makeBatch(batches[next++], epoch);
+        p.catch(() => {});
+        inFlight.push(p);
+      }
+    };
+    try {
+      fill();
+      while (inFlight.length > 0) {
+        const t0 = performance.now();
+        const batch = await (inFlight.shift() as Promise<DataBatch>);
+        this.stats.waitMs += performance.now() - t0;
+        this.stats.batches++;
+        fill();
+        yield batch;
+      }
+    } finally {
+      // A consumer that breaks early leaves batches in flight: let them settle quietly.
+      for (const p of inFlight) p.catch(() => {});
+    }
+  }
+
+  /** Ends the worker pool (if any). The loader cannot be iterated afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool?.close();
+    this.pool = null;
+  }
+}

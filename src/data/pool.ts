@@ -1,0 +1,202 @@
+// A pool of data workers driven through comlink. A batch is split into contiguous chunks, one per
+// worker; pixel buffers move as transferables both ways. A worker that dies (exits, crashes) is
+// replaced and its chunk retried once on the replacement; a second death surfaces as an error naming
+// the chunk's sample indices. Idle workers are unref'd in Node, so a process never hangs on the pool.
+import * as Comlink from 'comlink';
+import { FormatError, ShapeError, VireoError } from '../core/errors.js';
+import type { WasmBuild } from '../backends/registry.js';
+import type { Batch, RawSample } from './sample.js';
+import type { TransformSpec } from './transforms.js';
+import { packChunk } from './wire.js';
+import type { WorkerApi, WorkerFault } from './worker.js';
+
+export interface WorkerPoolOptions {
+  size: number;
+  transform: TransformSpec | null;
+  build?: WasmBuild;
+  /** Where the worker script is (browsers: dist/data/worker.js as served, or a bundle of it). */
+  workerUrl?: string | URL;
+  /** Test-only: make a worker exit on a sample (see WorkerFault). */
+  fault?: WorkerFault | null;
+}
+
+interface Slot {
+  remote: Comlink.Remote<WorkerApi>;
+  ready: Promise<string>;
+  /** Rejects when the worker exits or fails outside a call. */
+  died: Promise<never>;
+  terminate(): void;
+  setBusy(busy: boolean): void;
+}
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+/** The default pool size: cores - 1, at least 1. */
+export async function defaultWorkerCount(): Promise<number> {
+  let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
+  if (!cores && isNode) {
+    const os = await import('node:os');
+    cores = os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return Math.max(1, (cores || 2) - 1);
+}
+
+/**
+ * The worker script next to this module. From dist/ the compiled worker.js runs directly. Under a TS
+ * runner (vitest, tsx) this file is .ts: a two-line eval'd worker loads worker.ts through tsx's
+ * tsImport (execArgv loaders do not reach worker threads in Node 20), so tests need no build step.
+ */
+async function nodeWorkerScript(): Promise<{ script: string | URL; eval: boolean }> {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return { script: new URL('./worker.js', here), eval: false };
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href.replace(/index\.cjs$/, 'index.mjs');
+  const entry = new URL('./worker.ts', here).href;
+  return { script: `import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}));`, eval: true };
+}
+
+const errorClasses: Record<string, new (m: string) => Error> = { FormatError, ShapeError, VireoError };
+
+function rethrown(e: unknown): Error {
+  const err = e as { name?: string; message?: string };
+  const Cls = err?.name ? errorClasses[err.name] : undefined;
+  return Cls ? new Cls(err.message ?? String(e)) : e instanceof Error ? e : new Error(String(e));
+}
+
+class WorkerDied extends Error {}
+
+export class WorkerPool {
+  private slots: Slot[] = [];
+  private idle: Slot[] = [];
+  private waiters: ((s: Slot) => void)[] = [];
+  private closed = false;
+  readonly size: number;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.size = Math.max(1, Math.floor(options.size));
+  }
+
+  private async spawn(): Promise<Slot> {
+    let remote: Comlink.Remote<WorkerApi>;
+    let terminate: () => void;
+    let setBusy: (b: boolean) => void = () => {};
+    let died: Promise<never>;
+    if (isNode) {
+      const { Worker } = await import('node:worker_threads');
+      const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+      const script = await nodeWorkerScript();
+      const worker = this.options.workerUrl ? new Worker(new URL(this.options.workerUrl.toString())) : new Worker(script.script, { eval: script.eval });
+      died = new Promise<never>((_, reject) => {
+        worker.once('exit', (code) => reject(new WorkerDied(`data worker exited with code ${code}`)));
+        worker.once('error', (e) => reject(new WorkerDied(`data worker crashed: ${e.message}`)));
+      });
+      remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker as never));
+      terminate = () => void worker.terminate();
+      setBusy = (b) => (b ? worker.ref() : worker.unref());
+    } else {
+      const url = this.options.workerUrl ?? new URL('./worker.js', import.meta.url);
+      const worker = new Worker(url, { type: 'module' });
+      died = new Promise<never>((_, reject) => {
+        worker.addEventListener('error', (e) => reject(new WorkerDied(`data worker crashed: ${e.message}`)));
+      });
+      remote = Comlink.wrap<WorkerApi>(worker);
+      terminate = () => worker.terminate();
+    }
+    died.catch(() => {});
+    const ready = Promise.race([remote.init(this.options.transform, this.options.build, this.options.fault ?? null), died]);
+    ready.catch(() => {});
+    const slot: Slot = { remote, ready, died, terminate: () => terminate(), setBusy };
+    setBusy(false);
+    return slot;
+  }
+
+  private async ensureStarted(): Promise<void> {
+    if (this.slots.length > 0) return;
+    for (let i = 0; i < this.size; i++) {
+      const s = await this.spawn();
+      this.slots.push(s);
+      this.idle.push(s);
+    }
+  }
+
+  private acquire(): Promise<Slot> {
+    const s = this.idle.shift();
+    if (s) return Promise.resolve(s);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private releaseSlot(s: Slot): void {
+    s.setBusy(false);
+    const w = this.waiters.shift();
+    if (w) w(s);
+    else this.idle.push(s);
+  }
+
+  private async replace(dead: Slot): Promise<Slot> {
+    dead.terminate();
+    const fresh = await this.spawn();
+    this.slots[this.slots.indexOf(dead)] = fresh;
+    return fresh;
+  }
+
+  private async runChunk(samples: RawSample[], indices: number[], seed: number, epoch: number): Promise<Batch> {
+    let slot = await this.acquire();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
+        slot.setBusy(true);
+        const chunk = packChunk(samples, indices, seed, epoch, attempt);
+        try {
+          await slot.ready;
+          return await Promise.race([slot.remote.run(Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])), slot.died]);
+        } catch (e) {
+          if (!(e instanceof WorkerDied)) throw rethrown(e);
+          slot = await this.replace(slot);
+          if (attempt >= 1) {
+            throw new VireoError(`data worker died twice on samples [${indices.join(', ')}] (${e.message}); giving up on this batch`);
+          }
+        }
+      }
+    } finally {
+      this.releaseSlot(slot);
+    }
+  }
+
+  /** Transforms and stacks one batch across the workers. */
+  async run(samples: RawSample[], indices: number[], seed: number, epoch: number): Promise<Batch> {
+    if (this.closed) throw new VireoError('the worker pool is closed');
+    await this.ensureStarted();
+    const parts = Math.min(this.size, samples.length);
+    const per = Math.ceil(samples.length / parts);
+    const jobs: Promise<Batch>[] = [];
+    for (let start = 0; start < samples.length; start += per) {
+      jobs.push(this.runChunk(samples.slice(start, start + per), indices.slice(start, start + per), seed, epoch));
+    }
+    const results = await Promise.all(jobs);
+    const [, c, h, w] = results[0].shape;
+    for (let k = 1; k < results.length; k++) {
+      const s = results[k].shape;
+      if (s[1] !== c || s[2] !== h || s[3] !== w) {
+        throw new ShapeError(`samples ${indices[k * per]} and ${indices[0]} of one batch have different shapes after the transforms ([${s.slice(1).join(', ')}] vs [${c}, ${h}, ${w}]); add a Resize or CenterCrop`);
+      }
+    }
+    const x = new Float32Array(samples.length * c * h * w);
+    const y = new Float32Array(samples.length);
+    let offset = 0;
+    for (let k = 0; k < results.length; k++) {
+      x.set(results[k].x, offset * c * h * w);
+      y.set(results[k].y, offset);
+      offset += results[k].y.length;
+    }
+    return { x, y, shape: [samples.length, c, h, w] };
+  }
+
+  /** Ends every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) s.terminate();
+    this.slots = [];
+    this.idle = [];
+  }
+}

@@ -1,0 +1,53 @@
+// Worker entry of the data pool (worker_threads in Node, a module Web Worker in browsers). It owns an
+// ImageContext and rebuilds the loader's transform from its spec; it keeps no dataset.
+import * as Comlink from 'comlink';
+import type { WasmBuild } from '../backends/registry.js';
+import { ImageContext } from './kernels.js';
+import { type Batch, makeBatch } from './sample.js';
+import { type Transform, type TransformSpec, transformFromSpec } from './transforms.js';
+import { type WireChunk, unpackChunk } from './wire.js';
+
+/** Test-only fault injection: the worker exits (as if it crashed) on this sample for the first `attempts` tries. */
+export interface WorkerFault {
+  exitOnSample: number;
+  attempts: number;
+}
+
+let ctx: ImageContext | null = null;
+let transform: Transform | null = null;
+let fault: WorkerFault | null = null;
+
+function die(): never {
+  const proc = (globalThis as { process?: { exit(code: number): never } }).process;
+  if (proc) proc.exit(70);
+  (globalThis as unknown as { close(): void }).close();
+  throw new Error('worker closed');
+}
+
+const api = {
+  async init(spec: TransformSpec | null, build: WasmBuild | undefined, injected: WorkerFault | null): Promise<string> {
+    ctx = await ImageContext.create(build);
+    transform = spec ? transformFromSpec(spec) : null;
+    fault = injected;
+    return ctx.build;
+  },
+  async run(chunk: WireChunk): Promise<Batch> {
+    if (!ctx) throw new Error('data worker used before init');
+    if (fault && chunk.attempt < fault.attempts && chunk.indices.includes(fault.exitOnSample)) die();
+    const batch = await makeBatch(ctx, unpackChunk(chunk), chunk.indices, transform, chunk.seed, chunk.epoch);
+    return Comlink.transfer(batch, [batch.x.buffer, batch.y.buffer]);
+  },
+};
+
+export type WorkerApi = typeof api;
+
+const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+if (proc?.versions?.node) {
+  const { parentPort } = await import('node:worker_threads');
+  if (parentPort) {
+    const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+    Comlink.expose(api, nodeEndpoint(parentPort as never));
+  }
+} else {
+  Comlink.expose(api);
+}
