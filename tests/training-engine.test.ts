@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, manualSeed, nn } from '../src/index.js';
 import { backendsUnderTest, loadBackend } from './helpers/backends.js';
-import { randomArray } from './helpers/random.js';
+import { expectClose, randomArray } from './helpers/random.js';
 
 function cnn(): nn.Sequential {
   return new nn.Sequential({
@@ -56,6 +56,59 @@ for (const b of backendsUnderTest) {
     });
   });
 }
+
+/** No conv/linear: runs on every wasm build already (BN training, dropout mask, pooling, activations). */
+function convFree(): nn.Sequential {
+  return new nn.Sequential(
+    new nn.BatchNorm2d(3),
+    new nn.ReLU6(),
+    new nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true }),
+    new nn.Dropout(0.2),
+    new nn.BatchNorm2d(3),
+    new nn.Sigmoid(),
+    new nn.AvgPool2d(2, { ceilMode: true, countIncludePad: false }),
+    new nn.Residual(new nn.Sequential(new nn.BatchNorm2d(3), new nn.Tanh())),
+    new nn.AdaptiveAvgPool2d([2, 1]),
+    new nn.Flatten(),
+    new nn.Softmax(1),
+  );
+}
+
+describe('wasm training matches the reference (conv-free model)', () => {
+  for (const b of backendsUnderTest.filter((b) => b.name === 'wasm')) {
+    it(`${b.label}: outputs, gradients, running statistics; warm steps allocate nothing`, async () => {
+      const x = new Tensor(randomArray(4 * 3 * 9 * 11, 13, 2), [4, 3, 9, 11]);
+      // One network for both backends (a Dropout's mask seed is fixed when it is made), reset in between.
+      manualSeed(11);
+      const net = convFree();
+      const initial = net.stateDict();
+      const run = async (name: 'reference' | 'wasm', steps: number) => {
+        net.loadStateDict(initial);
+        for (const p of net.parameters()) p.grad = null;
+        await net.to(name, name === 'wasm' ? { build: b.build } : {});
+        const backend = await net.currentBackend();
+        const outs: Float32Array[] = [];
+        let high = 0;
+        for (let s = 0; s < steps; s++) {
+          const out = await net.forward(x);
+          outs.push(out.dataSync().slice());
+          await out.backward(randomArray(out.size, 20 + s, 1));
+          if (s === 0) high = backend.arena.highWater;
+        }
+        expect(backend.arena.highWater).toBe(high);
+        const state = net.stateDict();
+        const grads = net.parameters().map((p) => p.grad!.slice());
+        net.releasePlans();
+        return { outs, grads, state };
+      };
+      const ref = await run('reference', 3);
+      const got = await run('wasm', 3);
+      ref.outs.forEach((o, i) => expectClose(got.outs[i], o, 1e-5, 1e-4, `output ${i}`));
+      ref.grads.forEach((g, i) => expectClose(got.grads[i], g, 1e-5, 1e-3, `grad ${i}`));
+      for (const [k, t] of Object.entries(ref.state)) expectClose(got.state[k].dataSync(), t.dataSync(), 1e-6, 1e-5, k);
+    });
+  }
+});
 
 describe('training engine semantics (reference)', () => {
   it('requiresGrad = false freezes a parameter and skips its backward kernels', async () => {
