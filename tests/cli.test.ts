@@ -24,6 +24,7 @@ describe('vireo command', () => {
       ['info', 'extra'],
       ['demo', '--runs', 'x'],
       ['demo', '--backend', 'gpu'],
+      ['bench', '--bogus'],
     ]) {
       const bad = capture();
       expect(await run(argv, bad)).toBe(2);
