@@ -8,25 +8,34 @@ import { exp1, exp4, madd4, sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
   return p + (<usize>i << 2);
 }
 
-/** y[i] = max(x[i], 0); NaN stays NaN (wasm's max propagates it, as torch.relu does). */
+/**
+ * y[i] = x[i] < 0 ? 0 : x[i]: NaN and -0 stay as they are, as in torch.relu. pmax/pmin are that
+ * select exactly and one instruction each on x64, where NaN-propagating f32x4.max/min are several.
+ */
 export function f32_relu(x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.max(v128.load(at(x, i)), zero));
+    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.pmax(v128.load(at(x, i)), zero));
   }
-  for (; i < n; i++) store<f32>(at(y, i), max<f32>(load<f32>(at(x, i)), 0));
+  for (; i < n; i++) {
+    const v = load<f32>(at(x, i));
+    store<f32>(at(y, i), v < 0 ? 0 : v);
+  }
 }
 
-/** y[i] = min(max(x[i], 0), 6). */
+/** y[i] = clamp(x[i], 0, 6), NaN kept (same selects as f32_relu). */
 export function f32_relu6(x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
     const six = f32x4.splat(6);
-    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.min(f32x4.max(v128.load(at(x, i)), zero), six));
+    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.pmin(f32x4.pmax(v128.load(at(x, i)), zero), six));
   }
-  for (; i < n; i++) store<f32>(at(y, i), min<f32>(max<f32>(load<f32>(at(x, i)), 0), 6));
+  for (; i < n; i++) {
+    const v = load<f32>(at(x, i));
+    store<f32>(at(y, i), v < 0 ? 0 : v > 6 ? 6 : v);
+  }
 }
 
 /** y[i] = x[i] ≥ 0 ? x[i] : alpha·x[i]. */
@@ -178,7 +187,8 @@ export function f32_dropout_apply(x: usize, keep: usize, y: usize, n: i32, scale
 }
 
 /**
- * Softmax over the middle axis of [outer, size, inner], max-subtracted. With inner = 1 each row is
+ * Softmax over the middle axis of [outer, size, inner], max-subtracted. The SIMD max uses pmax, which
+ * may skip a NaN; the NaN still reaches every output of its row through the sum of exponentials. With inner = 1 each row is
  * contiguous and SIMD runs along it; with inner > 1 SIMD runs across 4 adjacent inner positions.
  */
 export function f32_softmax(x: usize, y: usize, outer: i32, size: i32, inner: i32): void {
@@ -193,7 +203,7 @@ export function f32_softmax(x: usize, y: usize, outer: i32, size: i32, inner: i3
     if (ASC_FEATURE_SIMD) {
       for (; i + 4 <= inner; i += 4) {
         let m = f32x4.splat(-Infinity);
-        for (let k = 0; k < size; k++) m = f32x4.max(m, v128.load(at(xo, k * inner + i)));
+        for (let k = 0; k < size; k++) m = f32x4.pmax(m, v128.load(at(xo, k * inner + i)));
         let s = f32x4.splat(0);
         for (let k = 0; k < size; k++) {
           const e = exp4(f32x4.sub(v128.load(at(xo, k * inner + i)), m));
@@ -223,7 +233,7 @@ export function f32_softmax(x: usize, y: usize, outer: i32, size: i32, inner: i3
   let k = 0;
   if (ASC_FEATURE_SIMD) {
     let vm = f32x4.splat(-Infinity);
-    for (; k + 4 <= size; k += 4) vm = f32x4.max(vm, v128.load(at(x, k)));
+    for (; k + 4 <= size; k += 4) vm = f32x4.pmax(vm, v128.load(at(x, k)));
     m = max<f32>(max<f32>(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max<f32>(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
   }
   for (; k < size; k++) m = max<f32>(m, load<f32>(at(x, k)));

@@ -20,6 +20,8 @@
 // @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.44269504088896341;
 // @ts-ignore: decorator
+@inline const ROUND_MAGIC: f32 = 12583039.0; // 1.5·2^23 + 127
+// @ts-ignore: decorator
 @inline const LN2_HI: f32 = 0.693359375;
 // @ts-ignore: decorator
 @inline const LN2_LO: f32 = -2.12194440e-4;
@@ -48,6 +50,58 @@
 // @ts-ignore: decorator
 @inline const TANH_SMALL: f32 = 0.625;
 
+// The v128 code reads its constants with load32_splat from this table instead of v128.const: V8
+// materializes each v128.const inside the loop with several instructions (it does not hoist them),
+// which made exp4 about 2x slower; a splat load is one instruction.
+const KTAB: usize = memory.data<f32>([EXP_LO, EXP_HI, LOG2E, ROUND_MAGIC, LN2_HI, LN2_LO, P0, P1, P2, P3, P4, P5, T0, T1, T2, T3, T4, TANH_SMALL, 1, 2, -0.0]);
+
+// @ts-ignore: decorator
+@inline function k4(index: i32): v128 {
+  return v128.load32_splat(KTAB + (<usize>index << 2));
+}
+// @ts-ignore: decorator
+@inline const K_EXP_LO = 0;
+// @ts-ignore: decorator
+@inline const K_EXP_HI = 1;
+// @ts-ignore: decorator
+@inline const K_LOG2E = 2;
+// @ts-ignore: decorator
+@inline const K_ROUND_MAGIC = 3;
+// @ts-ignore: decorator
+@inline const K_LN2_HI = 4;
+// @ts-ignore: decorator
+@inline const K_LN2_LO = 5;
+// @ts-ignore: decorator
+@inline const K_P0 = 6;
+// @ts-ignore: decorator
+@inline const K_P1 = 7;
+// @ts-ignore: decorator
+@inline const K_P2 = 8;
+// @ts-ignore: decorator
+@inline const K_P3 = 9;
+// @ts-ignore: decorator
+@inline const K_P4 = 10;
+// @ts-ignore: decorator
+@inline const K_P5 = 11;
+// @ts-ignore: decorator
+@inline const K_T0 = 12;
+// @ts-ignore: decorator
+@inline const K_T1 = 13;
+// @ts-ignore: decorator
+@inline const K_T2 = 14;
+// @ts-ignore: decorator
+@inline const K_T3 = 15;
+// @ts-ignore: decorator
+@inline const K_T4 = 16;
+// @ts-ignore: decorator
+@inline const K_TANH_SMALL = 17;
+// @ts-ignore: decorator
+@inline const K_ONE = 18;
+// @ts-ignore: decorator
+@inline const K_TWO = 19;
+// @ts-ignore: decorator
+@inline const K_SIGN = 20;
+
 /** a·b + c: fused where relaxed SIMD allows it (then results may differ from the simd build by an ulp). */
 // @ts-ignore: decorator
 @inline export function madd4(a: v128, b: v128, c: v128): v128 {
@@ -57,24 +111,29 @@
 
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = madd4(f32x4.splat(P0), r, f32x4.splat(P1));
-  p = madd4(p, r, f32x4.splat(P2));
-  p = madd4(p, r, f32x4.splat(P3));
-  p = madd4(p, r, f32x4.splat(P4));
-  p = madd4(p, r, f32x4.splat(P5));
-  p = madd4(f32x4.mul(p, r), r, f32x4.add(r, f32x4.splat(1)));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, pow2n);
+  // pmax/pmin with x first keep a NaN x (and are one instruction each, unlike f32x4.max/min).
+  x = f32x4.pmin(f32x4.pmax(x, k4(K_EXP_LO)), k4(K_EXP_HI));
+  // Adding 1.5·2^23 + 127 rounds x·log2 e to an integer n and leaves n + 127 in the low mantissa bits:
+  // n comes back by subtracting, 2^n by shifting those bits into the exponent (cheaper than nearest +
+  // trunc_sat, which V8 expands to several instructions each).
+  const v = f32x4.add(f32x4.mul(x, k4(K_LOG2E)), k4(K_ROUND_MAGIC));
+  const n = f32x4.sub(v, k4(K_ROUND_MAGIC));
+  let r = f32x4.sub(x, f32x4.mul(n, k4(K_LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, k4(K_LN2_LO)));
+  let p = madd4(k4(K_P0), r, k4(K_P1));
+  p = madd4(p, r, k4(K_P2));
+  p = madd4(p, r, k4(K_P3));
+  p = madd4(p, r, k4(K_P4));
+  p = madd4(p, r, k4(K_P5));
+  p = madd4(f32x4.mul(p, r), r, f32x4.add(r, k4(K_ONE)));
+  return f32x4.mul(p, i32x4.shl(v, 23));
 }
 
 // @ts-ignore: decorator
 @inline export function exp1(x: f32): f32 {
   x = min<f32>(max<f32>(x, EXP_LO), EXP_HI);
-  const n = nearest<f32>(x * LOG2E);
+  const v: f32 = x * LOG2E + ROUND_MAGIC;
+  const n: f32 = v - ROUND_MAGIC;
   let r = x - n * LN2_HI;
   r = r - n * LN2_LO;
   let p = P0 * r + P1;
@@ -83,12 +142,12 @@
   p = p * r + P4;
   p = p * r + P5;
   p = p * r * r + (r + 1);
-  return p * reinterpret<f32>((<i32>n + 127) << 23);
+  return p * reinterpret<f32>(reinterpret<i32>(v) << 23);
 }
 
 // @ts-ignore: decorator
 @inline export function sigmoid4(x: v128): v128 {
-  const one = f32x4.splat(1);
+  const one = k4(K_ONE);
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
 }
 
@@ -101,17 +160,17 @@
 @inline export function tanh4(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
-  let p = madd4(f32x4.splat(T0), z, f32x4.splat(T1));
-  p = madd4(p, z, f32x4.splat(T2));
-  p = madd4(p, z, f32x4.splat(T3));
-  p = madd4(p, z, f32x4.splat(T4));
+  let p = madd4(k4(K_T0), z, k4(K_T1));
+  p = madd4(p, z, k4(K_T2));
+  p = madd4(p, z, k4(K_T3));
+  p = madd4(p, z, k4(K_T4));
   const small = madd4(f32x4.mul(p, z), x, x);
-  const one = f32x4.splat(1);
+  const one = k4(K_ONE);
   const e = exp4(f32x4.add(ax, ax));
-  const bigAbs = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(e, one)));
+  const bigAbs = f32x4.sub(one, f32x4.div(k4(K_TWO), f32x4.add(e, one)));
   // Copy x's sign onto the large-|x| result (bit select on the sign bit).
-  const big = v128.bitselect(x, bigAbs, f32x4.splat(-0.0));
-  return v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(TANH_SMALL)));
+  const big = v128.bitselect(x, bigAbs, k4(K_SIGN));
+  return v128.bitselect(small, big, f32x4.lt(ax, k4(K_TANH_SMALL)));
 }
 
 // @ts-ignore: decorator

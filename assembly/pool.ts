@@ -2,8 +2,9 @@
 // (windows clipped by the padding: bounds-checked scalar code) and interior columns (windows fully
 // inside the row: no bounds checks, 4 outputs per v128 when the stride is 1 or 2). Rows are clipped
 // once per output row, so the interior loop only walks the valid kernel rows.
-// Max pooling propagates NaN like PyTorch (wasm's f32 max returns NaN if either operand is NaN;
-// relaxed max is deliberately not used). Padded cells never win: they are skipped, not read as -inf.
+// Max pooling propagates NaN like PyTorch. The SIMD paths take pmax (one instruction on x64, where
+// NaN-propagating f32x4.max is several) and OR a NaN mask (v != v) into the result, which turns a
+// window holding NaN into NaN. Padded cells never win: they are skipped, not read as -inf.
 
 // @ts-ignore: decorator
 @inline function ldf(p: usize, i: i32): f32 {
@@ -94,37 +95,49 @@ export function f32_maxpool2d_nchw(
           // The CNN's 2x2/2 pooling: two loads give 8 inputs, even and odd lanes are the two taps.
           for (; ox + 4 <= ox1; ox += 4) {
             let acc = f32x4.splat(-Infinity);
+            let nan = v128.splat<i32>(0);
             const c = (<usize>(ox * 2 - pw) << 2);
             for (let ky = ky0; ky < ky1; ky++) {
               const r = row0 + (<usize>(ky * dhw) << 2) + c;
               const a = v128.load(r);
               const b = v128.load(r, 16);
-              acc = f32x4.max(acc, f32x4.max(v128.shuffle<f32>(a, b, 0, 2, 4, 6), v128.shuffle<f32>(a, b, 1, 3, 5, 7)));
+              const even = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+              const odd = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+              acc = f32x4.pmax(acc, f32x4.pmax(even, odd));
+              nan = v128.or(nan, v128.or(f32x4.ne(even, even), f32x4.ne(odd, odd)));
             }
-            v128.store(yr + (<usize>ox << 2), acc);
+            v128.store(yr + (<usize>ox << 2), v128.or(acc, nan));
           }
         } else if (sw == 2) {
           // Each tap reads 8 consecutive inputs and keeps the even lanes; stop where the 8th would leave the row.
           const lastTap = (kw - 1) * dw - pw;
           for (; ox + 4 <= ox1 && ox * 2 + 7 + lastTap < w; ox += 4) {
             let acc = f32x4.splat(-Infinity);
+            let nan = v128.splat<i32>(0);
             for (let ky = ky0; ky < ky1; ky++) {
               const r = row0 + (<usize>(ky * dhw) << 2) + (<usize>(ox * 2 - pw) << 2);
               for (let kx = 0; kx < kw; kx++) {
                 const q = r + (<usize>(kx * dw) << 2);
-                acc = f32x4.max(acc, v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
+                const v = v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6);
+                acc = f32x4.pmax(acc, v);
+                nan = v128.or(nan, f32x4.ne(v, v));
               }
             }
-            v128.store(yr + (<usize>ox << 2), acc);
+            v128.store(yr + (<usize>ox << 2), v128.or(acc, nan));
           }
         } else if (sw == 1) {
           for (; ox + 4 <= ox1; ox += 4) {
             let acc = f32x4.splat(-Infinity);
+            let nan = v128.splat<i32>(0);
             for (let ky = ky0; ky < ky1; ky++) {
               const r = row0 + (<usize>(ky * dhw) << 2) + (<usize>(ox - pw) << 2);
-              for (let kx = 0; kx < kw; kx++) acc = f32x4.max(acc, v128.load(r + (<usize>(kx * dw) << 2)));
+              for (let kx = 0; kx < kw; kx++) {
+                const v = v128.load(r + (<usize>(kx * dw) << 2));
+                acc = f32x4.pmax(acc, v);
+                nan = v128.or(nan, f32x4.ne(v, v));
+              }
             }
-            v128.store(yr + (<usize>ox << 2), acc);
+            v128.store(yr + (<usize>ox << 2), v128.or(acc, nan));
           }
         }
       }
