@@ -31,7 +31,8 @@ export function u8_hwc_to_f32_chw(src: usize, dst: usize, h: i32, w: i32, c: i32
 
 /**
  * y = x * scale[ch] + bias[ch] per channel plane. mode 0: no clamp; 1: clamp to [lo, hi];
- * 2: clamp then truncate toward zero (torchvision's _blend cast for uint8 images).
+ * 2: clamp then truncate toward zero (torchvision's _blend cast for uint8 images);
+ * 3: y = (x - bias[ch]) / scale[ch], rounded exactly as torch's sub then div (ToTensor, Normalize).
  */
 export function f32_chw_scale_bias(x: usize, y: usize, c: i32, hw: i32, scale: usize, bias: usize, lo: f32, hi: f32, mode: i32): void {
   for (let ch = 0; ch < c; ch++) {
@@ -45,6 +46,12 @@ export function f32_chw_scale_bias(x: usize, y: usize, c: i32, hw: i32, scale: u
       const vb = f32x4.splat(b);
       const vlo = f32x4.splat(lo);
       const vhi = f32x4.splat(hi);
+      if (mode == 3) {
+        for (; i + 4 <= hw; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(yp + o, f32x4.div(f32x4.sub(v128.load(xp + o), vb), vs));
+        }
+      }
       for (; i + 4 <= hw; i += 4) {
         const o = <usize>i << 2;
         let v = f32x4.add(f32x4.mul(v128.load(xp + o), vs), vb);
@@ -55,6 +62,10 @@ export function f32_chw_scale_bias(x: usize, y: usize, c: i32, hw: i32, scale: u
     }
     for (; i < hw; i++) {
       const o = <usize>i << 2;
+      if (mode == 3) {
+        store<f32>(yp + o, (load<f32>(xp + o) - b) / s);
+        continue;
+      }
       let v = load<f32>(xp + o) * s + b;
       if (mode >= 1) v = v < lo ? lo : v > hi ? hi : v;
       if (mode == 2) v = trunc<f32>(v);

@@ -157,7 +157,7 @@ export function affine(
   return warpAffine(ctx, img, inverseAffineMatrix(angle, translate, scale, shear), interpolation, fill);
 }
 
-function scaleBias(ctx: ImageContext, img: Img, scale: readonly number[], bias: readonly number[], mode: 0 | 1 | 2, bound: number, uint8: boolean): Img {
+function scaleBias(ctx: ImageContext, img: Img, scale: readonly number[], bias: readonly number[], mode: 0 | 1 | 2 | 3, bound: number, uint8: boolean): Img {
   const out = ctx.alloc(img.c, img.h, img.w, uint8);
   const s = ctx.floats(scale);
   const b = ctx.floats(bias);
@@ -167,10 +167,10 @@ function scaleBias(ctx: ImageContext, img: Img, scale: readonly number[], bias: 
   return replace(ctx, img, out);
 }
 
-/** ToTensor on a uint8 image: divide by 255 (the layout is already CHW). */
+/** ToTensor on a uint8 image: divide by 255 like torch (the layout is already CHW). */
 export function toTensor(ctx: ImageContext, img: Img): Img {
   if (!img.uint8) return img;
-  return scaleBias(ctx, img, new Array(img.c).fill(1 / 255), new Array(img.c).fill(0), 0, 0, false);
+  return scaleBias(ctx, img, new Array(img.c).fill(255), new Array(img.c).fill(0), 3, 0, false);
 }
 
 /** F.normalize: (x - mean[c]) / std[c], on a float (ToTensor'd) image. */
@@ -185,10 +185,10 @@ export function normalize(ctx: ImageContext, img: Img, mean: readonly number[], 
   for (let p = 0; p < img.c; p++) {
     const sd = pick(std, p, 'std');
     if (sd === 0) throw new ArgumentError('Normalize: std contains a zero');
-    scale.push(1 / sd);
-    bias.push(-pick(mean, p, 'mean') / sd);
+    scale.push(sd);
+    bias.push(pick(mean, p, 'mean'));
   }
-  return scaleBias(ctx, img, scale, bias, 0, 0, false);
+  return scaleBias(ctx, img, scale, bias, 3, 0, false);
 }
 
 /** F.adjust_brightness: blend with black, clamped (uint8 images truncate like torchvision's cast). */
