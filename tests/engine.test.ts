@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Plan, ShapeError, backendInfo, getBackend, manualSeed, nn, tensor } from '../src/index.js';
+import { Graph, Parameter, Plan, ShapeError, backendInfo, getBackend, manualSeed, nn, tensor } from '../src/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import { createReferenceBackend } from '../src/backends/reference/index.js';
 import type { Module } from '../src/nn/module.js';
@@ -58,7 +58,12 @@ function poolingModel(): nn.Sequential {
   });
 }
 
-async function forwardOn(model: Module, b: BackendUnderTest | 'reference', shape: number[], x: Float32Array): Promise<Float32Array> {
+async function forwardOn(
+  model: Module,
+  b: BackendUnderTest | 'reference',
+  shape: number[],
+  x: Float32Array,
+): Promise<Float32Array> {
   if (b === 'reference') await model.to('reference');
   else await model.to(b.name, b.build ? { build: b.build } : {});
   const out = await model.forward(tensor(x, shape));
@@ -169,7 +174,12 @@ describe('static plans', () => {
 describe('residual DAG (nn.Residual)', () => {
   function residualModel(withConv: boolean): nn.Sequential {
     const main = withConv
-      ? new nn.Sequential(new nn.Conv2d(4, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.Conv2d(4, 4, 3, { padding: 1 }))
+      ? new nn.Sequential(
+          new nn.Conv2d(4, 4, 3, { padding: 1 }),
+          new nn.BatchNorm2d(4),
+          new nn.ReLU(),
+          new nn.Conv2d(4, 4, 3, { padding: 1 }),
+        )
       : new nn.Sequential(new nn.BatchNorm2d(4), new nn.Tanh(), new nn.MaxPool2d(3, { stride: 1, padding: 1 }));
     const shortcut = withConv ? undefined : new nn.AvgPool2d(3, { stride: 1, padding: 1 });
     return new nn.Sequential({
@@ -204,7 +214,13 @@ describe('residual DAG (nn.Residual)', () => {
 
 describe('state-dict names', () => {
   it("positional Sequential children are '0', '1', …; named ones keep their names", () => {
-    const positional = new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.ReLU(), new nn.BatchNorm2d(4), new nn.Flatten(), new nn.Linear(4, 2));
+    const positional = new nn.Sequential(
+      new nn.Conv2d(3, 4, 3),
+      new nn.ReLU(),
+      new nn.BatchNorm2d(4),
+      new nn.Flatten(),
+      new nn.Linear(4, 2),
+    );
     expect(Object.keys(positional.stateDict())).toEqual([
       '0.weight',
       '0.bias',
@@ -220,7 +236,9 @@ describe('state-dict names', () => {
     expect(Object.keys(named.stateDict())).toEqual(
       ['conv1', 'conv2', 'conv3', 'fc1', 'fc2', 'fc3'].flatMap((l) => [`${l}.weight`, `${l}.bias`]),
     );
-    const nested = new nn.Sequential({ block: new nn.Residual(new nn.Sequential(new nn.Conv2d(2, 2, 1, { bias: false })), new nn.Conv2d(2, 2, 1)) });
+    const nested = new nn.Sequential({
+      block: new nn.Residual(new nn.Sequential(new nn.Conv2d(2, 2, 1, { bias: false })), new nn.Conv2d(2, 2, 1)),
+    });
     expect(Object.keys(nested.stateDict())).toEqual(['block.main.0.weight', 'block.shortcut.weight', 'block.shortcut.bias']);
   });
 
@@ -246,7 +264,7 @@ describe('shape errors name the layer and both shapes', () => {
     throw new Error('expected a shape error');
   }
 
-  it("a Linear whose inFeatures does not match the flattened size", async () => {
+  it('a Linear whose inFeatures does not match the flattened size', async () => {
     const net = new nn.Sequential({
       conv1: new nn.Conv2d(3, 8, 3, { padding: 1 }),
       pool1: new nn.MaxPool2d(2),
@@ -337,7 +355,9 @@ describe('plan lifetime', () => {
     const partial: Backend = { ...backend, name: 'wasm-without-softmax', kernels: { ...backend.kernels, softmax: undefined } };
     const model = new nn.Sequential({ bn: new nn.BatchNorm2d(3), softmax: new nn.Softmax(1) }).eval();
     const before = backend.arena.bytesInUse;
-    expect(() => new Plan(model.toGraph(), [[1, 3, 4, 4]], partial)).toThrow(/'softmax' \(Softmax\): backend 'wasm-without-softmax' has no Softmax kernel/);
+    expect(() => new Plan(model.toGraph(), [[1, 3, 4, 4]], partial)).toThrow(
+      /'softmax' \(Softmax\): backend 'wasm-without-softmax' has no Softmax kernel/,
+    );
     expect(backend.arena.bytesInUse).toBe(before);
   });
 
@@ -354,7 +374,13 @@ describe('plan lifetime', () => {
 
 describe('NaN handling matches PyTorch on the reference and every wasm build', () => {
   // torch: relu(nan) = nan, max_pool2d propagates nan, softmax of a row with nan is nan.
-  const model = () => new nn.Sequential({ relu: new nn.ReLU(), pool: new nn.MaxPool2d(2), flatten: new nn.Flatten(), softmax: new nn.Softmax(1) }).eval();
+  const model = () =>
+    new nn.Sequential({
+      relu: new nn.ReLU(),
+      pool: new nn.MaxPool2d(2),
+      flatten: new nn.Flatten(),
+      softmax: new nn.Softmax(1),
+    }).eval();
   const x = new Float32Array(2 * 1 * 2 * 4).map((_, i) => i / 10 - 0.3);
   x[1] = Number.NaN; // sample 0, first window
 
@@ -395,4 +421,69 @@ describe('plans follow every layer mode, not only the root one', () => {
     expect(await net.plan(x.shape)).toBe(evalPlan);
     net.releasePlans();
   });
+});
+
+describe('training-mode forward kernels agree with the reference', () => {
+  function onePlan(
+    op: 'dropout' | 'batchNorm2d',
+    attrs: object,
+    params: Record<string, Parameter>,
+    shape: number[],
+    backend: Backend,
+  ): Plan {
+    const g = new Graph();
+    const x = g.addInput();
+    g.outputs = [g.addNode(op, op, attrs as never, [x], params)];
+    return new Plan(g, [shape], backend);
+  }
+
+  for (const b of wasmUnderTest) {
+    it(`${b.label}: dropout masks are the reference's bit for bit, call after call`, async () => {
+      const backend = await loadBackend(b);
+      const shape = [3, 5, 7, 9];
+      const x = randomArray(3 * 5 * 7 * 9, 21, 3);
+      for (const p of [0.1, 0.5, 0.7]) {
+        const attrs = { p, training: true, seed: 99 };
+        const ref = onePlan('dropout', attrs, {}, shape, createReferenceBackend());
+        const wasm = onePlan('dropout', attrs, {}, shape, backend);
+        let zeros = 0;
+        for (let call = 0; call < 3; call++) {
+          const want = ref.run([x])[0];
+          const got = wasm.run([x])[0];
+          expect(got).toEqual(want);
+          zeros += want.filter((v) => v === 0).length;
+        }
+        // The mask really drops about p of the values.
+        expect(Math.abs(zeros / (3 * x.length) - p)).toBeLessThan(0.05);
+        ref.dispose();
+        wasm.dispose();
+      }
+    });
+
+    it(`${b.label}: batch norm in training mode updates the running statistics like the reference`, async () => {
+      const backend = await loadBackend(b);
+      const shape = [4, 6, 5, 7];
+      const attrs = { numFeatures: 6, eps: 1e-5, momentum: 0.2, training: true };
+      const make = () => ({
+        weight: new Parameter([6], { values: randomArray(6, 1, 1) }),
+        bias: new Parameter([6], { values: randomArray(6, 2, 1) }),
+        running_mean: new Parameter([6], { isBuffer: true, values: randomArray(6, 3, 1) }),
+        running_var: new Parameter([6], { isBuffer: true, values: new Float32Array(6).fill(1.5) }),
+      });
+      const refParams = make();
+      const wasmParams = make();
+      const ref = onePlan('batchNorm2d', attrs, refParams, shape, createReferenceBackend());
+      const wasm = onePlan('batchNorm2d', attrs, wasmParams, shape, backend);
+      for (let step = 0; step < 3; step++) {
+        // Inputs with a channel offset and scale, so the statistics are far from 0 and 1.
+        const x = randomArray(4 * 6 * 35, 30 + step, 2).map((v, i) => v * (1 + (i % 3)) + (Math.floor(i / 35) % 6));
+        expectWithin(wasm.run([x])[0], ref.run([x])[0], 1e-5, `output step ${step}`);
+        expectWithin(wasmParams.running_mean.values, refParams.running_mean.values, 1e-6, `running_mean step ${step}`);
+        expectWithin(wasmParams.running_var.values, refParams.running_var.values, 1e-6, `running_var step ${step}`);
+      }
+      expect(wasmParams.running_mean.version).toBe(refParams.running_mean.version);
+      ref.dispose();
+      wasm.dispose();
+    });
+  }
 });

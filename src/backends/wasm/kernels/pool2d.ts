@@ -12,7 +12,23 @@ export const maxPool2dWasm =
     return {
       scratchBytes: 0,
       run([x], y) {
-        exports.f32_maxpool2d_nchw(x, y, planes, h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]);
+        exports.f32_maxpool2d_nchw(
+          x,
+          y,
+          planes,
+          h,
+          w,
+          oh,
+          ow,
+          kernel[0],
+          kernel[1],
+          stride[0],
+          stride[1],
+          padding[0],
+          padding[1],
+          dilation[0],
+          dilation[1],
+        );
       },
     };
   };
@@ -29,7 +45,22 @@ export const avgPool2dWasm =
     return {
       scratchBytes: 0,
       run([x], y) {
-        exports.f32_avgpool2d_nchw(x, y, planes, h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], countPad);
+        exports.f32_avgpool2d_nchw(
+          x,
+          y,
+          planes,
+          h,
+          w,
+          oh,
+          ow,
+          kernel[0],
+          kernel[1],
+          stride[0],
+          stride[1],
+          padding[0],
+          padding[1],
+          countPad,
+        );
       },
     };
   };
