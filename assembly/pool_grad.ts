@@ -15,13 +15,37 @@ export function f32_maxpool2d_grad_nchw(
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
 ): void {
   memory.fill(dx, 0, <usize>(planes * h * w) << 2);
+  // Non-overlapping windows without padding or dilation (the common k = s pooling): each cell has one
+  // window, so full windows need no bounds checks and store instead of accumulating.
+  const tiled = kh == sh && kw == sw && ph == 0 && pw == 0 && dh == 1 && dw == 1;
+  const fullY = tiled ? min(h / kh, oh) : 0;
+  const fullX = tiled ? min(w / kw, ow) : 0;
   for (let p = 0; p < planes; p++) {
     const xp = at(x, p * h * w);
     const dxp = at(dx, p * h * w);
     const dyp = at(dy, p * oh * ow);
+    for (let oy = 0; oy < fullY; oy++) {
+      for (let ox = 0; ox < fullX; ox++) {
+        const base = oy * kh * w + ox * kw;
+        let best = load<f32>(at(xp, base));
+        let arg = base;
+        for (let ky = 0; ky < kh; ky++) {
+          const r = base + ky * w;
+          for (let kx = 0; kx < kw; kx++) {
+            const v = load<f32>(at(xp, r + kx));
+            if (v > best || v != v) {
+              best = v;
+              arg = r + kx;
+            }
+          }
+        }
+        store<f32>(at(dxp, arg), load<f32>(at(dyp, oy * ow + ox)));
+      }
+    }
     for (let oy = 0; oy < oh; oy++) {
       const iy0 = oy * sh - ph;
       for (let ox = 0; ox < ow; ox++) {
+        if (oy < fullY && ox < fullX) continue; // done above
         const ix0 = ox * sw - pw;
         let best: f32 = -Infinity;
         let arg = -1;

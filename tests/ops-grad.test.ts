@@ -83,5 +83,23 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
         expectClose(out, e.output, 1e-5, 1e-4, `${c.name} on ${b.label}`);
       });
     }
+
+    it('max-pool backward: ties go to the first maximum, NaN wins (tiled and general paths)', () => {
+      for (const attrs of [
+        { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], ceilMode: true, countIncludePad: true },
+        { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceilMode: false, countIncludePad: true },
+      ] as const) {
+        const c: OpCase = { name: 'maxpool ties', op: 'maxPool2dGrad', attrs: attrs as never, inputs: [[1, 2, 3, 3], [1, 2, 5, 5]] };
+        if (attrs.kernel[0] === 3) c.inputs[0] = [1, 2, 3, 3];
+        const x = new Float32Array(50).map((_, i) => Math.floor(i / 3) % 2);
+        x[7] = Number.NaN;
+        x[31] = Number.NaN;
+        x[33] = Number.NaN;
+        const dy = new Float32Array(18).map((_, i) => i + 1);
+        const params = caseParams(c);
+        const want = runCase(c, reference, params, [dy, x]);
+        expect(Array.from(runCase(c, backend, params, [dy, x]))).toEqual(Array.from(want));
+      }
+    });
   });
 }
