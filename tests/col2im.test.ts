@@ -45,7 +45,8 @@ function col2imJs(col: Float32Array, g: number[], oh: number, ow: number): Float
           for (let ox = 0; ox < ow; ox++) {
             const iy = oy * sh - pt + ky * dh;
             const ix = ox * sw - pl + kx * dw;
-            if (iy >= 0 && iy < h && ix >= 0 && ix < w) x[(ci * h + iy) * w + ix] += col[(((ci * kh + ky) * kw + kx) * oh + oy) * ow + ox];
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+              x[(ci * h + iy) * w + ix] += col[(((ci * kh + ky) * kw + kx) * oh + oy) * ow + ox];
           }
   return Float32Array.from(x);
 }
@@ -79,4 +80,3 @@ for (const build of wasmBuilds) {
     }
   });
 }
-

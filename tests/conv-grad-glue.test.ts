@@ -21,7 +21,20 @@ import { type OpCase, caseInputs, caseParams, runCase } from './helpers/single-o
  * C = (accumulate ? C : 0) + op(A)·op(B) — so the glue is verified independently of assembly/gemm.ts.
  */
 function jsGemm(memory: WebAssembly.Memory) {
-  return (ta: number, tb: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: number): number => {
+  return (
+    ta: number,
+    tb: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    acc: number,
+  ): number => {
     const f = new Float32Array(memory.buffer);
     const A = a >> 2;
     const B = b >> 2;
@@ -29,7 +42,8 @@ function jsGemm(memory: WebAssembly.Memory) {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += (ta ? f[A + p * lda + i] : f[A + i * lda + p]) * (tb ? f[B + j * ldb + p] : f[B + p * ldb + j]);
+        for (let p = 0; p < k; p++)
+          s += (ta ? f[A + p * lda + i] : f[A + i * lda + p]) * (tb ? f[B + j * ldb + p] : f[B + p * ldb + j]);
         f[C + i * ldc + j] = (acc ? f[C + i * ldc + j] : 0) + s;
       }
     }
@@ -62,7 +76,11 @@ for (const build of wasmBuilds) {
     const get = async (): Promise<Backend> => {
       if (backend) return backend;
       const loaded = await loadWasm(build);
-      const exports = { ...loaded.exports, f32_gemm: jsGemm(loaded.exports.memory), f32_gemm_scratch_bytes: () => 0 } as KernelExports;
+      const exports = {
+        ...loaded.exports,
+        f32_gemm: jsGemm(loaded.exports.memory),
+        f32_gemm_scratch_bytes: () => 0,
+      } as KernelExports;
       const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
       const ctx: WasmContext = { exports, arena, build };
       backend = {

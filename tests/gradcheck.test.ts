@@ -38,7 +38,14 @@ function sampleIndices(n: number, seed: number): number[] {
 }
 
 /** Compares analytic[i] with the central difference of `loss` when `values[i]` moves by ±eps. */
-function checkTensor(what: string, analytic: Float32Array, values: Float32Array, loss: () => number, piecewise: boolean, touched?: () => void): Checked {
+function checkTensor(
+  what: string,
+  analytic: Float32Array,
+  values: Float32Array,
+  loss: () => number,
+  piecewise: boolean,
+  touched?: () => void,
+): Checked {
   const fd = (i: number, eps: number) => {
     const keep = values[i];
     values[i] = keep + eps;
@@ -165,7 +172,9 @@ function smallBnCnn(): nn.Sequential {
     new nn.BatchNorm2d(4),
     new nn.Tanh(),
     new nn.AvgPool2d(2, { ceilMode: true, countIncludePad: false }),
-    new nn.Residual(new nn.Sequential(new nn.Conv2d(4, 4, 3, { padding: 1, groups: 4, bias: false }), new nn.BatchNorm2d(4), new nn.Sigmoid())),
+    new nn.Residual(
+      new nn.Sequential(new nn.Conv2d(4, 4, 3, { padding: 1, groups: 4, bias: false }), new nn.BatchNorm2d(4), new nn.Sigmoid()),
+    ),
     new nn.Conv2d(4, 6, 3, { stride: 2, padding: 1, groups: 2 }),
     new nn.Tanh(),
     new nn.AdaptiveAvgPool2d(1),

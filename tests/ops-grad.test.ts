@@ -31,7 +31,15 @@ function backwardCases(): OpCase[] {
       out.push({ name, op: node.op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]) });
     }
   }
-  out.push({ name: 'mul', op: 'mul', attrs: {}, inputs: [[3, 5, 7], [3, 5, 7]] });
+  out.push({
+    name: 'mul',
+    op: 'mul',
+    attrs: {},
+    inputs: [
+      [3, 5, 7],
+      [3, 5, 7],
+    ],
+  });
   out.push({ name: 'dropout mask', op: 'dropoutMask', attrs: { p: 0.3, training: true, seed: 9 }, inputs: [[4, 37]] });
   out.push({ name: 'linear bias grad 3d', op: 'biasGrad', attrs: { channelDim: -1 }, inputs: [[2, 3, 13]] });
   return out;
@@ -56,7 +64,22 @@ function notYet(e: unknown): string | null {
 describe('backward op cases', () => {
   it('cover every backward op', () => {
     const ops = new Set(cases.map((c) => c.op));
-    for (const op of ['conv2dGradInput', 'conv2dGradWeight', 'biasGrad', 'activationGrad', 'maxPool2dGrad', 'avgPool2dGrad', 'adaptiveAvgPool2dGrad', 'linearGradInput', 'linearGradWeight', 'batchNorm2dGradInput', 'batchNorm2dGradWeight', 'softmaxGrad', 'dropoutMask', 'mul']) {
+    for (const op of [
+      'conv2dGradInput',
+      'conv2dGradWeight',
+      'biasGrad',
+      'activationGrad',
+      'maxPool2dGrad',
+      'avgPool2dGrad',
+      'adaptiveAvgPool2dGrad',
+      'linearGradInput',
+      'linearGradWeight',
+      'batchNorm2dGradInput',
+      'batchNorm2dGradWeight',
+      'softmaxGrad',
+      'dropoutMask',
+      'mul',
+    ]) {
       expect(ops.has(op as never), op).toBe(true);
     }
   });
@@ -89,7 +112,15 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
         { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], ceilMode: true, countIncludePad: true },
         { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceilMode: false, countIncludePad: true },
       ] as const) {
-        const c: OpCase = { name: 'maxpool ties', op: 'maxPool2dGrad', attrs: attrs as never, inputs: [[1, 2, 3, 3], [1, 2, 5, 5]] };
+        const c: OpCase = {
+          name: 'maxpool ties',
+          op: 'maxPool2dGrad',
+          attrs: attrs as never,
+          inputs: [
+            [1, 2, 3, 3],
+            [1, 2, 5, 5],
+          ],
+        };
         if (attrs.kernel[0] === 3) c.inputs[0] = [1, 2, 3, 3];
         const x = new Float32Array(50).map((_, i) => Math.floor(i / 3) % 2);
         x[7] = Number.NaN;

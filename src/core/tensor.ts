@@ -73,21 +73,29 @@ export class Tensor {
    */
   async backward(grad?: Float32Array | Tensor): Promise<void> {
     if (!this.gradFn) {
-      throw new VireoError('backward: this tensor does not require grad (it has no gradient function); call it on the output of a module in training mode or on a loss');
+      throw new VireoError(
+        'backward: this tensor does not require grad (it has no gradient function); call it on the output of a module in training mode or on a loss',
+      );
     }
     let g: Float32Array;
     if (grad === undefined) {
       if (this.size !== 1) {
-        throw new VireoError(`backward: grad can be implicitly created only for a single-element tensor; this one has shape ${shapeToString(this.shape)}, pass the gradient explicitly`);
+        throw new VireoError(
+          `backward: grad can be implicitly created only for a single-element tensor; this one has shape ${shapeToString(this.shape)}, pass the gradient explicitly`,
+        );
       }
       g = new Float32Array([1]);
     } else {
       if (grad instanceof Tensor && this.size !== 1 && !shapesEqual(grad.shape, this.shape)) {
-        throw new ShapeError(`backward: gradient shape ${shapeToString(grad.shape)} does not match tensor shape ${shapeToString(this.shape)}`);
+        throw new ShapeError(
+          `backward: gradient shape ${shapeToString(grad.shape)} does not match tensor shape ${shapeToString(this.shape)}`,
+        );
       }
       g = grad instanceof Tensor ? grad.dataSync() : grad;
       if (g.length !== this.size) {
-        throw new ShapeError(`backward: gradient has ${g.length} values, the tensor ${shapeToString(this.shape)} has ${this.size}`);
+        throw new ShapeError(
+          `backward: gradient has ${g.length} values, the tensor ${shapeToString(this.shape)} has ${this.size}`,
+        );
       }
     }
     await this.gradFn(g);

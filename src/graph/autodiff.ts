@@ -61,7 +61,11 @@ function lowerForTraining(forward: Graph): Graph {
  * Only what some trainable parameter depends on is differentiated: the graph input gets no gradient,
  * so the first layer's input gradient is never computed, and a frozen prefix costs nothing.
  */
-export function buildTrainingGraph(forward: Graph, inputShapes: readonly Shape[], options: TrainingGraphOptions = {}): TrainingGraph {
+export function buildTrainingGraph(
+  forward: Graph,
+  inputShapes: readonly Shape[],
+  options: TrainingGraphOptions = {},
+): TrainingGraph {
   if (forward.outputs.length !== 1) throw new VireoError(`training needs a graph with one output, got ${forward.outputs.length}`);
   const g = lowerForTraining(forward);
   const shapes = inferShapes(g, inputShapes);
@@ -108,7 +112,8 @@ export function buildTrainingGraph(forward: Graph, inputShapes: readonly Shape[]
       if (list) list.push(d);
       else contributions.set(v, [d]);
     });
-    for (const [key, value] of Object.entries(result.params)) paramGrads.push({ value, param: node.params[key], node: node.name });
+    for (const [key, value] of Object.entries(result.params))
+      paramGrads.push({ value, param: node.params[key], node: node.name });
   }
   const inputGrads = options.inputGrads
     ? g.inputs.slice(0, forward.inputs.length).map((v) => {

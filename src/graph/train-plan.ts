@@ -93,9 +93,21 @@ export class TrainPlan {
     computed.forEach((node, i) => {
       const factory = backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
       if (!factory) throw new VireoError(`${layerLabel(node)}: backend '${backend.name}' has no ${opLabel(node.op)} kernel`);
-      const kernel = factory({ node, inputShapes: node.inputs.map((v) => this.shapes[v]), outputShape: this.shapes[node.output] });
+      const kernel = factory({
+        node,
+        inputShapes: node.inputs.map((v) => this.shapes[v]),
+        outputShape: this.shapes[node.output],
+      });
       const params = Object.values(node.params);
-      const step: Step = { node, kernel, inputs: [], output: 0, params, packedVersions: params.map(() => -1), gradOf: gradValues.get(node.output) ?? [] };
+      const step: Step = {
+        node,
+        kernel,
+        inputs: [],
+        output: 0,
+        params,
+        packedVersions: params.map(() => -1),
+        gradOf: gradValues.get(node.output) ?? [],
+      };
       (i < forwardCount ? this.forwardSteps : this.backwardSteps).push(step);
     });
 
@@ -151,10 +163,12 @@ export class TrainPlan {
   run(inputs: readonly Float32Array[]): Float32Array {
     if (this.disposed) throw new VireoError('plan was disposed');
     const graph = this.training.graph;
-    if (inputs.length !== this.inputShapes.length) throw new ShapeError(`model expects ${this.inputShapes.length} input(s), got ${inputs.length}`);
+    if (inputs.length !== this.inputShapes.length)
+      throw new ShapeError(`model expects ${this.inputShapes.length} input(s), got ${inputs.length}`);
     inputs.forEach((x, i) => {
       const n = sizeOf(this.inputShapes[i]);
-      if (x.length !== n) throw new ShapeError(`input ${i}: expected ${n} values for ${shapeToString(this.inputShapes[i])}, got ${x.length}`);
+      if (x.length !== n)
+        throw new ShapeError(`input ${i}: expected ${n} values for ${shapeToString(this.inputShapes[i])}, got ${x.length}`);
       this.backend.arena.f32(this.valuePtr[graph.inputs[i]], n).set(x);
     });
     this.repack(this.forwardSteps);
@@ -183,14 +197,19 @@ export class TrainPlan {
   backward(gradOutput: Float32Array, generation = this.forwardCount): void {
     if (this.disposed) throw new VireoError('plan was disposed');
     if (generation !== this.forwardCount) {
-      throw new VireoError('backward: the model ran forward again since this output was computed; call backward on the latest output');
+      throw new VireoError(
+        'backward: the model ran forward again since this output was computed; call backward on the latest output',
+      );
     }
     if (this.forwardCount === 0) throw new VireoError('backward: run the forward pass first');
     if (this.backwardDoneFor === this.forwardCount) {
       throw new VireoError('backward: already ran for this forward pass (its saved activations are freed); run forward again');
     }
     const n = sizeOf(this.outputShape);
-    if (gradOutput.length !== n) throw new ShapeError(`backward: gradient has ${gradOutput.length} values, the output ${shapeToString(this.outputShape)} has ${n}`);
+    if (gradOutput.length !== n)
+      throw new ShapeError(
+        `backward: gradient has ${gradOutput.length} values, the output ${shapeToString(this.outputShape)} has ${n}`,
+      );
     this.backwardDoneFor = this.forwardCount;
     const arena = this.backend.arena;
     arena.f32(this.valuePtr[this.training.gradOutput], n).set(gradOutput);

@@ -97,15 +97,18 @@ export function activationGrad(ctx: GradContext<'activation'>): GradResult {
 export function batchNorm2dGrad(ctx: GradContext<'batchNorm2d'>): GradResult {
   const result: GradResult = { inputs: noGrad(1), params: {} };
   const ins = [ctx.dy, ctx.inputs[0]];
-  if (ctx.needsInputGrad[0]) result.inputs[0] = ctx.emit('batchNorm2dGradInput', ctx.attrs, ins, ['weight', 'running_mean', 'running_var']);
-  if (ctx.needsParamGrad.weight) result.params.weight = ctx.emit('batchNorm2dGradWeight', ctx.attrs, ins, ['running_mean', 'running_var']);
+  if (ctx.needsInputGrad[0])
+    result.inputs[0] = ctx.emit('batchNorm2dGradInput', ctx.attrs, ins, ['weight', 'running_mean', 'running_var']);
+  if (ctx.needsParamGrad.weight)
+    result.params.weight = ctx.emit('batchNorm2dGradWeight', ctx.attrs, ins, ['running_mean', 'running_var']);
   if (ctx.needsParamGrad.bias) result.params.bias = ctx.emit('biasGrad', { channelDim: 1 }, [ctx.dy]);
   return result;
 }
 
 /** Eval (or p = 0) dropout is the identity; training dropout is lowered to mask · x before autodiff. */
 export function dropoutGrad(ctx: GradContext<'dropout'>): GradResult {
-  if (ctx.attrs.training && ctx.attrs.p > 0) throw new Error('training dropout must be lowered to dropoutMask and mul before autodiff');
+  if (ctx.attrs.training && ctx.attrs.p > 0)
+    throw new Error('training dropout must be lowered to dropoutMask and mul before autodiff');
   return { inputs: [ctx.dy], params: {} };
 }
 

@@ -78,7 +78,16 @@ export const biasGradReference =
   };
 
 /** Mean and 1/sqrt(var + eps) of one channel: the batch's (biased variance) in training, else the running ones. */
-function channelStats(x: Float32Array, n: number, c: number, hw: number, ch: number, a: BatchNorm2dAttrs, rm: Float32Array, rv: Float32Array): [number, number] {
+function channelStats(
+  x: Float32Array,
+  n: number,
+  c: number,
+  hw: number,
+  ch: number,
+  a: BatchNorm2dAttrs,
+  rm: Float32Array,
+  rv: Float32Array,
+): [number, number] {
   if (!a.training) return [rm[ch], 1 / Math.sqrt(rv[ch] + a.eps)];
   let sum = 0;
   for (let b = 0; b < n; b++) for (let i = 0; i < hw; i++) sum += x[(b * c + ch) * hw + i];
@@ -147,7 +156,8 @@ export const batchNorm2dGradWeightReference =
         for (let ch = 0; ch < c; ch++) {
           const [mean, invstd] = channelStats(x, n, c, hw, ch, node.attrs, p.running_mean.values, p.running_var.values);
           let sum = 0;
-          for (let b = 0; b < n; b++) for (let i = 0; i < hw; i++) sum += dy[(b * c + ch) * hw + i] * (x[(b * c + ch) * hw + i] - mean) * invstd;
+          for (let b = 0; b < n; b++)
+            for (let i = 0; i < hw; i++) sum += dy[(b * c + ch) * hw + i] * (x[(b * c + ch) * hw + i] - mean) * invstd;
           dg[ch] = sum;
         }
       },

@@ -34,12 +34,28 @@ function geometry(a: Conv2dAttrs, xs: readonly number[], dys: readonly number[])
   const coutG = cout / a.groups;
   const pointwise =
     a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((v) => v === 0);
-  return { n, cin, cout, h, w, oh, ow, cinG, coutG, k: cinG * a.kernel[0] * a.kernel[1], p: oh * ow, depthwise: cinG === 1 && a.groups > 1, pointwise };
+  return {
+    n,
+    cin,
+    cout,
+    h,
+    w,
+    oh,
+    ow,
+    cinG,
+    coutG,
+    k: cinG * a.kernel[0] * a.kernel[1],
+    p: oh * ow,
+    depthwise: cinG === 1 && a.groups > 1,
+    pointwise,
+  };
 }
 
 function requireGemm(exports: KernelExports, name: string): void {
   if (typeof exports.f32_gemm !== 'function' || typeof exports.f32_gemm_scratch_bytes !== 'function') {
-    throw new VireoError(`layer '${name}': this wasm build has no f32_gemm kernel (assembly/gemm.ts) for the convolution backward`);
+    throw new VireoError(
+      `layer '${name}': this wasm build has no f32_gemm kernel (assembly/gemm.ts) for the convolution backward`,
+    );
   }
 }
 
@@ -117,7 +133,21 @@ export const conv2dGradWeightWasm =
             const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
             if (!g.pointwise) exports.f32_im2col_nchw_kxp(xG, colPtr, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
             const col = g.pointwise ? xG : colPtr;
-            exports.f32_gemm(0, 1, g.coutG, g.k, g.p, dyG, g.p, col, g.p, dw + 4 * grp * g.coutG * g.k, g.k, b > 0 ? 1 : 0, gemmPtr);
+            exports.f32_gemm(
+              0,
+              1,
+              g.coutG,
+              g.k,
+              g.p,
+              dyG,
+              g.p,
+              col,
+              g.p,
+              dw + 4 * grp * g.coutG * g.k,
+              g.k,
+              b > 0 ? 1 : 0,
+              gemmPtr,
+            );
           }
         }
       },

@@ -84,7 +84,11 @@ export const softmaxGradWasm =
  * Scratch of the BatchNorm backward: f64 mean and variance (from f32_batchnorm_stats_nchw in training,
  * the running statistics in eval), f64 sums Σdy and Σdy·(x − mean), then f32 coefficients.
  */
-function batchNormBackward(ctx: WasmContext, node: { attrs: { eps: number; training: boolean }; params: Record<string, { values: Float32Array }> }, xs: readonly number[]) {
+function batchNormBackward(
+  ctx: WasmContext,
+  node: { attrs: { eps: number; training: boolean }; params: Record<string, { values: Float32Array }> },
+  xs: readonly number[],
+) {
   const [n, c, h, w] = xs;
   const hw = h * w;
   const { exports, arena } = ctx;
