@@ -225,6 +225,22 @@ describe('training engine semantics (reference)', () => {
     net.releasePlans();
   });
 
+  it('profileStep times every forward and backward kernel; FLOPs count both passes', async () => {
+    const net = cnn();
+    await net.to('reference');
+    const plan = await net.trainPlan(shape);
+    const { output, layers } = plan.profileStep([input().dataSync()], randomArray(20, 1, 1));
+    expect(output.length).toBe(20);
+    const ops = layers.map((l) => l.op);
+    expect(ops.indexOf('conv2dGradWeight')).toBeGreaterThan(ops.indexOf('linear'));
+    expect(layers.every((l) => l.ms >= 0 && l.flops >= 0)).toBe(true);
+    expect(plan.totalFlops).toBe(layers.reduce((a, l) => a + l.flops, 0));
+    net.eval();
+    const forwardOnly = await net.plan(shape);
+    expect(plan.totalFlops).toBeGreaterThan(2 * forwardOnly.totalFlops);
+    net.releasePlans();
+  });
+
   it('a scalar tensor with a gradient function gets an implicit gradient of 1 (the loss hook)', async () => {
     const seen: Float32Array[] = [];
     const loss = new Tensor(new Float32Array([0.5]), [], { gradFn: (g) => void seen.push(g) });

@@ -6,6 +6,7 @@ import { opDef } from '../ops/index.js';
 import { type TrainingGraph, type TrainingGraphOptions, buildTrainingGraph, isTrainable } from './autodiff.js';
 import type { Graph, GraphNode } from './ir.js';
 import { type BufferRequest, alignUp, planBuffers } from './planner.js';
+import type { LayerTiming } from './plan.js';
 import { inferShapes, layerLabel, opLabel } from './shapes.js';
 
 interface Step {
@@ -17,6 +18,7 @@ interface Step {
   packedVersions: number[];
   /** Parameters whose gradient this step produces (accumulated right after it runs). */
   gradOf: Parameter[];
+  flops: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export class TrainPlan {
   private readonly gradSignature: string;
   private readonly params: Parameter[];
   private forwardCount = 0;
+  /** Set while profiling: each kernel's time is appended. */
+  private timings: LayerTiming[] | null = null;
   private backwardDoneFor = 0;
   private disposed = false;
 
@@ -107,6 +111,11 @@ export class TrainPlan {
         params,
         packedVersions: params.map(() => -1),
         gradOf: gradValues.get(node.output) ?? [],
+        flops: opDef(node.op).flops(
+          node.inputs.map((v) => this.shapes[v]),
+          this.shapes[node.output],
+          node.attrs as never,
+        ),
       };
       (i < forwardCount ? this.forwardSteps : this.backwardSteps).push(step);
     });
@@ -172,7 +181,7 @@ export class TrainPlan {
       this.backend.arena.f32(this.valuePtr[graph.inputs[i]], n).set(x);
     });
     this.repack(this.forwardSteps);
-    for (const s of this.forwardSteps) s.kernel.run(s.inputs, s.output, this.scratch);
+    for (const s of this.forwardSteps) this.exec(s);
     this.countBatchNormBatches();
     this.forwardCount++;
     const out = this.training.output;
@@ -215,7 +224,7 @@ export class TrainPlan {
     arena.f32(this.valuePtr[this.training.gradOutput], n).set(gradOutput);
     this.repack(this.backwardSteps);
     for (const s of this.backwardSteps) {
-      s.kernel.run(s.inputs, s.output, this.scratch);
+      this.exec(s);
       for (const p of s.gradOf) {
         const g = arena.f32(s.output, p.values.length);
         if (!p.grad) p.grad = new Float32Array(p.values.length);
@@ -223,6 +232,35 @@ export class TrainPlan {
         for (let i = 0; i < acc.length; i++) acc[i] += g[i];
       }
     }
+  }
+
+  private exec(s: Step): void {
+    if (!this.timings) {
+      s.kernel.run(s.inputs, s.output, this.scratch);
+      return;
+    }
+    const t0 = performance.now();
+    s.kernel.run(s.inputs, s.output, this.scratch);
+    const ms = performance.now() - t0;
+    const name = [s.node.name, ...(s.node.fused ?? [])].join('+');
+    this.timings.push({ name, op: s.node.op, outputShape: this.shapes[s.node.output], ms, flops: s.flops });
+  }
+
+  /** One forward + backward, timing every kernel (forward steps first): the training benchmark's table. */
+  profileStep(inputs: readonly Float32Array[], gradOutput: Float32Array): { output: Float32Array; layers: LayerTiming[] } {
+    this.timings = [];
+    try {
+      const output = this.run(inputs);
+      this.backward(gradOutput);
+      return { output, layers: this.timings };
+    } finally {
+      this.timings = null;
+    }
+  }
+
+  /** FLOPs of one forward + backward (multiply-adds count 2). */
+  get totalFlops(): number {
+    return [...this.forwardSteps, ...this.backwardSteps].reduce((a, s) => a + s.flops, 0);
   }
 
   /** After `backward`, dL/d(each input) when compiled with `inputGrads` (zeros where it does not depend). */
