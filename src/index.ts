@@ -14,5 +14,7 @@ export { getBackend, backendNames, type BackendName, type BackendOptions, type W
 export { backendInfo } from './backends/info.js';
 export { Graph } from './graph/ir.js';
 export { Plan, type LayerTiming } from './graph/plan.js';
+export { TrainPlan } from './graph/train-plan.js';
+export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './graph/autodiff.js';
 export { opDefs } from './ops/index.js';
 export { datasets, transforms, functional as imageFunctional, DataLoader, Dataset, type DataLoaderOptions, type DataBatch, type LoaderStats } from './data/index.js';
