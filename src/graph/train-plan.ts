@@ -227,9 +227,11 @@ export class TrainPlan {
       this.exec(s);
       for (const p of s.gradOf) {
         const g = arena.f32(s.output, p.values.length);
-        if (!p.grad) p.grad = new Float32Array(p.values.length);
-        const acc = p.grad;
-        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+        if (!p.grad) p.grad = g.slice();
+        else {
+          const acc = p.grad;
+          for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+        }
       }
     }
   }
