@@ -50,7 +50,17 @@ export function f32_im2col_nchw_kxp(
           if (sw == 1) {
             memory.copy(at(d, lo), at(src, lo + offX), <usize>(hi - lo) << 2);
           } else {
-            for (let ox = lo; ox < hi; ox++) store<f32>(at(d, ox), load<f32>(at(src, ox * sw + offX)));
+            let ox = lo;
+            if (ASC_FEATURE_SIMD) {
+              if (sw == 2) {
+                // Gather the even lanes of 8 consecutive input floats (all inside the row: 2·ox + 7 + offX < w).
+                for (; ox + 4 <= hi && 2 * ox + 7 + offX < w; ox += 4) {
+                  const q = at(src, 2 * ox + offX);
+                  v128.store(at(d, ox), v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
+                }
+              }
+            }
+            for (; ox < hi; ox++) store<f32>(at(d, ox), load<f32>(at(src, ox * sw + offX)));
           }
           if (hi < ow) memory.fill(at(d, hi), 0, <usize>(ow - hi) << 2);
         }
@@ -86,6 +96,18 @@ export function f32_col2im_nchw_kxp(
             }
             for (; ox < hi; ox++) store<f32>(at(d, ox), load<f32>(at(d, ox)) + load<f32>(at(s, ox)));
           } else {
+            if (ASC_FEATURE_SIMD) {
+              if (sw == 2) {
+                // Scatter 4 values to the even lanes of 8 consecutive cells (odd lanes get + 0), inside the row.
+                const zero = f32x4.splat(0);
+                for (; ox + 4 <= hi && 2 * ox + 7 + offX < w; ox += 4) {
+                  const v = v128.load(at(s, ox));
+                  const q = at(d, 2 * ox);
+                  v128.store(q, f32x4.add(v128.load(q), v128.shuffle<f32>(v, zero, 0, 4, 1, 4)));
+                  v128.store(q, f32x4.add(v128.load(q, 16), v128.shuffle<f32>(v, zero, 2, 4, 3, 4)), 16);
+                }
+              }
+            }
             for (; ox < hi; ox++) store<f32>(at(d, ox * sw), load<f32>(at(d, ox * sw)) + load<f32>(at(s, ox)));
           }
         }

@@ -45,11 +45,17 @@ export function f32_dwconv2d_grad_weight_nchw(
             let ox = lo;
             let s: f32 = 0;
             if (ASC_FEATURE_SIMD) {
+              let a = f32x4.splat(0);
               if (sw == 1) {
-                let a = f32x4.splat(0);
                 for (; ox + 4 <= hi; ox += 4) a = f32x4.add(a, f32x4.mul(v128.load(at(g, ox)), v128.load(at(xr, ox))));
-                s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+              } else if (sw == 2) {
+                // Even lanes of 8 consecutive inputs, all inside the row (2·ox + 7 + offX < w).
+                for (; ox + 4 <= hi && 2 * ox + 7 + offX < w; ox += 4) {
+                  const q = at(xr, 2 * ox);
+                  a = f32x4.add(a, f32x4.mul(v128.load(at(g, ox)), v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6)));
+                }
               }
+              s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
             }
             for (; ox < hi; ox++) s += load<f32>(at(g, ox)) * load<f32>(at(xr, ox * sw));
             total += <f64>s;
@@ -92,6 +98,19 @@ export function f32_dwconv2d_grad_input_nchw(
               }
               for (; ox < hi; ox++) store<f32>(at(d, ox), load<f32>(at(d, ox)) + wv * load<f32>(at(g, ox)));
             } else {
+              if (ASC_FEATURE_SIMD) {
+                if (sw == 2) {
+                  // w·dY into the even lanes of 8 consecutive cells (odd lanes get + 0), inside the row.
+                  const vw = f32x4.splat(wv);
+                  const zero = f32x4.splat(0);
+                  for (; ox + 4 <= hi && 2 * ox + 7 + offX < w; ox += 4) {
+                    const v = f32x4.mul(vw, v128.load(at(g, ox)));
+                    const q = at(d, 2 * ox);
+                    v128.store(q, f32x4.add(v128.load(q), v128.shuffle<f32>(v, zero, 0, 4, 1, 4)));
+                    v128.store(q, f32x4.add(v128.load(q, 16), v128.shuffle<f32>(v, zero, 2, 4, 3, 4)), 16);
+                  }
+                }
+              }
               for (; ox < hi; ox++) store<f32>(at(d, ox * sw), load<f32>(at(d, ox * sw)) + wv * load<f32>(at(g, ox)));
             }
           }

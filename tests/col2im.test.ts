@@ -12,6 +12,9 @@ const geometries: number[][] = [
   [2, 8, 8, 3, 3, 3, 3, 0, 0, 1, 1],
   [4, 6, 5, 4, 4, 1, 1, 1, 1, 1, 1],
   [3, 5, 11, 1, 5, 1, 2, 0, 2, 1, 1],
+  [3, 9, 21, 3, 3, 2, 2, 1, 1, 1, 1],
+  [2, 6, 19, 1, 1, 2, 2, 0, 0, 1, 1],
+  [2, 7, 24, 3, 5, 2, 2, 1, 2, 1, 2],
 ];
 
 function outSize(size: number, k: number, s: number, pad: number, d: number): number {

@@ -60,6 +60,8 @@ export const gradCases: GradCase[] = [
   conv('conv grouped', [2, 6, 5, 5], { outChannels: 9, groups: 3, padding: [1, 1, 1, 1] }),
   conv('conv depthwise 3x3', [2, 5, 6, 7], { outChannels: 5, groups: 5, padding: [1, 1, 1, 1] }),
   conv('conv depthwise stride2', [1, 7, 7, 6], { outChannels: 7, groups: 7, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv depthwise stride2 wide rows', [2, 3, 5, 23], { outChannels: 6, groups: 3, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv stride2 wide rows', [1, 3, 5, 21], { outChannels: 4, stride: [2, 2], padding: [1, 1, 1, 1] }),
   conv('conv depthwise multiplier2 dilation', [1, 3, 7, 7], {
     outChannels: 6,
     groups: 3,
