@@ -111,13 +111,18 @@ export class WorkerPool {
     return slot;
   }
 
-  private async ensureStarted(): Promise<void> {
-    if (this.slots.length > 0) return;
-    for (let i = 0; i < this.size; i++) {
-      const s = await this.spawn();
-      this.slots.push(s);
-      this.idle.push(s);
-    }
+  private starting: Promise<void> | null = null;
+
+  /** Starts the workers once, however many batches ask at the same time. */
+  private ensureStarted(): Promise<void> {
+    this.starting ??= (async () => {
+      const spawned = await Promise.all(Array.from({ length: this.size }, () => this.spawn()));
+      for (const s of spawned) {
+        this.slots.push(s);
+        this.releaseSlot(s);
+      }
+    })();
+    return this.starting;
   }
 
   private acquire(): Promise<Slot> {
@@ -174,6 +179,7 @@ export class WorkerPool {
       jobs.push(this.runChunk(samples.slice(start, start + per), indices.slice(start, start + per), seed, epoch));
     }
     const results = await Promise.all(jobs);
+    if (results.length === 1) return results[0]; // one chunk: the worker's buffer is the batch, no copy
     const [, c, h, w] = results[0].shape;
     for (let k = 1; k < results.length; k++) {
       const s = results[k].shape;

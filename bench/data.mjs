@@ -1,0 +1,99 @@
+// Data pipeline benchmark (issue 4): images/s of the issue's preprocessing on CIFAR-sized 32x32 RGB
+// input, resized to 224 and to 32 (Resize, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation(20),
+// ToTensor, Normalize), with vireo's DataLoader at 0, 1 and 2 workers, against the same pipeline
+// written with @tensorflow/tfjs-core image ops (resizeBilinear with half-pixel centres, flipLeftRight,
+// reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
+// per image (each sample draws its own flips and angle), on the main thread.
+// Imports the built package (npm run build first). Run: node bench/data.mjs [--quick]
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DataLoader, Random, datasets, transforms as T } from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+const require = createRequire(import.meta.url);
+const mean = [0.485, 0.456, 0.406];
+const std = [0.229, 0.224, 0.225];
+
+function dataset(n) {
+  const r = new Random(1);
+  const images = Uint8Array.from({ length: n * 32 * 32 * 3 }, () => r.int(256));
+  return new datasets.ArrayDataset(images, Array.from({ length: n }, (_, i) => i % 10), { shape: [n, 32, 32, 3], numClasses: 10 });
+}
+
+function pipeline(size) {
+  return new T.Compose([
+    new T.Resize([size, size]), new T.RandomHorizontalFlip(), new T.RandomVerticalFlip(), new T.RandomRotation(20),
+    new T.ToTensor(), new T.Normalize(mean, std),
+  ]);
+}
+
+async function vireo(ds, size, numWorkers, batchSize) {
+  ds.transform = pipeline(size);
+  const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch: 2 });
+  for await (const _ of loader) break; // warm-up: workers started, kernels compiled
+  const t0 = performance.now();
+  let n = 0;
+  for await (const { x } of loader) n += x.shape[0];
+  const s = (performance.now() - t0) / 1000;
+  await loader.close();
+  return n / s;
+}
+
+async function tfjs(tf, ds, size, batchSize) {
+  const m = tf.reshape(tf.tensor1d(mean), [1, 1, 1, 3]);
+  const sd = tf.reshape(tf.tensor1d(std), [1, 1, 1, 3]);
+  const run = (count) => {
+    const r = new Random(2);
+    let done = 0;
+    while (done < count) {
+      const b = Math.min(batchSize, count - done);
+      const x = new Float32Array(b * 3 * size * size);
+      for (let k = 0; k < b; k++) {
+        const { image } = ds.raw((done + k) % ds.length);
+        const out = tf.tidy(() => {
+          let t = tf.tensor4d(Float32Array.from(image.data), [1, 32, 32, 3]);
+          // (the dataset holds HWC bytes, tfjs's NHWC layout)
+          t = tf.image.resizeBilinear(t, [size, size], false, true);
+          if (r.next() < 0.5) t = tf.image.flipLeftRight(t);
+          if (r.next() < 0.5) t = tf.reverse(t, 1);
+          t = tf.image.rotateWithOffset(t, (r.uniform(-20, 20) * Math.PI) / 180, 0);
+          return tf.transpose(tf.div(tf.sub(tf.div(t, 255), m), sd), [0, 3, 1, 2]);
+        });
+        x.set(out.dataSync(), k * 3 * size * size);
+        out.dispose();
+      }
+      done += b;
+    }
+  };
+  run(Math.min(8, ds.length));
+  const t0 = performance.now();
+  run(ds.length);
+  return ds.length / ((performance.now() - t0) / 1000);
+}
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-cpu');
+const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
+wasmBackend.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '')}/`);
+wasmBackend.setThreadsCount?.(1);
+
+console.log(`data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`);
+const results = {};
+for (const [size, n, batch] of quick ? [[224, 128, 32], [32, 1024, 256]] : [[224, 384, 64], [32, 4096, 256]]) {
+  const ds = dataset(n);
+  const row = {};
+  for (const w of [0, 1, 2]) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    await tf.ready();
+    row[`tfjs-${backend}`] = await tfjs(tf, dataset(quick ? n / 4 : n / 2), size, batch);
+  }
+  results[size] = row;
+  console.log(`\n-> ${size}x${size} (${n} images, batch ${batch})`);
+  for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
+  const v0 = row['vireo 0 workers'];
+  const v2 = row['vireo 2 workers'];
+  const bestTf = Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
+  console.log(`  2 workers / 0 workers: ${(v2 / v0).toFixed(2)}x   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(Math.max(v0, row['vireo 1 workers'], v2) / bestTf).toFixed(2)}x`);
+}
