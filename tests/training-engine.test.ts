@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, manualSeed, nn } from '../src/index.js';
+import { Tensor, TrainPlan, manualSeed, nn } from '../src/index.js';
 import { backendsUnderTest, loadBackend } from './helpers/backends.js';
 import { expectClose, randomArray } from './helpers/random.js';
 
@@ -111,6 +111,20 @@ describe('wasm training matches the reference (conv-free model)', () => {
       ref.outs.forEach((o, i) => expectClose(got.outs[i], o, 1e-5, 1e-4, `output ${i}`));
       ref.grads.forEach((g, i) => expectClose(got.grads[i], g, 1e-5, 1e-3, `grad ${i}`));
       for (const [k, t] of Object.entries(ref.state)) expectClose(got.state[k].dataSync(), t.dataSync(), 1e-6, 1e-5, k);
+    });
+  }
+});
+
+describe('a training plan that fails to compile leaves the arena as it was', () => {
+  for (const b of backendsUnderTest.filter((b) => b.name === 'wasm')) {
+    it(b.label, async () => {
+      const backend = await loadBackend(b);
+      // The same backend without one backward kernel: compiling fails after earlier kernels allocated.
+      const broken = { ...backend, kernels: { ...backend.kernels, biasGrad: undefined } };
+      const net = new nn.Sequential(new nn.BatchNorm2d(3), new nn.ReLU(), new nn.BatchNorm2d(3));
+      const inUse = backend.arena.bytesInUse;
+      expect(() => new TrainPlan(net.toGraph(), [[2, 3, 4, 4]], broken)).toThrow(/has no BiasGrad kernel/);
+      expect(backend.arena.bytesInUse).toBe(inUse);
     });
   }
 });

@@ -94,9 +94,30 @@ export class TrainPlan {
     }));
     const layout = planBuffers(requests);
 
+    try {
+      this.prepareSteps(computed, forwardCount, gradValues);
+    } catch (e) {
+      // A missing or failing kernel: free what the kernels prepared so far hold in the arena.
+      for (const s of [...this.forwardSteps, ...this.backwardSteps]) s.kernel.dispose?.();
+      throw e;
+    }
+
+    const steps = [...this.forwardSteps, ...this.backwardSteps];
+    const scratchBytes = Math.max(0, ...steps.map((s) => s.kernel.scratchBytes));
+    this.region = backend.arena.alloc(layout.totalBytes + alignUp(scratchBytes) + 64);
+    this.scratch = this.region + layout.totalBytes;
+    const offsetOfRoot = new Map(roots.map((v, i) => [v, this.region + layout.offsets[i]]));
+    this.valuePtr = root.map((r) => offsetOfRoot.get(r) ?? -1);
+    for (const step of steps) {
+      step.inputs = step.node.inputs.map((v) => this.valuePtr[v]);
+      step.output = this.valuePtr[step.node.output];
+    }
+  }
+
+  private prepareSteps(computed: GraphNode[], forwardCount: number, gradValues: Map<number, Parameter[]>): void {
     computed.forEach((node, i) => {
-      const factory = backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
-      if (!factory) throw new VireoError(`${layerLabel(node)}: backend '${backend.name}' has no ${opLabel(node.op)} kernel`);
+      const factory = this.backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
+      if (!factory) throw new VireoError(`${layerLabel(node)}: backend '${this.backend.name}' has no ${opLabel(node.op)} kernel`);
       const kernel = factory({
         node,
         inputShapes: node.inputs.map((v) => this.shapes[v]),
@@ -119,17 +140,6 @@ export class TrainPlan {
       };
       (i < forwardCount ? this.forwardSteps : this.backwardSteps).push(step);
     });
-
-    const steps = [...this.forwardSteps, ...this.backwardSteps];
-    const scratchBytes = Math.max(0, ...steps.map((s) => s.kernel.scratchBytes));
-    this.region = backend.arena.alloc(layout.totalBytes + alignUp(scratchBytes) + 64);
-    this.scratch = this.region + layout.totalBytes;
-    const offsetOfRoot = new Map(roots.map((v, i) => [v, this.region + layout.offsets[i]]));
-    this.valuePtr = root.map((r) => offsetOfRoot.get(r) ?? -1);
-    for (const step of steps) {
-      step.inputs = step.node.inputs.map((v) => this.valuePtr[v]);
-      step.output = this.valuePtr[step.node.output];
-    }
   }
 
   static signature(params: readonly Parameter[]): string {
