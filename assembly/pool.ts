@@ -108,6 +108,24 @@ export function f32_maxpool2d_nchw(
             }
             v128.store(yr + (<usize>ox << 2), v128.or(acc, nan));
           }
+        } else if (sw == 2 && kw == 3 && dw == 1) {
+          // 3x3/2 (ResNet stems): 8 inputs plus the 9th give the three taps by shuffles; nothing past the window is read.
+          for (; ox + 4 <= ox1; ox += 4) {
+            let acc = f32x4.splat(-Infinity);
+            let nan = v128.splat<i32>(0);
+            const c = (<usize>(ox * 2 - pw) << 2);
+            for (let ky = ky0; ky < ky1; ky++) {
+              const r = row0 + (<usize>(ky * dhw) << 2) + c;
+              const a = v128.load(r);
+              const b = v128.load(r, 16);
+              const even = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+              const odd = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+              const next = v128.shuffle<f32>(even, v128.load32_splat(r, 32), 1, 2, 3, 4);
+              acc = f32x4.pmax(acc, f32x4.pmax(f32x4.pmax(even, odd), next));
+              nan = v128.or(nan, v128.or(v128.or(f32x4.ne(even, even), f32x4.ne(odd, odd)), f32x4.ne(next, next)));
+            }
+            v128.store(yr + (<usize>ox << 2), v128.or(acc, nan));
+          }
         } else if (sw == 2) {
           // Each tap reads 8 consecutive inputs and keeps the even lanes; stop where the 8th would leave the row.
           const lastTap = (kw - 1) * dw - pw;
@@ -214,7 +232,33 @@ export function f32_avgpool2d_nchw(
       let ox = ox0;
       if (ASC_FEATURE_SIMD) {
         const vdiv = f32x4.splat(div);
-        if (sw == 2) {
+        if (sw == 2 && kw == 2) {
+          for (; ox + 4 <= ox1; ox += 4) {
+            let acc = f32x4.splat(0);
+            const c = (<usize>(ox * 2 - pw) << 2);
+            for (let ky = ky0; ky < ky1; ky++) {
+              const r = row0 + (<usize>(ky * w) << 2) + c;
+              const a = v128.load(r);
+              const b = v128.load(r, 16);
+              acc = f32x4.add(acc, f32x4.add(v128.shuffle<f32>(a, b, 0, 2, 4, 6), v128.shuffle<f32>(a, b, 1, 3, 5, 7)));
+            }
+            v128.store(yr + (<usize>ox << 2), f32x4.div(acc, vdiv));
+          }
+        } else if (sw == 2 && kw == 3) {
+          for (; ox + 4 <= ox1; ox += 4) {
+            let acc = f32x4.splat(0);
+            const c = (<usize>(ox * 2 - pw) << 2);
+            for (let ky = ky0; ky < ky1; ky++) {
+              const r = row0 + (<usize>(ky * w) << 2) + c;
+              const a = v128.load(r);
+              const b = v128.load(r, 16);
+              const even = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+              const next = v128.shuffle<f32>(even, v128.load32_splat(r, 32), 1, 2, 3, 4);
+              acc = f32x4.add(acc, f32x4.add(f32x4.add(even, v128.shuffle<f32>(a, b, 1, 3, 5, 7)), next));
+            }
+            v128.store(yr + (<usize>ox << 2), f32x4.div(acc, vdiv));
+          }
+        } else if (sw == 2) {
           const lastTap = kw - 1 - pw;
           for (; ox + 4 <= ox1 && ox * 2 + 7 + lastTap < w; ox += 4) {
             let acc = f32x4.splat(0);

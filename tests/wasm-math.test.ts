@@ -93,6 +93,28 @@ for (const build of wasmBuilds) {
       arena.release(xp);
     });
 
+    it('3x3 stride-2 max pooling propagates NaN from each tap (SIMD shuffles and scalar tail)', () => {
+      // One 3x20 plane: 9 outputs, two SIMD blocks of 4 and one scalar column.
+      const xp = arena.alloc(4 * 60);
+      const yp = arena.alloc(4 * 9);
+      const x = arena.f32(xp, 60);
+      for (let i = 0; i < 60; i++) x[i] = (i * 7) % 11;
+      x[20 + 8] = Number.NaN; // row 1, column 8: third tap of output 3, first tap of output 4
+      x[40 + 17] = Number.NaN; // row 2, column 17: middle tap of output 8
+      w.exports.f32_maxpool2d_nchw(xp, yp, 1, 3, 20, 1, 9, 3, 3, 2, 2, 0, 0, 1, 1);
+      const y = [...arena.f32(yp, 9)];
+      y.forEach((v, i) => {
+        if (i === 3 || i === 4 || i === 8) expect(v, `output ${i}`).toBeNaN();
+        else {
+          let best = Number.NEGATIVE_INFINITY;
+          for (let r = 0; r < 3; r++) for (let c = 2 * i; c < 2 * i + 3; c++) best = Math.max(best, x[r * 20 + c]);
+          expect(v, `output ${i}`).toBe(best);
+        }
+      });
+      arena.release(yp);
+      arena.release(xp);
+    });
+
     it('softmax of a row holding NaN is NaN, other rows unaffected', () => {
       const xp = arena.alloc(4 * 10);
       const yp = arena.alloc(4 * 10);
