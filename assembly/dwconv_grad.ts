@@ -2,6 +2,8 @@
 // direct: a GEMM per channel would have K = kh·kw. Per kernel tap the valid output columns are one
 // contiguous range, so inner loops have no bounds checks and run 4 lanes wide when the stride is 1.
 
+import { madd4 } from './mathf';
+
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -47,12 +49,12 @@ export function f32_dwconv2d_grad_weight_nchw(
             if (ASC_FEATURE_SIMD) {
               let a = f32x4.splat(0);
               if (sw == 1) {
-                for (; ox + 4 <= hi; ox += 4) a = f32x4.add(a, f32x4.mul(v128.load(at(g, ox)), v128.load(at(xr, ox))));
+                for (; ox + 4 <= hi; ox += 4) a = madd4(v128.load(at(g, ox)), v128.load(at(xr, ox)), a);
               } else if (sw == 2) {
                 // Even lanes of 8 consecutive inputs, all inside the row (2·ox + 7 + offX < w).
                 for (; ox + 4 <= hi && 2 * ox + 7 + offX < w; ox += 4) {
                   const q = at(xr, 2 * ox);
-                  a = f32x4.add(a, f32x4.mul(v128.load(at(g, ox)), v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6)));
+                  a = madd4(v128.load(at(g, ox)), v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6), a);
                 }
               }
               s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
@@ -94,7 +96,7 @@ export function f32_dwconv2d_grad_input_nchw(
             if (sw == 1) {
               if (ASC_FEATURE_SIMD) {
                 const vw = f32x4.splat(wv);
-                for (; ox + 4 <= hi; ox += 4) v128.store(at(d, ox), f32x4.add(v128.load(at(d, ox)), f32x4.mul(vw, v128.load(at(g, ox)))));
+                for (; ox + 4 <= hi; ox += 4) v128.store(at(d, ox), madd4(vw, v128.load(at(g, ox)), v128.load(at(d, ox))));
               }
               for (; ox < hi; ox++) store<f32>(at(d, ox), load<f32>(at(d, ox)) + wv * load<f32>(at(g, ox)));
             } else {

@@ -2,6 +2,8 @@
 // reductions, softmax. SIMD loops with scalar tails; the scalar build runs the tails only.
 // Reductions keep f32x4 partial sums per plane row and add them into f64, so long sums stay exact enough.
 
+import { madd4 } from './mathf';
+
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -123,7 +125,7 @@ export function f32_batchnorm_grad_sums_nchw(dy: usize, x: usize, mean: usize, s
         for (; i + 4 <= hw; i += 4) {
           const g = v128.load(at(gp, i));
           a = f32x4.add(a, g);
-          d = f32x4.add(d, f32x4.mul(g, f32x4.sub(v128.load(at(xp, i)), vm)));
+          d = madd4(g, f32x4.sub(v128.load(at(xp, i)), vm), d);
         }
         sdy += <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) + <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3);
         sdyx += <f64>f32x4.extract_lane(d, 0) + <f64>f32x4.extract_lane(d, 1) + <f64>f32x4.extract_lane(d, 2) + <f64>f32x4.extract_lane(d, 3);
@@ -156,7 +158,7 @@ export function f32_batchnorm_grad_input_nchw(dy: usize, x: usize, dx: usize, co
         const vb = f32x4.splat(bx);
         const vt = f32x4.splat(t);
         for (; i + 4 <= hw; i += 4) {
-          const r = f32x4.add(f32x4.add(f32x4.mul(vk, v128.load(at(gp, i))), f32x4.mul(vb, v128.load(at(xp, i)))), vt);
+          const r = madd4(vk, v128.load(at(gp, i)), madd4(vb, v128.load(at(xp, i)), vt));
           v128.store(at(op, i), r);
         }
       }
@@ -175,7 +177,7 @@ export function f32_softmax_grad(dy: usize, y: usize, dx: usize, outer: i32, siz
       if (ASC_FEATURE_SIMD) {
         if (inner == 1) {
           let a = f32x4.splat(0);
-          for (; k + 4 <= size; k += 4) a = f32x4.add(a, f32x4.mul(v128.load(at(dy, base + k)), v128.load(at(y, base + k))));
+          for (; k + 4 <= size; k += 4) a = madd4(v128.load(at(dy, base + k)), v128.load(at(y, base + k)), a);
           dot = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
         }
       }
