@@ -8,3 +8,4 @@ export * from './grad_eltwise';
 export * from './pool_grad';
 export * from './col2im';
 export * from './dwconv_grad';
+export * from './gemm';
