@@ -9,3 +9,4 @@ export * from './pool_grad';
 export * from './col2im';
 export * from './dwconv_grad';
 export * from './gemm';
+export * from './optim';

@@ -2,8 +2,11 @@
 import './backends/reference/index.js';
 import './backends/wasm/index.js';
 import * as nn from './nn/index.js';
+import * as optim from './train/optim/index.js';
+import * as metrics from './train/metrics.js';
 
-export { nn };
+export { nn, optim, metrics };
+export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
 export { manualSeed, Random } from './core/random.js';

@@ -5,3 +5,4 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type Pool2dOptions } from './l
 export { ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh } from './layers/activation.js';
 export { BatchNorm2d, Dropout, Flatten, Softmax, Residual } from './layers/misc.js';
 export { Sequential } from './layers/sequential.js';
+export { CrossEntropyLoss, MSELoss } from '../train/losses.js';

@@ -1,0 +1,246 @@
+// fit / evaluate: the PyTorch loop (zeroGrad, forward, loss, backward, clip, step) over any (async)
+// iterable of { x, y } batches, with per-epoch history, metrics, LR schedules and early stopping.
+import { ArgumentError } from '../core/errors.js';
+import type { Parameter } from '../core/parameter.js';
+import type { Tensor } from '../core/tensor.js';
+import type { Backend } from '../backends/backend.js';
+import type { Batch } from './batches.js';
+import { clipGradNorm, clipGradValue } from './clip.js';
+import { type Loss, NonFiniteError } from './losses.js';
+import type { Metric, MetricValue } from './metrics.js';
+import type { GroupBase, Optimizer } from './optim/optimizer.js';
+import { type LRScheduler, OneCycleLR } from './schedules.js';
+
+/** What fit needs of a model: an nn.Module fits; so does any object with these methods. */
+export interface TrainableModel {
+  forward(x: Tensor): Promise<Tensor>;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  parameters(): Parameter[];
+  training?: boolean;
+  currentBackend?(): Promise<Backend>;
+}
+
+type Batches = AsyncIterable<Batch> | Iterable<Batch>;
+/** An iterable (iterated afresh every epoch) or a function returning a fresh one per epoch. */
+export type BatchSource = Batches | (() => Batches);
+
+export type LossFn = Loss | ((output: Tensor, target: Tensor) => Tensor);
+
+export interface EarlyStopping {
+  /** A key of `EpochRecord.logs`: 'valLoss' (default), 'loss', 'valAccuracy', ... */
+  monitor?: string;
+  mode?: 'min' | 'max';
+  patience?: number;
+  minDelta?: number;
+}
+
+export interface ProgressEvent {
+  phase: 'train' | 'val';
+  epoch: number;
+  step: number;
+  loss: number;
+  images: number;
+  lr: number;
+}
+
+export interface FitOptions {
+  train: BatchSource;
+  val?: BatchSource;
+  epochs: number;
+  optimizer: Optimizer<GroupBase>;
+  loss: LossFn;
+  schedule?: LRScheduler;
+  /** When the schedule steps: per 'batch' (default for OneCycleLR) or per 'epoch' (default otherwise). */
+  scheduleStep?: 'batch' | 'epoch';
+  clip?: { maxNorm: number; normType?: number } | { value: number };
+  metrics?: Metric[];
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called after each epoch with its record; return false to stop. */
+  onEpochEnd?: (record: EpochRecord) => undefined | boolean | Promise<undefined | boolean>;
+  earlyStopping?: EarlyStopping;
+  /** A NaN/∞ loss or gradient norm: 'stop' (default) throws naming the epoch and step; 'skip' drops the step. */
+  onNaN?: 'stop' | 'skip';
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  metrics: Record<string, MetricValue>;
+  valLoss?: number;
+  valMetrics?: Record<string, MetricValue>;
+  /** Scalars for monitoring: loss, valLoss, each scalar metric, and val<Metric> for validation ones. */
+  logs: Record<string, number>;
+  lr: number;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  skippedSteps: number;
+}
+
+export interface History {
+  epochs: EpochRecord[];
+  stoppedEarly: boolean;
+  /** The epoch (1-based) with the best monitored value, when early stopping is on. */
+  bestEpoch?: number;
+}
+
+export interface EvalResult {
+  loss?: number;
+  metrics: Record<string, MetricValue>;
+  images: number;
+  seconds: number;
+}
+
+function open(source: BatchSource): Batches {
+  return typeof source === 'function' ? source() : source;
+}
+
+function callLoss(loss: LossFn, output: Tensor, target: Tensor): Tensor {
+  return typeof loss === 'function' ? loss(output, target) : loss.forward(output, target);
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+function scalarLogs(prefix: string, metrics: Record<string, MetricValue>, out: Record<string, number>): void {
+  for (const [k, v] of Object.entries(metrics)) {
+    if (typeof v === 'number') out[prefix ? `${prefix}${k[0].toUpperCase()}${k.slice(1)}` : k] = v;
+  }
+}
+
+/** Runs the model in eval mode over `data`; returns the mean loss (when a loss is given) and the metrics. */
+export async function evaluate(model: TrainableModel, data: BatchSource, options: { metrics?: Metric[]; loss?: LossFn } = {}): Promise<EvalResult> {
+  const metrics = options.metrics ?? [];
+  const wasTraining = model.training ?? false;
+  model.eval();
+  for (const m of metrics) m.reset();
+  const t0 = now();
+  let images = 0;
+  let lossSum = 0;
+  try {
+    for await (const { x, y } of open(data)) {
+      const out = await model.forward(x);
+      const n = x.shape[0];
+      if (options.loss) lossSum += (await callLoss(options.loss, out, y).data())[0] * n;
+      for (const m of metrics) m.update(out, y);
+      images += n;
+    }
+  } finally {
+    if (wasTraining) model.train(true);
+  }
+  const result: EvalResult = { metrics: Object.fromEntries(metrics.map((m) => [m.name, m.compute()])), images, seconds: (now() - t0) / 1000 };
+  if (options.loss) result.loss = images ? lossSum / images : Number.NaN;
+  return result;
+}
+
+/**
+ * Trains for `epochs` epochs. The loss reported per epoch is the mean over images of each batch's loss
+ * (exact for 'mean' reductions). The optimizer runs on the model's backend unless `optimizer.to()` chose.
+ */
+export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
+  const { optimizer, schedule, clip } = options;
+  if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new ArgumentError(`fit: epochs must be a positive integer, got ${options.epochs}`);
+  const onNaN = options.onNaN ?? 'stop';
+  if (onNaN !== 'stop' && onNaN !== 'skip') throw new ArgumentError(`fit: onNaN must be 'stop' or 'skip', got ${onNaN}`);
+  const scheduleStep = options.scheduleStep ?? (schedule instanceof OneCycleLR ? 'batch' : 'epoch');
+  const metrics = options.metrics ?? [];
+  const es = options.earlyStopping;
+  const monitor = es?.monitor ?? 'valLoss';
+  const mode = es?.mode ?? (/loss/i.test(monitor) ? 'min' : 'max');
+  const patience = es?.patience ?? 0;
+  const minDelta = Math.abs(es?.minDelta ?? 0);
+  if (es && !options.val && monitor.startsWith('val')) throw new ArgumentError(`fit: earlyStopping monitors '${monitor}' but no val data was given`);
+  if (!optimizer.backendChosen && model.currentBackend) await optimizer.to(await model.currentBackend());
+  const params = model.parameters();
+  const history: History = { epochs: [], stoppedEarly: false };
+  let best = mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  let sinceBest = 0;
+
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    model.train(true);
+    for (const m of metrics) m.reset();
+    const t0 = now();
+    let images = 0;
+    let lossSum = 0;
+    let step = 0;
+    let skipped = 0;
+    for await (const { x, y } of open(options.train)) {
+      step++;
+      const n = x.shape[0];
+      optimizer.zeroGrad();
+      const out = await model.forward(x);
+      let value = Number.NaN;
+      let problem = '';
+      let lossTensor: Tensor | null = null;
+      try {
+        lossTensor = callLoss(options.loss, out, y);
+        value = (await lossTensor.data())[0];
+        if (!Number.isFinite(value)) problem = `the loss is ${value}`;
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
+        problem = e.message;
+      }
+      if (!problem && lossTensor) {
+        await lossTensor.backward();
+        if (clip && 'maxNorm' in clip) {
+          const norm = clipGradNorm(params, clip.maxNorm, clip.normType ?? 2);
+          if (!Number.isFinite(norm)) problem = `the gradient norm is ${norm}`;
+        } else if (clip) clipGradValue(params, clip.value);
+      }
+      if (problem) {
+        if (onNaN === 'stop') throw new NonFiniteError(`fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`);
+        skipped++;
+        optimizer.zeroGrad();
+        continue;
+      }
+      optimizer.step();
+      if (schedule && scheduleStep === 'batch') schedule.step();
+      for (const m of metrics) m.update(out, y);
+      lossSum += value * n;
+      images += n;
+      options.onProgress?.({ phase: 'train', epoch, step, loss: value, images, lr: optimizer.paramGroups[0].lr });
+    }
+    const seconds = (now() - t0) / 1000;
+    const lr = optimizer.paramGroups[0].lr;
+    if (schedule && scheduleStep === 'epoch') schedule.step();
+    const record: EpochRecord = {
+      epoch,
+      loss: images ? lossSum / images : Number.NaN,
+      metrics: Object.fromEntries(metrics.map((m) => [m.name, m.compute()])),
+      logs: {},
+      lr,
+      images,
+      seconds,
+      imagesPerSecond: seconds > 0 ? images / seconds : 0,
+      skippedSteps: skipped,
+    };
+    record.logs.loss = record.loss;
+    scalarLogs('', record.metrics, record.logs);
+    if (options.val) {
+      const r = await evaluate(model, options.val, { metrics, loss: options.loss });
+      record.valLoss = r.loss;
+      record.valMetrics = r.metrics;
+      record.logs.valLoss = r.loss as number;
+      scalarLogs('val', r.metrics, record.logs);
+      options.onProgress?.({ phase: 'val', epoch, step: 0, loss: r.loss as number, images: r.images, lr });
+    }
+    history.epochs.push(record);
+    const stop = (await options.onEpochEnd?.(record)) === false;
+    if (es) {
+      const v = record.logs[monitor];
+      if (v === undefined) throw new ArgumentError(`fit: earlyStopping monitors '${monitor}', which is not among ${Object.keys(record.logs).join(', ')}`);
+      const improved = mode === 'min' ? v < best - minDelta : v > best + minDelta;
+      if (improved) {
+        best = v;
+        sinceBest = 0;
+        history.bestEpoch = epoch;
+      } else if (++sinceBest > patience) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+    if (stop) break;
+  }
+  model.train(true);
+  return history;
+}
