@@ -12,12 +12,8 @@
 // same packing (MR = 4, NR = 8) and walks the 4×8 tile as four 4×2 passes (8 scalar accumulators).
 // Rows past the last full MR panel use a 1×8 kernel (two k-chains, for the batch-1 linear); columns past
 // the last full NR panel go through a small tile buffer.
+import { GEMM_MR, GEMM_NR } from './gemm_tile';
 import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
-
-// @ts-ignore: decorator
-@inline const GEMM_MR: i32 = 4;
-// @ts-ignore: decorator
-@inline const GEMM_NR: i32 = 8;
 
 /** K block: a B panel's block (KC·NR floats) stays in L1 while the A block (M·KC floats) streams from L2. */
 let gemmKC: i32 = 256;

@@ -10,3 +10,4 @@ export * from './col2im';
 export * from './dwconv_grad';
 export * from './gemm';
 export * from './optim';
+export * from './im2col';

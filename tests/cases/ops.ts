@@ -256,4 +256,53 @@ export const opCases: OpCase[] = [
   { name: 'softmax long row', op: 'softmax', attrs: { dim: -1 }, inputs: [[2, 1000]] },
   { name: 'softmax batch1', op: 'softmax', attrs: { dim: 1 }, inputs: [[1, 10]] },
   { name: 'softmax size1', op: 'softmax', attrs: { dim: 1 }, inputs: [[3, 1, 5]] },
+  // GEMM-path edges (wasm conv/linear): K past a K block (256) with widths that are not multiples of the
+  // 8-column panel, stride 3, 1x1 with padding or groups, sigmoid/tanh epilogues; depthwise with strides 1
+  // and 2 over rows wide enough for the SIMD interior, multiplier 2 with stride 2, no bias.
+  conv('conv K past block odd width', [2, 31, 7, 11], { outChannels: 13, padding: [1, 1, 1, 1] }),
+  conv('conv stride3 sigmoid', [1, 4, 13, 14], { outChannels: 7, stride: [3, 3], activation: { kind: 'sigmoid', alpha: 0 } }),
+  conv('conv tanh fused no bias', [2, 6, 7, 6], { outChannels: 5, bias: false, activation: { kind: 'tanh', alpha: 0 } }),
+  conv('conv 1x1 padded', [1, 5, 6, 7], { outChannels: 6, kernel: [1, 1], padding: [1, 0, 2, 1] }),
+  conv('conv 1x1 grouped', [2, 8, 5, 5], { outChannels: 12, kernel: [1, 1], groups: 4, activation: { kind: 'relu', alpha: 0 } }),
+  conv('conv 1x1 wide relu6', [2, 16, 9, 16], { outChannels: 20, kernel: [1, 1], activation: { kind: 'relu6', alpha: 0 } }),
+  conv('conv stride2 wide rows', [1, 3, 9, 37], { outChannels: 8, stride: [2, 2], padding: [1, 2, 1, 2], kernel: [3, 5] }),
+  conv('conv depthwise wide relu', [2, 5, 7, 29], {
+    outChannels: 5,
+    groups: 5,
+    padding: [1, 1, 1, 1],
+    activation: { kind: 'relu', alpha: 0 },
+  }),
+  conv('conv depthwise stride2 wide no bias', [1, 4, 9, 40], {
+    outChannels: 4,
+    groups: 4,
+    stride: [2, 2],
+    padding: [0, 1, 1, 1],
+    bias: false,
+  }),
+  conv('conv depthwise multiplier2 stride2 5x5', [1, 3, 11, 23], {
+    outChannels: 6,
+    groups: 3,
+    kernel: [5, 5],
+    stride: [2, 2],
+    padding: [2, 2, 2, 2],
+    activation: { kind: 'leakyRelu', alpha: 0.2 },
+  }),
+  {
+    name: 'linear K past block rows 9 sigmoid',
+    op: 'linear',
+    attrs: { inFeatures: 300, outFeatures: 21, bias: true, activation: { kind: 'sigmoid', alpha: 0 } },
+    inputs: [[9, 300]],
+  },
+  {
+    name: 'linear batch1 wide tanh',
+    op: 'linear',
+    attrs: { inFeatures: 517, outFeatures: 40, bias: true, activation: { kind: 'tanh', alpha: 0 } },
+    inputs: [[1, 517]],
+  },
+  {
+    name: 'linear 3d input leaky',
+    op: 'linear',
+    attrs: { inFeatures: 12, outFeatures: 8, bias: true, activation: { kind: 'leakyRelu', alpha: 0.1 } },
+    inputs: [[2, 3, 12]],
+  },
 ];

@@ -4,6 +4,8 @@ import { type BackendOptions, registerBackend } from '../registry.js';
 import type { WasmContext } from './context.js';
 import { activationWasm, addWasm, batchNorm2dWasm, dropoutWasm, softmaxWasm } from './kernels/elementwise.js';
 import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/pool2d.js';
+import { conv2dWasm } from './kernels/conv2d.js';
+import { linearWasm } from './kernels/linear.js';
 import { loadWasm } from './loader.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
 import * as eg from './kernels/elementwise-grad.js';
@@ -31,6 +33,8 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     maxPool2dGrad: pg.maxPool2dGradWasm(ctx),
     avgPool2dGrad: pg.avgPool2dGradWasm(ctx),
     adaptiveAvgPool2dGrad: pg.adaptiveAvgPool2dGradWasm(ctx),
+    conv2d: conv2dWasm(ctx),
+    linear: linearWasm(ctx),
     activation: activationWasm(ctx),
     add: addWasm(ctx),
     batchNorm2d: batchNorm2dWasm(ctx),

@@ -1,0 +1,202 @@
+// Forward convolution helpers, NCHW: im2col written straight into the GEMM's packed B panels, and a
+// direct depthwise convolution (no GEMM) with SIMD across output columns.
+import { GEMM_NR } from './gemm_tile';
+import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+/** First output index o ≥ 0 with o·s + off ≥ 0. */
+// @ts-ignore: decorator
+@inline function lowOut(off: i32, s: i32): i32 {
+  return off >= 0 ? 0 : (-off + s - 1) / s;
+}
+
+/** One past the last output index o < outSize with o·s + off ≤ size − 1. */
+// @ts-ignore: decorator
+@inline function highOut(off: i32, s: i32, size: i32, outSize: i32): i32 {
+  const room = size - 1 - off;
+  if (room < 0) return 0;
+  const e = room / s + 1;
+  return e < outSize ? e : outSize;
+}
+
+/**
+ * im2col of one image (c channels) into NR-column panels: the K×P matrix col[k][p] with
+ * k = (ci·kh + ky)·kw + kx and p = oy·ow + ox is stored as panel p/NR, row k, lane p%NR
+ * (bp + ((p/NR)·K + k)·NR + p%NR floats); lanes past P in the last panel are zero.
+ */
+export function f32_im2col_nchw_panels(
+  x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+): void {
+  const K = c * kh * kw;
+  const P = oh * ow;
+  const panel = <usize>K * GEMM_NR << 2; // bytes per panel
+  for (let ci = 0; ci < c; ci++) {
+    const xc = at(x, ci * h * w);
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const k = (ci * kh + ky) * kw + kx;
+        const row = bp + (<usize>k * GEMM_NR << 2);
+        const offX = kx * dw - pl;
+        const lo = min(lowOut(offX, sw), ow);
+        const hi = max(highOut(offX, sw, w, ow), lo);
+        for (let oy = 0; oy < oh; oy++) {
+          const iy = oy * sh - pt + ky * dh;
+          const p0 = oy * ow;
+          if (iy < 0 || iy >= h) {
+            for (let ox = 0; ox < ow; ox++) {
+              const p = p0 + ox;
+              store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
+            }
+            continue;
+          }
+          const src = at(xc, iy * w);
+          let ox = 0;
+          for (; ox < lo; ox++) {
+            const p = p0 + ox;
+            store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
+          }
+          if (ASC_FEATURE_SIMD && sw == 1) {
+            while (ox < hi) {
+              const p = p0 + ox;
+              const d = row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2);
+              if ((p & 3) == 0 && ox + 4 <= hi) {
+                v128.store(d, v128.load(at(src, ox + offX)));
+                ox += 4;
+              } else {
+                store<f32>(d, load<f32>(at(src, ox + offX)));
+                ox++;
+              }
+            }
+          } else if (ASC_FEATURE_SIMD && sw == 2) {
+            while (ox < hi) {
+              const p = p0 + ox;
+              const d = row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2);
+              if ((p & 3) == 0 && ox + 4 <= hi && 2 * ox + 7 + offX < w) {
+                const q = at(src, 2 * ox + offX);
+                v128.store(d, v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
+                ox += 4;
+              } else {
+                store<f32>(d, load<f32>(at(src, 2 * ox + offX)));
+                ox++;
+              }
+            }
+          } else {
+            for (; ox < hi; ox++) {
+              const p = p0 + ox;
+              store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), load<f32>(at(src, ox * sw + offX)));
+            }
+          }
+          for (; ox < ow; ox++) {
+            const p = p0 + ox;
+            store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
+          }
+        }
+      }
+    }
+  }
+  const rem = P % GEMM_NR;
+  if (rem != 0) {
+    let d = bp + <usize>(P / GEMM_NR) * panel + (<usize>rem << 2);
+    for (let k = 0; k < K; k++) {
+      memory.fill(d, 0, <usize>(GEMM_NR - rem) << 2);
+      d += GEMM_NR << 2;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function act1(v: f32, act: i32, alpha: f32): f32 {
+  if (act == 1) return v < 0 ? 0 : v;
+  if (act == 2) return v < 0 ? 0 : v > 6 ? 6 : v;
+  if (act == 3) return v >= 0 ? v : alpha * v;
+  if (act == 4) return sigmoid1(v);
+  if (act == 5) return tanh1(v);
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function act4(v: v128, act: i32, alpha: f32): v128 {
+  if (act == 1) return f32x4.pmax(v, f32x4.splat(0));
+  if (act == 2) return f32x4.pmin(f32x4.pmax(v, f32x4.splat(0)), f32x4.splat(6));
+  if (act == 3) return v128.bitselect(v, f32x4.mul(v, f32x4.splat(alpha)), f32x4.ge(v, f32x4.splat(0)));
+  if (act == 4) return sigmoid4(v);
+  if (act == 5) return tanh4(v);
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function fma4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * Direct depthwise convolution (groups = c, c·mult output channels; output channel co reads input
+ * channel co / mult), NCHW, with bias[co] and the activation (codes as in gemm.ts) fused. Interior
+ * output columns (every tap inside the row) run 4 at a time for strides 1 and 2; borders are scalar.
+ * wt: [c·mult][kh][kw]; bias: c·mult floats (zeros when the layer has none).
+ */
+export function f32_dwconv2d_nchw(
+  x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, mult: i32, h: i32, w: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, act: i32, alpha: f32,
+): void {
+  const cout = c * mult;
+  // Columns whose taps are all inside the row: ox·sw − pl ≥ 0 and ox·sw − pl + (kw−1)·dw ≤ w − 1.
+  const offMax = (kw - 1) * dw - pl;
+  const xlo = min(lowOut(-pl, sw), ow);
+  const xhi = max(highOut(offMax, sw, w, ow), xlo);
+  for (let b = 0; b < n; b++) {
+    for (let co = 0; co < cout; co++) {
+      const ci = co / mult;
+      const xc = at(x, (b * c + ci) * h * w);
+      const wk = at(wt, co * kh * kw);
+      const bv = load<f32>(at(bias, co));
+      const yc = at(y, (b * cout + co) * oh * ow);
+      for (let oy = 0; oy < oh; oy++) {
+        const iy0 = oy * sh - pt;
+        const yr = at(yc, oy * ow);
+        let ox = 0;
+        while (ox < ow) {
+          if (ASC_FEATURE_SIMD && ox >= xlo && ox + 4 <= xhi && (sw == 1 || (sw == 2 && 2 * (ox + 3) + 1 + offMax < w))) {
+            let acc = f32x4.splat(bv);
+            const ix0 = ox * sw - pl;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = iy0 + ky * dh;
+              if (iy < 0 || iy >= h) continue;
+              const xr = at(xc, iy * w + ix0);
+              const wr = at(wk, ky * kw);
+              for (let kx = 0; kx < kw; kx++) {
+                const q = at(xr, kx * dw);
+                const v = sw == 1 ? v128.load(q) : v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6);
+                acc = fma4(v, v128.load32_splat(at(wr, kx)), acc);
+              }
+            }
+            v128.store(at(yr, ox), act4(acc, act, alpha));
+            ox += 4;
+          } else {
+            let acc = bv;
+            const ix0 = ox * sw - pl;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = iy0 + ky * dh;
+              if (iy < 0 || iy >= h) continue;
+              const xr = at(xc, iy * w);
+              const wr = at(wk, ky * kw);
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ix0 + kx * dw;
+                if (ix < 0 || ix >= w) continue;
+                acc += load<f32>(at(xr, ix)) * load<f32>(at(wr, kx));
+              }
+            }
+            store<f32>(at(yr, ox), act1(acc, act, alpha));
+            ox++;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import type { KernelFactory } from '../../backend.js';
+import type { WasmContext } from '../context.js';
+import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
+
+/**
+ * Forward convolution, NCHW.
+ * - Depthwise (groups = inChannels, any channel multiplier): the direct kernel f32_dwconv2d_nchw.
+ * - Otherwise per image and group: Y_g[coutG, oh·ow] = W_g[coutG, cinG·kh·kw] · col_g, with W_g packed
+ *   once into A panels (pack()) and col_g written by im2col straight into B panels in scratch; a 1×1,
+ *   stride-1, unpadded convolution packs the input itself (it already is the B matrix). Bias (per row)
+ *   and the activation run in the GEMM epilogue.
+ */
+export const conv2dWasm =
+  (ctx: WasmContext): KernelFactory<'conv2d'> =>
+  ({ node, inputShapes: [xs], outputShape: ys }) => {
+    const { exports, arena } = ctx;
+    const a = node.attrs;
+    const [n, cin, h, w] = xs;
+    const [, cout, oh, ow] = ys;
+    const [kh, kw] = a.kernel;
+    const [sh, sw] = a.stride;
+    const [dh, dw] = a.dilation;
+    const [pt, pl, pb, pr] = a.padding;
+    const groups = a.groups;
+    const cinG = cin / groups;
+    const coutG = cout / groups;
+    const act = activationCode(a.activation.kind);
+    const alpha = a.activation.alpha;
+    const weight = node.params.weight;
+    const bias = node.params.bias;
+    const biasPtr = arena.alloc(4 * cout + 32);
+    const packBias = () => {
+      const b = arena.f32(biasPtr, cout);
+      if (bias) b.set(bias.values);
+      else b.fill(0);
+    };
+
+    if (groups === cin && cinG === 1) {
+      const mult = coutG;
+      const taps = kh * kw;
+      const wPtr = arena.alloc(4 * cout * taps);
+      return {
+        scratchBytes: 0,
+        pack() {
+          arena.f32(wPtr, cout * taps).set(weight.values);
+          packBias();
+        },
+        run([x], y) {
+          exports.f32_dwconv2d_nchw(x, wPtr, biasPtr, y, n, cin, mult, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, alpha);
+        },
+        dispose() {
+          arena.release(wPtr);
+          arena.release(biasPtr);
+        },
+      };
+    }
+
+    const { mr, nr } = gemmTile(ctx);
+    const kg = cinG * kh * kw;
+    const p = oh * ow;
+    const aFloats = exports.f32_gemm_packed_a_floats(coutG, kg);
+    const bFloats = exports.f32_gemm_packed_b_floats(p, kg);
+    const wPtr = arena.alloc(4 * groups * aFloats);
+    const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
+    const biasMode = bias ? 1 : 0;
+    return {
+      scratchBytes: 4 * (bFloats + mr * nr) + 32,
+      pack() {
+        const dst = arena.f32(wPtr, groups * aFloats);
+        for (let g = 0; g < groups; g++) {
+          packAPanels(dst.subarray(g * aFloats, (g + 1) * aFloats), weight.values, kg, g * coutG, coutG, kg, mr);
+        }
+        packBias();
+      },
+      run([x], y, scratch) {
+        const bp = align16(scratch);
+        const tile = bp + 4 * bFloats;
+        for (let b = 0; b < n; b++) {
+          for (let g = 0; g < groups; g++) {
+            const xg = x + 4 * (b * cin + g * cinG) * h * w;
+            if (pointwise) exports.f32_gemm_pack_b(xg, p, 0, kg, p, bp);
+            else exports.f32_im2col_nchw_panels(xg, bp, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+            const yg = y + 4 * (b * cout + g * coutG) * p;
+            exports.f32_gemm_packed(coutG, p, kg, wPtr + 4 * g * aFloats, bp, yg, p, 0, biasPtr + 4 * g * coutG, biasMode, act, alpha, tile);
+          }
+        }
+      },
+      dispose() {
+        arena.release(wPtr);
+        arena.release(biasPtr);
+      },
+    };
+  };
