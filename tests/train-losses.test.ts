@@ -3,10 +3,21 @@ import { ArgumentError, NonFiniteError, Tensor, crossEntropy, meanSquaredError, 
 import { expectClose } from './helpers/random.js';
 import { trainFixture } from './helpers/train-fixtures.js';
 
-interface CeCase { labelSmoothing: number; weight: number[] | null; reduction: 'mean' | 'sum'; loss: number; grad: number[] }
+interface CeCase {
+  labelSmoothing: number;
+  weight: number[] | null;
+  reduction: 'mean' | 'sum';
+  loss: number;
+  grad: number[];
+}
 interface LossFixture {
   crossEntropy: { n: number; c: number; logits: number[]; labels: number[]; cases: CeCase[] };
-  mse: { shape: number[]; input: number[]; target: number[]; cases: { reduction: 'mean' | 'sum'; loss: number; grad: number[] }[] };
+  mse: {
+    shape: number[];
+    input: number[];
+    target: number[];
+    cases: { reduction: 'mean' | 'sum'; loss: number; grad: number[] }[];
+  };
 }
 const fx = trainFixture<LossFixture>('losses.json');
 const ce = fx.crossEntropy;
@@ -28,8 +39,15 @@ describe('CrossEntropyLoss vs PyTorch', () => {
   it('the module returns a scalar whose backward hands dL/dlogits to the logits (scaled by the incoming gradient)', async () => {
     const c = ce.cases.find((k) => k.labelSmoothing === 0.1 && k.weight && k.reduction === 'mean') as CeCase;
     let received: Float32Array | null = null;
-    const logits = new Tensor(Float32Array.from(ce.logits), [ce.n, ce.c], { gradFn: (g) => { received = g.slice(); } });
-    const loss = new nn.CrossEntropyLoss({ labelSmoothing: 0.1, weight: c.weight as number[] }).forward(logits, tensor(ce.labels));
+    const logits = new Tensor(Float32Array.from(ce.logits), [ce.n, ce.c], {
+      gradFn: (g) => {
+        received = g.slice();
+      },
+    });
+    const loss = new nn.CrossEntropyLoss({ labelSmoothing: 0.1, weight: c.weight as number[] }).forward(
+      logits,
+      tensor(ce.labels),
+    );
     expect(loss.shape).toEqual([]);
     expect((await loss.data())[0]).toBeCloseTo(c.loss, 5);
     await loss.backward();
@@ -48,7 +66,8 @@ describe('CrossEntropyLoss vs PyTorch', () => {
       const minus = logits.slice();
       plus[i] += h;
       minus[i] -= h;
-      const fd = (crossEntropy(plus, ce.n, ce.c, ce.labels, opts).loss - crossEntropy(minus, ce.n, ce.c, ce.labels, opts).loss) / (2 * h);
+      const fd =
+        (crossEntropy(plus, ce.n, ce.c, ce.labels, opts).loss - crossEntropy(minus, ce.n, ce.c, ce.labels, opts).loss) / (2 * h);
       expect(grad[i]).toBeCloseTo(fd, 4);
     }
   });
@@ -75,7 +94,9 @@ describe('CrossEntropyLoss vs PyTorch', () => {
   it('bad options', () => {
     expect(() => new nn.CrossEntropyLoss({ labelSmoothing: 1.5 })).toThrow(ArgumentError);
     expect(() => new nn.CrossEntropyLoss({ reduction: 'none' as 'mean' })).toThrow(/reduction/);
-    expect(() => new nn.CrossEntropyLoss({ weight: [1, 2] }).forward(tensor(new Float32Array(8), [2, 4]), tensor([0, 1]))).toThrow(/weight has 2/);
+    expect(() =>
+      new nn.CrossEntropyLoss({ weight: [1, 2] }).forward(tensor(new Float32Array(8), [2, 4]), tensor([0, 1])),
+    ).toThrow(/weight has 2/);
   });
 });
 
@@ -83,7 +104,11 @@ describe('MSELoss vs PyTorch', () => {
   for (const c of fx.mse.cases) {
     it(`value and gradient: ${c.reduction}`, async () => {
       let received: Float32Array | null = null;
-      const input = new Tensor(Float32Array.from(fx.mse.input), fx.mse.shape, { gradFn: (g) => { received = g.slice(); } });
+      const input = new Tensor(Float32Array.from(fx.mse.input), fx.mse.shape, {
+        gradFn: (g) => {
+          received = g.slice();
+        },
+      });
       const loss = new nn.MSELoss({ reduction: c.reduction }).forward(input, tensor(fx.mse.target, fx.mse.shape));
       expect((await loss.data())[0]).toBeCloseTo(c.loss, 5);
       await loss.backward();

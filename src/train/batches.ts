@@ -23,10 +23,13 @@ export function arrayBatches(
 ): () => Iterable<Batch> {
   const n = x.shape[0];
   if (x.rank === 0 || y.rank === 0 || y.shape[0] !== n) {
-    throw new ShapeError(`arrayBatches: x ${shapeToString(x.shape)} and y ${shapeToString(y.shape)} must share their first dimension`);
+    throw new ShapeError(
+      `arrayBatches: x ${shapeToString(x.shape)} and y ${shapeToString(y.shape)} must share their first dimension`,
+    );
   }
   const size = batchSize === 'full' ? n : batchSize;
-  if (!(Number.isInteger(size) && size > 0)) throw new ArgumentError(`arrayBatches: batchSize must be a positive integer or 'full', got ${batchSize}`);
+  if (!(Number.isInteger(size) && size > 0))
+    throw new ArgumentError(`arrayBatches: batchSize must be a positive integer or 'full', got ${batchSize}`);
   const xRow = x.size / Math.max(n, 1);
   const yRow = y.size / Math.max(n, 1);
   const xv = x.dataSync();

@@ -14,7 +14,12 @@ function grads(params: Iterable<Parameter>): Float32Array[] {
  * clipping (as clip_grad_norm_ does). The scale is maxNorm / (total + 1e-6), applied only when below 1.
  * `normType` is any p > 0 or Infinity (the largest |g|). With `errorIfNonfinite` a NaN/∞ norm throws.
  */
-export function clipGradNorm(params: Iterable<Parameter>, maxNorm: number, normType = 2, options: { errorIfNonfinite?: boolean } = {}): number {
+export function clipGradNorm(
+  params: Iterable<Parameter>,
+  maxNorm: number,
+  normType = 2,
+  options: { errorIfNonfinite?: boolean } = {},
+): number {
   if (!(maxNorm >= 0)) throw new ArgumentError(`clipGradNorm: maxNorm must be ≥ 0, got ${maxNorm}`);
   if (!(normType > 0)) throw new ArgumentError(`clipGradNorm: normType must be > 0 or Infinity, got ${normType}`);
   const gs = grads(params);

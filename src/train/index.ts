@@ -1,6 +1,27 @@
 // Training: losses, optimizers, clipping, LR schedules, metrics and the trainer.
-export { CrossEntropyLoss, MSELoss, Loss, NonFiniteError, crossEntropy, meanSquaredError, type CrossEntropyOptions, type Reduction } from './losses.js';
+export {
+  CrossEntropyLoss,
+  MSELoss,
+  Loss,
+  NonFiniteError,
+  crossEntropy,
+  meanSquaredError,
+  type CrossEntropyOptions,
+  type Reduction,
+} from './losses.js';
 export { clipGradNorm, clipGradValue } from './clip.js';
 export { LRScheduler, StepLR, CosineAnnealingLR, LinearLR, OneCycleLR, type OneCycleOptions } from './schedules.js';
 export { arrayBatches, type Batch } from './batches.js';
-export { fit, evaluate, type FitOptions, type History, type EpochRecord, type EvalResult, type EarlyStopping, type ProgressEvent, type TrainableModel, type BatchSource, type LossFn } from './trainer.js';
+export {
+  fit,
+  evaluate,
+  type FitOptions,
+  type History,
+  type EpochRecord,
+  type EvalResult,
+  type EarlyStopping,
+  type ProgressEvent,
+  type TrainableModel,
+  type BatchSource,
+  type LossFn,
+} from './trainer.js';

@@ -18,7 +18,8 @@ export interface CrossEntropyOptions {
 }
 
 function checkReduction(reduction: string, what: string): Reduction {
-  if (reduction !== 'mean' && reduction !== 'sum') throw new ArgumentError(`${what}: reduction must be 'mean' or 'sum', got '${reduction}'`);
+  if (reduction !== 'mean' && reduction !== 'sum')
+    throw new ArgumentError(`${what}: reduction must be 'mean' or 'sum', got '${reduction}'`);
   return reduction;
 }
 
@@ -47,7 +48,8 @@ export function crossEntropy(
   const weight = options.weight instanceof Tensor ? options.weight.dataSync() : options.weight;
   if (logits.length !== n * c) throw new ShapeError(`${what}: ${logits.length} logits do not fill [${n}, ${c}]`);
   if (labels.length !== n) throw new ShapeError(`${what}: ${labels.length} labels for a batch of ${n}`);
-  if (weight && weight.length !== c) throw new ShapeError(`${what}: weight has ${weight.length} entries, expected one per class (${c})`);
+  if (weight && weight.length !== c)
+    throw new ShapeError(`${what}: weight has ${weight.length} entries, expected one per class (${c})`);
   for (let i = 0; i < n; i++) {
     const y = labels[i];
     if (!Number.isInteger(y) || y < 0 || y >= c) {
@@ -93,7 +95,11 @@ export function crossEntropy(
 }
 
 /** Mean (or summed) squared error and its gradient with respect to the input. */
-export function meanSquaredError(input: Float32Array, target: Float32Array, reduction: Reduction = 'mean'): { loss: number; grad: Float32Array } {
+export function meanSquaredError(
+  input: Float32Array,
+  target: Float32Array,
+  reduction: Reduction = 'mean',
+): { loss: number; grad: Float32Array } {
   const what = 'MSELoss';
   checkReduction(reduction, what);
   if (input.length !== target.length) throw new ShapeError(`${what}: input has ${input.length} values, target ${target.length}`);
@@ -147,7 +153,10 @@ export class CrossEntropyLoss extends Loss {
   forward(logits: Tensor, target: Tensor): Tensor {
     if (logits.rank !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${shapeToString(logits.shape)}`);
     const [n, c] = logits.shape;
-    if (target.size !== n) throw new ShapeError(`CrossEntropyLoss: target ${shapeToString(target.shape)} does not hold one class index per row of logits ${shapeToString(logits.shape)}`);
+    if (target.size !== n)
+      throw new ShapeError(
+        `CrossEntropyLoss: target ${shapeToString(target.shape)} does not hold one class index per row of logits ${shapeToString(logits.shape)}`,
+      );
     const { loss, grad } = crossEntropy(logits.dataSync(), n, c, target.dataSync(), {
       labelSmoothing: this.labelSmoothing,
       weight: this.weight ?? undefined,
@@ -168,7 +177,9 @@ export class MSELoss extends Loss {
 
   forward(input: Tensor, target: Tensor): Tensor {
     if (!shapesEqual(input.shape, target.shape)) {
-      throw new ShapeError(`MSELoss: input ${shapeToString(input.shape)} and target ${shapeToString(target.shape)} differ in shape`);
+      throw new ShapeError(
+        `MSELoss: input ${shapeToString(input.shape)} and target ${shapeToString(target.shape)} differ in shape`,
+      );
     }
     const { loss, grad } = meanSquaredError(input.dataSync(), target.dataSync(), this.reduction);
     return lossTensor(loss, input, grad);

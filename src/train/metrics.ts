@@ -17,7 +17,8 @@ export interface Metric {
 
 function rows(output: Tensor, target: Tensor, what: string): { n: number; c: number } {
   const n = output.rank === 1 ? output.size : output.shape[0];
-  if (output.rank !== 1 && output.rank !== 2) throw new ShapeError(`${what}: expected output [N, C] or [N], got ${shapeToString(output.shape)}`);
+  if (output.rank !== 1 && output.rank !== 2)
+    throw new ShapeError(`${what}: expected output [N, C] or [N], got ${shapeToString(output.shape)}`);
   if (target.size !== n) throw new ShapeError(`${what}: ${target.size} targets for ${n} outputs`);
   return { n, c: output.rank === 2 ? output.shape[1] : 0 };
 }
@@ -104,7 +105,8 @@ export class ConfusionMatrix implements Metric {
     readonly numClasses: number,
     readonly name = 'confusionMatrix',
   ) {
-    if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new ArgumentError(`${name}: numClasses must be a positive integer, got ${numClasses}`);
+    if (!(Number.isInteger(numClasses) && numClasses > 0))
+      throw new ArgumentError(`${name}: numClasses must be a positive integer, got ${numClasses}`);
     this.counts = new Float64Array(numClasses * numClasses);
   }
   reset(): void {
@@ -191,7 +193,8 @@ abstract class ScoreMetric implements Metric {
     readonly average: Average,
     name?: string,
   ) {
-    if (!['none', 'macro', 'micro', 'weighted'].includes(average)) throw new ArgumentError(`${kind}: average must be none, macro, micro or weighted, got ${average}`);
+    if (!['none', 'macro', 'micro', 'weighted'].includes(average))
+      throw new ArgumentError(`${kind}: average must be none, macro, micro or weighted, got ${average}`);
     this.name = name ?? (average === 'none' ? kind : `${kind}${average[0].toUpperCase()}${average.slice(1)}`);
     this.matrix = new ConfusionMatrix(numClasses, this.name);
   }

@@ -54,7 +54,8 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: Optimizer<GroupBase>, options: { stepSize: number; gamma?: number }) {
     super(optimizer);
-    if (!(Number.isInteger(options.stepSize) && options.stepSize > 0)) throw new ArgumentError(`StepLR: stepSize must be a positive integer, got ${options.stepSize}`);
+    if (!(Number.isInteger(options.stepSize) && options.stepSize > 0))
+      throw new ArgumentError(`StepLR: stepSize must be a positive integer, got ${options.stepSize}`);
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
     this.initialStep();
@@ -99,8 +100,10 @@ export class LinearLR extends LRScheduler {
     this.startFactor = options.startFactor ?? 1 / 3;
     this.endFactor = options.endFactor ?? 1;
     this.totalIters = options.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1)) throw new ArgumentError(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
-    if (!(this.endFactor >= 0 && this.endFactor <= 1)) throw new ArgumentError(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
+    if (!(this.startFactor > 0 && this.startFactor <= 1))
+      throw new ArgumentError(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
+    if (!(this.endFactor >= 0 && this.endFactor <= 1))
+      throw new ArgumentError(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
     this.initialStep();
   }
   protected computeLr(): number[] {
@@ -142,17 +145,17 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: Optimizer<GroupBase>, options: OneCycleOptions) {
     super(optimizer);
-    const total = options.totalSteps ?? (options.epochs !== undefined && options.stepsPerEpoch !== undefined ? options.epochs * options.stepsPerEpoch : undefined);
+    const total =
+      options.totalSteps ??
+      (options.epochs !== undefined && options.stepsPerEpoch !== undefined ? options.epochs * options.stepsPerEpoch : undefined);
     if (total === undefined) throw new ArgumentError('OneCycleLR: give totalSteps, or epochs and stepsPerEpoch');
-    if (!(Number.isInteger(total) && total > 0)) throw new ArgumentError(`OneCycleLR: totalSteps must be a positive integer, got ${total}`);
+    if (!(Number.isInteger(total) && total > 0))
+      throw new ArgumentError(`OneCycleLR: totalSteps must be a positive integer, got ${total}`);
     this.totalSteps = total;
     const pct = options.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new ArgumentError(`OneCycleLR: pctStart must be in [0, 1], got ${pct}`);
     const anneal = options.anneal ?? 'cos';
-    this.anneal =
-      anneal === 'cos'
-        ? (s, e, p) => e + ((s - e) / 2) * (Math.cos(Math.PI * p) + 1)
-        : (s, e, p) => (e - s) * p + s;
+    this.anneal = anneal === 'cos' ? (s, e, p) => e + ((s - e) / 2) * (Math.cos(Math.PI * p) + 1) : (s, e, p) => (e - s) * p + s;
     this.phases = options.threePhase
       ? [
           { end: pct * total - 1, lr: ['initial', 'max'], mom: ['maxMom', 'baseMom'] },
@@ -165,7 +168,8 @@ export class OneCycleLR extends LRScheduler {
         ];
     const groups = optimizer.paramGroups;
     const maxLrs = Array.isArray(options.maxLr) ? options.maxLr : groups.map(() => options.maxLr as number);
-    if (maxLrs.length !== groups.length) throw new ArgumentError(`OneCycleLR: ${maxLrs.length} maxLr values for ${groups.length} param groups`);
+    if (maxLrs.length !== groups.length)
+      throw new ArgumentError(`OneCycleLR: ${maxLrs.length} maxLr values for ${groups.length} param groups`);
     const div = options.divFactor ?? 25;
     const finalDiv = options.finalDivFactor ?? 1e4;
     this.cycleMomentum = options.cycleMomentum ?? true;

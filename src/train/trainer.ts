@@ -109,7 +109,11 @@ function scalarLogs(prefix: string, metrics: Record<string, MetricValue>, out: R
 }
 
 /** Runs the model in eval mode over `data`; returns the mean loss (when a loss is given) and the metrics. */
-export async function evaluate(model: TrainableModel, data: BatchSource, options: { metrics?: Metric[]; loss?: LossFn } = {}): Promise<EvalResult> {
+export async function evaluate(
+  model: TrainableModel,
+  data: BatchSource,
+  options: { metrics?: Metric[]; loss?: LossFn } = {},
+): Promise<EvalResult> {
   const metrics = options.metrics ?? [];
   const wasTraining = model.training ?? false;
   model.eval();
@@ -128,7 +132,11 @@ export async function evaluate(model: TrainableModel, data: BatchSource, options
   } finally {
     if (wasTraining) model.train(true);
   }
-  const result: EvalResult = { metrics: Object.fromEntries(metrics.map((m) => [m.name, m.compute()])), images, seconds: (now() - t0) / 1000 };
+  const result: EvalResult = {
+    metrics: Object.fromEntries(metrics.map((m) => [m.name, m.compute()])),
+    images,
+    seconds: (now() - t0) / 1000,
+  };
   if (options.loss) result.loss = images ? lossSum / images : Number.NaN;
   return result;
 }
@@ -139,7 +147,8 @@ export async function evaluate(model: TrainableModel, data: BatchSource, options
  */
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
   const { optimizer, schedule, clip } = options;
-  if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new ArgumentError(`fit: epochs must be a positive integer, got ${options.epochs}`);
+  if (!(Number.isInteger(options.epochs) && options.epochs > 0))
+    throw new ArgumentError(`fit: epochs must be a positive integer, got ${options.epochs}`);
   const onNaN = options.onNaN ?? 'stop';
   if (onNaN !== 'stop' && onNaN !== 'skip') throw new ArgumentError(`fit: onNaN must be 'stop' or 'skip', got ${onNaN}`);
   const scheduleStep = options.scheduleStep ?? (schedule instanceof OneCycleLR ? 'batch' : 'epoch');
@@ -149,7 +158,8 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const mode = es?.mode ?? (/loss/i.test(monitor) ? 'min' : 'max');
   const patience = es?.patience ?? 0;
   const minDelta = Math.abs(es?.minDelta ?? 0);
-  if (es && !options.val && monitor.startsWith('val')) throw new ArgumentError(`fit: earlyStopping monitors '${monitor}' but no val data was given`);
+  if (es && !options.val && monitor.startsWith('val'))
+    throw new ArgumentError(`fit: earlyStopping monitors '${monitor}' but no val data was given`);
   if (!optimizer.backendChosen && model.currentBackend) await optimizer.to(await model.currentBackend());
   const params = model.parameters();
   const history: History = { epochs: [], stoppedEarly: false };
@@ -188,7 +198,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         } else if (clip) clipGradValue(params, clip.value);
       }
       if (problem) {
-        if (onNaN === 'stop') throw new NonFiniteError(`fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`);
+        if (onNaN === 'stop')
+          throw new NonFiniteError(
+            `fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`,
+          );
         skipped++;
         optimizer.zeroGrad();
         continue;
@@ -228,7 +241,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     const stop = (await options.onEpochEnd?.(record)) === false;
     if (es) {
       const v = record.logs[monitor];
-      if (v === undefined) throw new ArgumentError(`fit: earlyStopping monitors '${monitor}', which is not among ${Object.keys(record.logs).join(', ')}`);
+      if (v === undefined)
+        throw new ArgumentError(
+          `fit: earlyStopping monitors '${monitor}', which is not among ${Object.keys(record.logs).join(', ')}`,
+        );
       const improved = mode === 'min' ? v < best - minDelta : v > best + minDelta;
       if (improved) {
         best = v;

@@ -114,7 +114,12 @@ export abstract class Optimizer<H extends GroupBase> {
     const runtime = this.runtime;
     if (runtime && !this.region) this.allocateRegion(runtime);
     for (const group of this.paramGroups) {
-      checkLr(group.lr, this.name);
+      // A schedule may legitimately reach 0 (cosine to etaMin = 0); only the user's lr must be > 0.
+      if (!(group.lr >= 0 && Number.isFinite(group.lr))) {
+        throw new ArgumentError(
+          `${this.name}: learning rate is ${group.lr} at step time (a schedule or a param group set it); it must be finite and ≥ 0`,
+        );
+      }
       for (const p of this.trainable(group)) {
         const g = p.grad;
         if (!g) continue;
@@ -145,7 +150,9 @@ export abstract class Optimizer<H extends GroupBase> {
     }
     for (const name of this.bufferNames(group)) {
       if (st.ptr && !st.ptr.bufs.has(name)) {
-        throw new ArgumentError(`${this.name}: state '${name}' was not allocated for this parameter (an option changed after the first step)`);
+        throw new ArgumentError(
+          `${this.name}: state '${name}' was not allocated for this parameter (an option changed after the first step)`,
+        );
       }
       if (!st.ptr && !st.host.has(name)) st.host.set(name, new Float32Array(p.values.length));
     }
@@ -270,13 +277,17 @@ export abstract class Optimizer<H extends GroupBase> {
   /** Restores a state dict from `stateDict()` of an optimizer over parameters of the same shapes. */
   loadStateDict(sd: OptimizerStateDict): void {
     if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new StateDictError(`${this.name}.loadStateDict: ${sd.paramGroups.length} param groups, the optimizer has ${this.paramGroups.length}`);
+      throw new StateDictError(
+        `${this.name}.loadStateDict: ${sd.paramGroups.length} param groups, the optimizer has ${this.paramGroups.length}`,
+      );
     }
     const all = this.paramGroups.flatMap((g) => g.params);
     for (const [i, group] of this.paramGroups.entries()) {
       const ids = sd.paramGroups[i].params as number[];
       if (!Array.isArray(ids) || ids.length !== group.params.length) {
-        throw new StateDictError(`${this.name}.loadStateDict: group ${i} has ${ids?.length} params, the optimizer's has ${group.params.length}`);
+        throw new StateDictError(
+          `${this.name}.loadStateDict: group ${i} has ${ids?.length} params, the optimizer's has ${group.params.length}`,
+        );
       }
     }
     for (const [key, entry] of Object.entries(sd.state)) {
@@ -284,7 +295,9 @@ export abstract class Optimizer<H extends GroupBase> {
       if (!p) throw new StateDictError(`${this.name}.loadStateDict: state for parameter ${key}, the optimizer has ${all.length}`);
       for (const [name, values] of Object.entries(entry.buffers)) {
         if (values.length !== p.values.length) {
-          throw new StateDictError(`${this.name}.loadStateDict: '${name}' of parameter ${key} has ${values.length} values, the parameter ${p.values.length}`);
+          throw new StateDictError(
+            `${this.name}.loadStateDict: '${name}' of parameter ${key} has ${values.length} values, the parameter ${p.values.length}`,
+          );
         }
       }
     }
