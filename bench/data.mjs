@@ -7,10 +7,14 @@
 // Imports the built package (npm run build first). Run: node bench/data.mjs [--quick]
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { DataLoader, Random, datasets, transforms as T } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
+const workersArg = process.argv.indexOf('--workers');
+// Worker counts to measure (default 0, 1, 2; a many-core machine can pass e.g. --workers 0,1,2,4,8).
+const workerCounts = workersArg > 0 ? process.argv[workersArg + 1].split(',').map(Number) : [0, 1, 2];
+const wasmDirArg = process.argv.indexOf('--tfjs-wasm-dir');
 const require = createRequire(import.meta.url);
 const mean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
@@ -31,7 +35,7 @@ function pipeline(size) {
 async function vireo(ds, size, numWorkers, batchSize) {
   ds.transform = pipeline(size);
   const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch: 2 });
-  for await (const _ of loader) break; // warm-up: workers started, kernels compiled
+  for await (const _ of loader); // warm-up epoch: workers started, kernels compiled, nothing left in flight
   const t0 = performance.now();
   let n = 0;
   for await (const { x } of loader) n += x.shape[0];
@@ -75,7 +79,7 @@ async function tfjs(tf, ds, size, batchSize) {
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-cpu');
 const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
-wasmBackend.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '')}/`);
+wasmBackend.setWasmPaths(wasmDirArg > 0 ? process.argv[wasmDirArg + 1] : `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
 wasmBackend.setThreadsCount?.(1);
 
 console.log(`data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`);
@@ -83,17 +87,17 @@ const results = {};
 for (const [size, n, batch] of quick ? [[224, 128, 32], [32, 1024, 256]] : [[224, 384, 64], [32, 4096, 256]]) {
   const ds = dataset(n);
   const row = {};
-  for (const w of [0, 1, 2]) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
+  for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
   for (const backend of ['cpu', 'wasm']) {
-    await tf.setBackend(backend);
-    await tf.ready();
+    if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to start`);
     row[`tfjs-${backend}`] = await tfjs(tf, dataset(quick ? n / 4 : n / 2), size, batch);
   }
   results[size] = row;
   console.log(`\n-> ${size}x${size} (${n} images, batch ${batch})`);
   for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
   const v0 = row['vireo 0 workers'];
-  const v2 = row['vireo 2 workers'];
   const bestTf = Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
-  console.log(`  2 workers / 0 workers: ${(v2 / v0).toFixed(2)}x   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(Math.max(v0, row['vireo 1 workers'], v2) / bestTf).toFixed(2)}x`);
+  const scaling = workerCounts.filter((w) => w > 0).map((w) => `${w}w/0w ${(row[`vireo ${w} workers`] / v0).toFixed(2)}x`).join('  ');
+  const best = Math.max(...workerCounts.map((w) => row[`vireo ${w} workers`]));
+  console.log(`  ${scaling}   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(best / bestTf).toFixed(2)}x`);
 }

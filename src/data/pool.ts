@@ -7,7 +7,7 @@ import { FormatError, ShapeError, VireoError } from '../core/errors.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
-import { packChunk } from './wire.js';
+import { type WireChunk, packChunk } from './wire.js';
 import type { WorkerApi, WorkerFault } from './worker.js';
 
 export interface WorkerPoolOptions {
@@ -66,12 +66,21 @@ function rethrown(e: unknown): Error {
 
 class WorkerDied extends Error {}
 
+/** SharedArrayBuffer is usable: always in Node, only when cross-origin isolated in browsers. */
+function sharedMemory(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  return isNode || g.crossOriginIsolated === true;
+}
+
 export class WorkerPool {
   private slots: Slot[] = [];
   private idle: Slot[] = [];
   private waiters: ((s: Slot) => void)[] = [];
   private closed = false;
   readonly size: number;
+  /** Floats per sample of the last batch (0 until one is made): sizes the shared output buffer. */
+  private sampleSize = 0;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.size = Math.max(1, Math.floor(options.size));
@@ -145,13 +154,16 @@ export class WorkerPool {
     return fresh;
   }
 
-  private async runChunk(samples: RawSample[], indices: number[], seed: number, epoch: number): Promise<Batch> {
+  private async runChunk(
+    samples: RawSample[], indices: number[], seed: number, epoch: number, shared?: WireChunk['shared'],
+  ): Promise<Batch & { inShared?: boolean }> {
     let slot = await this.acquire();
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
         slot.setBusy(true);
         const chunk = packChunk(samples, indices, seed, epoch, attempt);
+        chunk.shared = shared;
         try {
           await slot.ready;
           return await Promise.race([slot.remote.run(Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])), slot.died]);
@@ -174,24 +186,38 @@ export class WorkerPool {
     await this.ensureStarted();
     const parts = Math.min(this.size, samples.length);
     const per = Math.ceil(samples.length / parts);
-    const jobs: Promise<Batch>[] = [];
+    // After the first batch the sample size is known: workers then write straight into one shared
+    // buffer (no transfer back, no copy on this thread). Without SharedArrayBuffer (browsers that are
+    // not cross-origin isolated) chunks come back as transferred buffers and are stacked here.
+    const sampleSize = this.sampleSize;
+    const shared = sampleSize > 0 && sharedMemory() ? new SharedArrayBuffer(samples.length * sampleSize * 4) : null;
+    const jobs: Promise<Batch & { inShared?: boolean }>[] = [];
     for (let start = 0; start < samples.length; start += per) {
-      jobs.push(this.runChunk(samples.slice(start, start + per), indices.slice(start, start + per), seed, epoch));
+      const n = Math.min(per, samples.length - start);
+      const region = shared ? { buffer: shared, offset: start * sampleSize, length: n * sampleSize } : undefined;
+      jobs.push(this.runChunk(samples.slice(start, start + per), indices.slice(start, start + per), seed, epoch, region));
     }
     const results = await Promise.all(jobs);
-    if (results.length === 1) return results[0]; // one chunk: the worker's buffer is the batch, no copy
     const [, c, h, w] = results[0].shape;
+    this.sampleSize = c * h * w;
+    if (results.length === 1 && !results[0].inShared) return results[0]; // the worker's buffer is the batch
     for (let k = 1; k < results.length; k++) {
       const s = results[k].shape;
       if (s[1] !== c || s[2] !== h || s[3] !== w) {
         throw new ShapeError(`samples ${indices[k * per]} and ${indices[0]} of one batch have different shapes after the transforms ([${s.slice(1).join(', ')}] vs [${c}, ${h}, ${w}]); add a Resize or CenterCrop`);
       }
     }
-    const x = new Float32Array(samples.length * c * h * w);
+    const allShared = shared !== null && results.every((r) => r.inShared) && c * h * w === sampleSize;
+    const x = allShared ? new Float32Array(shared) : new Float32Array(samples.length * c * h * w);
     const y = new Float32Array(samples.length);
     let offset = 0;
     for (let k = 0; k < results.length; k++) {
-      x.set(results[k].x, offset * c * h * w);
+      if (!allShared) {
+        if (results[k].inShared) {
+          const region = new Float32Array(shared as SharedArrayBuffer, offset * (sampleSize as number) * 4, results[k].y.length * sampleSize);
+          x.set(region, offset * c * h * w);
+        } else x.set(results[k].x, offset * c * h * w);
+      }
       y.set(results[k].y, offset);
       offset += results[k].y.length;
     }

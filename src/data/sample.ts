@@ -52,7 +52,11 @@ async function load(ctx: ImageContext, image: RawImage): Promise<Img> {
  * `samples[k]`: with (seed, epoch) it seeds that sample's random draws. A pipeline without ToTensor
  * gets one at the end, so batches always hold tensor-scaled floats.
  */
-export async function makeBatch(ctx: ImageContext, samples: RawSample[], indices: ArrayLike<number>, transform: Transform | null, seed: number, epoch: number): Promise<Batch> {
+export async function makeBatch(
+  ctx: ImageContext, samples: RawSample[], indices: ArrayLike<number>, transform: Transform | null, seed: number, epoch: number,
+  /** Where to write x when its size turns out to be `out.length` (a worker's slice of a shared batch). */
+  out?: Float32Array,
+): Promise<Batch> {
   let x: Float32Array | null = null;
   let shape: [number, number, number, number] = [samples.length, 0, 0, 0];
   const y = new Float32Array(samples.length);
@@ -67,7 +71,8 @@ export async function makeBatch(ctx: ImageContext, samples: RawSample[], indices
     }
     if (x === null) {
       shape = [samples.length, img.c, img.h, img.w];
-      x = new Float32Array(samples.length * img.c * img.h * img.w);
+      const n = samples.length * img.c * img.h * img.w;
+      x = out && out.length === n ? out : new Float32Array(n);
     } else if (img.c !== shape[1] || img.h !== shape[2] || img.w !== shape[3]) {
       ctx.release(img);
       throw new ShapeError(`sample ${indices[k]} is [${img.c}, ${img.h}, ${img.w}] after the transforms but sample ${indices[0]} of the same batch is [${shape.slice(1).join(', ')}]; add a Resize or CenterCrop`);

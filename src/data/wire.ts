@@ -23,6 +23,11 @@ export interface WireChunk {
   epoch: number;
   /** Which try this is (0, then 1 on the retry after a worker died): fault injection keys on it. */
   attempt: number;
+  /**
+   * A shared batch buffer and this chunk's float range in it: the worker writes its images there
+   * when they have the expected size, so the main thread neither receives nor copies pixels.
+   */
+  shared?: { buffer: SharedArrayBuffer; offset: number; length: number };
 }
 
 export function packChunk(samples: RawSample[], indices: number[], seed: number, epoch: number, attempt: number): WireChunk {

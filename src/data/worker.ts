@@ -31,10 +31,12 @@ const api = {
     fault = injected;
     return ctx.build;
   },
-  async run(chunk: WireChunk): Promise<Batch> {
+  async run(chunk: WireChunk): Promise<Batch & { inShared?: boolean }> {
     if (!ctx) throw new Error('data worker used before init');
     if (fault && chunk.attempt < fault.attempts && chunk.indices.includes(fault.exitOnSample)) die();
-    const batch = await makeBatch(ctx, unpackChunk(chunk), chunk.indices, transform, chunk.seed, chunk.epoch);
+    const out = chunk.shared ? new Float32Array(chunk.shared.buffer, chunk.shared.offset * 4, chunk.shared.length) : undefined;
+    const batch = await makeBatch(ctx, unpackChunk(chunk), chunk.indices, transform, chunk.seed, chunk.epoch, out);
+    if (out && batch.x === out) return Comlink.transfer({ ...batch, x: new Float32Array(0), inShared: true }, [batch.y.buffer]);
     return Comlink.transfer(batch, [batch.x.buffer, batch.y.buffer]);
   },
 };
