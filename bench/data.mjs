@@ -22,13 +22,21 @@ const std = [0.229, 0.224, 0.225];
 function dataset(n) {
   const r = new Random(1);
   const images = Uint8Array.from({ length: n * 32 * 32 * 3 }, () => r.int(256));
-  return new datasets.ArrayDataset(images, Array.from({ length: n }, (_, i) => i % 10), { shape: [n, 32, 32, 3], numClasses: 10 });
+  return new datasets.ArrayDataset(
+    images,
+    Array.from({ length: n }, (_, i) => i % 10),
+    { shape: [n, 32, 32, 3], numClasses: 10 },
+  );
 }
 
 function pipeline(size) {
   return new T.Compose([
-    new T.Resize([size, size]), new T.RandomHorizontalFlip(), new T.RandomVerticalFlip(), new T.RandomRotation(20),
-    new T.ToTensor(), new T.Normalize(mean, std),
+    new T.Resize([size, size]),
+    new T.RandomHorizontalFlip(),
+    new T.RandomVerticalFlip(),
+    new T.RandomRotation(20),
+    new T.ToTensor(),
+    new T.Normalize(mean, std),
   ]);
 }
 
@@ -79,12 +87,24 @@ async function tfjs(tf, ds, size, batchSize) {
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-cpu');
 const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
-wasmBackend.setWasmPaths(wasmDirArg > 0 ? process.argv[wasmDirArg + 1] : `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+wasmBackend.setWasmPaths(
+  wasmDirArg > 0 ? process.argv[wasmDirArg + 1] : `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`,
+);
 wasmBackend.setThreadsCount?.(1);
 
-console.log(`data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`);
+console.log(
+  `data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`,
+);
 const results = {};
-for (const [size, n, batch] of quick ? [[224, 128, 32], [32, 1024, 256]] : [[224, 384, 64], [32, 4096, 256]]) {
+for (const [size, n, batch] of quick
+  ? [
+      [224, 128, 32],
+      [32, 1024, 256],
+    ]
+  : [
+      [224, 384, 64],
+      [32, 4096, 256],
+    ]) {
   const ds = dataset(n);
   const row = {};
   for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
@@ -97,7 +117,12 @@ for (const [size, n, batch] of quick ? [[224, 128, 32], [32, 1024, 256]] : [[224
   for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
   const v0 = row['vireo 0 workers'];
   const bestTf = Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
-  const scaling = workerCounts.filter((w) => w > 0).map((w) => `${w}w/0w ${(row[`vireo ${w} workers`] / v0).toFixed(2)}x`).join('  ');
+  const scaling = workerCounts
+    .filter((w) => w > 0)
+    .map((w) => `${w}w/0w ${(row[`vireo ${w} workers`] / v0).toFixed(2)}x`)
+    .join('  ');
   const best = Math.max(...workerCounts.map((w) => row[`vireo ${w} workers`]));
-  console.log(`  ${scaling}   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(best / bestTf).toFixed(2)}x`);
+  console.log(
+    `  ${scaling}   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(best / bestTf).toFixed(2)}x`,
+  );
 }

@@ -20,7 +20,10 @@ function idx(dims, data) {
   return Buffer.concat([header, data]);
 }
 
-for (const [prefix, perClass] of [['train', 600], ['t10k', 100]]) {
+for (const [prefix, perClass] of [
+  ['train', 600],
+  ['t10k', 100],
+]) {
   const images = gunzipSync(readFileSync(join(src, `${prefix}-images-idx3-ubyte.gz`)));
   const labels = gunzipSync(readFileSync(join(src, `${prefix}-labels-idx1-ubyte.gz`)));
   const n = labels.readUInt32BE(4);
@@ -45,6 +48,8 @@ for (const [prefix, perClass] of [['train', 600], ['t10k', 100]]) {
   ];
   for (const [name, raw] of files) {
     writeFileSync(join(out, name), gzipSync(raw, { level: 9 }));
-    console.log(`${name}: ${picks.length} records, sha256 of the uncompressed IDX ${createHash('sha256').update(raw).digest('hex')}`);
+    console.log(
+      `${name}: ${picks.length} records, sha256 of the uncompressed IDX ${createHash('sha256').update(raw).digest('hex')}`,
+    );
   }
 }

@@ -35,7 +35,9 @@ export class CifarDataset extends Dataset {
       if (bytes.length === 0) throw new FormatError(`${path}: empty file`);
       const n = Math.floor(bytes.length / recordBytes);
       if (bytes.length % recordBytes !== 0) {
-        throw new FormatError(`${path}: truncated: record ${n} is incomplete (${bytes.length % recordBytes} of ${recordBytes} bytes; the file has ${bytes.length} bytes)`);
+        throw new FormatError(
+          `${path}: truncated: record ${n} is incomplete (${bytes.length % recordBytes} of ${recordBytes} bytes; the file has ${bytes.length} bytes)`,
+        );
       }
       for (let r = 0; r < n; r++) {
         for (let k = 0; k < labelBytes; k++) checkLabel(bytes[r * recordBytes + k], limits[k], path, r);
@@ -50,7 +52,14 @@ export class CifarDataset extends Dataset {
     const { bytes, record } = this.offsets[index];
     const start = record * (this.labelBytes + pixels);
     return {
-      image: { kind: 'u8', data: bytes.subarray(start + this.labelBytes, start + this.labelBytes + pixels), height: 32, width: 32, channels: 3, layout: 'CHW' },
+      image: {
+        kind: 'u8',
+        data: bytes.subarray(start + this.labelBytes, start + this.labelBytes + pixels),
+        height: 32,
+        width: 32,
+        channels: 3,
+        layout: 'CHW',
+      },
       label: bytes[start + this.labelIndex],
     };
   }

@@ -73,9 +73,11 @@ export class ArrayDataset extends Dataset {
     const [n, a, b, c] = options.shape;
     this.layout = options.layout ?? (images instanceof Uint8Array ? 'NHWC' : 'NCHW');
     [this.h, this.w, this.c] = this.layout === 'NHWC' ? [a, b, c] : [b, c, a];
-    if (images.length !== n * a * b * c) throw new ShapeError(`ArrayDataset: ${images.length} values do not fill shape [${options.shape.join(', ')}]`);
+    if (images.length !== n * a * b * c)
+      throw new ShapeError(`ArrayDataset: ${images.length} values do not fill shape [${options.shape.join(', ')}]`);
     if (labels.length !== n) throw new ShapeError(`ArrayDataset: ${labels.length} labels for ${n} images`);
-    if (images instanceof Float32Array && this.layout !== 'NCHW') throw new ArgumentError('ArrayDataset: float32 images must be NCHW (tensor layout)');
+    if (images instanceof Float32Array && this.layout !== 'NCHW')
+      throw new ArgumentError('ArrayDataset: float32 images must be NCHW (tensor layout)');
     const numClasses = options.numClasses ?? options.classes?.length ?? Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) checkLabel(labels[i], numClasses, 'ArrayDataset', i);
     this.length = n;
@@ -89,7 +91,15 @@ export class ArrayDataset extends Dataset {
     const data = this.images.subarray(index * n, (index + 1) * n);
     let image: RawImage;
     if (data instanceof Float32Array) image = { kind: 'f32', data, channels: this.c, height: this.h, width: this.w };
-    else image = { kind: 'u8', data, height: this.h, width: this.w, channels: this.c, layout: this.layout === 'NHWC' ? 'HWC' : 'CHW' };
+    else
+      image = {
+        kind: 'u8',
+        data,
+        height: this.h,
+        width: this.w,
+        channels: this.c,
+        layout: this.layout === 'NHWC' ? 'HWC' : 'CHW',
+      };
     return { image, label: this.labels[index] };
   }
 }

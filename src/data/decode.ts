@@ -16,7 +16,9 @@ type SharpFn = (input: Uint8Array) => {
   removeAlpha(): ReturnType<SharpFn>;
   toColourspace(space: string): ReturnType<SharpFn>;
   raw(): ReturnType<SharpFn>;
-  toBuffer(options: { resolveWithObject: true }): Promise<{ data: Uint8Array; info: { width: number; height: number; channels: number } }>;
+  toBuffer(options: {
+    resolveWithObject: true;
+  }): Promise<{ data: Uint8Array; info: { width: number; height: number; channels: number } }>;
 };
 let sharpPromise: Promise<SharpFn> | null = null;
 
@@ -24,10 +26,18 @@ async function decodeNode(bytes: Uint8Array, source: string, channels: number): 
   sharpPromise ??= import(sharpName).then((m: { default: SharpFn }) => m.default);
   const sharp = await sharpPromise;
   try {
-    const pipeline = sharp(bytes).removeAlpha().toColourspace(channels === 1 ? 'b-w' : 'srgb').raw();
+    const pipeline = sharp(bytes)
+      .removeAlpha()
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+      .raw();
     const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
     if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), height: info.height, width: info.width, channels };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      height: info.height,
+      width: info.width,
+      channels,
+    };
   } catch (e) {
     throw new FormatError(`${source}: cannot decode the image (${(e as Error).message})`);
   }

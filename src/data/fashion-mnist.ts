@@ -34,9 +34,15 @@ export const FashionMNIST = {
       return u.protocol === 'file:' ? decodeURIComponent(u.pathname) : u.toString();
     };
     try {
-      return await IdxImageDataset.fromFiles(at(`${prefix}-images-idx3-ubyte.gz`), at(`${prefix}-labels-idx1-ubyte.gz`), classes, options.transform ?? null);
+      return await IdxImageDataset.fromFiles(
+        at(`${prefix}-images-idx3-ubyte.gz`),
+        at(`${prefix}-labels-idx1-ubyte.gz`),
+        classes,
+        options.transform ?? null,
+      );
     } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') throw new FormatError(`the embedded Fashion-MNIST subset is missing (${(e as Error).message}); reinstall vireo`);
+      if ((e as { code?: string }).code === 'ENOENT')
+        throw new FormatError(`the embedded Fashion-MNIST subset is missing (${(e as Error).message}); reinstall vireo`);
       throw e;
     }
   },

@@ -35,7 +35,9 @@ export async function maybeGunzip(bytes: Uint8Array, file: string): Promise<Uint
 export async function listDirectory(dir: string): Promise<{ name: string; isDirectory: boolean }[]> {
   const fs = await import('node:fs/promises');
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  return entries.map((e) => ({ name: e.name, isDirectory: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return entries
+    .map((e) => ({ name: e.name, isDirectory: e.isDirectory() }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function exists(path: string): Promise<boolean> {

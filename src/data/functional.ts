@@ -9,7 +9,12 @@ function replace(ctx: ImageContext, from: Img, to: Img): Img {
 }
 
 /** Output size for torchvision's Resize(size): an int matches the smaller edge, keeping the aspect ratio. */
-export function resizeOutputSize(h: number, w: number, size: number | readonly [number, number], maxSize?: number): [number, number] {
+export function resizeOutputSize(
+  h: number,
+  w: number,
+  size: number | readonly [number, number],
+  maxSize?: number,
+): [number, number] {
   if (typeof size !== 'number') return [size[0], size[1]];
   const [short, long] = h <= w ? [h, w] : [w, h];
   let newShort = size;
@@ -26,7 +31,16 @@ export function resizeOutputSize(h: number, w: number, size: number | readonly [
  * F.resized_crop / F.resize on tensors with antialias off (0.14's default for tensors), so shrinking
  * by more than 2x aliases exactly as torchvision does. The window must lie inside the image.
  */
-export function resizedCrop(ctx: ImageContext, img: Img, top: number, left: number, height: number, width: number, outH: number, outW: number): Img {
+export function resizedCrop(
+  ctx: ImageContext,
+  img: Img,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  outH: number,
+  outW: number,
+): Img {
   if (top < 0 || left < 0 || height < 1 || width < 1 || top + height > img.h || left + width > img.w) {
     img = crop(ctx, img, top, left, height, width);
     top = 0;
@@ -36,7 +50,21 @@ export function resizedCrop(ctx: ImageContext, img: Img, top: number, left: numb
   if (height === outH && width === outW && top === 0 && left === 0 && height === img.h && width === img.w) return img;
   const out = ctx.alloc(img.c, outH, outW, img.uint8);
   const scratch = ctx.scratch(ctx.exports.resize_bilinear_scratch_bytes(height, outH, outW));
-  ctx.exports.f32_chw_resize_bilinear(img.ptr, out.ptr, img.c, img.h, img.w, top, left, height, width, outH, outW, scratch, img.uint8 ? 1 : 0);
+  ctx.exports.f32_chw_resize_bilinear(
+    img.ptr,
+    out.ptr,
+    img.c,
+    img.h,
+    img.w,
+    top,
+    left,
+    height,
+    width,
+    outH,
+    outW,
+    scratch,
+    img.uint8 ? 1 : 0,
+  );
   ctx.arena.release(scratch);
   return replace(ctx, img, out);
 }
@@ -46,7 +74,15 @@ export function resize(ctx: ImageContext, img: Img, outH: number, outW: number):
 }
 
 /** F.crop: a window that may reach outside the image; the outside is filled with `fill` (0). */
-export function crop(ctx: ImageContext, img: Img, top: number, left: number, height: number, width: number, fill: number | readonly number[] = 0): Img {
+export function crop(
+  ctx: ImageContext,
+  img: Img,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  fill: number | readonly number[] = 0,
+): Img {
   const out = ctx.alloc(img.c, height, width, img.uint8);
   const src = ctx.view(img);
   const dst = ctx.view(out);
@@ -72,7 +108,15 @@ export function crop(ctx: ImageContext, img: Img, top: number, left: number, hei
 }
 
 /** F.pad with a constant fill (padding_mode='constant'): [left, top, right, bottom]. */
-export function pad(ctx: ImageContext, img: Img, left: number, top: number, right: number, bottom: number, fill: number | readonly number[] = 0): Img {
+export function pad(
+  ctx: ImageContext,
+  img: Img,
+  left: number,
+  top: number,
+  right: number,
+  bottom: number,
+  fill: number | readonly number[] = 0,
+): Img {
   return crop(ctx, img, -top, -left, img.h + top + bottom, img.w + left + right, fill);
 }
 
@@ -114,7 +158,12 @@ export type Interpolation = 'nearest' | 'bilinear';
  * torchvision's _get_inverse_affine_matrix (center [0, 0] = the image centre, inverted): maps output
  * coordinates (relative to the centre) to input coordinates. Angles in degrees, shear [sx, sy].
  */
-export function inverseAffineMatrix(angle: number, translate: readonly [number, number], scale: number, shear: readonly [number, number] = [0, 0]): number[] {
+export function inverseAffineMatrix(
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: readonly [number, number] = [0, 0],
+): number[] {
   const rot = (angle * Math.PI) / 180;
   const sx = (shear[0] * Math.PI) / 180;
   const sy = (shear[1] * Math.PI) / 180;
@@ -130,14 +179,35 @@ export function inverseAffineMatrix(angle: number, translate: readonly [number, 
 }
 
 /** Warps with an inverse matrix (output -> input, centre-relative), torchvision's grid_sample path. */
-export function warpAffine(ctx: ImageContext, img: Img, matrix: readonly number[], interpolation: Interpolation, fill: number | readonly number[] = 0): Img {
+export function warpAffine(
+  ctx: ImageContext,
+  img: Img,
+  matrix: readonly number[],
+  interpolation: Interpolation,
+  fill: number | readonly number[] = 0,
+): Img {
   const out = ctx.alloc(img.c, img.h, img.w, img.uint8);
   const hw = 0.5 * img.w;
   const hh = 0.5 * img.h;
   const theta = ctx.floats([matrix[0] / hw, matrix[1] / hw, matrix[2] / hw, matrix[3] / hh, matrix[4] / hh, matrix[5] / hh]);
-  const fills = ctx.floats(Array.from({ length: img.c }, (_, p) => (typeof fill === 'number' ? fill : (fill[p] ?? fill[0] ?? 0))));
+  const fills = ctx.floats(
+    Array.from({ length: img.c }, (_, p) => (typeof fill === 'number' ? fill : (fill[p] ?? fill[0] ?? 0))),
+  );
   const scratch = ctx.scratch(ctx.exports.affine_scratch_bytes(img.w));
-  ctx.exports.f32_chw_affine(img.ptr, out.ptr, img.c, img.h, img.w, img.h, img.w, theta, interpolation === 'bilinear' ? 1 : 0, fills, img.uint8 ? 1 : 0, scratch);
+  ctx.exports.f32_chw_affine(
+    img.ptr,
+    out.ptr,
+    img.c,
+    img.h,
+    img.w,
+    img.h,
+    img.w,
+    theta,
+    interpolation === 'bilinear' ? 1 : 0,
+    fills,
+    img.uint8 ? 1 : 0,
+    scratch,
+  );
   ctx.arena.release(scratch);
   ctx.arena.release(fills);
   ctx.arena.release(theta);
@@ -145,19 +215,39 @@ export function warpAffine(ctx: ImageContext, img: Img, matrix: readonly number[
 }
 
 /** F.rotate(img, angle) (counter-clockwise degrees, expand=False, centre of the image). */
-export function rotate(ctx: ImageContext, img: Img, angle: number, interpolation: Interpolation = 'nearest', fill: number | readonly number[] = 0): Img {
+export function rotate(
+  ctx: ImageContext,
+  img: Img,
+  angle: number,
+  interpolation: Interpolation = 'nearest',
+  fill: number | readonly number[] = 0,
+): Img {
   return warpAffine(ctx, img, inverseAffineMatrix(-angle, [0, 0], 1), interpolation, fill);
 }
 
 /** F.affine(img, angle, translate, scale, shear) with the default centre. */
 export function affine(
-  ctx: ImageContext, img: Img, angle: number, translate: readonly [number, number], scale: number, shear: readonly [number, number] = [0, 0],
-  interpolation: Interpolation = 'nearest', fill: number | readonly number[] = 0,
+  ctx: ImageContext,
+  img: Img,
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: readonly [number, number] = [0, 0],
+  interpolation: Interpolation = 'nearest',
+  fill: number | readonly number[] = 0,
 ): Img {
   return warpAffine(ctx, img, inverseAffineMatrix(angle, translate, scale, shear), interpolation, fill);
 }
 
-function scaleBias(ctx: ImageContext, img: Img, scale: readonly number[], bias: readonly number[], mode: 0 | 1 | 2 | 3, bound: number, uint8: boolean): Img {
+function scaleBias(
+  ctx: ImageContext,
+  img: Img,
+  scale: readonly number[],
+  bias: readonly number[],
+  mode: 0 | 1 | 2 | 3,
+  bound: number,
+  uint8: boolean,
+): Img {
   const out = ctx.alloc(img.c, img.h, img.w, uint8);
   const s = ctx.floats(scale);
   const b = ctx.floats(bias);
@@ -177,7 +267,8 @@ export function toTensor(ctx: ImageContext, img: Img): Img {
 export function normalize(ctx: ImageContext, img: Img, mean: readonly number[], std: readonly number[]): Img {
   if (img.uint8) throw new ArgumentError('Normalize: expects a float image; put ToTensor() before Normalize');
   const pick = (a: readonly number[], p: number, what: string) => {
-    if (a.length !== 1 && a.length !== img.c) throw new ArgumentError(`Normalize: ${what} has ${a.length} values for an image with ${img.c} channels`);
+    if (a.length !== 1 && a.length !== img.c)
+      throw new ArgumentError(`Normalize: ${what} has ${a.length} values for an image with ${img.c} channels`);
     return a.length === 1 ? a[0] : a[p];
   };
   const scale: number[] = [];
@@ -204,7 +295,9 @@ export function adjustContrast(ctx: ImageContext, img: Img, factor: number): Img
   let sum = 0;
   if (img.c === 3) {
     for (let i = 0; i < hw; i++) {
-      const g = Math.fround(Math.fround(Math.fround(0.2989 * v[i]) + Math.fround(0.587 * v[hw + i])) + Math.fround(0.114 * v[2 * hw + i]));
+      const g = Math.fround(
+        Math.fround(Math.fround(0.2989 * v[i]) + Math.fround(0.587 * v[hw + i])) + Math.fround(0.114 * v[2 * hw + i]),
+      );
       sum += img.uint8 ? Math.trunc(g) : g;
     }
   } else {
@@ -212,5 +305,13 @@ export function adjustContrast(ctx: ImageContext, img: Img, factor: number): Img
   }
   const mean = sum / hw;
   const bound = img.uint8 ? 255 : 1;
-  return scaleBias(ctx, img, new Array(img.c).fill(factor), new Array(img.c).fill((1 - factor) * mean), img.uint8 ? 2 : 1, bound, img.uint8);
+  return scaleBias(
+    ctx,
+    img,
+    new Array(img.c).fill(factor),
+    new Array(img.c).fill((1 - factor) * mean),
+    img.uint8 ? 2 : 1,
+    bound,
+    img.uint8,
+  );
 }

@@ -14,15 +14,19 @@ export interface IdxArray {
 export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number): IdxArray {
   if (bytes.length < 4) throw new FormatError(`${file}: truncated IDX header (${bytes.length} bytes)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new FormatError(`${file}: not an IDX file (magic number 0x${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}, expected 0x0000TTRR)`);
+    throw new FormatError(
+      `${file}: not an IDX file (magic number 0x${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}, expected 0x0000TTRR)`,
+    );
   }
-  if (bytes[2] !== 0x08) throw new FormatError(`${file}: IDX data type 0x${bytes[2].toString(16)} is not supported (unsigned byte, 0x08, only)`);
+  if (bytes[2] !== 0x08)
+    throw new FormatError(`${file}: IDX data type 0x${bytes[2].toString(16)} is not supported (unsigned byte, 0x08, only)`);
   const rank = bytes[3];
   if (rank < 1 || (expectedRank !== undefined && rank !== expectedRank)) {
     throw new FormatError(`${file}: IDX file has ${rank} dimensions, expected ${expectedRank ?? 'at least 1'}`);
   }
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) throw new FormatError(`${file}: truncated IDX header (${bytes.length} bytes, needs ${headerBytes})`);
+  if (bytes.length < headerBytes)
+    throw new FormatError(`${file}: truncated IDX header (${bytes.length} bytes, needs ${headerBytes})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
@@ -30,9 +34,12 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number)
   const need = headerBytes + dims[0] * recordBytes;
   if (bytes.length < need) {
     const complete = Math.floor((bytes.length - headerBytes) / Math.max(recordBytes, 1));
-    throw new FormatError(`${file}: truncated: record ${complete} of ${dims[0]} is incomplete (file has ${bytes.length} bytes, the header promises ${need})`);
+    throw new FormatError(
+      `${file}: truncated: record ${complete} of ${dims[0]} is incomplete (file has ${bytes.length} bytes, the header promises ${need})`,
+    );
   }
-  if (bytes.length > need) throw new FormatError(`${file}: ${bytes.length - need} unexpected bytes after the ${dims[0]} records the header declares`);
+  if (bytes.length > need)
+    throw new FormatError(`${file}: ${bytes.length - need} unexpected bytes after the ${dims[0]} records the header declares`);
   return { dims, data: bytes.subarray(headerBytes, need) };
 }
 
@@ -65,7 +72,12 @@ export class IdxImageDataset extends Dataset {
     this.transform = transform;
   }
 
-  static async fromFiles(imagesFile: string, labelsFile: string, classes: string[], transform: Transform | null = null): Promise<IdxImageDataset> {
+  static async fromFiles(
+    imagesFile: string,
+    labelsFile: string,
+    classes: string[],
+    transform: Transform | null = null,
+  ): Promise<IdxImageDataset> {
     const images = await readIdxFile(imagesFile, 3);
     const labels = await readIdxFile(labelsFile, 1);
     if (labels.dims[0] !== images.dims[0]) {
@@ -79,7 +91,13 @@ export class IdxImageDataset extends Dataset {
     this.checkIndex(index);
     const n = this.height * this.width;
     return {
-      image: { kind: 'u8', data: this.images.data.subarray(index * n, (index + 1) * n), height: this.height, width: this.width, channels: 1 },
+      image: {
+        kind: 'u8',
+        data: this.images.data.subarray(index * n, (index + 1) * n),
+        height: this.height,
+        width: this.width,
+        channels: 1,
+      },
       label: this.labels[index],
     };
   }
@@ -91,7 +109,11 @@ export async function findIdxPair(dir: string, train: boolean): Promise<[string,
   const found: string[] = [];
   for (const kind of ['images-idx3', 'labels-idx1']) {
     let hit: string | null = null;
-    for (const name of [`${prefix}-${kind}-ubyte.gz`, `${prefix}-${kind}-ubyte`, `${prefix}-${kind.replace('-idx', '.idx')}-ubyte`]) {
+    for (const name of [
+      `${prefix}-${kind}-ubyte.gz`,
+      `${prefix}-${kind}-ubyte`,
+      `${prefix}-${kind.replace('-idx', '.idx')}-ubyte`,
+    ]) {
       if (await exists(joinPath(dir, name))) {
         hit = joinPath(dir, name);
         break;

@@ -38,7 +38,8 @@ export class ImageFolder extends Dataset {
     for (let label = 0; label < classes.length; label++) {
       const dir = joinPath(root, classes[label]);
       for (const e of await listDirectory(dir)) {
-        if (!e.isDirectory && exts.some((x) => e.name.toLowerCase().endsWith(x))) samples.push({ path: joinPath(dir, e.name), label });
+        if (!e.isDirectory && exts.some((x) => e.name.toLowerCase().endsWith(x)))
+          samples.push({ path: joinPath(dir, e.name), label });
       }
     }
     if (samples.length === 0) throw new FormatError(`${root}: no images with extensions ${exts.join(', ')} in its class folders`);

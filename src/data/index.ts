@@ -7,7 +7,18 @@ import { ImageFolder } from './image-folder.js';
 import * as transforms from './transforms.js';
 import * as functional from './functional.js';
 
-export const datasets = { Dataset, ArrayDataset, MNIST, FashionMNIST, CIFAR10, CIFAR100, ImageFolder, IdxImageDataset, CifarDataset, parseIdx };
+export const datasets = {
+  Dataset,
+  ArrayDataset,
+  MNIST,
+  FashionMNIST,
+  CIFAR10,
+  CIFAR100,
+  ImageFolder,
+  IdxImageDataset,
+  CifarDataset,
+  parseIdx,
+};
 export { transforms, functional };
 export { Dataset, ArrayDataset, CifarDataset, IdxImageDataset, ImageFolder };
 export { DataLoader, type DataLoaderOptions, type DataBatch, type LoaderStats } from './loader.js';

@@ -61,13 +61,15 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     private readonly options: DataLoaderOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new ArgumentError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new ArgumentError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.prefetch = Math.max(1, options.prefetch ?? 2);
     this.seed = options.seed ?? 0;
     const nw = options.numWorkers ?? 0;
-    if (nw !== 'auto' && (!Number.isInteger(nw) || nw < 0)) throw new ArgumentError(`DataLoader: numWorkers must be a non-negative integer or 'auto', got ${nw}`);
+    if (nw !== 'auto' && (!Number.isInteger(nw) || nw < 0))
+      throw new ArgumentError(`DataLoader: numWorkers must be a non-negative integer or 'auto', got ${nw}`);
     this.poolSize = nw === 'auto' ? defaultWorkerCount() : Promise.resolve(nw);
   }
 

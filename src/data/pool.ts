@@ -53,7 +53,10 @@ async function nodeWorkerScript(): Promise<{ script: string | URL; eval: boolean
   const { pathToFileURL } = await import('node:url');
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href.replace(/index\.cjs$/, 'index.mjs');
   const entry = new URL('./worker.ts', here).href;
-  return { script: `import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}));`, eval: true };
+  return {
+    script: `import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}));`,
+    eval: true,
+  };
 }
 
 const errorClasses: Record<string, new (m: string) => Error> = { FormatError, ShapeError, VireoError };
@@ -95,7 +98,9 @@ export class WorkerPool {
       const { Worker } = await import('node:worker_threads');
       const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
       const script = await nodeWorkerScript();
-      const worker = this.options.workerUrl ? new Worker(new URL(this.options.workerUrl.toString())) : new Worker(script.script, { eval: script.eval });
+      const worker = this.options.workerUrl
+        ? new Worker(new URL(this.options.workerUrl.toString()))
+        : new Worker(script.script, { eval: script.eval });
       died = new Promise<never>((_, reject) => {
         worker.once('exit', (code) => reject(new WorkerDied(`data worker exited with code ${code}`)));
         worker.once('error', (e) => reject(new WorkerDied(`data worker crashed: ${e.message}`)));
@@ -155,7 +160,11 @@ export class WorkerPool {
   }
 
   private async runChunk(
-    samples: RawSample[], indices: number[], seed: number, epoch: number, shared?: WireChunk['shared'],
+    samples: RawSample[],
+    indices: number[],
+    seed: number,
+    epoch: number,
+    shared?: WireChunk['shared'],
   ): Promise<Batch & { inShared?: boolean }> {
     let slot = await this.acquire();
     try {
@@ -166,12 +175,17 @@ export class WorkerPool {
         chunk.shared = shared;
         try {
           await slot.ready;
-          return await Promise.race([slot.remote.run(Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])), slot.died]);
+          return await Promise.race([
+            slot.remote.run(Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])),
+            slot.died,
+          ]);
         } catch (e) {
           if (!(e instanceof WorkerDied)) throw rethrown(e);
           slot = await this.replace(slot);
           if (attempt >= 1) {
-            throw new VireoError(`data worker died twice on samples [${indices.join(', ')}] (${e.message}); giving up on this batch`);
+            throw new VireoError(
+              `data worker died twice on samples [${indices.join(', ')}] (${e.message}); giving up on this batch`,
+            );
           }
         }
       }
@@ -204,7 +218,9 @@ export class WorkerPool {
     for (let k = 1; k < results.length; k++) {
       const s = results[k].shape;
       if (s[1] !== c || s[2] !== h || s[3] !== w) {
-        throw new ShapeError(`samples ${indices[k * per]} and ${indices[0]} of one batch have different shapes after the transforms ([${s.slice(1).join(', ')}] vs [${c}, ${h}, ${w}]); add a Resize or CenterCrop`);
+        throw new ShapeError(
+          `samples ${indices[k * per]} and ${indices[0]} of one batch have different shapes after the transforms ([${s.slice(1).join(', ')}] vs [${c}, ${h}, ${w}]); add a Resize or CenterCrop`,
+        );
       }
     }
     const allShared = shared !== null && results.every((r) => r.inShared) && c * h * w === sampleSize;
@@ -214,7 +230,11 @@ export class WorkerPool {
     for (let k = 0; k < results.length; k++) {
       if (!allShared) {
         if (results[k].inShared) {
-          const region = new Float32Array(shared as SharedArrayBuffer, offset * (sampleSize as number) * 4, results[k].y.length * sampleSize);
+          const region = new Float32Array(
+            shared as SharedArrayBuffer,
+            offset * (sampleSize as number) * 4,
+            results[k].y.length * sampleSize,
+          );
           x.set(region, offset * c * h * w);
         } else x.set(results[k].x, offset * c * h * w);
       }

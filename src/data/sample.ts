@@ -53,7 +53,12 @@ async function load(ctx: ImageContext, image: RawImage): Promise<Img> {
  * gets one at the end, so batches always hold tensor-scaled floats.
  */
 export async function makeBatch(
-  ctx: ImageContext, samples: RawSample[], indices: ArrayLike<number>, transform: Transform | null, seed: number, epoch: number,
+  ctx: ImageContext,
+  samples: RawSample[],
+  indices: ArrayLike<number>,
+  transform: Transform | null,
+  seed: number,
+  epoch: number,
   /** Where to write x when its size turns out to be `out.length` (a worker's slice of a shared batch). */
   out?: Float32Array,
 ): Promise<Batch> {
@@ -75,7 +80,9 @@ export async function makeBatch(
       x = out && out.length === n ? out : new Float32Array(n);
     } else if (img.c !== shape[1] || img.h !== shape[2] || img.w !== shape[3]) {
       ctx.release(img);
-      throw new ShapeError(`sample ${indices[k]} is [${img.c}, ${img.h}, ${img.w}] after the transforms but sample ${indices[0]} of the same batch is [${shape.slice(1).join(', ')}]; add a Resize or CenterCrop`);
+      throw new ShapeError(
+        `sample ${indices[k]} is [${img.c}, ${img.h}, ${img.w}] after the transforms but sample ${indices[0]} of the same batch is [${shape.slice(1).join(', ')}]; add a Resize or CenterCrop`,
+      );
     }
     const n = img.c * img.h * img.w;
     x.set(ctx.view(img), k * n);

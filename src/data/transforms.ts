@@ -22,7 +22,8 @@ type Fill = number | readonly number[];
 
 function pair(size: Size, what: string): [number, number] {
   const [h, w] = typeof size === 'number' ? [size, size] : size;
-  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) throw new ArgumentError(`${what}: size must be positive integers, got ${JSON.stringify(size)}`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0))
+    throw new ArgumentError(`${what}: size must be positive integers, got ${JSON.stringify(size)}`);
   return [h, w];
 }
 
@@ -58,8 +59,10 @@ export class Resize extends Transform {
     readonly options: { interpolation?: 'bilinear'; maxSize?: number; antialias?: boolean } = {},
   ) {
     super();
-    if (options.interpolation && options.interpolation !== 'bilinear') throw new ArgumentError(`Resize: interpolation '${options.interpolation}' is not supported (bilinear only)`);
-    if (options.antialias) throw new ArgumentError('Resize: antialias=true is not supported (torchvision 0.14 tensors default to antialias=False)');
+    if (options.interpolation && options.interpolation !== 'bilinear')
+      throw new ArgumentError(`Resize: interpolation '${options.interpolation}' is not supported (bilinear only)`);
+    if (options.antialias)
+      throw new ArgumentError('Resize: antialias=true is not supported (torchvision 0.14 tensors default to antialias=False)');
     if (typeof size === 'number') pair(size, 'Resize');
     else pair(size, 'Resize');
   }
@@ -96,7 +99,8 @@ export class RandomCrop extends Transform {
   ) {
     super();
     this.hw = pair(size, 'RandomCrop');
-    if (options.paddingMode && options.paddingMode !== 'constant') throw new ArgumentError(`RandomCrop: paddingMode '${options.paddingMode}' is not supported (constant only)`);
+    if (options.paddingMode && options.paddingMode !== 'constant')
+      throw new ArgumentError(`RandomCrop: paddingMode '${options.paddingMode}' is not supported (constant only)`);
     const p = options.padding;
     if (p === undefined) this.padding = null;
     else if (typeof p === 'number') this.padding = [p, p, p, p];
@@ -110,7 +114,8 @@ export class RandomCrop extends Transform {
     const [th, tw] = this.hw;
     if (this.options.padIfNeeded && img.w < tw) img = F.pad(ctx, img, tw - img.w, 0, tw - img.w, 0, fill);
     if (this.options.padIfNeeded && img.h < th) img = F.pad(ctx, img, 0, th - img.h, 0, th - img.h, fill);
-    if (img.h < th || img.w < tw) throw new ArgumentError(`RandomCrop: crop size ${th}x${tw} is larger than the (padded) image ${img.h}x${img.w}`);
+    if (img.h < th || img.w < tw)
+      throw new ArgumentError(`RandomCrop: crop size ${th}x${tw} is larger than the (padded) image ${img.h}x${img.w}`);
     if (img.h === th && img.w === tw) return img;
     const i = rng.int(img.h - th + 1);
     const j = rng.int(img.w - tw + 1);
@@ -220,12 +225,17 @@ export class RandomAffine extends Transform {
     super();
     this.degrees = range(degrees, 'RandomAffine: degrees');
     const t = options.translate;
-    if (t && !(t[0] >= 0 && t[0] <= 1 && t[1] >= 0 && t[1] <= 1)) throw new ArgumentError('RandomAffine: translate values must be in [0, 1]');
+    if (t && !(t[0] >= 0 && t[0] <= 1 && t[1] >= 0 && t[1] <= 1))
+      throw new ArgumentError('RandomAffine: translate values must be in [0, 1]');
     const s = options.scale;
     if (s && !(s[0] > 0 && s[1] > 0)) throw new ArgumentError('RandomAffine: scale values must be positive');
   }
   /** torchvision's get_params, in its draw order: angle, translation, scale, shear. */
-  params(height: number, width: number, rng: Random): { angle: number; translate: [number, number]; scale: number; shear: [number, number] } {
+  params(
+    height: number,
+    width: number,
+    rng: Random,
+  ): { angle: number; translate: [number, number]; scale: number; shear: [number, number] } {
     const angle = rng.uniform(this.degrees[0], this.degrees[1]);
     let translate: [number, number] = [0, 0];
     if (this.options.translate) {
@@ -245,7 +255,16 @@ export class RandomAffine extends Transform {
   }
   apply(ctx: ImageContext, img: Img, rng: Random): Img {
     const p = this.params(img.h, img.w, rng);
-    return F.affine(ctx, img, p.angle, p.translate, p.scale, p.shear, this.options.interpolation ?? 'nearest', this.options.fill ?? 0);
+    return F.affine(
+      ctx,
+      img,
+      p.angle,
+      p.translate,
+      p.scale,
+      p.shear,
+      this.options.interpolation ?? 'nearest',
+      this.options.fill ?? 0,
+    );
   }
   spec(): TransformSpec {
     return { name: 'RandomAffine', args: [this.degrees, this.options] };
@@ -256,9 +275,17 @@ export class RandomAffine extends Transform {
 export class ColorJitter extends Transform {
   readonly brightness: [number, number] | null;
   readonly contrast: [number, number] | null;
-  constructor(readonly options: { brightness?: number | [number, number]; contrast?: number | [number, number]; saturation?: number; hue?: number } = {}) {
+  constructor(
+    readonly options: {
+      brightness?: number | [number, number];
+      contrast?: number | [number, number];
+      saturation?: number;
+      hue?: number;
+    } = {},
+  ) {
     super();
-    if (options.saturation || options.hue) throw new ArgumentError('ColorJitter: saturation and hue are not supported (brightness and contrast only)');
+    if (options.saturation || options.hue)
+      throw new ArgumentError('ColorJitter: saturation and hue are not supported (brightness and contrast only)');
     const f = (v: number | [number, number] | undefined, what: string): [number, number] | null => {
       if (v === undefined) return null;
       const r = typeof v === 'number' ? ([Math.max(0, 1 - v), 1 + v] as [number, number]) : v;
@@ -327,6 +354,9 @@ const registry: Record<string, (...args: never[]) => Transform> = {
 /** Rebuilds a transform from its spec (how worker threads get the loader's pipeline). */
 export function transformFromSpec(spec: TransformSpec): Transform {
   const make = registry[spec.name];
-  if (!make) throw new ArgumentError(`transform '${spec.name}' cannot run in a worker (only vireo's built-in transforms can); use numWorkers: 0`);
+  if (!make)
+    throw new ArgumentError(
+      `transform '${spec.name}' cannot run in a worker (only vireo's built-in transforms can); use numWorkers: 0`,
+    );
   return (make as (...a: unknown[]) => Transform)(...spec.args);
 }

@@ -45,7 +45,15 @@ export function packChunk(samples: RawSample[], indices: number[], seed: number,
     if (image.kind === 'f32') {
       floats.set(image.data, of);
       of += image.data.length;
-      return { kind: 'f32', offset: of - image.data.length, length: image.data.length, height: image.height, width: image.width, channels: image.channels, label };
+      return {
+        kind: 'f32',
+        offset: of - image.data.length,
+        length: image.data.length,
+        height: image.height,
+        width: image.width,
+        channels: image.channels,
+        label,
+      };
     }
     bytes.set(image.data, ob);
     ob += image.data.length;
@@ -59,9 +67,30 @@ export function packChunk(samples: RawSample[], indices: number[], seed: number,
 export function unpackChunk(chunk: WireChunk): RawSample[] {
   return chunk.metas.map((m) => {
     let image: RawImage;
-    if (m.kind === 'f32') image = { kind: 'f32', data: chunk.floats.subarray(m.offset, m.offset + m.length), channels: m.channels, height: m.height, width: m.width };
-    else if (m.kind === 'encoded') image = { kind: 'encoded', data: chunk.bytes.subarray(m.offset, m.offset + m.length), source: m.source ?? '?', channels: m.channels };
-    else image = { kind: 'u8', data: chunk.bytes.subarray(m.offset, m.offset + m.length), height: m.height, width: m.width, channels: m.channels, layout: m.layout };
+    if (m.kind === 'f32')
+      image = {
+        kind: 'f32',
+        data: chunk.floats.subarray(m.offset, m.offset + m.length),
+        channels: m.channels,
+        height: m.height,
+        width: m.width,
+      };
+    else if (m.kind === 'encoded')
+      image = {
+        kind: 'encoded',
+        data: chunk.bytes.subarray(m.offset, m.offset + m.length),
+        source: m.source ?? '?',
+        channels: m.channels,
+      };
+    else
+      image = {
+        kind: 'u8',
+        data: chunk.bytes.subarray(m.offset, m.offset + m.length),
+        height: m.height,
+        width: m.width,
+        channels: m.channels,
+        layout: m.layout,
+      };
     return { image, label: m.label };
   });
 }

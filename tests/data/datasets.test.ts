@@ -40,7 +40,9 @@ describe('IDX (MNIST / Fashion-MNIST)', () => {
     bytes[1] = 0x00;
     const f = writeFile(join(dir, 'bad-magic-idx3'), bytes);
     writeFile(join(dir, 'ok-labels'), idxBytes([2], new Uint8Array([0, 1])));
-    await expect(datasets.MNIST.fromFiles(f, join(dir, 'ok-labels'))).rejects.toThrow(/bad-magic-idx3: not an IDX file \(magic number 0x1f00/);
+    await expect(datasets.MNIST.fromFiles(f, join(dir, 'ok-labels'))).rejects.toThrow(
+      /bad-magic-idx3: not an IDX file \(magic number 0x1f00/,
+    );
   });
 
   it('rejects a truncated file, naming the file and the record', async () => {
@@ -63,7 +65,9 @@ describe('IDX (MNIST / Fashion-MNIST)', () => {
     await expect(datasets.MNIST.fromFiles(two, labels)).rejects.toThrow(/l3: 3 labels, but .*two-images has 2 images/);
     const three = writeFile(join(dir, 'three-images'), idxBytes([3, 2, 2], new Uint8Array(12)));
     const badLabels = writeFile(join(dir, 'bad-labels'), idxBytes([3], new Uint8Array([0, 10, 2])));
-    await expect(datasets.MNIST.fromFiles(three, badLabels)).rejects.toThrow(/bad-labels: record 1: label 10 is out of range \[0, 9\]/);
+    await expect(datasets.MNIST.fromFiles(three, badLabels)).rejects.toThrow(
+      /bad-labels: record 1: label 10 is out of range \[0, 9\]/,
+    );
     const gz = writeFile(join(dir, 'corrupt.gz'), idxBytes([3, 2, 2], new Uint8Array(12)), true);
     const bytes = new Uint8Array(readFileSync(gz));
     writeFileSync(gz, bytes.subarray(0, bytes.length - 8));
@@ -114,7 +118,9 @@ describe('CIFAR binary', () => {
   it('CIFAR-10: a truncated record and an out-of-range label name the file and record', async () => {
     const full = cifarBytes([[1], [2], [3]]);
     const f = writeFile(join(dir, 'trunc.bin'), full.subarray(0, full.length - 100));
-    await expect(datasets.CIFAR10.fromFiles([f])).rejects.toThrow(/trunc.bin: truncated: record 2 is incomplete \(2973 of 3073 bytes/);
+    await expect(datasets.CIFAR10.fromFiles([f])).rejects.toThrow(
+      /trunc.bin: truncated: record 2 is incomplete \(2973 of 3073 bytes/,
+    );
     const g = writeFile(join(dir, 'label.bin'), cifarBytes([[1], [2], [12]]));
     await expect(datasets.CIFAR10.fromFiles([g])).rejects.toThrow(/label.bin: record 2: label 12 is out of range \[0, 9\]/);
     const e = writeFile(join(dir, 'empty.bin'), new Uint8Array(0));
@@ -123,17 +129,31 @@ describe('CIFAR binary', () => {
 
   it('CIFAR-100: coarse and fine labels, ranges checked', async () => {
     const d = mkdir(join(dir, 'cifar100'));
-    writeFile(join(d, 'train.bin'), cifarBytes([[19, 99], [0, 5]]));
+    writeFile(
+      join(d, 'train.bin'),
+      cifarBytes([
+        [19, 99],
+        [0, 5],
+      ]),
+    );
     const fine = await datasets.CIFAR100.fromDirectory(d, { train: true });
     const coarse = await datasets.CIFAR100.fromDirectory(d, { train: true, labelType: 'coarse' });
     expect([(await fine.raw(0)).label, (await fine.raw(1)).label]).toEqual([99, 5]);
     expect([(await coarse.raw(0)).label, (await coarse.raw(1)).label]).toEqual([19, 0]);
     const { x } = await fine.get(1);
     expect(x.dataSync()[2048]).toBe(Math.fround(pattern(1, 2048) / 255));
-    const bad = writeFile(join(dir, 'c100bad.bin'), cifarBytes([[0, 1], [20, 3]]));
+    const bad = writeFile(
+      join(dir, 'c100bad.bin'),
+      cifarBytes([
+        [0, 1],
+        [20, 3],
+      ]),
+    );
     await expect(datasets.CIFAR100.fromFiles([bad])).rejects.toThrow(/c100bad.bin: record 1: label 20 is out of range \[0, 19\]/);
     const bad2 = writeFile(join(dir, 'c100bad2.bin'), cifarBytes([[0, 100]]));
-    await expect(datasets.CIFAR100.fromFiles([bad2])).rejects.toThrow(/c100bad2.bin: record 0: label 100 is out of range \[0, 99\]/);
+    await expect(datasets.CIFAR100.fromFiles([bad2])).rejects.toThrow(
+      /c100bad2.bin: record 0: label 100 is out of range \[0, 99\]/,
+    );
   });
 });
 
@@ -149,7 +169,9 @@ describe('in-memory arrays', () => {
     const f32 = new Float32Array(2 * 1 * 2 * 2).map((_, i) => i / 8);
     const fd = new datasets.ArrayDataset(f32, [0, 1], { shape: [2, 1, 2, 2] });
     expect(Array.from((await fd.get(1)).x.dataSync())).toEqual([0.5, 0.625, 0.75, 0.875]);
-    expect(() => new datasets.ArrayDataset(u8, [1, 5], { shape: [2, 2, 2, 3], numClasses: 2 })).toThrow(/ArrayDataset: record 1: label 5 is out of range/);
+    expect(() => new datasets.ArrayDataset(u8, [1, 5], { shape: [2, 2, 2, 3], numClasses: 2 })).toThrow(
+      /ArrayDataset: record 1: label 5 is out of range/,
+    );
     expect(() => new datasets.ArrayDataset(u8, [1], { shape: [2, 2, 2, 3] })).toThrow(/1 labels for 2 images/);
   });
 });
@@ -159,8 +181,12 @@ describe('image folder (sharp)', () => {
     const root = mkdir(join(dir, 'folder'));
     const px = new Uint8Array(4 * 5 * 3).map((_, i) => (i * 13) & 255);
     for (const cls of ['dog', 'cat']) mkdir(join(root, cls));
-    await sharp(Buffer.from(px), { raw: { width: 5, height: 4, channels: 3 } }).png().toFile(join(root, 'cat', 'a.png'));
-    await sharp(Buffer.from(px), { raw: { width: 5, height: 4, channels: 3 } }).jpeg({ quality: 95 }).toFile(join(root, 'dog', 'b.jpg'));
+    await sharp(Buffer.from(px), { raw: { width: 5, height: 4, channels: 3 } })
+      .png()
+      .toFile(join(root, 'cat', 'a.png'));
+    await sharp(Buffer.from(px), { raw: { width: 5, height: 4, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toFile(join(root, 'dog', 'b.jpg'));
     writeFileSync(join(root, 'dog', 'c.png'), 'not a png');
     writeFileSync(join(root, 'dog', 'notes.txt'), 'ignored');
     const ds = await datasets.ImageFolder.fromDirectory(root);

@@ -9,7 +9,10 @@ describe('embedded Fashion-MNIST subset', () => {
     const train = await datasets.FashionMNIST.embedded({ train: true });
     const test = await datasets.FashionMNIST.embedded({ train: false });
     expect([train.length, test.length]).toEqual([6000, 1000]);
-    for (const [ds, per] of [[train, 600], [test, 100]] as const) {
+    for (const [ds, per] of [
+      [train, 600],
+      [test, 100],
+    ] as const) {
       const counts = new Array(10).fill(0);
       for (let i = 0; i < ds.length; i++) counts[(await ds.raw(i)).label]++;
       expect(counts).toEqual(new Array(10).fill(per));

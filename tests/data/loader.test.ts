@@ -11,20 +11,32 @@ import { tempDir, mkdir } from '../helpers/data-files.js';
 function cifarLike(n: number, seed: number): InstanceType<typeof datasets.ArrayDataset> {
   const r = new Random(seed);
   const images = Uint8Array.from({ length: n * 32 * 32 * 3 }, () => r.int(256));
-  return new datasets.ArrayDataset(images, Array.from({ length: n }, (_, i) => (i * 7) % 10), { shape: [n, 32, 32, 3], numClasses: 10 });
+  return new datasets.ArrayDataset(
+    images,
+    Array.from({ length: n }, (_, i) => (i * 7) % 10),
+    { shape: [n, 32, 32, 3], numClasses: 10 },
+  );
 }
 
 /** The issue's pipeline (smaller output so the test stays quick), with every random transform in it. */
 function pipeline(size = 48): InstanceType<typeof T.Compose> {
   return new T.Compose([
-    new T.RandomResizedCrop(40, { scale: [0.5, 1] }), new T.Resize([size, size]), new T.RandomHorizontalFlip(), new T.RandomVerticalFlip(),
-    new T.RandomRotation(20), new T.RandomAffine(10, { translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear' }),
-    new T.RandomCrop(size, { padding: 4 }), new T.ColorJitter({ brightness: 0.3, contrast: 0.3 }), new T.ToTensor(),
+    new T.RandomResizedCrop(40, { scale: [0.5, 1] }),
+    new T.Resize([size, size]),
+    new T.RandomHorizontalFlip(),
+    new T.RandomVerticalFlip(),
+    new T.RandomRotation(20),
+    new T.RandomAffine(10, { translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear' }),
+    new T.RandomCrop(size, { padding: 4 }),
+    new T.ColorJitter({ brightness: 0.3, contrast: 0.3 }),
+    new T.ToTensor(),
     new T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
   ]);
 }
 
-async function collect(loader: DataLoader): Promise<{ x: Float32Array; y: Float32Array; shape: readonly number[]; indices: number[] }[]> {
+async function collect(
+  loader: DataLoader,
+): Promise<{ x: Float32Array; y: Float32Array; shape: readonly number[]; indices: number[] }[]> {
   const out = [];
   for await (const b of loader) out.push({ x: b.x.dataSync(), y: b.y.dataSync(), shape: b.x.shape, indices: b.indices });
   return out;
@@ -36,7 +48,11 @@ describe('DataLoader', () => {
     const plain = new DataLoader(ds, { batchSize: 4 });
     const batches = await collect(plain);
     expect(plain.length).toBe(3);
-    expect(batches.map((b) => b.shape)).toEqual([[4, 3, 32, 32], [4, 3, 32, 32], [2, 3, 32, 32]]);
+    expect(batches.map((b) => b.shape)).toEqual([
+      [4, 3, 32, 32],
+      [4, 3, 32, 32],
+      [2, 3, 32, 32],
+    ]);
     expect(Array.from(batches[0].y)).toEqual([0, 7, 4, 1]);
     expect(batches[2].indices).toEqual([8, 9]);
     const drop = new DataLoader(ds, { batchSize: 4, dropLast: true });
@@ -66,7 +82,12 @@ describe('DataLoader', () => {
       expect(r.length).toBe(runs[0].length);
       r.forEach((b, i) => {
         expect(b.indices).toEqual(runs[0][i].indices);
-        expect(Buffer.compare(Buffer.from(b.x.buffer, b.x.byteOffset, b.x.byteLength), Buffer.from(runs[0][i].x.buffer, runs[0][i].x.byteOffset, runs[0][i].x.byteLength))).toBe(0);
+        expect(
+          Buffer.compare(
+            Buffer.from(b.x.buffer, b.x.byteOffset, b.x.byteLength),
+            Buffer.from(runs[0][i].x.buffer, runs[0][i].x.byteOffset, runs[0][i].x.byteLength),
+          ),
+        ).toBe(0);
         expect(Array.from(b.y)).toEqual(Array.from(runs[0][i].y));
       });
     }
@@ -87,10 +108,14 @@ describe('DataLoader', () => {
         mkdir(join(dir, cls));
         for (let k = 0; k < 3; k++) {
           const px = Buffer.from(Uint8Array.from({ length: 9 * 11 * 3 }, () => r.int(256)));
-          await sharp(px, { raw: { width: 11, height: 9, channels: 3 } }).png().toFile(join(dir, cls, `${k}.png`));
+          await sharp(px, { raw: { width: 11, height: 9, channels: 3 } })
+            .png()
+            .toFile(join(dir, cls, `${k}.png`));
         }
       }
-      const ds = await datasets.ImageFolder.fromDirectory(dir, { transform: new T.Compose([new T.Resize([16, 16]), new T.RandomRotation(30), new T.ToTensor()]) });
+      const ds = await datasets.ImageFolder.fromDirectory(dir, {
+        transform: new T.Compose([new T.Resize([16, 16]), new T.RandomRotation(30), new T.ToTensor()]),
+      });
       const main = await collect(new DataLoader(ds, { batchSize: 4, seed: 9 }));
       const pooled = new DataLoader(ds, { batchSize: 4, seed: 9, numWorkers: 2 });
       const viaWorkers = await collect(pooled);
@@ -115,7 +140,12 @@ describe('DataLoader', () => {
     const recovered = await collect(once);
     expect(Array.from(recovered[0].x)).toEqual(Array.from(reference[0].x));
     await once.close();
-    const twice = new DataLoader(ds, { batchSize: 8, seed: 1, numWorkers: 2, debugWorkerFault: { exitOnSample: 5, attempts: 2 } });
+    const twice = new DataLoader(ds, {
+      batchSize: 8,
+      seed: 1,
+      numWorkers: 2,
+      debugWorkerFault: { exitOnSample: 5, attempts: 2 },
+    });
     const err = await collect(twice).catch((e) => e);
     expect(err).toBeInstanceOf(VireoError);
     expect(err.message).toMatch(/data worker died twice on samples \[4, 5, 6, 7\] \(data worker exited with code 70\)/);
@@ -138,7 +168,10 @@ describe('DataLoader', () => {
       console.log('samples', n);
     `;
     for (const close of [true, false]) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(close)], { timeout: 30_000, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(close)], {
+        timeout: 30_000,
+        encoding: 'utf8',
+      });
       expect(out.trim()).toBe('samples 6');
     }
   });
@@ -163,10 +196,17 @@ describe('random transforms', () => {
     const flipped = (await apply(new T.Compose([new T.RandomHorizontalFlip(1), new T.ToTensor()]))).dataSync();
     expect(flipped[0]).toBe(base[31]);
     expect(flipped[32 * 5 + 3]).toBe(base[32 * 5 + 28]);
-    expect(Array.from((await apply(new T.Compose([new T.RandomVerticalFlip(0), new T.ToTensor()]))).dataSync())).toEqual(Array.from(base));
+    expect(Array.from((await apply(new T.Compose([new T.RandomVerticalFlip(0), new T.ToTensor()]))).dataSync())).toEqual(
+      Array.from(base),
+    );
     const vf = (await apply(new T.Compose([new T.RandomVerticalFlip(1), new T.ToTensor()]))).dataSync();
     expect(vf[0]).toBe(base[31 * 32]);
-    const t = new T.Compose([new T.RandomRotation([-30, 30], { interpolation: 'bilinear' }), new T.RandomAffine(5, { translate: [0.2, 0.1], shear: 4 }), new T.ColorJitter({ brightness: 0.5, contrast: 0.2 }), new T.ToTensor()]);
+    const t = new T.Compose([
+      new T.RandomRotation([-30, 30], { interpolation: 'bilinear' }),
+      new T.RandomAffine(5, { translate: [0.2, 0.1], shear: 4 }),
+      new T.ColorJitter({ brightness: 0.5, contrast: 0.2 }),
+      new T.ToTensor(),
+    ]);
     const rebuilt = T.transformFromSpec(JSON.parse(JSON.stringify(t.spec())));
     expect(Array.from((await apply(rebuilt, 2, 7)).dataSync())).toEqual(Array.from((await apply(t, 2, 7)).dataSync()));
   });

@@ -7,7 +7,15 @@ import type { WasmBuild } from '../../src/backends/registry.js';
 import * as F from '../../src/data/functional.js';
 import { ImageContext, type Img } from '../../src/data/kernels.js';
 import { fixturePath } from '../helpers/models.js';
-import { type RefImage, refAffine, refFlip, refHwcToChw, refImage, refNormalize, refResizedCrop } from '../helpers/image-reference.js';
+import {
+  type RefImage,
+  refAffine,
+  refFlip,
+  refHwcToChw,
+  refImage,
+  refNormalize,
+  refResizedCrop,
+} from '../helpers/image-reference.js';
 
 const builds: WasmBuild[] = ['simd', 'relaxed', 'scalar'];
 
@@ -46,7 +54,12 @@ describe.each(builds)('image kernels, wasm %s build, vs the plain TS reference',
   });
 
   it('uint8 HWC -> float CHW (1 and 3 channels, sizes off the vector width): exact', () => {
-    for (const [h, w, c] of [[5, 7, 1], [4, 4, 1], [3, 11, 3], [17, 9, 3]]) {
+    for (const [h, w, c] of [
+      [5, 7, 1],
+      [4, 4, 1],
+      [3, 11, 3],
+      [17, 9, 3],
+    ]) {
       const bytes = Uint8Array.from(pixels(h * w * c, h * 100 + w));
       const img = ctx.fromU8Hwc(bytes, h, w, c);
       expect([img.c, img.h, img.w]).toEqual([c, h, w]);
@@ -60,7 +73,12 @@ describe.each(builds)('image kernels, wasm %s build, vs the plain TS reference',
   it('bilinear resize and resized crop, up and down, float and uint8', () => {
     const src = refImage(3, 13, 17, pixels(3 * 13 * 17, 3));
     const cases: [number, number, number, number, number, number][] = [
-      [0, 0, 13, 17, 29, 23], [0, 0, 13, 17, 6, 5], [0, 0, 13, 17, 13, 40], [2, 3, 8, 10, 19, 7], [0, 0, 13, 17, 1, 1], [1, 1, 11, 15, 224, 224],
+      [0, 0, 13, 17, 29, 23],
+      [0, 0, 13, 17, 6, 5],
+      [0, 0, 13, 17, 13, 40],
+      [2, 3, 8, 10, 19, 7],
+      [0, 0, 13, 17, 1, 1],
+      [1, 1, 11, 15, 224, 224],
     ];
     for (const [t, l, ch, cw, oh, ow] of cases) {
       for (const uint8 of [false, true]) {
@@ -81,7 +99,12 @@ describe.each(builds)('image kernels, wasm %s build, vs the plain TS reference',
   // neighbours: at most 1% of entries may differ, the rest exactly.
   it('affine warp (rotation, translation, scale, shear), nearest and bilinear, fill', () => {
     const src = refImage(3, 13, 17, pixels(3 * 13 * 17, 5));
-    for (const [angle, tx, ty, scale, shear] of [[20, 0, 0, 1, 0], [-33.5, 2, -1, 1.2, 0], [90, 0, 0, 1, 0], [137, -3, 4, 0.7, 12]]) {
+    for (const [angle, tx, ty, scale, shear] of [
+      [20, 0, 0, 1, 0],
+      [-33.5, 2, -1, 1.2, 0],
+      [90, 0, 0, 1, 0],
+      [137, -3, 4, 0.7, 12],
+    ]) {
       const m = F.inverseAffineMatrix(angle, [tx, ty], scale, [shear, 0]);
       for (const bilinear of [false, true]) {
         for (const uint8 of [false, true]) {
@@ -89,14 +112,20 @@ describe.each(builds)('image kernels, wasm %s build, vs the plain TS reference',
           const out = take(ctx, F.warpAffine(ctx, load(ctx, src, uint8), m, bilinear ? 'bilinear' : 'nearest', fill));
           const ref = refAffine(src, m, bilinear, fill, uint8).data;
           const d = diff(out, ref, bilinear ? (uint8 ? 1 : 1e-3) : 0);
-          expect(d.frac, `angle ${angle} ${bilinear ? 'bilinear' : 'nearest'} ${uint8 ? 'uint8' : 'float'}`).toBeLessThanOrEqual(bilinear ? 0 : 0.01);
+          expect(d.frac, `angle ${angle} ${bilinear ? 'bilinear' : 'nearest'} ${uint8 ? 'uint8' : 'float'}`).toBeLessThanOrEqual(
+            bilinear ? 0 : 0.01,
+          );
         }
       }
     }
   });
 
   it('flips: exact', () => {
-    for (const [c, h, w] of [[3, 5, 7], [1, 8, 16], [2, 3, 1]]) {
+    for (const [c, h, w] of [
+      [3, 5, 7],
+      [1, 8, 16],
+      [2, 3, 1],
+    ]) {
       const src = refImage(c, h, w, pixels(c * h * w, c + h + w));
       for (const horizontal of [true, false]) {
         const out = take(ctx, horizontal ? F.hflip(ctx, load(ctx, src, true)) : F.vflip(ctx, load(ctx, src, true)));
@@ -132,7 +161,10 @@ interface Fixture {
   values: number[];
 }
 
-const fixtures = JSON.parse(readFileSync(fixturePath('transforms.json'), 'utf8')) as { input: { shape: number[]; values: number[] }; cases: Fixture[] };
+const fixtures = JSON.parse(readFileSync(fixturePath('transforms.json'), 'utf8')) as {
+  input: { shape: number[]; values: number[] };
+  cases: Fixture[];
+};
 
 function runFixture(ctx: ImageContext, f: Fixture): Float32Array {
   const [c, h, w] = fixtures.input.shape;
@@ -197,7 +229,8 @@ describe.each(builds)('functional ops, wasm %s build, vs torchvision 0.14', (bui
     it(`${f.name} (${f.input})`, () => {
       const out = runFixture(ctx, f);
       const uint8 = f.input === 'uint8';
-      const nearest = (f.op === 'rotate' || f.op === 'affine') && (f.args as { interpolation?: string }).interpolation === 'nearest';
+      const nearest =
+        (f.op === 'rotate' || f.op === 'affine') && (f.args as { interpolation?: string }).interpolation === 'nearest';
       if (f.op === 'hflip' || f.op === 'vflip' || f.op === 'center_crop') {
         expect(Array.from(out)).toEqual(f.values.map(Math.fround));
       } else if (nearest) {
@@ -207,7 +240,9 @@ describe.each(builds)('functional ops, wasm %s build, vs torchvision 0.14', (bui
         expect(d.max).toBeLessThanOrEqual(1);
         expect(d.frac).toBeLessThan(f.op === 'resize' || f.op === 'resized_crop' ? 0.03 : 0.02);
       } else {
-        expect(diff(out, f.values, f.op === 'rotate' || f.op === 'affine' ? 1e-5 : 1e-6).max).toBeLessThanOrEqual(f.op === 'rotate' || f.op === 'affine' ? 1e-5 : 1e-6);
+        expect(diff(out, f.values, f.op === 'rotate' || f.op === 'affine' ? 1e-5 : 1e-6).max).toBeLessThanOrEqual(
+          f.op === 'rotate' || f.op === 'affine' ? 1e-5 : 1e-6,
+        );
       }
     });
   }

@@ -27,7 +27,16 @@ function linear(inSize: number, outSize: number, o: number): [number, number, nu
   return [a, b, Math.min(1, r - a)];
 }
 
-export function refResizedCrop(img: RefImage, top: number, left: number, ch: number, cw: number, oh: number, ow: number, uint8: boolean): RefImage {
+export function refResizedCrop(
+  img: RefImage,
+  top: number,
+  left: number,
+  ch: number,
+  cw: number,
+  oh: number,
+  ow: number,
+  uint8: boolean,
+): RefImage {
   const out = new Float64Array(img.c * oh * ow);
   for (let p = 0; p < img.c; p++) {
     for (let y = 0; y < oh; y++) {
@@ -63,7 +72,12 @@ export function refAffine(img: RefImage, m: readonly number[], bilinear: boolean
           const wx = ix - x0;
           const wy = iy - y0;
           const wts = [(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy];
-          const pts: [number, number][] = [[y0, x0], [y0, x0 + 1], [y0 + 1, x0], [y0 + 1, x0 + 1]];
+          const pts: [number, number][] = [
+            [y0, x0],
+            [y0, x0 + 1],
+            [y0 + 1, x0],
+            [y0 + 1, x0 + 1],
+          ];
           let s = 0;
           let mask = 0;
           pts.forEach(([yy, xx], k) => {
@@ -93,7 +107,8 @@ export function refFlip(img: RefImage, horizontal: boolean): RefImage {
   const out = new Float64Array(c * h * w);
   for (let p = 0; p < c; p++)
     for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) out[(p * h + y) * w + x] = horizontal ? img.data[(p * h + y) * w + (w - 1 - x)] : img.data[(p * h + (h - 1 - y)) * w + x];
+      for (let x = 0; x < w; x++)
+        out[(p * h + y) * w + x] = horizontal ? img.data[(p * h + y) * w + (w - 1 - x)] : img.data[(p * h + (h - 1 - y)) * w + x];
   return { c, h, w, data: out };
 }
 
