@@ -4,11 +4,11 @@
 // written with @tensorflow/tfjs-core image ops (resizeBilinear with half-pixel centres, flipLeftRight,
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
-// Imports the built package (npm run build first). Run: node bench/data.mjs [--quick]
+// Imports the built package (npm run build first). Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2]
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { DataLoader, Random, datasets, transforms as T } from '../dist/index.js';
+import { CrossEntropyLoss, DataLoader, Random, datasets, fit, nn, optim, transforms as T } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const workersArg = process.argv.indexOf('--workers');
@@ -124,5 +124,54 @@ for (const [size, n, batch] of quick
   const best = Math.max(...workerCounts.map((w) => row[`vireo ${w} workers`]));
   console.log(
     `  ${scaling}   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(best / bestTf).toFixed(2)}x`,
+  );
+}
+
+// --stall: how much of a training epoch waits on data when the issue's reference CNN trains on 32x32
+// input (flips, rotation, normalize) with 2 workers: the loader's wait, with and without the first
+// batch (worker start-up).
+if (process.argv.includes('--stall')) {
+  const n = quick ? 512 : 1024;
+  const ds = dataset(n);
+  ds.transform = new T.Compose([
+    new T.RandomHorizontalFlip(),
+    new T.RandomVerticalFlip(),
+    new T.RandomRotation(20),
+    new T.ToTensor(),
+    new T.Normalize(mean, std),
+  ]);
+  const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: 2, seed: 1 });
+  const model = new nn.Sequential({
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
+    flatten: new nn.Flatten(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
+    fc3: new nn.Linear(512, 10),
+  });
+  const t0 = performance.now();
+  await fit(model, {
+    train: loader,
+    epochs: 1,
+    optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }),
+    loss: new CrossEntropyLoss(),
+  });
+  const ms = performance.now() - t0;
+  const { waitMs, firstWaitMs, batches } = loader.stats;
+  await loader.close();
+  console.log(
+    `\n-> training stall, reference CNN, 32x32, batch 32, 2 workers, ${n} images (${batches} batches): epoch ${(ms / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `  waiting on data: ${((100 * waitMs) / ms).toFixed(1)}% of the epoch (${waitMs.toFixed(0)} ms; first batch ${firstWaitMs.toFixed(0)} ms); after the first batch ${((100 * (waitMs - firstWaitMs)) / (ms - firstWaitMs)).toFixed(1)}%`,
   );
 }

@@ -40,7 +40,10 @@ export interface DataBatch {
 /** Time the consumer waited on data (the loader's stall), over the loader's life. */
 export interface LoaderStats {
   batches: number;
+  /** Total wait, first batch included. */
   waitMs: number;
+  /** Wait for the very first batch: worker start-up and kernel compilation. */
+  firstWaitMs: number;
 }
 
 export class DataLoader implements AsyncIterable<DataBatch> {
@@ -49,7 +52,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
   readonly dropLast: boolean;
   readonly prefetch: number;
   readonly seed: number;
-  readonly stats: LoaderStats = { batches: 0, waitMs: 0 };
+  readonly stats: LoaderStats = { batches: 0, waitMs: 0, firstWaitMs: 0 };
   /** The epoch the next iteration runs; each `for await` advances it. */
   epoch = 0;
   private pool: WorkerPool | null = null;
@@ -134,7 +137,9 @@ export class DataLoader implements AsyncIterable<DataBatch> {
       while (inFlight.length > 0) {
         const t0 = performance.now();
         const batch = await (inFlight.shift() as Promise<DataBatch>);
-        this.stats.waitMs += performance.now() - t0;
+        const waited = performance.now() - t0;
+        this.stats.waitMs += waited;
+        if (this.stats.batches === 0) this.stats.firstWaitMs = waited;
         this.stats.batches++;
         fill();
         yield batch;
