@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, Random, VireoError, transforms as T, datasets } from '../../src/index.js';
 import { defaultWorkerCount } from '../../src/data/pool.js';
-import { tempDir, mkdir } from '../helpers/data-files.js';
+import { cifarBytes, mkdir, tempDir } from '../helpers/data-files.js';
 
 function cifarLike(n: number, seed: number): InstanceType<typeof datasets.ArrayDataset> {
   const r = new Random(seed);
@@ -173,6 +173,39 @@ describe('DataLoader', () => {
         encoding: 'utf8',
       });
       expect(out.trim()).toBe('samples 6');
+    }
+  });
+});
+
+describe("the issue's pipeline, as written", () => {
+  it('CIFAR-10 from a directory, Resize 224, flips, rotation, normalize, 2 workers, batch 64', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      for (let b = 1; b <= 5; b++)
+        writeFileSync(join(dir, `data_batch_${b}.bin`), cifarBytes(Array.from({ length: 14 }, (_, i) => [(b + i) % 10])));
+      const transform = new T.Compose([
+        new T.Resize([224, 224]),
+        new T.RandomHorizontalFlip(),
+        new T.RandomVerticalFlip(),
+        new T.RandomRotation(20),
+        new T.ToTensor(),
+        new T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+      ]);
+      const train = await datasets.CIFAR10.fromDirectory(dir, { train: true, transform });
+      const loader = new DataLoader(train, { batchSize: 64, shuffle: true, numWorkers: 2, seed: 1 });
+      const shapes = [];
+      for await (const { x, y } of loader) {
+        shapes.push(x.shape);
+        expect(y.shape).toEqual([x.shape[0]]);
+        expect(x.dataSync().every(Number.isFinite)).toBe(true);
+      }
+      await loader.close();
+      expect(shapes).toEqual([
+        [64, 3, 224, 224],
+        [6, 3, 224, 224],
+      ]);
+    } finally {
+      cleanup();
     }
   });
 });
