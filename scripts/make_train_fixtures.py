@@ -183,8 +183,59 @@ def schedules():
     dump('schedules.json', {'baseLr': 0.1, 'sgdMomentum': 0.9, 'cases': out})
 
 
+# ---------------------------------------------------------------- whole training steps
+def training_steps():
+    """The issue's parity test: from the committed model fixtures (weights and inputs), three steps of
+    SGD (momentum 0.9, weight decay 5e-4) with clip_grad_norm_(1.0), then one Adam step (lr 1e-3,
+    eps 1e-3: a first Adam step moves each weight by lr·g/(|g| + eps), so with eps = 1e-8 the sign of
+    gradients that are zero up to rounding, such as a conv bias feeding a BatchNorm, would decide ±lr
+    and no two float32 engines would agree; eps 1e-3 keeps every term of the update and the comparison
+    well-posed); train mode, Dropout switched off (its mask is seeded differently in vireo). Records each loss and
+    the final state dict, sampled at a stride so no tensor keeps more than 256 values, plus each sum.
+    Runs in float64: torch 1.13's float32 CPU backward of this reference CNN's conv1/conv2 weights is
+    off from its own float64 result by up to ~10% of the largest gradient (measured: 4.3e-4 absolute on
+    conv2.weight, max |g| 5.0e-3), while vireo's float32 gradients are within 1e-8; float64 is the oracle."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    import make_fixtures as mf
+    torch.set_num_threads(1)
+    fixtures = os.path.join(os.path.dirname(__file__), '..', 'tests', 'fixtures')
+    for name, build in (('small_net', mf.small_net), ('reference_cnn', mf.reference_cnn)):
+        net = build()
+        state, _ = mf.load_safetensors(os.path.join(fixtures, f'{name}.safetensors'))
+        net.load_state_dict(state)
+        net.double()
+        io, _ = mf.load_safetensors(os.path.join(fixtures, f'{name}.io.safetensors'))
+        x = io['__input__'].double()
+        labels = torch.tensor([3, 7, 0, 9][: x.shape[0]])
+        net.train()
+        for m in net.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.eval()
+        crit = torch.nn.CrossEntropyLoss()
+        sgd = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        adam = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-3)
+        losses, norms = [], []
+        for step in range(4):
+            opt = sgd if step < 3 else adam
+            opt.zero_grad()
+            loss = crit(net(x), labels)
+            loss.backward()
+            if step < 3:
+                norms.append(float(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)))
+            opt.step()
+            losses.append(float(loss))
+        tensors = {}
+        for k, v in net.state_dict().items():
+            v = v.detach().float().reshape(-1)
+            stride = max(1, -(-v.numel() // 256))
+            tensors[k] = {'stride': stride, 'values': flat(v[::stride]), 'sum': float(v.double().sum())}
+        dump(f'steps_{name}.json', {'labels': flat(labels.float()), 'losses': losses, 'gradNorms': norms, 'state': tensors})
+
+
 losses()
 optimizers()
 clipping()
 schedules()
+training_steps()
 print('wrote', sorted(os.listdir(OUT)))
