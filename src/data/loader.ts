@@ -102,6 +102,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
   private async makeBatch(indices: number[], epoch: number): Promise<DataBatch> {
     const samples = await Promise.all(indices.map((i) => this.dataset.raw(i)));
     const size = await this.poolSize;
+    if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
     let b: Batch;
     if (size > 0) {
       this.pool ??= new WorkerPool({

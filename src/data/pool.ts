@@ -79,7 +79,7 @@ function sharedMemory(): boolean {
 export class WorkerPool {
   private slots: Slot[] = [];
   private idle: Slot[] = [];
-  private waiters: ((s: Slot) => void)[] = [];
+  private waiters: ((s: Slot | null) => void)[] = [];
   private closed = false;
   readonly size: number;
   /** Floats per sample of the last batch (0 until one is made): sizes the shared output buffer. */
@@ -139,14 +139,15 @@ export class WorkerPool {
     return this.starting;
   }
 
-  private acquire(): Promise<Slot> {
-    const s = this.idle.shift();
-    if (s) return Promise.resolve(s);
-    return new Promise((resolve) => this.waiters.push(resolve));
+  private async acquire(): Promise<Slot> {
+    const s = this.idle.shift() ?? (await new Promise<Slot | null>((resolve) => this.waiters.push(resolve)));
+    if (!s) throw new VireoError('DataLoader closed while a batch was in flight');
+    return s;
   }
 
   private releaseSlot(s: Slot): void {
     s.setBusy(false);
+    if (this.closed) return;
     const w = this.waiters.shift();
     if (w) w(s);
     else this.idle.push(s);
@@ -181,6 +182,7 @@ export class WorkerPool {
           ]);
         } catch (e) {
           if (!(e instanceof WorkerDied)) throw rethrown(e);
+          if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
           slot = await this.replace(slot);
           if (attempt >= 1) {
             throw new VireoError(
@@ -247,6 +249,7 @@ export class WorkerPool {
   /** Ends every worker. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w(null);
     for (const s of this.slots) s.terminate();
     this.slots = [];
     this.idle = [];

@@ -152,6 +152,27 @@ describe('DataLoader', () => {
     await twice.close();
   });
 
+  it('close() during an epoch ends the workers and fails the batches still in flight', async () => {
+    const ds = cifarLike(64, 8);
+    ds.transform = pipeline(64);
+    const loader = new DataLoader(ds, { batchSize: 4, numWorkers: 2, prefetch: 4 });
+    const it = loader[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false);
+    const pending = it.next(); // batches in flight on the workers
+    await loader.close();
+    const settled = await pending.then(
+      (r) => (r.done ? 'done' : 'a batch finished before close'),
+      (e: Error) => e.message,
+    );
+    // Either the batch was already complete, or it fails with the close; it never hangs.
+    expect(settled).toMatch(/closed while a batch was in flight|a batch finished before close/);
+    const fresh = new DataLoader(ds, { batchSize: 4, numWorkers: 2 });
+    const first = fresh[Symbol.asyncIterator]().next();
+    await fresh.close();
+    await expect(first).rejects.toThrow(/closed while a batch was in flight/);
+    await expect(collect(loader)).rejects.toThrow(/iterated after close/);
+  });
+
   it('the default pool size is cores - 1, at least 1', async () => {
     expect(await defaultWorkerCount()).toBe(Math.max(1, availableParallelism() - 1));
   });
