@@ -174,6 +174,14 @@ def schedules():
         ('OneCycleLR', {'maxLr': 0.3, 'totalSteps': 10, 'cycleMomentum': False, 'divFactor': 10, 'finalDivFactor': 100},
          sgd, lambda o: S.OneCycleLR(o, max_lr=0.3, total_steps=10, cycle_momentum=False, div_factor=10,
                                      final_div_factor=100), 10),
+        ('SequentialLR', {'schedulers': [['LinearLR', {'startFactor': 0.1, 'totalIters': 3}], ['CosineAnnealingLR', {'tMax': 6, 'etaMin': 0.001}]],
+                          'milestones': [3]}, sgd,
+         lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, total_iters=3), S.CosineAnnealingLR(o, T_max=6, eta_min=0.001)],
+                                  milestones=[3]), 12),
+        ('SequentialLR', {'schedulers': [['CosineAnnealingLR', {'tMax': 4}], ['StepLR', {'stepSize': 2, 'gamma': 0.5}], ['LinearLR', {'startFactor': 0.5, 'totalIters': 2}]],
+                          'milestones': [4, 7]}, sgd,
+         lambda o: S.SequentialLR(o, [S.CosineAnnealingLR(o, T_max=4), S.StepLR(o, step_size=2, gamma=0.5), S.LinearLR(o, start_factor=0.5, total_iters=2)],
+                                  milestones=[4, 7]), 12),
     ]
     out = []
     for name, opts, make_opt, make_sched, steps in cases:

@@ -5,6 +5,7 @@ import {
   LinearLR,
   OneCycleLR,
   Parameter,
+  SequentialLR,
   StepLR,
   clipGradNorm,
   clipGradValue,
@@ -87,16 +88,20 @@ function makeScheduler(c: SchedCase): { opt: optim.Optimizer<optim.GroupBase>; s
     c.optimizer === 'SGD'
       ? new optim.SGD([p], { lr: schedFx.baseLr, momentum: schedFx.sgdMomentum })
       : new optim.Adam([p], { lr: schedFx.baseLr });
-  const o = c.options as never;
-  const sched =
-    c.schedule === 'StepLR'
+  const build = (name: string, o: never): LRScheduler =>
+    name === 'StepLR'
       ? new StepLR(opt, o)
-      : c.schedule === 'CosineAnnealingLR'
+      : name === 'CosineAnnealingLR'
         ? new CosineAnnealingLR(opt, o)
-        : c.schedule === 'LinearLR'
+        : name === 'LinearLR'
           ? new LinearLR(opt, o)
           : new OneCycleLR(opt, o);
-  return { opt, sched };
+  if (c.schedule === 'SequentialLR') {
+    const o = c.options as { schedulers: [string, never][]; milestones: number[] };
+    const schedulers = o.schedulers.map(([name, opts]) => build(name, opts));
+    return { opt, sched: new SequentialLR(opt, { schedulers, milestones: o.milestones }) };
+  }
+  return { opt, sched: build(c.schedule, c.options as never) };
 }
 
 describe('LR schedules vs PyTorch', () => {
@@ -133,5 +138,12 @@ describe('LR schedules vs PyTorch', () => {
     expect(() => new StepLR(opt, { stepSize: 0 })).toThrow(ArgumentError);
     expect(() => new LinearLR(opt, { startFactor: 0 })).toThrow(ArgumentError);
     expect(() => new CosineAnnealingLR(opt, { tMax: 0 })).toThrow(ArgumentError);
+    expect(() => new SequentialLR(opt, { schedulers: [new StepLR(opt, { stepSize: 1 })], milestones: [2] })).toThrow(
+      /milestones/,
+    );
+    const other = new optim.SGD([new Parameter([1])], { lr: 0.1 });
+    expect(() => new SequentialLR(opt, { schedulers: [new StepLR(other, { stepSize: 1 })], milestones: [] })).toThrow(
+      /same optimizer/,
+    );
   });
 });

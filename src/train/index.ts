@@ -10,7 +10,7 @@ export {
   type Reduction,
 } from './losses.js';
 export { clipGradNorm, clipGradValue } from './clip.js';
-export { LRScheduler, StepLR, CosineAnnealingLR, LinearLR, OneCycleLR, type OneCycleOptions } from './schedules.js';
+export { LRScheduler, StepLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR, type OneCycleOptions } from './schedules.js';
 export { arrayBatches, type Batch } from './batches.js';
 export {
   fit,

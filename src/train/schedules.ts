@@ -21,9 +21,24 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  step(): void {
-    this.lastEpoch++;
-    const lrs = this.computeLr();
+  /** The lr of each group at `lastEpoch` computed from the base lrs alone, where the schedule has one. */
+  protected closedFormLr(): number[] | null {
+    return null;
+  }
+
+  /**
+   * Advances one epoch. `step(epoch)` jumps to an epoch (torch's deprecated form, used by SequentialLR
+   * with 0 at a milestone): the closed form where the schedule has one.
+   */
+  step(epoch?: number): void {
+    let lrs: number[];
+    if (epoch === undefined) {
+      this.lastEpoch++;
+      lrs = this.computeLr();
+    } else {
+      this.lastEpoch = epoch;
+      lrs = this.closedFormLr() ?? this.computeLr();
+    }
     this.optimizer.paramGroups.forEach((g, i) => {
       g.lr = lrs[i];
     });
@@ -64,6 +79,9 @@ export class StepLR extends LRScheduler {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.lrs();
     return this.lrs().map((lr) => lr * this.gamma);
   }
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((lr) => lr * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
 }
 
 /** Cosine from the base lr to etaMin over tMax epochs (torch's recursive form, so it also continues past tMax). */
@@ -87,6 +105,11 @@ export class CosineAnnealingLR extends LRScheduler {
     }
     const ratio = (1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T));
     return lrs.map((lr) => ratio * (lr - this.etaMin) + this.etaMin);
+  }
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map(
+      (lr) => this.etaMin + ((lr - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2,
+    );
   }
 }
 
@@ -112,6 +135,11 @@ export class LinearLR extends LRScheduler {
     if (e > this.totalIters) return this.lrs();
     const d = this.endFactor - this.startFactor;
     return this.lrs().map((lr) => lr * (1 + d / (this.totalIters * this.startFactor + (e - 1) * d)));
+  }
+  protected override closedFormLr(): number[] {
+    const f =
+      this.startFactor + ((this.endFactor - this.startFactor) * Math.min(this.totalIters, this.lastEpoch)) / this.totalIters;
+    return this.baseLrs.map((lr) => lr * f);
   }
 }
 
@@ -214,5 +242,53 @@ export class OneCycleLR extends LRScheduler {
       }
       return g.lr;
     });
+  }
+}
+
+/**
+ * Runs schedulers one after another (torch's SequentialLR): `schedulers[i]` from `milestones[i-1]` on,
+ * restarted at its milestone. Typical use: LinearLR warm-up, then CosineAnnealingLR.
+ */
+export class SequentialLR extends LRScheduler {
+  private readonly schedulers: LRScheduler[];
+  private readonly milestones: number[];
+  private current: number[] = [];
+
+  constructor(optimizer: Optimizer<GroupBase>, options: { schedulers: LRScheduler[]; milestones: number[] }) {
+    super(optimizer);
+    const { schedulers, milestones } = options;
+    if (schedulers.length === 0) throw new ArgumentError('SequentialLR: give at least one scheduler');
+    if (schedulers.some((s) => s.optimizer !== optimizer))
+      throw new ArgumentError('SequentialLR: every scheduler must belong to the same optimizer');
+    if (milestones.length !== schedulers.length - 1) {
+      throw new ArgumentError(
+        `SequentialLR: ${schedulers.length} schedulers need ${schedulers.length - 1} milestones, got ${milestones.length}`,
+      );
+    }
+    this.schedulers = schedulers;
+    this.milestones = [...milestones];
+    this.lastEpoch = 0;
+    for (const g of optimizer.paramGroups) g.lr = g.initialLr as number;
+    for (const s of schedulers) s.lastEpoch -= 1;
+    schedulers[0].step();
+    this.current = schedulers[0].getLastLr();
+  }
+
+  protected computeLr(): number[] {
+    return this.lrs();
+  }
+
+  override step(): void {
+    this.lastEpoch++;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s.step(0);
+    else s.step();
+    this.current = s.getLastLr();
+  }
+
+  override getLastLr(): number[] {
+    return [...this.current];
   }
 }
