@@ -124,6 +124,9 @@ describe('fit / evaluate', () => {
     expect(r.metrics.accuracy).toBeCloseTo(last.valMetrics?.accuracy as number, 12);
     expect(r.loss).toBeCloseTo(last.valLoss as number, 5);
     expect(r.images).toBe(30);
+    const plain = await evaluate(model, arrayBatches(val.x, val.y, 'full'), [new metrics.Accuracy()]);
+    expect(plain.metrics.accuracy).toBe(r.metrics.accuracy);
+    expect(plain.loss).toBeUndefined();
   });
 
   it('accepts an async iterable factory and a plain iterable; full-batch gradient descent is SGD over one batch', async () => {

@@ -108,12 +108,16 @@ function scalarLogs(prefix: string, metrics: Record<string, MetricValue>, out: R
   }
 }
 
-/** Runs the model in eval mode over `data`; returns the mean loss (when a loss is given) and the metrics. */
+/**
+ * Runs the model in eval mode over `data`; returns the metrics (and the mean loss per image when a loss
+ * is given): `evaluate(model, data, [new metrics.Accuracy()])` or `evaluate(model, data, { metrics, loss })`.
+ */
 export async function evaluate(
   model: TrainableModel,
   data: BatchSource,
-  options: { metrics?: Metric[]; loss?: LossFn } = {},
+  metricsOrOptions: Metric[] | { metrics?: Metric[]; loss?: LossFn } = {},
 ): Promise<EvalResult> {
+  const options = Array.isArray(metricsOrOptions) ? { metrics: metricsOrOptions, loss: undefined } : metricsOrOptions;
   const metrics = options.metrics ?? [];
   const wasTraining = model.training ?? false;
   model.eval();
