@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VireoError, tensor } from '../src/index.js';
+import { tensor } from '../src/index.js';
 import { backendsUnderTest } from './helpers/backends.js';
 import { parityFixtures, readFixture } from './helpers/models.js';
 import { expectClose } from './helpers/random.js';
@@ -13,11 +13,6 @@ import { expectClose } from './helpers/random.js';
  */
 const ATOL = 1e-4;
 const RTOL = 1e-4;
-
-/** A wasm kernel another change has not landed yet: skip with the plan's own message. */
-function missingKernel(e: unknown): string | null {
-  return e instanceof VireoError && /backend '\w+' has no \w+ kernel/.test(e.message) ? e.message : null;
-}
 
 for (const fixture of parityFixtures) {
   describe(`PyTorch parity: ${fixture.name}`, () => {
@@ -35,19 +30,13 @@ for (const fixture of parityFixtures) {
     });
 
     for (const b of backendsUnderTest) {
-      it(`eval output on ${b.label} matches PyTorch within atol ${ATOL} + rtol ${RTOL}`, async (ctx) => {
+      it(`eval output on ${b.label} matches PyTorch within atol ${ATOL} + rtol ${RTOL}`, async () => {
         const net = fixture.build();
         await net.to(b.name, b.build ? { build: b.build } : {});
         net.loadStateDict(weights.tensors);
         net.eval();
-        let out: Awaited<ReturnType<typeof net.forward>>;
-        try {
-          out = await net.forward(tensor(input.dataSync().slice(), input.shape));
-        } catch (e) {
-          const reason = b.name === 'wasm' ? missingKernel(e) : null;
-          if (reason) ctx.skip(`not yet implemented: ${reason}`);
-          throw e;
-        }
+        // Every backend has every forward kernel these models use: a missing one fails here.
+        const out = await net.forward(tensor(input.dataSync().slice(), input.shape));
         try {
           expect(out.shape).toEqual(expected.shape);
           expectClose(await out.data(), expected.dataSync(), ATOL, RTOL, `${fixture.name} on ${b.label}`);
