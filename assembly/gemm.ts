@@ -80,7 +80,97 @@ export function f32_gemm_set_kc(kc: i32): void {
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** 4×8 SIMD microkernel: C[4×8] at c (row stride ldc floats) from kc steps of an A and a B panel. */
+// @ts-ignore: decorator
+@inline function epi4(x: v128, rowBias: v128, colBias: v128, act: i32, alpha: f32): v128 {
+  return act4(f32x4.add(x, f32x4.add(rowBias, colBias)), act, alpha);
+}
+
+/** Row bias splat for row r of a tile (zero without a row bias). */
+// @ts-ignore: decorator
+@inline function rowBias4(flags: i32, bias: usize, r: i32): v128 {
+  return flags & F_BIAS_ROW ? v128.load32_splat(bias + (<usize>r << 2)) : f32x4.splat(0);
+}
+/** Column bias for lanes [4h, 4h + 4) of a tile (zero without a column bias). */
+// @ts-ignore: decorator
+@inline function colBias4(flags: i32, bias: usize, h: i32): v128 {
+  return flags & F_BIAS_COL ? v128.load(bias + (<usize>h << 4)) : f32x4.splat(0);
+}
+
+/**
+ * 6×8 SIMD microkernel (the relaxed build's tile): 12 accumulators, B row as two v128.load, A as six
+ * load32_splat (A panel stride MR floats per k). C[6×8] at c, row stride ldc floats.
+ */
+function ukernel_6x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
+  const ld = <usize>ldc << 2;
+  let x00: v128, x01: v128, x10: v128, x11: v128, x20: v128, x21: v128;
+  let x30: v128, x31: v128, x40: v128, x41: v128, x50: v128, x51: v128;
+  if (flags & F_LOAD) {
+    x00 = v128.load(c);
+    x01 = v128.load(c, 16);
+    x10 = v128.load(c + ld);
+    x11 = v128.load(c + ld, 16);
+    x20 = v128.load(c + 2 * ld);
+    x21 = v128.load(c + 2 * ld, 16);
+    x30 = v128.load(c + 3 * ld);
+    x31 = v128.load(c + 3 * ld, 16);
+    x40 = v128.load(c + 4 * ld);
+    x41 = v128.load(c + 4 * ld, 16);
+    x50 = v128.load(c + 5 * ld);
+    x51 = v128.load(c + 5 * ld, 16);
+  } else {
+    x00 = f32x4.splat(0);
+    x01 = x00;
+    x10 = x00;
+    x11 = x00;
+    x20 = x00;
+    x21 = x00;
+    x30 = x00;
+    x31 = x00;
+    x40 = x00;
+    x41 = x00;
+    x50 = x00;
+    x51 = x00;
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    x00 = fma4(a0, b0, x00);
+    x01 = fma4(a0, b1, x01);
+    const a1 = v128.load32_splat(a, 4);
+    x10 = fma4(a1, b0, x10);
+    x11 = fma4(a1, b1, x11);
+    const a2 = v128.load32_splat(a, 8);
+    x20 = fma4(a2, b0, x20);
+    x21 = fma4(a2, b1, x21);
+    const a3 = v128.load32_splat(a, 12);
+    x30 = fma4(a3, b0, x30);
+    x31 = fma4(a3, b1, x31);
+    const a4 = v128.load32_splat(a, 16);
+    x40 = fma4(a4, b0, x40);
+    x41 = fma4(a4, b1, x41);
+    const a5 = v128.load32_splat(a, 20);
+    x50 = fma4(a5, b0, x50);
+    x51 = fma4(a5, b1, x51);
+    a += GEMM_MR << 2;
+    b += 32;
+  }
+
+  v128.store(c, x00);
+  v128.store(c, x01, 16);
+  v128.store(c + ld, x10);
+  v128.store(c + ld, x11, 16);
+  v128.store(c + 2 * ld, x20);
+  v128.store(c + 2 * ld, x21, 16);
+  v128.store(c + 3 * ld, x30);
+  v128.store(c + 3 * ld, x31, 16);
+  v128.store(c + 4 * ld, x40);
+  v128.store(c + 4 * ld, x41, 16);
+  v128.store(c + 5 * ld, x50);
+  v128.store(c + 5 * ld, x51, 16);
+}
+
+/** 4×8 SIMD microkernel (the simd build's tile; the relaxed build's 4-row remainder), A stride MR floats. */
 function ukernel_4x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
   const ld = <usize>ldc << 2;
   const c1 = c + ld;
@@ -121,46 +211,10 @@ function ukernel_4x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags
     const a3 = v128.load32_splat(a, 12);
     x30 = fma4(a3, b0, x30);
     x31 = fma4(a3, b1, x31);
-    a += 16;
+    a += GEMM_MR << 2;
     b += 32;
   }
-  if (flags & F_EPI) {
-    if (flags & F_BIAS_ROW) {
-      const r0 = v128.load32_splat(bias);
-      const r1 = v128.load32_splat(bias, 4);
-      const r2 = v128.load32_splat(bias, 8);
-      const r3 = v128.load32_splat(bias, 12);
-      x00 = f32x4.add(x00, r0);
-      x01 = f32x4.add(x01, r0);
-      x10 = f32x4.add(x10, r1);
-      x11 = f32x4.add(x11, r1);
-      x20 = f32x4.add(x20, r2);
-      x21 = f32x4.add(x21, r2);
-      x30 = f32x4.add(x30, r3);
-      x31 = f32x4.add(x31, r3);
-    } else if (flags & F_BIAS_COL) {
-      const q0 = v128.load(bias);
-      const q1 = v128.load(bias, 16);
-      x00 = f32x4.add(x00, q0);
-      x01 = f32x4.add(x01, q1);
-      x10 = f32x4.add(x10, q0);
-      x11 = f32x4.add(x11, q1);
-      x20 = f32x4.add(x20, q0);
-      x21 = f32x4.add(x21, q1);
-      x30 = f32x4.add(x30, q0);
-      x31 = f32x4.add(x31, q1);
-    }
-    if (act != ACT_NONE) {
-      x00 = act4(x00, act, alpha);
-      x01 = act4(x01, act, alpha);
-      x10 = act4(x10, act, alpha);
-      x11 = act4(x11, act, alpha);
-      x20 = act4(x20, act, alpha);
-      x21 = act4(x21, act, alpha);
-      x30 = act4(x30, act, alpha);
-      x31 = act4(x31, act, alpha);
-    }
-  }
+
   v128.store(c, x00);
   v128.store(c, x01, 16);
   v128.store(c1, x10);
@@ -169,6 +223,38 @@ function ukernel_4x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags
   v128.store(c2, x21, 16);
   v128.store(c3, x30);
   v128.store(c3, x31, 16);
+}
+
+/** 2×8 SIMD kernel for remainder rows (A stride MR floats). */
+function ukernel_2x8_simd(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
+  const c1 = c + (<usize>ldc << 2);
+  let x00 = f32x4.splat(0);
+  let x01 = x00;
+  let x10 = x00;
+  let x11 = x00;
+  if (flags & F_LOAD) {
+    x00 = v128.load(c);
+    x01 = v128.load(c, 16);
+    x10 = v128.load(c1);
+    x11 = v128.load(c1, 16);
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    x00 = fma4(a0, b0, x00);
+    x01 = fma4(a0, b1, x01);
+    const a1 = v128.load32_splat(a, 4);
+    x10 = fma4(a1, b0, x10);
+    x11 = fma4(a1, b1, x11);
+    a += GEMM_MR << 2;
+    b += 32;
+  }
+
+  v128.store(c, x00);
+  v128.store(c, x01, 16);
+  v128.store(c1, x10);
+  v128.store(c1, x11, 16);
 }
 
 /** 1×8 SIMD kernel for leftover rows: A values at stride MR floats; even and odd k in separate chains. */
@@ -199,18 +285,7 @@ function ukernel_1x8_simd(a: usize, b: usize, kc: i32, c: usize, flags: i32, bia
   }
   x0 = f32x4.add(x0, y0);
   x1 = f32x4.add(x1, y1);
-  if (flags & F_EPI) {
-    if (flags & F_BIAS_ROW) {
-      const r = v128.load32_splat(bias);
-      x0 = f32x4.add(x0, r);
-      x1 = f32x4.add(x1, r);
-    } else if (flags & F_BIAS_COL) {
-      x0 = f32x4.add(x0, v128.load(bias));
-      x1 = f32x4.add(x1, v128.load(bias, 16));
-    }
-    x0 = act4(x0, act, alpha);
-    x1 = act4(x1, act, alpha);
-  }
+
   v128.store(c, x0);
   v128.store(c, x1, 16);
 }
@@ -248,7 +323,7 @@ function ukernel_4x8_scalar(a: usize, b: usize, kc: i32, c: usize, ldc: i32, fla
       s21 += a2 * b1;
       s30 += a3 * b0;
       s31 += a3 * b1;
-      pa += 16;
+      pa += GEMM_MR << 2;
       pb += 32;
     }
     if (flags & F_EPI) {
@@ -345,16 +420,75 @@ function ukernel_1x8_scalar(a: usize, b: usize, kc: i32, c: usize, flags: i32, b
   }
 }
 
-// The build's microkernels.
+/**
+ * The fused epilogue as its own pass over a just-written rows×8 tile of C (still in L1): bias, then the
+ * activation. Kept out of the microkernels, whose 8–12 live accumulators leave V8 no registers for the
+ * activation's temporaries (inlined there, the 6×8 kernel spilled and ran at half speed).
+ */
+// @ts-ignore: decorator
+@inline function wantEpilogue(flags: i32, act: i32): bool {
+  return (flags & F_EPI) != 0 && ((flags & (F_BIAS_ROW | F_BIAS_COL)) != 0 || act != ACT_NONE);
+}
+
+function epilogue_rows_simd(c: usize, ldc: i32, rows: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
+  const q0 = colBias4(flags, bias, 0);
+  const q1 = colBias4(flags, bias, 1);
+  const ld = <usize>ldc << 2;
+  for (let r = 0; r < rows; r++) {
+    const rb = rowBias4(flags, bias, r);
+    v128.store(c, epi4(v128.load(c), rb, q0, act, alpha));
+    v128.store(c, epi4(v128.load(c, 16), rb, q1, act, alpha), 16);
+    c += ld;
+  }
+}
+
+// The build's microkernels: the full-panel tile (MR rows) and the remainder rows (r < MR) of a panel.
 // @ts-ignore: decorator
 @inline function ukernelMR(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
-  if (ASC_FEATURE_SIMD) ukernel_4x8_simd(a, b, kc, c, ldc, flags, bias, act, alpha);
-  else ukernel_4x8_scalar(a, b, kc, c, ldc, flags, bias, act, alpha);
+  if (ASC_FEATURE_SIMD) {
+    if (GEMM_MR == 6) ukernel_6x8_simd(a, b, kc, c, ldc, flags, bias, act, alpha);
+    else ukernel_4x8_simd(a, b, kc, c, ldc, flags, bias, act, alpha);
+    if (wantEpilogue(flags, act)) epilogue_rows_simd(c, ldc, GEMM_MR, flags, bias, act, alpha);
+  } else {
+    ukernel_4x8_scalar(a, b, kc, c, ldc, flags, bias, act, alpha);
+  }
 }
-// @ts-ignore: decorator
-@inline function ukernel1(a: usize, b: usize, kc: i32, c: usize, flags: i32, bias: usize, act: i32, alpha: f32): void {
-  if (ASC_FEATURE_SIMD) ukernel_1x8_simd(a, b, kc, c, flags, bias, act, alpha);
-  else ukernel_1x8_scalar(a, b, kc, c, flags, bias, act, alpha);
+
+/**
+ * Rows [r0, r0 + rows) of an A panel (rows < MR) times one B panel block: 4-, 2- and 1-row kernels.
+ * c: the first row's tile; biasRow: whether bias advances per row (row bias) or stays (column bias).
+ */
+function remainderRows(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
+  const rowStep: usize = flags & F_BIAS_ROW ? 4 : 0;
+  if (ASC_FEATURE_SIMD) {
+    if (GEMM_MR > 4 && rows >= 4) {
+      ukernel_4x8_simd(a, b, kc, c, ldc, flags, bias, act, alpha);
+      if (wantEpilogue(flags, act)) epilogue_rows_simd(c, ldc, 4, flags, bias, act, alpha);
+      a += 16;
+      c += <usize>ldc << 4;
+      bias += rowStep * 4;
+      rows -= 4;
+    }
+    if (rows >= 2) {
+      ukernel_2x8_simd(a, b, kc, c, ldc, flags, bias, act, alpha);
+      if (wantEpilogue(flags, act)) epilogue_rows_simd(c, ldc, 2, flags, bias, act, alpha);
+      a += 8;
+      c += <usize>ldc << 3;
+      bias += rowStep * 2;
+      rows -= 2;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    if (ASC_FEATURE_SIMD) {
+      ukernel_1x8_simd(a, b, kc, c, flags, bias, act, alpha);
+      if (wantEpilogue(flags, act)) epilogue_rows_simd(c, ldc, 1, flags, bias, act, alpha);
+    } else {
+      ukernel_1x8_scalar(a, b, kc, c, flags, bias, act, alpha);
+    }
+    a += 4;
+    c += <usize>ldc << 2;
+    bias += rowStep;
+  }
 }
 
 /** Floats of a packed A (M rows) or B (N columns) for K. */
@@ -415,10 +549,8 @@ export function f32_gemm_packed(
           ai += panelA;
           ci += ldcB * GEMM_MR;
         }
-        for (let r = 0; r < mRem; r++) {
-          const row = mFull * GEMM_MR + r;
-          ukernel1(ai + (<usize>r << 2), bj, kc, ci, flags, biasMode == 1 ? bias + (<usize>row << 2) : biasCol, act, alpha);
-          ci += ldcB;
+        if (mRem > 0) {
+          remainderRows(ai, bj, kc, ci, ldc, mRem, flags, biasMode == 1 ? bias + (<usize>(mFull * GEMM_MR) << 2) : biasCol, act, alpha);
         }
         bj += panelB;
       }
@@ -443,9 +575,7 @@ export function f32_gemm_packed(
       if (rows == GEMM_MR) {
         ukernelMR(ai, bj, K, tile, GEMM_NR, flags0, biasMode == 1 ? bias + (<usize>i0 << 2) : biasCol, act, alpha);
       } else {
-        for (let r = 0; r < rows; r++) {
-          ukernel1(ai + (<usize>r << 2), bj, K, tile + (<usize>(r * GEMM_NR) << 2), flags0, biasMode == 1 ? bias + (<usize>(i0 + r) << 2) : biasCol, act, alpha);
-        }
+        remainderRows(ai, bj, K, tile, GEMM_NR, rows, flags0, biasMode == 1 ? bias + (<usize>i0 << 2) : biasCol, act, alpha);
       }
       for (let r = 0; r < rows; r++) {
         for (let l = 0; l < nRem; l++) {
@@ -511,6 +641,13 @@ export function f32_gemm_pack_a(A: usize, lda: i32, transA: i32, M: i32, K: i32,
         store<f32>(d, load<f32>(s2 + o), 8);
         store<f32>(d, load<f32>(s3 + o), 12);
         d += 16;
+      }
+    } else if (rows == GEMM_MR) {
+      // Row by row: sequential reads, writes at stride MR.
+      for (let r = 0; r < GEMM_MR; r++) {
+        const s = A + ((<usize>(i0 + r) * ld) << 2);
+        const q = d + (<usize>r << 2);
+        for (let k = 0; k < K; k++) store<f32>(q + (<usize>(k * GEMM_MR) << 2), load<f32>(s + (<usize>k << 2)));
       }
     } else {
       for (let k = 0; k < K; k++) {
