@@ -1,5 +1,7 @@
-// Pooling backward, NCHW planes. These are scatters (each dY lands on input cells that overlapping
-// windows share), so they run scalar on every build; only the zeroing of dX is bulk (memory.fill).
+// Pooling backward, NCHW planes. In general these are scatters (each dY lands on input cells that
+// overlapping windows share) and run scalar with dX zeroed first. Max pooling with non-overlapping
+// windows (k = s, no padding or dilation) writes every covered cell instead, 2×2/2 four windows per
+// v128 step (even/odd lane split, argmax by lane masks, interleave back).
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
@@ -14,18 +16,60 @@ export function f32_maxpool2d_grad_nchw(
   dy: usize, x: usize, dx: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
 ): void {
-  memory.fill(dx, 0, <usize>(planes * h * w) << 2);
-  // Non-overlapping windows without padding or dilation (the common k = s pooling): each cell has one
-  // window, so full windows need no bounds checks and store instead of accumulating.
+  // Non-overlapping windows without padding or dilation (the common k = s pooling): each cell has at
+  // most one window, so full windows need no bounds checks and write all their cells (dY or 0).
   const tiled = kh == sh && kw == sw && ph == 0 && pw == 0 && dh == 1 && dw == 1;
   const fullY = tiled ? min(h / kh, oh) : 0;
   const fullX = tiled ? min(w / kw, ow) : 0;
+  // Cells outside the full windows (edges, ceil-mode windows) are zeroed first, then accumulated into.
+  if (fullY * kh != h || fullX * kw != w) memory.fill(dx, 0, <usize>(planes * h * w) << 2);
   for (let p = 0; p < planes; p++) {
     const xp = at(x, p * h * w);
     const dxp = at(dx, p * h * w);
     const dyp = at(dy, p * oh * ow);
     for (let oy = 0; oy < fullY; oy++) {
-      for (let ox = 0; ox < fullX; ox++) {
+      let ox = 0;
+      if (ASC_FEATURE_SIMD) {
+        if (kh == 2 && kw == 2) {
+          const one = i32x4.splat(1);
+          const two = i32x4.splat(2);
+          const three = i32x4.splat(3);
+          for (; ox + 4 <= fullX; ox += 4) {
+            const r0 = at(xp, 2 * oy * w + 2 * ox);
+            const r1 = at(r0, w);
+            const p0 = v128.load(r0);
+            const p1 = v128.load(r0, 16);
+            const q0 = v128.load(r1);
+            const q1 = v128.load(r1, 16);
+            // Scan order (0,0), (0,1), (1,0), (1,1): a later cell wins when greater or NaN.
+            let best = v128.shuffle<f32>(p0, p1, 0, 2, 4, 6);
+            let sel = i32x4.splat(0);
+            let v = v128.shuffle<f32>(p0, p1, 1, 3, 5, 7);
+            let up = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, up);
+            sel = v128.bitselect(one, sel, up);
+            v = v128.shuffle<f32>(q0, q1, 0, 2, 4, 6);
+            up = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, up);
+            sel = v128.bitselect(two, sel, up);
+            v = v128.shuffle<f32>(q0, q1, 1, 3, 5, 7);
+            up = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            sel = v128.bitselect(three, sel, up);
+            const g = v128.load(at(dyp, oy * ow + ox));
+            const ga = v128.and(g, i32x4.eq(sel, i32x4.splat(0)));
+            const gb = v128.and(g, i32x4.eq(sel, one));
+            const gc = v128.and(g, i32x4.eq(sel, two));
+            const gd = v128.and(g, i32x4.eq(sel, three));
+            const d0 = at(dxp, 2 * oy * w + 2 * ox);
+            const d1 = at(d0, w);
+            v128.store(d0, v128.shuffle<f32>(ga, gb, 0, 4, 1, 5));
+            v128.store(d0, v128.shuffle<f32>(ga, gb, 2, 6, 3, 7), 16);
+            v128.store(d1, v128.shuffle<f32>(gc, gd, 0, 4, 1, 5));
+            v128.store(d1, v128.shuffle<f32>(gc, gd, 2, 6, 3, 7), 16);
+          }
+        }
+      }
+      for (; ox < fullX; ox++) {
         const base = oy * kh * w + ox * kw;
         let best = load<f32>(at(xp, base));
         let arg = base;
@@ -37,6 +81,7 @@ export function f32_maxpool2d_grad_nchw(
               best = v;
               arg = r + kx;
             }
+            store<f32>(at(dxp, r + kx), 0);
           }
         }
         store<f32>(at(dxp, arg), load<f32>(at(dyp, oy * ow + ox)));

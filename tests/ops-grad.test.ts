@@ -107,26 +107,29 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
       });
     }
 
-    it('max-pool backward: ties go to the first maximum, NaN wins (tiled and general paths)', () => {
-      for (const attrs of [
-        { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], ceilMode: true, countIncludePad: true },
-        { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceilMode: false, countIncludePad: true },
-      ] as const) {
-        const c: OpCase = {
-          name: 'maxpool ties',
-          op: 'maxPool2dGrad',
-          attrs: attrs as never,
-          inputs: [
-            [1, 2, 3, 3],
-            [1, 2, 5, 5],
-          ],
-        };
-        if (attrs.kernel[0] === 3) c.inputs[0] = [1, 2, 3, 3];
-        const x = new Float32Array(50).map((_, i) => Math.floor(i / 3) % 2);
-        x[7] = Number.NaN;
-        x[31] = Number.NaN;
-        x[33] = Number.NaN;
-        const dy = new Float32Array(18).map((_, i) => i + 1);
+    it('max-pool backward: ties go to the first maximum, NaN wins (tiled SIMD, tiled scalar and general paths)', () => {
+      const pool = (k: number, s: number, pad: number, ceilMode: boolean) => ({
+        kernel: [k, k],
+        stride: [s, s],
+        padding: [pad, pad],
+        dilation: [1, 1],
+        ceilMode,
+        countIncludePad: true,
+      });
+      // [attrs, input shape, output shape]: 2x2/2 on a wide row (4-window SIMD steps plus a scalar tail
+      // and a ceil-mode edge column), 3x3/3 tiled, 3x3/2 padded (general).
+      const setups = [
+        [pool(2, 2, 0, true), [1, 2, 5, 19], [1, 2, 3, 10]],
+        [pool(3, 3, 0, false), [1, 2, 7, 13], [1, 2, 2, 4]],
+        [pool(3, 2, 1, false), [1, 2, 5, 5], [1, 2, 3, 3]],
+      ] as const;
+      for (const [attrs, xs, ys] of setups) {
+        const c: OpCase = { name: 'maxpool ties', op: 'maxPool2dGrad', attrs: attrs as never, inputs: [[...ys], [...xs]] };
+        const n = xs.reduce((a, b) => a * b, 1);
+        // Runs of equal values (ties inside windows), and NaNs at a window's first, second and last cell.
+        const x = new Float32Array(n).map((_, i) => Math.floor(i / 3) % 2);
+        for (const at of [7, 31, 33, 40, 41, n - 1]) if (at < n) x[at] = Number.NaN;
+        const dy = new Float32Array(ys.reduce((a, b) => a * b, 1)).map((_, i) => i + 1);
         const params = caseParams(c);
         const want = runCase(c, reference, params, [dy, x]);
         expect(Array.from(runCase(c, backend, params, [dy, x]))).toEqual(Array.from(want));
