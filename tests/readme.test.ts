@@ -1,0 +1,102 @@
+// Runs the README's usage block as written, against the built package (dist/), with random weights written by
+// writeSafetensors. The only change: the 'vireo' specifier points at this checkout's dist/index.js, and two
+// lines around the block supply `bytes` and report the result. The reference backend in-process is the oracle.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { manualSeed, nn, tensor, writeSafetensors } from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const distEntry = join(root, 'dist', 'index.js');
+
+function usageBlock(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Usage');
+  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
+  if (start < 0 || !match) throw new Error('README.md has no ```ts block under ## Usage');
+  return match[1];
+}
+
+function referenceCnn(): nn.Sequential {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
+    flatten: new nn.Flatten(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
+    fc3: new nn.Linear(512, 10),
+  });
+}
+
+const work = mkdtempSync(join(tmpdir(), 'vireo-readme-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('README usage', () => {
+  const block = usageBlock();
+
+  it('is the issue-2 example: the reference CNN loaded from safetensors, forward on [32, 3, 32, 32]', () => {
+    expect(block).toContain("import { nn, tensor, readSafetensors, writeSafetensors } from 'vireo';");
+    expect(block).toContain('conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }), relu1: new nn.ReLU(), pool1: new nn.MaxPool2d(2),');
+    expect(block).toContain("await net.to('wasm');                                   // or 'reference'");
+    expect(block).toContain('net.loadStateDict(readSafetensors(bytes));');
+    expect(block).toContain('const logits = await net.forward(x);');
+  });
+
+  // Random weights (non-zero biases, so the zero input still gives distinct logits), via the file format.
+  manualSeed(11);
+  const source = referenceCnn();
+  const state = source.stateDict();
+  for (const [name, t] of Object.entries(state)) {
+    if (name.endsWith('.bias'))
+      state[name] = tensor(
+        t.dataSync().map((_, i) => Math.sin(i + name.length)),
+        t.shape,
+      );
+  }
+  const bytes = writeSafetensors(state);
+  const weightsPath = join(work, 'weights.safetensors');
+  writeFileSync(weightsPath, bytes);
+  it('runs as written (wasm) and matches the same weights on the reference backend in-process', async () => {
+    expect(existsSync(distEntry), 'dist/ is missing: run npm run build').toBe(true);
+    const code = block.replace("from 'vireo'", `from '${pathToFileURL(distEntry).href}'`);
+    const program = [
+      `import { readFileSync as __read } from 'node:fs';`,
+      `const bytes = new Uint8Array(__read(${JSON.stringify(weightsPath)}));`,
+      code,
+      'process.stdout.write(JSON.stringify({ shape: logits.shape, values: Array.from(values) }));',
+    ].join('\n');
+    const file = join(work, 'readme.mjs');
+    writeFileSync(file, program);
+    const out = JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
+      shape: number[];
+      values: number[];
+    };
+    expect(out.shape).toEqual([32, 10]);
+    expect(out.values).toHaveLength(320);
+    expect(out.values.every(Number.isFinite)).toBe(true);
+
+    // The same weights through the source tree on the reference backend: the oracle. The README's input is all
+    // zeros, so every row of the batch is the same image: one reference row stands for all 32.
+    const net = referenceCnn();
+    await net.to('reference');
+    net.loadStateDict(state);
+    net.eval();
+    const expected = await (await net.forward(tensor(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]))).data();
+    for (let i = 0; i < out.values.length; i++) {
+      const e = expected[i % 10];
+      expect(Math.abs(out.values[i] - e)).toBeLessThan(1e-4 * (1 + Math.abs(e)));
+    }
+  });
+});
