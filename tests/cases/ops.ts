@@ -287,6 +287,11 @@ export const opCases: OpCase[] = [
     padding: [2, 2, 2, 2],
     activation: { kind: 'leakyRelu', alpha: 0.2 },
   }),
+  // Stride-1 convolutions whose output width is a multiple of 8 (the row-aligned im2col path).
+  conv('conv s1 width 16 pad1', [2, 5, 10, 16], { outChannels: 7, padding: [1, 1, 1, 1] }),
+  conv('conv s1 width 8 relu', [3, 6, 8, 8], { outChannels: 12, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
+  conv('conv s1 row-aligned dilated asym', [1, 3, 9, 14], { outChannels: 5, dilation: [1, 2], padding: [1, 4, 0, 2] }),
+  conv('conv s1 width 8 unpadded 1x3', [1, 4, 5, 10], { outChannels: 6, kernel: [1, 3] }),
   {
     name: 'linear K past block rows 9 sigmoid',
     op: 'linear',

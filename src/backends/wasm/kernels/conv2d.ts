@@ -63,8 +63,9 @@ export const conv2dWasm =
     const wPtr = arena.alloc(4 * groups * aFloats);
     const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
     const biasMode = bias ? 1 : 0;
+    const tmpFloats = exports.f32_im2col_panels_tmp_floats(kw, dw, ow);
     return {
-      scratchBytes: 4 * (bFloats + mr * nr) + 32,
+      scratchBytes: 4 * (bFloats + mr * nr + tmpFloats) + 32,
       pack() {
         const dst = arena.f32(wPtr, groups * aFloats);
         for (let g = 0; g < groups; g++) {
@@ -75,11 +76,12 @@ export const conv2dWasm =
       run([x], y, scratch) {
         const bp = align16(scratch);
         const tile = bp + 4 * bFloats;
+        const tmp = tile + 4 * mr * nr;
         for (let b = 0; b < n; b++) {
           for (let g = 0; g < groups; g++) {
             const xg = x + 4 * (b * cin + g * cinG) * h * w;
             if (pointwise) exports.f32_gemm_pack_b(xg, p, 0, kg, p, bp);
-            else exports.f32_im2col_nchw_panels(xg, bp, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+            else exports.f32_im2col_nchw_panels(xg, bp, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
             const yg = y + 4 * (b * cout + g * coutG) * p;
             exports.f32_gemm_packed(coutG, p, kg, wPtr + 4 * g * aFloats, bp, yg, p, 0, biasPtr + 4 * g * coutG, biasMode, act, alpha, tile);
           }
