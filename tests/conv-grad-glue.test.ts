@@ -16,9 +16,10 @@ import { type OpCase, caseInputs, caseParams, runCase } from './helpers/single-o
 
 /**
  * The GEMM-based conv/linear backward glue (im2col, transposes, leading dimensions, group and batch
- * offsets, col2im) checked against the reference with a plain-JS f32_gemm that implements the agreed
- * contract — f32_gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, scratch): row-major,
- * C = (accumulate ? C : 0) + op(A)·op(B) — so the glue is verified independently of assembly/gemm.ts.
+ * offsets, col2im) checked against the reference with f32_gemm replaced by a plain-JS loop implementing
+ * the agreed contract — f32_gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, scratch):
+ * row-major, C = (accumulate ? C : 0) + op(A)·op(B). (The input gradients use the packed-panel entry
+ * points with W packed once, which stay the module's own; tests/ops-grad.test.ts runs everything real.)
  */
 function jsGemm(memory: WebAssembly.Memory) {
   return (

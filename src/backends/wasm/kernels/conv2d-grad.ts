@@ -59,6 +59,44 @@ function requireGemm(exports: KernelExports, name: string): void {
   }
 }
 
+function requirePackedGemm(exports: KernelExports, name: string): void {
+  requireGemm(exports, name);
+  for (const f of [
+    'f32_gemm_packed',
+    'f32_gemm_pack_b',
+    'f32_gemm_packed_a_floats',
+    'f32_gemm_packed_b_floats',
+    'f32_gemm_mr',
+    'f32_gemm_nr',
+  ]) {
+    if (typeof exports[f] !== 'function') throw new VireoError(`layer '${name}': this wasm build has no ${f} (assembly/gemm.ts)`);
+  }
+}
+
+/**
+ * Packs the transpose of rows [row0, row0 + k) of w (row stride ld, the first m columns) into mr-row A
+ * panels: panel i, step p, lane r = w[row0 + p][i·mr + r] (0 past m). For dX, A = W_gᵀ.
+ */
+export function packTransposedAPanels(
+  dst: Float32Array,
+  w: Float32Array,
+  ld: number,
+  row0: number,
+  k: number,
+  m: number,
+  mr: number,
+): void {
+  let d = 0;
+  for (let i0 = 0; i0 < m; i0 += mr) {
+    for (let p = 0; p < k; p++) {
+      const src = (row0 + p) * ld + i0;
+      for (let r = 0; r < mr; r++) dst[d++] = i0 + r < m ? w[src + r] : 0;
+    }
+  }
+}
+
+const align16 = (p: number): number => (p + 15) & ~15;
+
 const convArgs = (a: Conv2dAttrs) =>
   [a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]] as const;
 
@@ -67,40 +105,64 @@ export const conv2dGradInputWasm =
   ({ node, inputShapes: [dys], outputShape: xs }) => {
     const a = node.attrs;
     const g = geometry(a, xs, dys);
-    if (!g.depthwise) requireGemm(exports, node.name);
-    // The weight lives on the host: a copy in wasm memory, rewritten by pack() when the parameter changes.
     const weight = node.params.weight;
-    const wPtr = arena.alloc(4 * weight.values.length);
-    const pack = () => arena.f32(wPtr, weight.values.length).set(weight.values);
-    const dispose = () => arena.release(wPtr);
     if (g.depthwise) {
+      // The weight lives on the host: a copy in wasm memory, rewritten by pack() when the parameter changes.
+      const wPtr = arena.alloc(4 * weight.values.length);
       return {
         scratchBytes: 0,
-        pack,
-        dispose,
+        pack() {
+          arena.f32(wPtr, weight.values.length).set(weight.values);
+        },
         run([dy], dx) {
           exports.f32_dwconv2d_grad_input_nchw(dy, wPtr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
         },
+        dispose() {
+          arena.release(wPtr);
+        },
       };
     }
+    requirePackedGemm(exports, node.name);
+    // W_gᵀ packed once per weight version into A panels (M = K rows, inner dimension coutG); per image
+    // and group dY_g is packed into B panels and col = W_gᵀ · dY_g goes through the packed GEMM.
+    const mr = exports.f32_gemm_mr();
+    const nr = exports.f32_gemm_nr();
+    const aFloats = exports.f32_gemm_packed_a_floats(g.k, g.coutG);
+    const bFloats = exports.f32_gemm_packed_b_floats(g.p, g.coutG);
+    const packed = arena.alloc(4 * a.groups * aFloats);
     const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
-    const gemmScratch = exports.f32_gemm_scratch_bytes(g.k, g.p, g.coutG);
     return {
-      scratchBytes: align(colBytes) + gemmScratch,
-      pack,
-      dispose,
+      scratchBytes: align(colBytes) + 4 * (bFloats + mr * nr) + 32,
+      pack() {
+        const dst = arena.f32(packed, a.groups * aFloats);
+        for (let grp = 0; grp < a.groups; grp++) {
+          packTransposedAPanels(
+            dst.subarray(grp * aFloats, (grp + 1) * aFloats),
+            weight.values,
+            g.k,
+            grp * g.coutG,
+            g.coutG,
+            g.k,
+            mr,
+          );
+        }
+      },
       run([dy], dx, scratch) {
-        const gemmPtr = scratch + align(colBytes);
+        const bp = align16(scratch + align(colBytes));
+        const tile = bp + 4 * bFloats;
         for (let b = 0; b < g.n; b++) {
           for (let grp = 0; grp < a.groups; grp++) {
             const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
             const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
-            const wG = wPtr + 4 * grp * g.coutG * g.k;
-            // col = W_gᵀ · dY_g: [K, coutG]·[coutG, P].
-            exports.f32_gemm(1, 0, g.k, g.p, g.coutG, wG, g.k, dyG, g.p, g.pointwise ? dxG : scratch, g.p, 0, gemmPtr);
+            exports.f32_gemm_pack_b(dyG, g.p, 0, g.coutG, g.p, bp);
+            const target = g.pointwise ? dxG : scratch;
+            exports.f32_gemm_packed(g.k, g.p, g.coutG, packed + 4 * grp * aFloats, bp, target, g.p, 0, 0, 0, 0, 0, tile);
             if (!g.pointwise) exports.f32_col2im_nchw_kxp(scratch, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
           }
         }
+      },
+      dispose() {
+        arena.release(packed);
       },
     };
   };

@@ -4,12 +4,25 @@ import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
-  if (typeof ctx.exports.f32_gemm !== 'function' || typeof ctx.exports.f32_gemm_scratch_bytes !== 'function') {
+  const needed = [
+    'f32_gemm',
+    'f32_gemm_scratch_bytes',
+    'f32_gemm_packed',
+    'f32_gemm_pack_a',
+    'f32_gemm_packed_a_floats',
+    'f32_gemm_packed_b_floats',
+    'f32_gemm_mr',
+    'f32_gemm_nr',
+  ];
+  if (needed.some((f) => typeof ctx.exports[f] !== 'function')) {
     throw new VireoError(`layer '${name}': this wasm build has no f32_gemm kernel (assembly/gemm.ts) for the linear backward`);
   }
 }
 
-/** dX[rows, in] = dY[rows, out] · W[out, in] (f32_gemm; W copied into wasm memory by pack()). */
+/**
+ * dX[rows, in] = dY[rows, out] · W[out, in]: W packed once per weight version into B panels (pack()),
+ * dY packed per call into A panels, then the packed GEMM.
+ */
 export const linearGradInputWasm =
   (ctx: WasmContext): KernelFactory<'linearGradInput'> =>
   ({ node, inputShapes: [dys] }) => {
@@ -17,21 +30,38 @@ export const linearGradInputWasm =
     const { exports, arena } = ctx;
     const { inFeatures: k, outFeatures: m } = node.attrs;
     const rows = sizeOf(dys) / m;
+    const mr = exports.f32_gemm_mr();
+    const nr = exports.f32_gemm_nr();
+    const aFloats = exports.f32_gemm_packed_a_floats(rows, m);
+    const bFloats = exports.f32_gemm_packed_b_floats(k, m);
     const weight = node.params.weight;
-    const wPtr = arena.alloc(4 * m * k);
+    const packed = arena.alloc(4 * bFloats);
     return {
-      scratchBytes: exports.f32_gemm_scratch_bytes(rows, k, m),
+      scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        arena.f32(wPtr, m * k).set(weight.values);
+        packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
       },
       run([dy], dx, scratch) {
-        exports.f32_gemm(0, 0, rows, k, m, dy, m, wPtr, k, dx, k, 0, scratch);
+        const ap = (scratch + 15) & ~15;
+        exports.f32_gemm_pack_a(dy, m, 0, rows, m, ap);
+        exports.f32_gemm_packed(rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, ap + 4 * aFloats);
       },
       dispose() {
-        arena.release(wPtr);
+        arena.release(packed);
       },
     };
   };
+
+/** Packs a row-major k×n matrix into nr-column B panels: panel j, step p, lane l = w[p][j·nr + l] (0 past n). */
+function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, nr: number): void {
+  for (let j0 = 0; j0 < n; j0 += nr) {
+    const base = j0 * k;
+    for (let p = 0; p < k; p++) {
+      const src = p * n + j0;
+      for (let l = 0; l < nr; l++) dst[base + p * nr + l] = j0 + l < n ? w[src + l] : 0;
+    }
+  }
+}
 
 /** dW[out, in] = dYᵀ · X over all rows (f32_gemm with transA). */
 export const linearGradWeightWasm =
