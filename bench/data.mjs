@@ -4,7 +4,8 @@
 // written with @tensorflow/tfjs-core image ops (resizeBilinear with half-pixel centres, flipLeftRight,
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
-// Imports the built package (npm run build first). Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2]
+// Imports the built package (npm run build first).
+// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2]
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
@@ -15,6 +16,11 @@ const workersArg = process.argv.indexOf('--workers');
 // Worker counts to measure (default 0, 1, 2; a many-core machine can pass e.g. --workers 0,1,2,4,8).
 const workerCounts = workersArg > 0 ? process.argv[workersArg + 1].split(',').map(Number) : [0, 1, 2];
 const wasmDirArg = process.argv.indexOf('--tfjs-wasm-dir');
+const sizesArg = process.argv.indexOf('--sizes');
+const sizes = sizesArg > 0 ? process.argv[sizesArg + 1].split(',').map(Number) : [224, 32];
+const noTfjs = process.argv.includes('--no-tfjs');
+const prefetchArg = process.argv.indexOf('--prefetch');
+const prefetch = prefetchArg > 0 ? Number(process.argv[prefetchArg + 1]) : 2;
 const require = createRequire(import.meta.url);
 const mean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
@@ -42,7 +48,7 @@ function pipeline(size) {
 
 async function vireo(ds, size, numWorkers, batchSize) {
   ds.transform = pipeline(size);
-  const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch: 2 });
+  const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch });
   for await (const _ of loader); // warm-up epoch: workers started, kernels compiled, nothing left in flight
   const t0 = performance.now();
   let n = 0;
@@ -96,7 +102,7 @@ console.log(
   `data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`,
 );
 const results = {};
-for (const [size, n, batch] of quick
+const configs = quick
   ? [
       [224, 128, 32],
       [32, 1024, 256],
@@ -104,11 +110,12 @@ for (const [size, n, batch] of quick
   : [
       [224, 384, 64],
       [32, 4096, 256],
-    ]) {
+    ];
+for (const [size, n, batch] of configs.filter(([s]) => sizes.includes(s))) {
   const ds = dataset(n);
   const row = {};
   for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
-  for (const backend of ['cpu', 'wasm']) {
+  for (const backend of noTfjs ? [] : ['cpu', 'wasm']) {
     if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to start`);
     row[`tfjs-${backend}`] = await tfjs(tf, dataset(quick ? n / 4 : n / 2), size, batch);
   }
@@ -116,7 +123,7 @@ for (const [size, n, batch] of quick
   console.log(`\n-> ${size}x${size} (${n} images, batch ${batch})`);
   for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
   const v0 = row['vireo 0 workers'];
-  const bestTf = Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
+  const bestTf = noTfjs ? Number.NaN : Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
   const scaling = workerCounts
     .filter((w) => w > 0)
     .map((w) => `${w}w/0w ${(row[`vireo ${w} workers`] / v0).toFixed(2)}x`)
