@@ -1,0 +1,135 @@
+// The demo page in a real browser: Debian's chromium driven by playwright-core, the page served from demo/
+// by a tiny local server. Checks the browser bundle (npm run build:browser) loads, runs the reference CNN
+// on the wasm backend and gives the same logits as Node for the same seed and input.
+import { existsSync, readFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WasmBuild, manualSeed, nn, tensor } from '../src/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const demoDir = fileURLToPath(new URL('../demo/', import.meta.url));
+const bundle = join(demoDir, 'vireo.browser.js');
+const skipReason = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (Debian: apt-get install chromium)`
+  : !existsSync(bundle)
+    ? 'demo/vireo.browser.js is missing (run npm run build)'
+    : null;
+if (skipReason) console.warn(`browser tests skipped: ${skipReason}`);
+
+const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+function serve(root: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(root, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(root) || !existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function referenceCnn(): nn.Sequential {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
+    flatten: new nn.Flatten(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
+    fc3: new nn.Linear(512, 10),
+  });
+}
+
+interface DemoResult {
+  state: 'done' | 'error';
+  error?: string;
+  seed: number;
+  backend: string;
+  build: string;
+  shape: number[];
+  logits: number[];
+  input: number[];
+}
+
+describe.skipIf(skipReason !== null)('demo page in chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await serve(demoDir);
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  async function runPage(query: string): Promise<DemoResult> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(`${url}${query}`);
+      await page.waitForFunction(() => (window as { vireoDemo?: unknown }).vireoDemo !== undefined, null, { timeout: 60_000 });
+      const result = (await page.evaluate(() => (window as unknown as { vireoDemo: unknown }).vireoDemo)) as DemoResult;
+      expect(errors).toEqual([]);
+      expect(result.error).toBeUndefined();
+      expect(result.state).toBe('done');
+      expect(result.shape).toEqual([1, 10]);
+      expect(result.logits).toHaveLength(10);
+      expect(result.logits.every(Number.isFinite)).toBe(true);
+      expect(['relaxed', 'simd', 'scalar']).toContain(result.build);
+      await expect.poll(() => page.locator('#backend').textContent()).toContain(`build '${result.build}'`);
+      expect(await page.locator('#top tr').count()).toBe(5);
+      return result;
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** Node, same seed, the input the page drew: the same logits. */
+  async function nodeLogits(result: DemoResult, backend: 'wasm' | 'reference'): Promise<Float32Array> {
+    manualSeed(result.seed);
+    const net = referenceCnn();
+    net.eval();
+    await net.to(backend, backend === 'wasm' ? { build: result.build as WasmBuild } : {});
+    const out = await (await net.forward(tensor(new Float32Array(result.input), [1, 3, 32, 32]))).data();
+    net.releasePlans();
+    return out;
+  }
+
+  it('runs the reference CNN on the wasm backend and matches Node for the same seed and input', async () => {
+    const result = await runPage('?seed=5');
+    expect(result.backend).toBe('wasm');
+    const node = await nodeLogits(result, 'wasm');
+    for (let i = 0; i < 10; i++) expect(Math.abs(result.logits[i] - node[i])).toBeLessThan(1e-4 * (1 + Math.abs(node[i])));
+  });
+
+  it("the bundle's reference backend in the page matches Node too", async () => {
+    const result = await runPage('?seed=9&backend=reference');
+    expect(result.backend).toBe('reference');
+    const node = await nodeLogits(result, 'reference');
+    for (let i = 0; i < 10; i++) expect(Math.abs(result.logits[i] - node[i])).toBeLessThan(1e-5 * (1 + Math.abs(node[i])));
+  });
+});
