@@ -173,6 +173,48 @@ describe('DataLoader', () => {
     await expect(collect(loader)).rejects.toThrow(/iterated after close/);
   });
 
+  it('errors: a custom transform cannot go to workers; samples of different sizes in one batch', async () => {
+    class Invert extends T.Transform {
+      apply(ctx: never, img: never) {
+        return img;
+      }
+      spec() {
+        return { name: 'Invert', args: [] };
+      }
+    }
+    const ds = cifarLike(4, 9);
+    ds.transform = new T.Compose([new Invert(), new T.ToTensor()]);
+    expect((await collect(new DataLoader(ds, { batchSize: 2 }))).length).toBe(2); // fine on this thread
+    const pooled = new DataLoader(ds, { batchSize: 2, numWorkers: 1 });
+    await expect(collect(pooled)).rejects.toThrow(/transform 'Invert' cannot run in a worker .* use numWorkers: 0/);
+    await pooled.close();
+    const { dir, cleanup } = tempDir();
+    try {
+      mkdir(join(dir, 'x'));
+      await sharp(Buffer.alloc(4 * 4 * 3), { raw: { width: 4, height: 4, channels: 3 } })
+        .png()
+        .toFile(join(dir, 'x', 'a.png'));
+      await sharp(Buffer.alloc(5 * 4 * 3), { raw: { width: 5, height: 4, channels: 3 } })
+        .png()
+        .toFile(join(dir, 'x', 'b.png'));
+      const mixed = await datasets.ImageFolder.fromDirectory(dir);
+      await expect(collect(new DataLoader(mixed, { batchSize: 2 }))).rejects.toThrow(
+        /sample 1 is \[3, 4, 5\] after the transforms but sample 0 .* \[3, 4, 4\]; add a Resize or CenterCrop/,
+      );
+      for (const numWorkers of [0, 1]) {
+        // Batches of different shapes are fine (the shared output buffer is sized per batch).
+        const loader = new DataLoader(mixed, { batchSize: 1, numWorkers });
+        expect((await collect(loader)).map((b) => b.shape)).toEqual([
+          [1, 3, 4, 4],
+          [1, 3, 4, 5],
+        ]);
+        await loader.close();
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
   it('the default pool size is cores - 1, at least 1', async () => {
     expect(await defaultWorkerCount()).toBe(Math.max(1, availableParallelism() - 1));
   });
