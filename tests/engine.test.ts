@@ -423,6 +423,31 @@ describe('plans follow every layer mode, not only the root one', () => {
   });
 });
 
+describe('training plans follow every layer mode too', () => {
+  it("net.train() then a child's .eval() (frozen batch norm) compiles a new training plan", async () => {
+    const bn = new nn.BatchNorm2d(2);
+    bn.runningMean.set(new Float32Array([0.5, -0.5]));
+    bn.runningVar.set(new Float32Array([2, 0.5]));
+    const net = new nn.Sequential({ bn, act: new nn.Tanh() }).train();
+    await net.to('wasm');
+    const xs = randomArray(2 * 2 * 9, 13, 1);
+    const x = tensor(xs, [2, 2, 3, 3]);
+    const batchStats = (await (await net.forward(x)).data()).slice();
+    const runningMean = [...bn.runningMean.values];
+    const runningVar = [...bn.runningVar.values];
+    bn.eval();
+    const frozen = await (await net.forward(x)).data();
+    expect([...frozen]).not.toEqual([...batchStats]);
+    // Eval-mode batch norm: the running statistics normalize, and they no longer move.
+    for (let i = 0; i < xs.length; i++) {
+      const ch = Math.floor(i / 9) % 2;
+      expect(frozen[i]).toBeCloseTo(Math.tanh((xs[i] - runningMean[ch]) / Math.sqrt(runningVar[ch] + 1e-5)), 5);
+    }
+    expect([...bn.runningMean.values]).toEqual(runningMean);
+    net.releasePlans();
+  });
+});
+
 describe('training-mode forward kernels agree with the reference', () => {
   function onePlan(
     op: 'dropout' | 'batchNorm2d',

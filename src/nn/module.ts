@@ -25,6 +25,8 @@ export abstract class Module {
   private backend: Backend | null = null;
   private plans: { modes: string; plan: Plan }[] = [];
   private trainPlans: TrainPlan[] = [];
+  /** Layer modes each training plan was compiled for (see modeSignature). */
+  private trainPlanModes = new WeakMap<TrainPlan, string>();
 
   /** Adds this module's nodes to `graph`, reading `inputs`; `path` is its state-dict prefix. */
   abstract emit(graph: Graph, inputs: ValueId[], path: string): ValueId;
@@ -164,11 +166,12 @@ export abstract class Module {
 
   /**
    * The training plan (forward + backward, planned together) for this input shape, rebuilt when the
-   * set of parameters with requiresGrad changes.
+   * set of parameters with requiresGrad or any layer's train/eval mode changes.
    */
   async trainPlan(inputShape: Shape): Promise<TrainPlan> {
     const backend = await this.currentBackend();
-    const found = this.trainPlans.find((p) => p.matches([inputShape]));
+    const modes = this.modeSignature();
+    const found = this.trainPlans.find((p) => p.matches([inputShape]) && this.trainPlanModes.get(p) === modes);
     if (found) return found;
     this.trainPlans = this.trainPlans.filter((p) => {
       const stale = shapesEqual(p.inputShapes[0], inputShape);
@@ -176,6 +179,7 @@ export abstract class Module {
       return !stale;
     });
     const plan = new TrainPlan(this.toGraph(), [inputShape], backend);
+    this.trainPlanModes.set(plan, modes);
     this.trainPlans.push(plan);
     return plan;
   }
