@@ -242,6 +242,22 @@ describe('state-dict names', () => {
     expect(Object.keys(nested.stateDict())).toEqual(['block.main.0.weight', 'block.shortcut.weight', 'block.shortcut.bias']);
   });
 
+  it('named children keep their order: a Map like an OrderedDict; integer names mixed into an object are refused', () => {
+    const fromMap = new nn.Sequential(
+      new Map<string, Module>([
+        ['features', new nn.Conv2d(1, 2, 1)],
+        ['10', new nn.Flatten()],
+        ['2', new nn.Linear(2, 3)],
+      ]),
+    );
+    expect(fromMap.namedChildren().map(([n]) => n)).toEqual(['features', '10', '2']);
+    expect(Object.keys(fromMap.stateDict())).toEqual(['features.weight', 'features.bias', '2.weight', '2.bias']);
+    // {features, '10', '2'} as an object would list '2', '10', 'features': the layers would run out of order.
+    expect(() => new nn.Sequential({ features: new nn.ReLU(), 10: new nn.Flatten() })).toThrow(/'10'.*pass a Map/);
+    // All-integer names (PyTorch's positional style written out) stay accepted.
+    expect(new nn.Sequential({ 0: new nn.ReLU(), 1: new nn.Tanh() }).namedChildren().map(([n]) => n)).toEqual(['0', '1']);
+  });
+
   it('a state dict saved from one model loads into a twin by the same names', () => {
     manualSeed(1);
     const a = new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.ReLU(), new nn.Linear(4, 2));
