@@ -214,7 +214,11 @@ export class TrainPlan {
    * accumulated (+=) into `Parameter.grad` (allocated on first use).
    */
   backward(gradOutput: Float32Array, generation = this.forwardCount): void {
-    if (this.disposed) throw new VireoError('plan was disposed');
+    if (this.disposed) {
+      throw new VireoError(
+        'backward: the training plan of this output was released (the model was recompiled: another backend, requiresGrad or train/eval change); run forward again',
+      );
+    }
     if (generation !== this.forwardCount) {
       throw new VireoError(
         'backward: the model ran forward again since this output was computed; call backward on the latest output',
