@@ -238,7 +238,43 @@ export function f32_chw_affine(
       store<f32>(gy + (<usize>x << 2), ((ny + 1) * fh - 1) * 0.5);
     }
     // Corner offsets and weights; corners outside the image get weight 0 (zeros padding).
-    for (x = 0; x < ow; x++) {
+    x = 0;
+    if (ASC_FEATURE_SIMD) {
+      const viw = i32x4.splat(iw), vih = i32x4.splat(ih), izero = i32x4.splat(0), ione = i32x4.splat(1), fone = f32x4.splat(1);
+      for (; x + 4 <= ow; x += 4) {
+        const q = <usize>x << 2;
+        const ix = v128.load(gx + q);
+        const iy = v128.load(gy + q);
+        if (bilinear) {
+          const fx0 = f32x4.floor(ix), fy0 = f32x4.floor(iy);
+          const x0 = i32x4.trunc_sat_f32x4_s(fx0), y0 = i32x4.trunc_sat_f32x4_s(fy0);
+          const x1 = i32x4.add(x0, ione), y1 = i32x4.add(y0, ione);
+          const e = f32x4.sub(f32x4.add(fx0, fone), ix), wst = f32x4.sub(ix, fx0);
+          const s = f32x4.sub(f32x4.add(fy0, fone), iy), nth = f32x4.sub(iy, fy0);
+          const inX0 = v128.and(i32x4.ge_s(x0, izero), i32x4.lt_s(x0, viw)), inX1 = v128.and(i32x4.ge_s(x1, izero), i32x4.lt_s(x1, viw));
+          const inY0 = v128.and(i32x4.ge_s(y0, izero), i32x4.lt_s(y0, vih)), inY1 = v128.and(i32x4.ge_s(y1, izero), i32x4.lt_s(y1, vih));
+          const m0 = v128.and(inX0, inY0), m1 = v128.and(inX1, inY0), m2 = v128.and(inX0, inY1), m3 = v128.and(inX1, inY1);
+          const r0 = i32x4.mul(y0, viw), r1 = i32x4.mul(y1, viw);
+          v128.store(o0 + q, v128.and(i32x4.add(r0, x0), m0));
+          v128.store(o1 + q, v128.and(i32x4.add(r0, x1), m1));
+          v128.store(o2 + q, v128.and(i32x4.add(r1, x0), m2));
+          v128.store(o3 + q, v128.and(i32x4.add(r1, x1), m3));
+          const a = v128.and(f32x4.mul(e, s), m0), b = v128.and(f32x4.mul(wst, s), m1);
+          const cc = v128.and(f32x4.mul(e, nth), m2), d = v128.and(f32x4.mul(wst, nth), m3);
+          v128.store(w0 + q, a);
+          v128.store(w1 + q, b);
+          v128.store(w2 + q, cc);
+          v128.store(w3 + q, d);
+          v128.store(wm + q, f32x4.add(f32x4.add(f32x4.add(a, b), cc), d));
+        } else {
+          const xn = i32x4.trunc_sat_f32x4_s(f32x4.nearest(ix)), yn = i32x4.trunc_sat_f32x4_s(f32x4.nearest(iy));
+          const inside = v128.and(v128.and(i32x4.ge_s(xn, izero), i32x4.lt_s(xn, viw)), v128.and(i32x4.ge_s(yn, izero), i32x4.lt_s(yn, vih)));
+          v128.store(o0 + q, v128.and(i32x4.add(i32x4.mul(yn, viw), xn), inside));
+          v128.store(w0 + q, v128.and(fone, inside));
+        }
+      }
+    }
+    for (; x < ow; x++) {
       const q = <usize>x << 2;
       const ix = load<f32>(gx + q);
       const iy = load<f32>(gy + q);
