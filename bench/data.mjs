@@ -5,7 +5,7 @@
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
 // Imports the built package (npm run build first).
-// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2]
+// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2] [--reuse]
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
@@ -21,6 +21,8 @@ const sizes = sizesArg > 0 ? process.argv[sizesArg + 1].split(',').map(Number) :
 const noTfjs = process.argv.includes('--no-tfjs');
 const prefetchArg = process.argv.indexOf('--prefetch');
 const prefetch = prefetchArg > 0 ? Number(process.argv[prefetchArg + 1]) : 2;
+// --reuse: DataLoader({ reuseBuffers: true }), recycling batch memory instead of a fresh array per batch.
+const reuseBuffers = process.argv.includes('--reuse');
 const require = createRequire(import.meta.url);
 const mean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
@@ -48,7 +50,7 @@ function pipeline(size) {
 
 async function vireo(ds, size, numWorkers, batchSize) {
   ds.transform = pipeline(size);
-  const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch });
+  const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch, reuseBuffers });
   for await (const _ of loader); // warm-up epoch: workers started, kernels compiled, nothing left in flight
   const t0 = performance.now();
   let n = 0;

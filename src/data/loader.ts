@@ -24,6 +24,13 @@ export interface DataLoaderOptions {
   build?: WasmBuild;
   /** Browsers: URL of the worker script (dist/data/worker.js as served). */
   workerUrl?: string | URL;
+  /**
+   * Recycle batch buffers: a batch's `x` stays valid only until the iteration after next asks for
+   * another batch (its memory then holds a later batch). Saves allocating and page-faulting a fresh
+   * [N, C, H, W] array per batch; for consumers that use a batch before taking the next (a training
+   * loop), not for code that keeps batches. Off by default.
+   */
+  reuseBuffers?: boolean;
   /** Test-only fault injection: a worker exits on this sample. */
   debugWorkerFault?: WorkerFault;
 }
@@ -99,6 +106,16 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     return out;
   }
 
+  /** Batch buffers the consumer is done with (reuseBuffers). */
+  private spare: Float32Array[] = [];
+
+  private takeSpare(n: number): Float32Array | undefined {
+    const k = this.spare.findIndex((a) => a.length === n);
+    return k >= 0 ? this.spare.splice(k, 1)[0] : undefined;
+  }
+
+  private lastSampleSize = 0;
+
   private async makeBatch(indices: number[], epoch: number): Promise<DataBatch> {
     const samples = await Promise.all(indices.map((i) => this.dataset.raw(i)));
     const size = await this.poolSize;
@@ -112,11 +129,13 @@ export class DataLoader implements AsyncIterable<DataBatch> {
         workerUrl: this.options.workerUrl,
         fault: this.options.debugWorkerFault ?? null,
       });
-      b = await this.pool.run(samples, indices, this.seed, epoch);
+      b = await this.pool.run(samples, indices, this.seed, epoch, this.takeSpare(indices.length * this.lastSampleSize));
     } else {
       const ctx = await defaultImageContext(this.options.build);
-      b = await makeBatch(ctx, samples, indices, this.dataset.transform, this.seed, epoch);
+      const out = this.takeSpare(indices.length * this.lastSampleSize);
+      b = await makeBatch(ctx, samples, indices, this.dataset.transform, this.seed, epoch, out);
     }
+    this.lastSampleSize = b.shape[1] * b.shape[2] * b.shape[3];
     return { x: new Tensor(b.x, b.shape), y: new Tensor(b.y, [b.shape[0]]), indices };
   }
 
@@ -125,6 +144,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     const epoch = this.epoch++;
     const batches = this.batchIndices(epoch);
     const inFlight: Promise<DataBatch>[] = [];
+    const held: Float32Array[] = [];
     let next = 0;
     const fill = () => {
       while (inFlight.length < this.prefetch && next < batches.length) {
@@ -144,6 +164,11 @@ export class DataLoader implements AsyncIterable<DataBatch> {
         this.stats.batches++;
         fill();
         yield batch;
+        if (this.options.reuseBuffers) {
+          // The consumer asked for another batch: the one before the batch it just had is free.
+          held.push(batch.x.dataSync());
+          if (held.length > 1) this.spare.push(held.shift() as Float32Array);
+        }
       }
     } finally {
       // A consumer that breaks early leaves batches in flight: let them settle quietly.

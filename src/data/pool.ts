@@ -197,7 +197,8 @@ export class WorkerPool {
   }
 
   /** Transforms and stacks one batch across the workers. */
-  async run(samples: RawSample[], indices: number[], seed: number, epoch: number): Promise<Batch> {
+  /** `reuse`: a batch buffer the caller is done with; used when it is shared memory of the right size. */
+  async run(samples: RawSample[], indices: number[], seed: number, epoch: number, reuse?: Float32Array): Promise<Batch> {
     if (this.closed) throw new VireoError('the worker pool is closed');
     await this.ensureStarted();
     const parts = Math.min(this.size, samples.length);
@@ -206,7 +207,12 @@ export class WorkerPool {
     // buffer (no transfer back, no copy on this thread). Without SharedArrayBuffer (browsers that are
     // not cross-origin isolated) chunks come back as transferred buffers and are stacked here.
     const sampleSize = this.sampleSize;
-    const shared = sampleSize > 0 && sharedMemory() ? new SharedArrayBuffer(samples.length * sampleSize * 4) : null;
+    const bytes = samples.length * sampleSize * 4;
+    const recycled =
+      reuse && reuse.buffer instanceof SharedArrayBuffer && reuse.byteOffset === 0 && reuse.buffer.byteLength === bytes
+        ? reuse.buffer
+        : null;
+    const shared = sampleSize > 0 && sharedMemory() ? (recycled ?? new SharedArrayBuffer(bytes)) : null;
     const jobs: Promise<Batch & { inShared?: boolean }>[] = [];
     for (let start = 0; start < samples.length; start += per) {
       const n = Math.min(per, samples.length - start);

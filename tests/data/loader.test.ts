@@ -215,6 +215,25 @@ describe('DataLoader', () => {
     }
   });
 
+  it('reuseBuffers recycles batch memory without changing any batch', async () => {
+    const ds = cifarLike(40, 12);
+    ds.transform = pipeline(40);
+    for (const numWorkers of [0, 2]) {
+      const plain = await collect(new DataLoader(ds, { batchSize: 4, seed: 2, numWorkers }));
+      const loader = new DataLoader(ds, { batchSize: 4, seed: 2, numWorkers, reuseBuffers: true });
+      const buffers = new Set<ArrayBufferLike>();
+      let k = 0;
+      for await (const { x } of loader) {
+        // Read the batch before asking for the next one, as a training loop does.
+        expect(Array.from(x.dataSync()), `batch ${k}, ${numWorkers} workers`).toEqual(Array.from(plain[k++].x));
+        buffers.add(x.dataSync().buffer);
+      }
+      await loader.close();
+      expect(k).toBe(10);
+      expect(buffers.size).toBeLessThan(10);
+    }
+  });
+
   it('the default pool size is cores - 1, at least 1', async () => {
     expect(await defaultWorkerCount()).toBe(Math.max(1, availableParallelism() - 1));
   });
