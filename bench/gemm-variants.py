@@ -15,12 +15,22 @@ out = ["""// Microkernel variants of the packed GEMM (assembly/gemm.ts), for mea
 """]
 
 
-def kern(R, C, unroll=1):
-    n = f"{R}x{4*C}" + ("_u2" if unroll == 2 else "")
-    L = [f"function kernel_{n}(a: usize, b: usize, kc: i32, c: usize, ldc: i32): void {{", "  const ld = <usize>ldc << 2;"]
-    for r in range(R):
+def kern(R, C, unroll=1, zero=False, branch=False):
+    n = f"{R}x{4*C}" + ("_u2" if unroll == 2 else "") + ("_zero" if zero else "") + ("_branch" if branch else "")
+    L = [f"function kernel_{n}(a: usize, b: usize, kc: i32, c: usize, ldc: i32" + (", flags: i32" if branch else "") + "): void {", "  const ld = <usize>ldc << 2;"]
+    if branch:
+        # Like assembly/gemm.ts: start from C or from zero, chosen at run time.
+        for r in range(R):
+            for cc in range(C):
+                L.append(f"  let x{r}_{cc} = f32x4.splat(0);")
+        L.append("  if (flags & 1) {")
+        for r in range(R):
+            for cc in range(C):
+                L.append(f"    x{r}_{cc} = v128.load(c + {r} * ld, {16*cc});")
+        L.append("  }")
+    for r in range(R if not branch else 0):
         for cc in range(C):
-            L.append(f"  let x{r}_{cc} = v128.load(c + {r} * ld, {16*cc});")
+            L.append(f"  let x{r}_{cc} = " + ("f32x4.splat(0);" if zero else f"v128.load(c + {r} * ld, {16*cc});"))
     L.append(f"  for (let k = 0; k < kc; k += {unroll}) {{")
     for u in range(unroll):
         for cc in range(C):
@@ -37,7 +47,7 @@ def kern(R, C, unroll=1):
     L.append(f"""export function gemm_{n}(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize): void {{
   for (let j = 0; j < N / {4*C}; j++) {{
     for (let i = 0; i < M / {R}; i++) {{
-      kernel_{n}(ap + ((<usize>i * K * {R}) << 2), bp + ((<usize>j * K * {4*C}) << 2), K, c + ((<usize>(i * {R} * N + j * {4*C})) << 2), N);
+      kernel_{n}(ap + ((<usize>i * K * {R}) << 2), bp + ((<usize>j * K * {4*C}) << 2), K, c + ((<usize>(i * {R} * N + j * {4*C})) << 2), N{", 0" if branch else ""});
     }}
   }}
 }}""")
@@ -47,4 +57,8 @@ def kern(R, C, unroll=1):
 for R, C in variants:
     out.append(kern(R, C))
 out.append(kern(4, 2, 2))
+out.append(kern(4, 2, zero=True))
+out.append(kern(6, 2, zero=True))
+out.append(kern(4, 2, branch=True))
+out.append(kern(6, 2, branch=True))
 open("bench/gemm-variants.ts", "w").write("\n\n".join(out) + "\n")

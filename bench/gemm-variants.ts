@@ -587,3 +587,235 @@ export function gemm_4x8_u2(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usi
     }
   }
 }
+
+function kernel_4x8_zero(a: usize, b: usize, kc: i32, c: usize, ldc: i32): void {
+  const ld = <usize>ldc << 2;
+  let x0_0 = f32x4.splat(0);
+  let x0_1 = f32x4.splat(0);
+  let x1_0 = f32x4.splat(0);
+  let x1_1 = f32x4.splat(0);
+  let x2_0 = f32x4.splat(0);
+  let x2_1 = f32x4.splat(0);
+  let x3_0 = f32x4.splat(0);
+  let x3_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k += 1) {
+    const b0_0 = v128.load(b, 0);
+    const b0_1 = v128.load(b, 16);
+    const a0_0 = v128.load32_splat(a, 0);
+    x0_0 = fma4(a0_0, b0_0, x0_0);
+    x0_1 = fma4(a0_0, b0_1, x0_1);
+    const a0_1 = v128.load32_splat(a, 4);
+    x1_0 = fma4(a0_1, b0_0, x1_0);
+    x1_1 = fma4(a0_1, b0_1, x1_1);
+    const a0_2 = v128.load32_splat(a, 8);
+    x2_0 = fma4(a0_2, b0_0, x2_0);
+    x2_1 = fma4(a0_2, b0_1, x2_1);
+    const a0_3 = v128.load32_splat(a, 12);
+    x3_0 = fma4(a0_3, b0_0, x3_0);
+    x3_1 = fma4(a0_3, b0_1, x3_1);
+    a += 16;
+    b += 32;
+  }
+  v128.store(c + 0 * ld, x0_0, 0);
+  v128.store(c + 0 * ld, x0_1, 16);
+  v128.store(c + 1 * ld, x1_0, 0);
+  v128.store(c + 1 * ld, x1_1, 16);
+  v128.store(c + 2 * ld, x2_0, 0);
+  v128.store(c + 2 * ld, x2_1, 16);
+  v128.store(c + 3 * ld, x3_0, 0);
+  v128.store(c + 3 * ld, x3_1, 16);
+}
+export function gemm_4x8_zero(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize): void {
+  for (let j = 0; j < N / 8; j++) {
+    for (let i = 0; i < M / 4; i++) {
+      kernel_4x8_zero(ap + ((<usize>i * K * 4) << 2), bp + ((<usize>j * K * 8) << 2), K, c + ((<usize>(i * 4 * N + j * 8)) << 2), N);
+    }
+  }
+}
+
+function kernel_6x8_zero(a: usize, b: usize, kc: i32, c: usize, ldc: i32): void {
+  const ld = <usize>ldc << 2;
+  let x0_0 = f32x4.splat(0);
+  let x0_1 = f32x4.splat(0);
+  let x1_0 = f32x4.splat(0);
+  let x1_1 = f32x4.splat(0);
+  let x2_0 = f32x4.splat(0);
+  let x2_1 = f32x4.splat(0);
+  let x3_0 = f32x4.splat(0);
+  let x3_1 = f32x4.splat(0);
+  let x4_0 = f32x4.splat(0);
+  let x4_1 = f32x4.splat(0);
+  let x5_0 = f32x4.splat(0);
+  let x5_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k += 1) {
+    const b0_0 = v128.load(b, 0);
+    const b0_1 = v128.load(b, 16);
+    const a0_0 = v128.load32_splat(a, 0);
+    x0_0 = fma4(a0_0, b0_0, x0_0);
+    x0_1 = fma4(a0_0, b0_1, x0_1);
+    const a0_1 = v128.load32_splat(a, 4);
+    x1_0 = fma4(a0_1, b0_0, x1_0);
+    x1_1 = fma4(a0_1, b0_1, x1_1);
+    const a0_2 = v128.load32_splat(a, 8);
+    x2_0 = fma4(a0_2, b0_0, x2_0);
+    x2_1 = fma4(a0_2, b0_1, x2_1);
+    const a0_3 = v128.load32_splat(a, 12);
+    x3_0 = fma4(a0_3, b0_0, x3_0);
+    x3_1 = fma4(a0_3, b0_1, x3_1);
+    const a0_4 = v128.load32_splat(a, 16);
+    x4_0 = fma4(a0_4, b0_0, x4_0);
+    x4_1 = fma4(a0_4, b0_1, x4_1);
+    const a0_5 = v128.load32_splat(a, 20);
+    x5_0 = fma4(a0_5, b0_0, x5_0);
+    x5_1 = fma4(a0_5, b0_1, x5_1);
+    a += 24;
+    b += 32;
+  }
+  v128.store(c + 0 * ld, x0_0, 0);
+  v128.store(c + 0 * ld, x0_1, 16);
+  v128.store(c + 1 * ld, x1_0, 0);
+  v128.store(c + 1 * ld, x1_1, 16);
+  v128.store(c + 2 * ld, x2_0, 0);
+  v128.store(c + 2 * ld, x2_1, 16);
+  v128.store(c + 3 * ld, x3_0, 0);
+  v128.store(c + 3 * ld, x3_1, 16);
+  v128.store(c + 4 * ld, x4_0, 0);
+  v128.store(c + 4 * ld, x4_1, 16);
+  v128.store(c + 5 * ld, x5_0, 0);
+  v128.store(c + 5 * ld, x5_1, 16);
+}
+export function gemm_6x8_zero(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize): void {
+  for (let j = 0; j < N / 8; j++) {
+    for (let i = 0; i < M / 6; i++) {
+      kernel_6x8_zero(ap + ((<usize>i * K * 6) << 2), bp + ((<usize>j * K * 8) << 2), K, c + ((<usize>(i * 6 * N + j * 8)) << 2), N);
+    }
+  }
+}
+
+function kernel_4x8_branch(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32): void {
+  const ld = <usize>ldc << 2;
+  let x0_0 = f32x4.splat(0);
+  let x0_1 = f32x4.splat(0);
+  let x1_0 = f32x4.splat(0);
+  let x1_1 = f32x4.splat(0);
+  let x2_0 = f32x4.splat(0);
+  let x2_1 = f32x4.splat(0);
+  let x3_0 = f32x4.splat(0);
+  let x3_1 = f32x4.splat(0);
+  if (flags & 1) {
+    x0_0 = v128.load(c + 0 * ld, 0);
+    x0_1 = v128.load(c + 0 * ld, 16);
+    x1_0 = v128.load(c + 1 * ld, 0);
+    x1_1 = v128.load(c + 1 * ld, 16);
+    x2_0 = v128.load(c + 2 * ld, 0);
+    x2_1 = v128.load(c + 2 * ld, 16);
+    x3_0 = v128.load(c + 3 * ld, 0);
+    x3_1 = v128.load(c + 3 * ld, 16);
+  }
+  for (let k = 0; k < kc; k += 1) {
+    const b0_0 = v128.load(b, 0);
+    const b0_1 = v128.load(b, 16);
+    const a0_0 = v128.load32_splat(a, 0);
+    x0_0 = fma4(a0_0, b0_0, x0_0);
+    x0_1 = fma4(a0_0, b0_1, x0_1);
+    const a0_1 = v128.load32_splat(a, 4);
+    x1_0 = fma4(a0_1, b0_0, x1_0);
+    x1_1 = fma4(a0_1, b0_1, x1_1);
+    const a0_2 = v128.load32_splat(a, 8);
+    x2_0 = fma4(a0_2, b0_0, x2_0);
+    x2_1 = fma4(a0_2, b0_1, x2_1);
+    const a0_3 = v128.load32_splat(a, 12);
+    x3_0 = fma4(a0_3, b0_0, x3_0);
+    x3_1 = fma4(a0_3, b0_1, x3_1);
+    a += 16;
+    b += 32;
+  }
+  v128.store(c + 0 * ld, x0_0, 0);
+  v128.store(c + 0 * ld, x0_1, 16);
+  v128.store(c + 1 * ld, x1_0, 0);
+  v128.store(c + 1 * ld, x1_1, 16);
+  v128.store(c + 2 * ld, x2_0, 0);
+  v128.store(c + 2 * ld, x2_1, 16);
+  v128.store(c + 3 * ld, x3_0, 0);
+  v128.store(c + 3 * ld, x3_1, 16);
+}
+export function gemm_4x8_branch(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize): void {
+  for (let j = 0; j < N / 8; j++) {
+    for (let i = 0; i < M / 4; i++) {
+      kernel_4x8_branch(ap + ((<usize>i * K * 4) << 2), bp + ((<usize>j * K * 8) << 2), K, c + ((<usize>(i * 4 * N + j * 8)) << 2), N, 0);
+    }
+  }
+}
+
+function kernel_6x8_branch(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32): void {
+  const ld = <usize>ldc << 2;
+  let x0_0 = f32x4.splat(0);
+  let x0_1 = f32x4.splat(0);
+  let x1_0 = f32x4.splat(0);
+  let x1_1 = f32x4.splat(0);
+  let x2_0 = f32x4.splat(0);
+  let x2_1 = f32x4.splat(0);
+  let x3_0 = f32x4.splat(0);
+  let x3_1 = f32x4.splat(0);
+  let x4_0 = f32x4.splat(0);
+  let x4_1 = f32x4.splat(0);
+  let x5_0 = f32x4.splat(0);
+  let x5_1 = f32x4.splat(0);
+  if (flags & 1) {
+    x0_0 = v128.load(c + 0 * ld, 0);
+    x0_1 = v128.load(c + 0 * ld, 16);
+    x1_0 = v128.load(c + 1 * ld, 0);
+    x1_1 = v128.load(c + 1 * ld, 16);
+    x2_0 = v128.load(c + 2 * ld, 0);
+    x2_1 = v128.load(c + 2 * ld, 16);
+    x3_0 = v128.load(c + 3 * ld, 0);
+    x3_1 = v128.load(c + 3 * ld, 16);
+    x4_0 = v128.load(c + 4 * ld, 0);
+    x4_1 = v128.load(c + 4 * ld, 16);
+    x5_0 = v128.load(c + 5 * ld, 0);
+    x5_1 = v128.load(c + 5 * ld, 16);
+  }
+  for (let k = 0; k < kc; k += 1) {
+    const b0_0 = v128.load(b, 0);
+    const b0_1 = v128.load(b, 16);
+    const a0_0 = v128.load32_splat(a, 0);
+    x0_0 = fma4(a0_0, b0_0, x0_0);
+    x0_1 = fma4(a0_0, b0_1, x0_1);
+    const a0_1 = v128.load32_splat(a, 4);
+    x1_0 = fma4(a0_1, b0_0, x1_0);
+    x1_1 = fma4(a0_1, b0_1, x1_1);
+    const a0_2 = v128.load32_splat(a, 8);
+    x2_0 = fma4(a0_2, b0_0, x2_0);
+    x2_1 = fma4(a0_2, b0_1, x2_1);
+    const a0_3 = v128.load32_splat(a, 12);
+    x3_0 = fma4(a0_3, b0_0, x3_0);
+    x3_1 = fma4(a0_3, b0_1, x3_1);
+    const a0_4 = v128.load32_splat(a, 16);
+    x4_0 = fma4(a0_4, b0_0, x4_0);
+    x4_1 = fma4(a0_4, b0_1, x4_1);
+    const a0_5 = v128.load32_splat(a, 20);
+    x5_0 = fma4(a0_5, b0_0, x5_0);
+    x5_1 = fma4(a0_5, b0_1, x5_1);
+    a += 24;
+    b += 32;
+  }
+  v128.store(c + 0 * ld, x0_0, 0);
+  v128.store(c + 0 * ld, x0_1, 16);
+  v128.store(c + 1 * ld, x1_0, 0);
+  v128.store(c + 1 * ld, x1_1, 16);
+  v128.store(c + 2 * ld, x2_0, 0);
+  v128.store(c + 2 * ld, x2_1, 16);
+  v128.store(c + 3 * ld, x3_0, 0);
+  v128.store(c + 3 * ld, x3_1, 16);
+  v128.store(c + 4 * ld, x4_0, 0);
+  v128.store(c + 4 * ld, x4_1, 16);
+  v128.store(c + 5 * ld, x5_0, 0);
+  v128.store(c + 5 * ld, x5_1, 16);
+}
+export function gemm_6x8_branch(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize): void {
+  for (let j = 0; j < N / 8; j++) {
+    for (let i = 0; i < M / 6; i++) {
+      kernel_6x8_branch(ap + ((<usize>i * K * 6) << 2), bp + ((<usize>j * K * 8) << 2), K, c + ((<usize>(i * 6 * N + j * 8)) << 2), N, 0);
+    }
+  }
+}
