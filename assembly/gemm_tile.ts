@@ -6,5 +6,7 @@
 //   simd: 2×16 64, 4×8 60, 8×8 45, 4×4 43, 6×8 34, 4×12 34 — mul + add needs a temporary register, so
 //     12-accumulator tiles spill; 4×8 (the B panel width shared with relaxed) is within 6% of the best.
 //   scalar: the same 4×8 panels, walked in 4×2 passes (8 scalar accumulators).
+// Whether a kernel is inlined into the driver matters as much (see gemm.ts): the 4×8 kernels are, the
+// 6×8 is not.
 export const GEMM_MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 export const GEMM_NR: i32 = 8;
