@@ -234,6 +234,15 @@ describe('DataLoader', () => {
     }
   });
 
+  it('the scalar, simd and relaxed builds make the same batches (no fused or relaxed ops in the image kernels)', async () => {
+    const ds = cifarLike(6, 13);
+    ds.transform = pipeline(36);
+    const runs = [];
+    for (const build of ['scalar', 'simd', 'relaxed'] as const)
+      runs.push(await collect(new DataLoader(ds, { batchSize: 3, seed: 4, build })));
+    for (const r of runs.slice(1)) r.forEach((b, i) => expect(Array.from(b.x)).toEqual(Array.from(runs[0][i].x)));
+  });
+
   it('the default pool size is cores - 1, at least 1', async () => {
     expect(await defaultWorkerCount()).toBe(Math.max(1, availableParallelism() - 1));
   });
