@@ -7,7 +7,7 @@ import { expectClose, randomArray } from './helpers/random.js';
 /**
  * f32_gemm (assembly/gemm.ts), the general entry the backward kernels call:
  * C[M×N] = (accumulate ? C : 0) + op(A)·op(B), row-major, against a plain loop in f64.
- * Sizes cover the microkernel's edges (M, N not multiples of 4 and 8, M < 4, K = 1, K past a K block)
+ * Sizes cover the microkernel's edges (M, N not multiples of the 4/6×8 tiles, M < 4, K = 1, a K-blocked size)
  * and leading dimensions wider than the matrices.
  */
 const sizes: [number, number, number][] = [
@@ -20,6 +20,8 @@ const sizes: [number, number, number][] = [
   [13, 31, 517],
   [2, 65, 33],
   [33, 2, 19],
+  // M·K past what the driver keeps unblocked (192K floats): K is cut into blocks, C reloaded between them.
+  [41, 9, 5000],
 ];
 
 function gemmJs(
