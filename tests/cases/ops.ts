@@ -293,7 +293,7 @@ export const opCases: OpCase[] = [
   conv('conv s1 row-aligned dilated asym', [1, 3, 9, 14], { outChannels: 5, dilation: [1, 2], padding: [1, 4, 0, 2] }),
   conv('conv s1 width 8 unpadded 1x3', [1, 4, 5, 10], { outChannels: 6, kernel: [1, 3] }),
   // Cout·Cin·kh·kw past 192K: the GEMM blocks K (C reloaded between blocks, epilogue on the last).
-  conv('conv K blocked relu', [1, 300, 4, 5], { outChannels: 83, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
+  conv('conv K blocked relu', [1, 43, 3, 4], { outChannels: 512, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
   {
     name: 'linear K past block rows 9 sigmoid',
     op: 'linear',
