@@ -77,4 +77,27 @@ describe('training a real nn.Sequential through the plan backward', () => {
     });
     expect(r.metrics.accuracy).toBeGreaterThan(0.9);
   });
+
+  it("early stopping with restoreBest loads the best epoch's weights back", async () => {
+    const net = tinyCnn();
+    const data = images(30, 4);
+    const snapshots: Record<string, Float32Array>[] = [];
+    const h = await fitModel(net, {
+      train: arrayBatches(data.x, data.y, 10),
+      val: arrayBatches(data.x, data.y, 'full'),
+      epochs: 6,
+      optimizer: new optim.SGD(net.parameters(), { lr: 0.05 }),
+      loss: new nn.CrossEntropyLoss(),
+      // A monitor that is best at epoch 2 and never improves after it.
+      onEpochEnd: (r) => {
+        snapshots.push(Object.fromEntries(Object.entries(net.stateDict()).map(([k, t]) => [k, t.dataSync().slice()])));
+        r.logs.score = r.epoch === 2 ? 1 : 0;
+        return undefined;
+      },
+      earlyStopping: { monitor: 'score', mode: 'max', patience: 1, restoreBest: true },
+    });
+    expect(h.bestEpoch).toBe(2);
+    expect(h.epochs.length).toBe(4);
+    for (const [k, t] of Object.entries(net.stateDict())) expect(t.dataSync()).toEqual(snapshots[1][k]);
+  });
 });

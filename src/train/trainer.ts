@@ -19,6 +19,8 @@ export interface TrainableModel {
   parameters(): Parameter[];
   training?: boolean;
   currentBackend?(): Promise<Backend>;
+  stateDict?(): Record<string, Tensor>;
+  loadStateDict?(stateDict: Record<string, Tensor>): void;
 }
 
 type Batches = AsyncIterable<Batch> | Iterable<Batch>;
@@ -33,6 +35,8 @@ export interface EarlyStopping {
   mode?: 'min' | 'max';
   patience?: number;
   minDelta?: number;
+  /** Load the weights of the best epoch back when training ends (needs model.stateDict/loadStateDict). */
+  restoreBest?: boolean;
 }
 
 export interface ProgressEvent {
@@ -169,6 +173,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const history: History = { epochs: [], stoppedEarly: false };
   let best = mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   let sinceBest = 0;
+  let bestState: Record<string, Tensor> | null = null;
+  if (es?.restoreBest && !(model.stateDict && model.loadStateDict)) {
+    throw new ArgumentError('fit: earlyStopping.restoreBest needs a model with stateDict() and loadStateDict()');
+  }
 
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     model.train(true);
@@ -254,6 +262,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         best = v;
         sinceBest = 0;
         history.bestEpoch = epoch;
+        if (es.restoreBest && model.stateDict) bestState = model.stateDict();
       } else if (++sinceBest > patience) {
         history.stoppedEarly = true;
         break;
@@ -261,6 +270,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     }
     if (stop) break;
   }
+  if (bestState && model.loadStateDict) model.loadStateDict(bestState);
   model.train(true);
   return history;
 }
