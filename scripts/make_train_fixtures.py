@@ -45,6 +45,16 @@ def losses():
                     'loss': float(loss),
                     'grad': flat(x.grad),
                 })
+    ignore_labels = torch.tensor([0, -100, 1, 3, -100, 2])
+    ignore_cases = []
+    for ls in (0.0, 0.2):
+        for w in (None, weight):
+            for red in ('mean', 'sum'):
+                x = logits.clone().requires_grad_(True)
+                loss = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=ls, reduction=red)(x, ignore_labels)
+                loss.backward()
+                ignore_cases.append({'labelSmoothing': ls, 'weight': None if w is None else flat(w), 'reduction': red,
+                                     'loss': float(loss), 'grad': flat(x.grad)})
     pred = torch.randn(3, 5)
     target = torch.randn(3, 5)
     mse = []
@@ -55,6 +65,7 @@ def losses():
         mse.append({'reduction': red, 'loss': float(loss), 'grad': flat(x.grad)})
     dump('losses.json', {
         'crossEntropy': {'n': n, 'c': c, 'logits': flat(logits), 'labels': flat(labels.float()), 'cases': cases},
+        'crossEntropyIgnore': {'labels': flat(ignore_labels.float()), 'cases': ignore_cases},
         'mse': {'shape': [3, 5], 'input': flat(pred), 'target': flat(target), 'cases': mse},
     })
 

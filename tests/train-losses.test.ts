@@ -12,6 +12,7 @@ interface CeCase {
 }
 interface LossFixture {
   crossEntropy: { n: number; c: number; logits: number[]; labels: number[]; cases: CeCase[] };
+  crossEntropyIgnore: { labels: number[]; cases: CeCase[] };
   mse: {
     shape: number[];
     input: number[];
@@ -35,6 +36,24 @@ describe('CrossEntropyLoss vs PyTorch', () => {
       expectClose(r.grad, Float32Array.from(c.grad), 1e-6, 1e-5, `dlogits ${label}`);
     });
   }
+
+  for (const c of fx.crossEntropyIgnore.cases) {
+    const label = `ignore_index -100, ls=${c.labelSmoothing} weight=${c.weight ? 'yes' : 'no'} ${c.reduction}`;
+    it(`value and gradient: ${label}`, () => {
+      const r = crossEntropy(Float32Array.from(ce.logits), ce.n, ce.c, fx.crossEntropyIgnore.labels, {
+        labelSmoothing: c.labelSmoothing,
+        weight: c.weight ?? undefined,
+        reduction: c.reduction,
+      });
+      expect(r.loss).toBeCloseTo(c.loss, 5);
+      expectClose(r.grad, Float32Array.from(c.grad), 1e-6, 1e-5, `dlogits ${label}`);
+    });
+  }
+
+  it('every label ignored: NonFiniteError saying so (torch returns NaN)', () => {
+    expect(() => crossEntropy(new Float32Array(4), 2, 2, [-100, -100])).toThrow(/every label equals ignoreIndex/);
+    expect(() => new nn.CrossEntropyLoss({ ignoreIndex: 1 }).forward(tensor([0, 0, 0, 0], [2, 2]), tensor([1, 0]))).not.toThrow();
+  });
 
   it('the module returns a scalar whose backward hands dL/dlogits to the logits (scaled by the incoming gradient)', async () => {
     const c = ce.cases.find((k) => k.labelSmoothing === 0.1 && k.weight && k.reduction === 'mean') as CeCase;

@@ -15,6 +15,8 @@ export interface CrossEntropyOptions {
   /** Per-class weights, length C. */
   weight?: Float32Array | readonly number[] | Tensor;
   reduction?: Reduction;
+  /** Rows whose label equals this are left out of the loss and of the mean's denominator (torch default −100). */
+  ignoreIndex?: number;
 }
 
 function checkReduction(reduction: string, what: string): Reduction {
@@ -44,6 +46,7 @@ export function crossEntropy(
 ): { loss: number; grad: Float32Array } {
   const what = 'CrossEntropyLoss';
   const eps = options.labelSmoothing ?? 0;
+  const ignore = options.ignoreIndex ?? -100;
   const reduction = checkReduction(options.reduction ?? 'mean', what);
   const weight = options.weight instanceof Tensor ? options.weight.dataSync() : options.weight;
   if (logits.length !== n * c) throw new ShapeError(`${what}: ${logits.length} logits do not fill [${n}, ${c}]`);
@@ -52,8 +55,10 @@ export function crossEntropy(
     throw new ShapeError(`${what}: weight has ${weight.length} entries, expected one per class (${c})`);
   for (let i = 0; i < n; i++) {
     const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= c) {
-      throw new ArgumentError(`${what}: label at index ${i} is ${y}; class indices must be integers in [0, ${c})`);
+    if (y !== ignore && (!Number.isInteger(y) || y < 0 || y >= c)) {
+      throw new ArgumentError(
+        `${what}: label at index ${i} is ${y}; class indices must be integers in [0, ${c}) (or ignoreIndex ${ignore})`,
+      );
     }
   }
   checkFinite(logits, what, 'the input (logits)');
@@ -63,7 +68,10 @@ export function crossEntropy(
   let denom = 1;
   if (reduction === 'mean') {
     denom = 0;
-    for (let i = 0; i < n; i++) denom += weight ? weight[labels[i]] : 1;
+    for (let i = 0; i < n; i++) if (labels[i] !== ignore) denom += weight ? weight[labels[i]] : 1;
+  }
+  if (denom === 0) {
+    throw new NonFiniteError(`${what}: the loss is NaN (every label equals ignoreIndex, or the weights of the labels sum to 0)`);
   }
   const a = (1 - eps) / denom;
   const b = eps / c / denom;
@@ -71,6 +79,7 @@ export function crossEntropy(
   const logp = new Float64Array(c);
   let loss = 0;
   for (let i = 0; i < n; i++) {
+    if (labels[i] === ignore) continue;
     const row = i * c;
     let max = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < c; k++) max = Math.max(max, logits[row + k]);
@@ -139,6 +148,7 @@ export class CrossEntropyLoss extends Loss {
   readonly labelSmoothing: number;
   readonly weight: Float32Array | null;
   readonly reduction: Reduction;
+  readonly ignoreIndex: number;
 
   constructor(options: CrossEntropyOptions = {}) {
     super();
@@ -148,6 +158,7 @@ export class CrossEntropyLoss extends Loss {
     const w = options.weight;
     this.weight = w === undefined ? null : Float32Array.from(w instanceof Tensor ? w.dataSync() : w);
     this.reduction = checkReduction(options.reduction ?? 'mean', 'CrossEntropyLoss');
+    this.ignoreIndex = options.ignoreIndex ?? -100;
   }
 
   forward(logits: Tensor, target: Tensor): Tensor {
@@ -161,6 +172,7 @@ export class CrossEntropyLoss extends Loss {
       labelSmoothing: this.labelSmoothing,
       weight: this.weight ?? undefined,
       reduction: this.reduction,
+      ignoreIndex: this.ignoreIndex,
     });
     return lossTensor(loss, logits, grad);
   }
