@@ -68,9 +68,7 @@ const history = await fitModel(net, {
     return undefined;
   },
 });
-const last = history.epochs[history.epochs.length - 1];
-console.log(
-  `total ${((performance.now() - t0) / 1000).toFixed(1)} s; final test accuracy ${(last.valMetrics?.accuracy as number).toFixed(4)}`,
-);
+const finalAccuracy = Number(history.epochs[history.epochs.length - 1].valMetrics?.accuracy);
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s; final test accuracy ${finalAccuracy.toFixed(4)}`);
 await train.close();
 await test.close();
