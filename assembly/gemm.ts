@@ -302,6 +302,56 @@ function ukernel_1x8_simd(a: usize, b: usize, kc: i32, c: usize, flags: i32): vo
   v128.store(c, x1, 16);
 }
 
+/**
+ * One row of A times four B panels at once (the batch-1 linear layer: a GEMV over K·N weights that
+ * come from memory): four concurrent sequential streams and 8 independent accumulators. C: 32 floats.
+ */
+function ukernel_1x32_4panels_simd(a: usize, b: usize, panelB: usize, kc: i32, c: usize, flags: i32): void {
+  const b1 = b + panelB;
+  const b2 = b1 + panelB;
+  const b3 = b2 + panelB;
+  let x0 = f32x4.splat(0);
+  let x1 = x0;
+  let x2 = x0;
+  let x3 = x0;
+  let x4 = x0;
+  let x5 = x0;
+  let x6 = x0;
+  let x7 = x0;
+  if (flags & F_LOAD) {
+    x0 = v128.load(c);
+    x1 = v128.load(c, 16);
+    x2 = v128.load(c, 32);
+    x3 = v128.load(c, 48);
+    x4 = v128.load(c, 64);
+    x5 = v128.load(c, 80);
+    x6 = v128.load(c, 96);
+    x7 = v128.load(c, 112);
+  }
+  let o: usize = 0;
+  for (let k = 0; k < kc; k++) {
+    const av = v128.load32_splat(a);
+    x0 = fma4(av, v128.load(b + o), x0);
+    x1 = fma4(av, v128.load(b + o, 16), x1);
+    x2 = fma4(av, v128.load(b1 + o), x2);
+    x3 = fma4(av, v128.load(b1 + o, 16), x3);
+    x4 = fma4(av, v128.load(b2 + o), x4);
+    x5 = fma4(av, v128.load(b2 + o, 16), x5);
+    x6 = fma4(av, v128.load(b3 + o), x6);
+    x7 = fma4(av, v128.load(b3 + o, 16), x7);
+    a += GEMM_MR << 2;
+    o += 32;
+  }
+  v128.store(c, x0);
+  v128.store(c, x1, 16);
+  v128.store(c, x2, 32);
+  v128.store(c, x3, 48);
+  v128.store(c, x4, 64);
+  v128.store(c, x5, 80);
+  v128.store(c, x6, 96);
+  v128.store(c, x7, 112);
+}
+
 /** Scalar twin of the 4×8 kernel: four passes of a 4×2 tile (8 accumulators fit the registers). */
 // @ts-ignore: decorator
 @inline function ukernel_4x8_scalar(a: usize, b: usize, kc: i32, c: usize, ldc: i32, flags: i32, bias: usize, act: i32, alpha: f32): void {
@@ -552,7 +602,23 @@ export function f32_gemm_packed(
       if (k0 + kc >= K) flags |= F_EPI | biasFlag;
       const aOff = <usize>k0 * GEMM_MR << 2;
       let bj = bp + (<usize>k0 * GEMM_NR << 2);
-      for (let j = 0; j < nFull; j++) {
+      let j = 0;
+      if (ASC_FEATURE_SIMD && M == 1) {
+        // GEMV: four panels per call (four memory streams), bias + activation per 8-column tile after.
+        for (; j + 4 <= nFull; j += 4) {
+          const cj = c + (<usize>(j * GEMM_NR) << 2);
+          ukernel_1x32_4panels_simd(ap + aOff, bj, panelB, kc, cj, flags);
+          if (wantEpilogue(flags, act)) {
+            for (let q = 0; q < 4; q++) {
+              const cq = cj + (<usize>(q * GEMM_NR) << 2);
+              const bq = biasMode == 1 ? bias : bias + (<usize>((j + q) * GEMM_NR) << 2);
+              epilogue_rows_simd(cq, ldc, 1, flags, bq, act, alpha);
+            }
+          }
+          bj += panelB * 4;
+        }
+      }
+      for (; j < nFull; j++) {
         const cj = c + (<usize>(j * GEMM_NR) << 2);
         const biasCol = bias + (<usize>(j * GEMM_NR) << 2);
         let ai = ap + aOff;
