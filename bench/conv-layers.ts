@@ -82,9 +82,16 @@ for (const build of builds) {
     for (const [li, layer] of layers.entries()) {
       const g = new Graph();
       const x = g.addInput();
-      const shapes = layer.op === 'conv2d'
-        ? { weight: [(layer.attrs as Conv2dAttrs).outChannels, (layer.attrs as Conv2dAttrs).inChannels, 3, 3], bias: [(layer.attrs as Conv2dAttrs).outChannels] }
-        : { weight: [(layer.attrs as LinearAttrs).outFeatures, (layer.attrs as LinearAttrs).inFeatures], bias: [(layer.attrs as LinearAttrs).outFeatures] };
+      const shapes =
+        layer.op === 'conv2d'
+          ? {
+              weight: [(layer.attrs as Conv2dAttrs).outChannels, (layer.attrs as Conv2dAttrs).inChannels, 3, 3],
+              bias: [(layer.attrs as Conv2dAttrs).outChannels],
+            }
+          : {
+              weight: [(layer.attrs as LinearAttrs).outFeatures, (layer.attrs as LinearAttrs).inFeatures],
+              bias: [(layer.attrs as LinearAttrs).outFeatures],
+            };
       const params: Record<string, Parameter> = {};
       for (const [key, shape] of Object.entries(shapes)) {
         const size = shape.reduce((a, b) => a * b, 1);
@@ -116,7 +123,7 @@ for (const build of builds) {
     console.log(`wasm:${build} batch ${n}`);
     for (const r of rows) console.log(r);
     console.log(
-      `  ${'conv+fc layers'.padEnd(22)} ${totalMs.toFixed(3).padStart(9)} ms  ${(totalFlops / totalMs / 1e6).toFixed(1).padStart(6)} GFLOP/s (sum of bests; ${(89.6e6 * n / totalMs / 1e6).toFixed(1)} at 89.6 MFLOP/image)`,
+      `  ${'conv+fc layers'.padEnd(22)} ${totalMs.toFixed(3).padStart(9)} ms  ${(totalFlops / totalMs / 1e6).toFixed(1).padStart(6)} GFLOP/s (sum of bests; ${((89.6e6 * n) / totalMs / 1e6).toFixed(1)} at 89.6 MFLOP/image)`,
     );
   }
   // The whole reference CNN (pooling, flatten and all) through the public API, on this build.

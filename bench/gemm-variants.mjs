@@ -18,10 +18,14 @@ const shapes = [
 for (const build of ['simd', 'relaxed']) {
   const out = join(root, 'build', `gemm-variants-${build}.wasm`);
   const enable = build === 'simd' ? ['--enable', 'simd'] : ['--enable', 'simd', '--enable', 'relaxed-simd'];
-  execFileSync(process.execPath, [asc, 'bench/gemm-variants.ts', '--runtime', 'stub', '--noAssert', '-O3', ...enable, '-o', out], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  execFileSync(
+    process.execPath,
+    [asc, 'bench/gemm-variants.ts', '--runtime', 'stub', '--noAssert', '-O3', ...enable, '-o', out],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   const memory = new WebAssembly.Memory({ initial: 1 });
   const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { abort: () => {}, memory } });
   const ex = instance.exports;

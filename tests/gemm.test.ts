@@ -28,8 +28,18 @@ const sizes: [number, number, number][] = [
 ];
 
 function gemmJs(
-  ta: number, tb: number, m: number, n: number, k: number,
-  a: Float32Array, lda: number, b: Float32Array, ldb: number, c: Float32Array, ldc: number, acc: boolean,
+  ta: number,
+  tb: number,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  c: Float32Array,
+  ldc: number,
+  acc: boolean,
 ): Float32Array {
   const out = Float32Array.from(c);
   for (let i = 0; i < m; i++)

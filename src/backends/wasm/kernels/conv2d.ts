@@ -83,7 +83,21 @@ export const conv2dWasm =
             if (pointwise) exports.f32_gemm_pack_b(xg, p, 0, kg, p, bp);
             else exports.f32_im2col_nchw_panels(xg, bp, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
             const yg = y + 4 * (b * cout + g * coutG) * p;
-            exports.f32_gemm_packed(coutG, p, kg, wPtr + 4 * g * aFloats, bp, yg, p, 0, biasPtr + 4 * g * coutG, biasMode, act, alpha, tile);
+            exports.f32_gemm_packed(
+              coutG,
+              p,
+              kg,
+              wPtr + 4 * g * aFloats,
+              bp,
+              yg,
+              p,
+              0,
+              biasPtr + 4 * g * coutG,
+              biasMode,
+              act,
+              alpha,
+              tile,
+            );
           }
         }
       },
