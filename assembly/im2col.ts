@@ -24,23 +24,26 @@ import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
 }
 
 /**
- * Stride-1 im2col when every panel's NR columns lie in one output row (ow a multiple of NR). Per output
- * row and input row (ci, ky), the input row is copied once into tmp between its zero padding (tmp holds
- * ow + (kw − 1)·dw floats: pl zeros, the row, zeros), so each (panel, tap) is NR contiguous floats of
- * tmp — two v128 copies, no bounds checks. Rows in the vertical padding are zero-filled.
+ * im2col for horizontal stride 1 or 2 when every panel's NR columns lie in one output row (ow a
+ * multiple of NR). Per output row and input row (ci, ky), the input row is copied once into tmp between
+ * its zero padding (pl zeros, the row, zeros up to the last column a tap reads, plus slack), so each
+ * (panel, tap) is a window of tmp: two v128 copies for stride 1, four loads and two even-lane shuffles
+ * for stride 2, no bounds checks. Rows in the vertical padding are zero-filled.
  */
-function im2col_panels_rowaligned_s1(
+function im2col_panels_rowaligned(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
   const K = c * kh * kw;
   const panelBytes = <usize>K * GEMM_NR << 2;
   const rowPanels = ow / GEMM_NR;
-  const tw = ow + (kw - 1) * dw; // padded row width the taps read
-  // Zeros around the copied row (they stay zero: only [pl, pl + w) is rewritten).
+  const tw = (ow - 1) * sw + (kw - 1) * dw + 1; // padded row width the taps read
+  const copyW = min(w, tw - pl); // input columns any tap reads (tw ≥ pl for stride ≤ 2)
+  // Zeros around the copied row (they stay zero: only [pl, pl + copyW) is rewritten), with 4 floats
+  // of slack after tw for the stride-2 window's last odd lane.
   if (pl > 0) memory.fill(tmp, 0, <usize>pl << 2);
-  const copyW = min(w, tw - pl); // input columns any tap reads
-  if (pl + copyW < tw) memory.fill(at(tmp, pl + copyW), 0, <usize>(tw - pl - copyW) << 2);
+  memory.fill(at(tmp, pl + copyW), 0, <usize>(tw + 4 - pl - copyW) << 2);
+  const direct = sw == 1 && pl == 0 && copyW == tw; // the row itself is the padded row
   const tapBytes = <usize>(kw * GEMM_NR) << 2;
   for (let oy = 0; oy < oh; oy++) {
     const dRow = bp + <usize>(oy * rowPanels) * panelBytes;
@@ -48,15 +51,14 @@ function im2col_panels_rowaligned_s1(
       const xc = at(x, ci * h * w);
       for (let ky = 0; ky < kh; ky++) {
         const dk = dRow + (<usize>((ci * kh + ky) * kw) * GEMM_NR << 2);
-        const iy = oy - pt + ky * dh;
+        const iy = oy * sh - pt + ky * dh;
         if (iy < 0 || iy >= h) {
           for (let pj = 0; pj < rowPanels; pj++) memory.fill(dk + <usize>pj * panelBytes, 0, tapBytes);
           continue;
         }
         const src = at(xc, iy * w);
         let row = src;
-        if (pl != 0 || copyW != tw) {
-          // Copy the row into tmp at pl.
+        if (!direct) {
           const t = at(tmp, pl);
           let i = 0;
           if (ASC_FEATURE_SIMD) {
@@ -67,14 +69,19 @@ function im2col_panels_rowaligned_s1(
         }
         for (let pj = 0; pj < rowPanels; pj++) {
           let d = dk + <usize>pj * panelBytes;
-          const s = at(row, pj * GEMM_NR);
+          const s = at(row, pj * GEMM_NR * sw);
           for (let kx = 0; kx < kw; kx++) {
             const q = at(s, kx * dw);
             if (ASC_FEATURE_SIMD) {
-              v128.store(d, v128.load(q));
-              v128.store(d, v128.load(q, 16), 16);
+              if (sw == 1) {
+                v128.store(d, v128.load(q));
+                v128.store(d, v128.load(q, 16), 16);
+              } else {
+                v128.store(d, v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
+                v128.store(d, v128.shuffle<f32>(v128.load(q, 32), v128.load(q, 48), 0, 2, 4, 6), 16);
+              }
             } else {
-              for (let l = 0; l < GEMM_NR; l++) store<f32>(d + (<usize>l << 2), load<f32>(q + (<usize>l << 2)));
+              for (let l = 0; l < GEMM_NR; l++) store<f32>(d + (<usize>l << 2), load<f32>(q + (<usize>(l * sw) << 2)));
             }
             d += GEMM_NR << 2;
           }
@@ -85,22 +92,22 @@ function im2col_panels_rowaligned_s1(
 }
 
 /** Floats of tmp that f32_im2col_nchw_panels needs for this geometry. */
-export function f32_im2col_panels_tmp_floats(kw: i32, dw: i32, ow: i32): i32 {
-  return ow + (kw - 1) * dw + 8;
+export function f32_im2col_panels_tmp_floats(kw: i32, dw: i32, ow: i32, sw: i32): i32 {
+  return (ow - 1) * sw + (kw - 1) * dw + 1 + 8;
 }
 
 /**
  * im2col of one image (c channels) into NR-column panels: the K×P matrix col[k][p] with
  * k = (ci·kh + ky)·kw + kx and p = oy·ow + ox is stored as panel p/NR, row k, lane p%NR
  * (bp + ((p/NR)·K + k)·NR + p%NR floats); lanes past P in the last panel are zero.
- * tmp: f32_im2col_panels_tmp_floats(kw, dw, ow) floats of scratch.
+ * tmp: f32_im2col_panels_tmp_floats(kw, dw, ow, sw) floats of scratch.
  */
 export function f32_im2col_nchw_panels(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
-  if (sh == 1 && sw == 1 && ow % GEMM_NR == 0) {
-    im2col_panels_rowaligned_s1(x, bp, c, h, w, kh, kw, pt, pl, dh, dw, oh, ow, tmp);
+  if ((sw == 1 || sw == 2) && ow % GEMM_NR == 0) {
+    im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
     return;
   }
   const K = c * kh * kw;

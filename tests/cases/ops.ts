@@ -292,6 +292,15 @@ export const opCases: OpCase[] = [
   conv('conv s1 width 8 relu', [3, 6, 8, 8], { outChannels: 12, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
   conv('conv s1 row-aligned dilated asym', [1, 3, 9, 14], { outChannels: 5, dilation: [1, 2], padding: [1, 4, 0, 2] }),
   conv('conv s1 width 8 unpadded 1x3', [1, 4, 5, 10], { outChannels: 6, kernel: [1, 3] }),
+  // Stride 2 with an output width that is a multiple of 8 (the row-aligned im2col's shuffle path).
+  conv('conv s2 width 8', [2, 5, 15, 16], { outChannels: 9, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('conv s2 width 16 dilated asym', [1, 4, 12, 33], {
+    outChannels: 6,
+    stride: [2, 2],
+    dilation: [1, 2],
+    padding: [1, 0, 1, 3],
+  }),
+  conv('conv s2x1 width 8 5x5', [1, 3, 13, 12], { outChannels: 5, kernel: [5, 5], stride: [2, 1], padding: [2, 0, 2, 0] }),
   // Cout·Cin·kh·kw past 192K: the GEMM blocks K (C reloaded between blocks, epilogue on the last).
   conv('conv K blocked relu', [1, 43, 3, 4], { outChannels: 512, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
   {
