@@ -213,6 +213,108 @@ export function f32_im2col_nchw_panels(
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/** One depthwise output with bounds checks (borders, and every output of the scalar build). */
+// @ts-ignore: decorator
+@inline function dwPoint(
+  xc: usize, wk: usize, bv: f32, oy: i32, ox: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
+): f32 {
+  let acc = bv;
+  const iy0 = oy * sh - pt;
+  const ix0 = ox * sw - pl;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = iy0 + ky * dh;
+    if (iy < 0 || iy >= h) continue;
+    const xr = at(xc, iy * w);
+    const wr = at(wk, ky * kw);
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ix0 + kx * dw;
+      if (ix < 0 || ix >= w) continue;
+      acc += load<f32>(at(xr, ix)) * load<f32>(at(wr, kx));
+    }
+  }
+  return acc;
+}
+
+// @ts-ignore: decorator
+@inline function ld4s(q: usize, sw: i32): v128 {
+  return sw == 1 ? v128.load(q) : v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6);
+}
+
+/**
+ * One channel of a 3×3 depthwise convolution (stride 1 or 2 across, any stride down, any dilation),
+ * SIMD build: the nine weights stay in registers; the interior columns [xlo, xhi4) run 4 outputs per
+ * step with no bounds checks (rows in the vertical padding skip their taps); border columns are dwPoint.
+ */
+function dw3x3_channel_simd(
+  xc: usize, wk: usize, bv: f32, yc: usize, h: i32, w: i32, oh: i32, ow: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, xlo: i32, xhi4: i32, act: i32, alpha: f32,
+): void {
+  const w0 = v128.load32_splat(wk);
+  const w1 = v128.load32_splat(wk, 4);
+  const w2 = v128.load32_splat(wk, 8);
+  const w3 = v128.load32_splat(wk, 12);
+  const w4 = v128.load32_splat(wk, 16);
+  const w5 = v128.load32_splat(wk, 20);
+  const w6 = v128.load32_splat(wk, 24);
+  const w7 = v128.load32_splat(wk, 28);
+  const w8 = v128.load32_splat(wk, 32);
+  const vb = f32x4.splat(bv);
+  const d1 = <usize>dw << 2;
+  const d2 = d1 << 1;
+  const rowStep = <usize>(dh * w) << 2;
+  for (let oy = 0; oy < oh; oy++) {
+    const iy0 = oy * sh - pt;
+    const yr = at(yc, oy * ow);
+    let ox = 0;
+    const v0 = iy0 >= 0 && iy0 < h;
+    const v1 = iy0 + dh >= 0 && iy0 + dh < h;
+    const v2 = iy0 + 2 * dh >= 0 && iy0 + 2 * dh < h;
+    for (; ox < xlo; ox++) store<f32>(at(yr, ox), act1(dwPoint(xc, wk, bv, oy, ox, h, w, 3, 3, sh, sw, pt, pl, dh, dw), act, alpha));
+    const r0 = at(xc, iy0 * w);
+    const r1 = r0 + rowStep;
+    const r2 = r1 + rowStep;
+    if (!(v0 && v1 && v2)) {
+      // A row in the vertical padding: only the valid tap rows (branches predictable along the row).
+      for (; ox < xhi4; ox += 4) {
+        const o = <usize>(ox * sw - pl) << 2;
+        let acc = vb;
+        if (v0) {
+          acc = fma4(ld4s(r0 + o, sw), w0, acc);
+          acc = fma4(ld4s(r0 + o + d1, sw), w1, acc);
+          acc = fma4(ld4s(r0 + o + d2, sw), w2, acc);
+        }
+        if (v1) {
+          acc = fma4(ld4s(r1 + o, sw), w3, acc);
+          acc = fma4(ld4s(r1 + o + d1, sw), w4, acc);
+          acc = fma4(ld4s(r1 + o + d2, sw), w5, acc);
+        }
+        if (v2) {
+          acc = fma4(ld4s(r2 + o, sw), w6, acc);
+          acc = fma4(ld4s(r2 + o + d1, sw), w7, acc);
+          acc = fma4(ld4s(r2 + o + d2, sw), w8, acc);
+        }
+        v128.store(at(yr, ox), act4(acc, act, alpha));
+      }
+    } else {
+      for (; ox < xhi4; ox += 4) {
+        const o = <usize>(ox * sw - pl) << 2;
+        let acc = fma4(ld4s(r0 + o, sw), w0, vb);
+        acc = fma4(ld4s(r0 + o + d1, sw), w1, acc);
+        acc = fma4(ld4s(r0 + o + d2, sw), w2, acc);
+        acc = fma4(ld4s(r1 + o, sw), w3, acc);
+        acc = fma4(ld4s(r1 + o + d1, sw), w4, acc);
+        acc = fma4(ld4s(r1 + o + d2, sw), w5, acc);
+        acc = fma4(ld4s(r2 + o, sw), w6, acc);
+        acc = fma4(ld4s(r2 + o + d1, sw), w7, acc);
+        acc = fma4(ld4s(r2 + o + d2, sw), w8, acc);
+        v128.store(at(yr, ox), act4(acc, act, alpha));
+      }
+    }
+    for (; ox < ow; ox++) store<f32>(at(yr, ox), act1(dwPoint(xc, wk, bv, oy, ox, h, w, 3, 3, sh, sw, pt, pl, dh, dw), act, alpha));
+  }
+}
+
 /**
  * Direct depthwise convolution (groups = c, c·mult output channels; output channel co reads input
  * channel co / mult), NCHW, with bias[co] and the activation (codes as in gemm.ts) fused. Interior
@@ -228,6 +330,19 @@ export function f32_dwconv2d_nchw(
   const offMax = (kw - 1) * dw - pl;
   const xlo = min(lowOut(-pl, sw), ow);
   const xhi = max(highOut(offMax, sw, w, ow), xlo);
+  if (ASC_FEATURE_SIMD && kh == 3 && kw == 3 && (sw == 1 || sw == 2)) {
+    // Last interior start ox with all 4 outputs' windows (for stride 2, 8 floats per tap) inside the row.
+    let xhi4 = xlo;
+    while (xhi4 + 4 <= xhi && (sw == 1 || 2 * (xhi4 + 3) + 1 + offMax < w)) xhi4 += 4;
+    for (let b = 0; b < n; b++) {
+      for (let co = 0; co < cout; co++) {
+        const xc = at(x, (b * c + co / mult) * h * w);
+        const yc = at(y, (b * cout + co) * oh * ow);
+        dw3x3_channel_simd(xc, at(wt, co * 9), load<f32>(at(bias, co)), yc, h, w, oh, ow, sh, sw, pt, pl, dh, dw, xlo, xhi4, act, alpha);
+      }
+    }
+    return;
+  }
   for (let b = 0; b < n; b++) {
     for (let co = 0; co < cout; co++) {
       const ci = co / mult;
