@@ -1,17 +1,19 @@
 // Packed-panel GEMM: C[M×N] (=|+=) A[M×K]·B[K×N], row-major C, with a register-tiled microkernel and
-// a fused epilogue (per-row or per-column bias, then an activation) applied while the tile is in registers.
+// a fused epilogue (per-row or per-column bias, then an activation) run on each tile right after its
+// last K block, while the tile is in L1.
 //
-// Packed layouts (see pack.ts):
+// Packed layouts (f32_gemm_pack_a/b here, im2col.ts, and the TypeScript glue's packers):
 //   A panels: MR rows each; panel i holds, for k = 0..K-1, the MR values A[i·MR + r][k] (rows past M are 0).
 //   B panels: NR columns each; panel j holds, for k = 0..K-1, the NR values B[k][j·NR + l] (columns past N are 0).
 // A panel's k-range [k0, k0 + kc) starts at k0·MR (k0·NR), so K blocking needs no repacking.
 //
-// Microkernel choice (one place per build, below): simd and relaxed run 4×8 — 8 v128 accumulators, the
-// B row as two v128.load, A as v128.load32_splat, f32x4.relaxed_madd in the relaxed build. Under V8 the
-// limit is register pressure: tiles with 10+ accumulators (6×8, 4×12) spill. The scalar build keeps the
-// same packing (MR = 4, NR = 8) and walks the 4×8 tile as four 4×2 passes (8 scalar accumulators).
-// Rows past the last full MR panel use a 1×8 kernel (two k-chains, for the batch-1 linear); columns past
-// the last full NR panel go through a small tile buffer.
+// Microkernels (the tile per build is chosen in gemm_tile.ts, with the measurements): relaxed 6×8 (12
+// accumulators, f32x4.relaxed_madd), simd 4×8 (8 accumulators, mul + add), both with the B row as two
+// v128.load and A as v128.load32_splat; scalar 4×8 walked as four 4×2 passes. Under V8 register pressure
+// decides: more accumulators spill, an activation inlined into the kernel spills, and so does the 6×8
+// inlined into the driver (it stays a call) while the 4×8 runs faster inlined. Rows past the last full
+// MR panel use 4-, 2- and 1-row kernels; a single row (batch-1 linear) reads four B panels per call;
+// columns past the last full NR panel go through a small tile buffer.
 import { GEMM_MR, GEMM_NR } from './gemm_tile';
 import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
 
