@@ -20,7 +20,9 @@ const sizes: [number, number, number][] = [
   [13, 31, 517],
   [2, 65, 33],
   [33, 2, 19],
-  // M = 1 (the batch-1 linear): four panels per call, then single panels, then the right edge.
+  // M = 1 (the batch-1 linear): with B over 4 MB four panels per call, then single panels, then the
+  // right edge; smaller B one panel at a time.
+  [1, 70, 15000],
   [1, 70, 33],
   [1, 8, 300],
   // M·K past what the driver keeps unblocked (192K floats): K is cut into blocks, C reloaded between them.
