@@ -398,49 +398,62 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       const acc = [];
       for (let k = 0; k < runs; k++) {
         plan.runProfiled(x).layers.forEach((l, i) => {
-          acc[i] ??= { ...l, ms: 0 };
-          acc[i].ms += l.ms / runs;
+          acc[i] ??= { ...l, samples: [] };
+          acc[i].samples.push(l.ms);
         });
       }
-      const total = acc.reduce((s, l) => s + l.ms, 0);
+      // Mean as asked for, and the median, which a burst of load from other processes moves less; rates use the median.
+      for (const l of acc) {
+        l.ms = l.samples.reduce((a, b) => a + b, 0) / l.samples.length;
+        l.medianMs = median(l.samples);
+      }
+      const total = acc.reduce((s, l) => s + l.medianMs, 0);
+      const totalMean = acc.reduce((s, l) => s + l.ms, 0);
       const peakGflops = target.build ? peakFor(target.build) : peak.mulAdd;
       layers = {
         backend: target.backend,
         build: target.build,
         batch: target.batch,
         runs,
-        totalMs: total,
+        totalMedianMs: total,
+        totalMeanMs: totalMean,
         rows: acc.map((l) => ({
           name: l.name,
           op: l.op,
           outputShape: l.outputShape,
-          ms: l.ms,
+          meanMs: l.ms,
+          medianMs: l.medianMs,
           mflop: l.flops / 1e6,
-          gflops: l.flops / (l.ms * 1e6),
-          fractionOfPeak: l.flops / (l.ms * 1e6) / peakGflops,
-          share: l.ms / total,
+          gflops: l.flops / (l.medianMs * 1e6),
+          fractionOfPeak: l.flops / (l.medianMs * 1e6) / peakGflops,
+          share: l.medianMs / total,
         })),
       };
       say('');
       say(
-        `per layer: ${target.backend}${target.build ? ` ${target.build}` : ''} at batch ${target.batch}, mean of ${runs} profiled runs` +
+        `per layer: ${target.backend}${target.build ? ` ${target.build}` : ''} at batch ${target.batch}, ${runs} profiled runs (mean and median ms; rates from the median)` +
           `${best ? '' : ' (no wasm build ran at batch 32)'}; % peak against ${f1(peakGflops)} GFLOP/s`,
       );
       say(
         table(
-          ['layer', 'op', 'output', 'MFLOP', 'ms', 'GFLOP/s', '% peak', '% time'],
+          ['layer', 'op', 'output', 'MFLOP', 'mean ms', 'median ms', 'GFLOP/s', '% peak', '% time'],
           layers.rows.map((l) => [
             l.name,
             l.op,
             `[${l.outputShape.join(',')}]`,
             f1(l.mflop),
-            f2(l.ms),
+            f2(l.meanMs),
+            f2(l.medianMs),
             f1(l.gflops),
             pct(l.fractionOfPeak),
             pct(l.share),
           ]),
-          ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
+          ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
         ),
+      );
+      say(
+        `sum of layers: ${f2(total)} ms (medians), ${f2(totalMean)} ms (means)` +
+          `${best ? `; whole forward ${f2(best.ms)} ms (median, table above)` : ''}`,
       );
       net.releasePlans();
     } catch (err) {
