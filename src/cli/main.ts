@@ -4,10 +4,16 @@ import { type Io, UsageError, consoleIo } from './args.js';
 import { demoCommand, demoHelp } from './demo.js';
 import { infoCommand, infoHelp } from './info.js';
 import { packageVersion } from './package.js';
+import { trainCommand, trainHelp } from './train.js';
+import { evalCommand, evalHelp } from './eval.js';
+import { predictCommand, predictHelp } from './predict.js';
 
 export const help = `usage: vireo <command> [options]
 
 Commands:
+  train   train a CNN (default: small-cnn on the embedded Fashion-MNIST subset); writes a model directory
+  eval    accuracy, per-class precision/recall/F1 and the confusion matrix of a trained model
+  predict top-k classes of images (PNG/JPEG) or dataset files with a trained model
   demo    run the reference CNN on an embedded picture; prints the top-5 classes and the timing
   info    runtime, WebAssembly SIMD / relaxed-SIMD support, and which wasm build runs
   bench   the benchmark: each wasm build vs tfjs-backend-wasm, per layer, and the machine's SIMD peak
@@ -15,6 +21,9 @@ Commands:
 Run \`vireo <command> --help\` for a command's options. \`vireo --version\` prints the version.`;
 
 const commands: Record<string, { run: (argv: string[], io: Io) => Promise<number>; help?: string }> = {
+  train: { run: trainCommand, help: trainHelp },
+  eval: { run: evalCommand, help: evalHelp },
+  predict: { run: predictCommand, help: predictHelp },
   demo: { run: demoCommand, help: demoHelp },
   info: { run: infoCommand, help: infoHelp },
   bench: { run: benchCommand },

@@ -1,0 +1,137 @@
+// `vireo predict FILE…`: the top-k classes of images (PNG/JPEG/…, decoded by the data pipeline's
+// decoders) or of every image in a dataset file (IDX images, CIFAR-10/100 .bin), with a model directory.
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs as nodeParseArgs } from 'node:util';
+import { basename } from 'node:path';
+import { DataLoader } from '../index.js';
+import type { BackendName } from '../backends/registry.js';
+import { CIFAR10, CIFAR100 } from '../data/cifar.js';
+import { Dataset } from '../data/dataset.js';
+import { readBytes } from '../data/files.js';
+import { readIdxFile } from '../data/idx.js';
+import { imageExtensions } from '../data/image-folder.js';
+import type { RawSample } from '../data/sample.js';
+import { type Io, UsageError, intOption } from './args.js';
+import { loadModelOption, modelTransform } from './eval.js';
+import { topK } from './sample.js';
+import { choice, colours } from './ui.js';
+
+export const predictHelp = `usage: vireo predict FILE… [--model DIR] [--top K] [--limit N] [--json]
+
+Prints the top-K classes of each FILE with a trained model directory. A FILE is an image (PNG, JPEG,
+WebP, …: resized to the model's input size) or a dataset file: IDX images (t10k-images-idx3-ubyte[.gz])
+or a CIFAR-10/100 binary batch (.bin), whose every image is classified.
+
+  --model DIR     the model directory (default ./vireo-model)
+  --top K         classes to show per image (default 3)
+  --limit N       at most N images per dataset file
+  --backend B     wasm (default) or reference
+  --json          one JSON object per image: file, index (dataset files), top [{label, index, probability}]`;
+
+interface Item {
+  file: string;
+  index?: number;
+  sample: RawSample;
+}
+
+class Items extends Dataset {
+  readonly length: number;
+  constructor(readonly items: Item[]) {
+    super();
+    this.length = items.length;
+  }
+  raw(index: number): RawSample {
+    return this.items[index].sample;
+  }
+}
+
+async function itemsOf(file: string, channels: number, numClasses: number, limit: number | null): Promise<Item[]> {
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  if (statSync(file).isDirectory()) throw new UsageError(`${file}: a directory; give image or dataset files (vireo eval --data measures a whole dataset)`);
+  const name = basename(file).toLowerCase();
+  const cap = (n: number) => (limit ? Math.min(limit, n) : n);
+  if (/idx3-ubyte(\.gz)?$/.test(name)) {
+    const idx = await readIdxFile(file, 3);
+    const [n, h, w] = idx.dims;
+    return Array.from({ length: cap(n) }, (_, i) => ({
+      file,
+      index: i,
+      sample: { image: { kind: 'u8' as const, data: idx.data.subarray(i * h * w, (i + 1) * h * w), height: h, width: w, channels: 1 }, label: 0 },
+    }));
+  }
+  if (name.endsWith('.bin')) {
+    const ds = numClasses === 100 ? await CIFAR100.fromFiles([file]) : await CIFAR10.fromFiles([file]);
+    return Array.from({ length: cap(ds.length) }, (_, i) => ({ file, index: i, sample: { ...ds.raw(i), label: 0 } }));
+  }
+  if (imageExtensions.some((e) => name.endsWith(e)))
+    return [{ file, sample: { image: { kind: 'encoded', data: await readBytes(file), source: file, channels }, label: 0 } }];
+  throw new UsageError(`${file}: not an image (${imageExtensions.join(', ')}) nor a dataset file (*-idx3-ubyte[.gz], CIFAR *.bin)`);
+}
+
+export async function predictCommand(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = nodeParseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        top: { type: 'string' },
+        limit: { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(predictHelp);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('give at least one image or dataset file');
+  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
+  const { model, meta } = loadModelOption(values.model);
+  const k = Math.min(intOption(values.top, 'top', 3, 1), meta.classes.length);
+  const [c, h, w] = meta.inputShape;
+  const items: Item[] = [];
+  for (const file of positionals) items.push(...(await itemsOf(file, c, meta.classes.length, limit)));
+  for (const it of items) {
+    const img = it.sample.image;
+    if (img.kind !== 'encoded' && img.channels !== c)
+      throw new UsageError(`${it.file}: ${img.channels}-channel images, the model takes ${c} channels`);
+  }
+  // Items of different sizes are resized to the model's input; same-size raw pixels need no resize.
+  const needsResize = items.some((it) => it.sample.image.kind === 'encoded' || (it.sample.image as { height: number }).height !== h || (it.sample.image as { width: number }).width !== w);
+  const set = new Items(items);
+  set.transform = modelTransform(meta, needsResize);
+  await model.to(backend);
+  model.eval();
+  const loader = new DataLoader(set, { batchSize: needsResize ? 1 : 250, numWorkers: 0 });
+  const ui = colours(io);
+  try {
+    let at = 0;
+    for await (const { x } of loader) {
+      const logits = await (await model.forward(x)).data();
+      const n = x.shape[0];
+      const classes = logits.length / n;
+      for (let i = 0; i < n; i++, at++) {
+        const it = items[at];
+        const top = topK(logits.subarray(i * classes, (i + 1) * classes), meta.classes, k);
+        if (values.json) io.out(JSON.stringify({ file: it.file, ...(it.index !== undefined ? { index: it.index } : {}), top }));
+        else {
+          const where = it.index !== undefined ? `${it.file}[${it.index}]` : it.file;
+          io.out(`${where}: ${top.map((t, j) => `${j === 0 ? ui.bold(t.label) : t.label} ${(100 * t.probability).toFixed(1)}%`).join('  ')}`);
+        }
+      }
+    }
+  } finally {
+    await loader.close();
+    model.releasePlans();
+  }
+  return 0;
+}

@@ -1,0 +1,354 @@
+// `vireo train`: trains a model on a dataset, writing the model directory and a checkpoint after every
+// epoch; `--resume DIR` continues bit for bit; Ctrl-C saves a checkpoint before exiting.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DataLoader, type LRScheduler, OneCycleLR, CosineAnnealingLR, fit, manualSeed, metrics, nn, optim } from '../index.js';
+import type { BackendName } from '../backends/registry.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { loadModel, saveModel } from '../io/model-file.js';
+import type { Module } from '../nn/module.js';
+import type { Batch } from '../train/batches.js';
+import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
+import type { EpochRecord } from '../train/trainer.js';
+import { type Io, UsageError, intOption, parseArgs } from './args.js';
+import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
+import { choice, colours, floatOption, progress } from './ui.js';
+import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
+
+export const trainHelp = `usage: vireo train [options]
+
+Trains a CNN and writes a model directory (model.json + weights.safetensors, PyTorch state_dict names)
+and a checkpoint (checkpoint.safetensors) to --out after every epoch. With no options: the embedded
+Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model, 3 epochs.
+
+  --data DIR          a CIFAR-10/100 binary folder, an IDX folder (e.g. /usr/share/datasets/fashion-mnist)
+                      or an image folder (one subfolder per class; train/ and test/ subfolders are used
+                      when present); default: the embedded Fashion-MNIST subset
+  --model M           small-cnn (default), cifar-net (the reference CNN), or a model directory to continue from
+  --epochs N          epochs to train (default 3)
+  --batch-size N      images per step (default 64)
+  --optimizer O       adamw (default), adam or sgd
+  --lr X              peak learning rate (default 0.003 for adam/adamw, 0.05 for sgd)
+  --momentum X        SGD momentum (default 0.9)
+  --weight-decay X    weight decay (default 0.0001)
+  --schedule S        onecycle (default, per batch), cosine (per epoch) or none
+  --clip-norm X       clip the gradients' global L2 norm to X
+  --augment           random crop (padded) and horizontal flip
+  --val-split F       validate on a seeded fraction F of the training set instead of the test split
+  --image-size N      image folders: resize to N×N (default 32)
+  --limit N           use only the first N training (and validation) images: quick trials and tests
+  --workers N         data-loading worker threads (default 0: on this thread)
+  --backend B         wasm (default) or reference
+  --seed N            seeds the weights, the shuffles and the augmentation (default 1)
+  --out DIR           where the model and checkpoint go (default ./vireo-model)
+  --resume DIR        continue the run whose checkpoint is in DIR (--epochs may raise the total)
+  --json              one JSON object per epoch on stdout: epoch, loss, valAccuracy, valMacroF1,
+                      imagesPerSecond, seconds
+
+Ctrl-C stops after the current step and saves a checkpoint; \`vireo train --resume DIR\` continues it.`;
+
+export interface TrainConfig {
+  data: string | null;
+  imageSize: number;
+  model: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: 'onecycle' | 'cosine' | 'none';
+  clipNorm: number | null;
+  augment: boolean;
+  valSplit: number | null;
+  limit: number | null;
+  seed: number;
+}
+
+/** Options that define the run: fixed once it started (a resume takes them from the checkpoint). */
+const runOptions = ['data', 'model', 'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'schedule', 'clip-norm', 'augment', 'val-split', 'image-size', 'limit', 'seed'];
+
+const optionSpec = {
+  data: { type: 'string' },
+  model: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  schedule: { type: 'string' },
+  'clip-norm': { type: 'string' },
+  augment: { type: 'boolean' },
+  'val-split': { type: 'string' },
+  'image-size': { type: 'string' },
+  limit: { type: 'string' },
+  workers: { type: 'string' },
+  backend: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class Interrupted extends Error {}
+
+export const checkpointFile = 'checkpoint.safetensors';
+
+function configFrom(values: Record<string, string | boolean | undefined>): TrainConfig {
+  const s = (k: string) => values[k] as string | undefined;
+  const optimizer = choice(s('optimizer'), 'optimizer', ['adamw', 'adam', 'sgd'] as const, 'adamw');
+  const pos = (v: number) => v > 0;
+  return {
+    data: s('data') === undefined ? null : resolve(s('data') as string),
+    imageSize: intOption(s('image-size'), 'image-size', 32, 8),
+    model: s('model') ?? 'small-cnn',
+    epochs: intOption(s('epochs'), 'epochs', 3, 1),
+    batchSize: intOption(s('batch-size'), 'batch-size', 64, 1),
+    optimizer,
+    lr: floatOption(s('lr'), 'lr', optimizer === 'sgd' ? 0.05 : 0.003, pos, 'a number > 0'),
+    momentum: floatOption(s('momentum'), 'momentum', 0.9, (v) => v >= 0 && v < 1, 'in [0, 1)'),
+    weightDecay: floatOption(s('weight-decay'), 'weight-decay', 1e-4, (v) => v >= 0, 'a number ≥ 0'),
+    schedule: choice(s('schedule'), 'schedule', ['onecycle', 'cosine', 'none'] as const, 'onecycle'),
+    clipNorm: s('clip-norm') === undefined ? null : floatOption(s('clip-norm'), 'clip-norm', 0, pos, 'a number > 0'),
+    augment: Boolean(values.augment),
+    valSplit: s('val-split') === undefined ? null : floatOption(s('val-split'), 'val-split', 0, (v) => v > 0 && v < 1, 'a fraction in (0, 1)'),
+    limit: s('limit') === undefined ? null : intOption(s('limit'), 'limit', 0, 1),
+    seed: intOption(s('seed'), 'seed', 1, 0),
+  };
+}
+
+function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>): Optimizer<GroupBase> {
+  if (c.optimizer === 'sgd') return new optim.SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }) as unknown as Optimizer<GroupBase>;
+  const Opt = c.optimizer === 'adam' ? optim.Adam : optim.AdamW;
+  return new Opt(params, { lr: c.lr, weightDecay: c.weightDecay }) as unknown as Optimizer<GroupBase>;
+}
+
+function makeSchedule(c: TrainConfig, opt: Optimizer<GroupBase>, stepsPerEpoch: number): LRScheduler | undefined {
+  if (c.schedule === 'onecycle')
+    return new OneCycleLR(opt, { maxLr: c.lr, epochs: c.epochs, stepsPerEpoch, pctStart: 0.25, cycleMomentum: !(c.optimizer === 'sgd' && c.momentum === 0) });
+  if (c.schedule === 'cosine') return new CosineAnnealingLR(opt, { tMax: c.epochs });
+  return undefined;
+}
+
+export async function trainCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs(argv, optionSpec);
+  if (values.help) {
+    io.out(trainHelp);
+    return 0;
+  }
+  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const workers = intOption(values.workers, 'workers', 0, 0);
+  const json = Boolean(values.json);
+  const ui = colours(io);
+  const log = (line: string) => (json ? io.err(line) : io.out(line));
+
+  // The run's definition: fresh from the options, or the checkpoint's.
+  let config: TrainConfig;
+  let ckpt: Checkpoint | null = null;
+  let outDir: string;
+  if (values.resume !== undefined) {
+    const given = runOptions.filter((k) => (values as Record<string, unknown>)[k] !== undefined);
+    if (given.length)
+      throw new UsageError(`--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --workers, --backend, --json and --out may be given)`);
+    outDir = resolve(values.out ?? values.resume);
+    const path = join(resolve(values.resume), checkpointFile);
+    if (!existsSync(path)) throw new UsageError(`--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``);
+    ckpt = loadCheckpoint(path);
+    config = ckpt.config as unknown as TrainConfig;
+    if (values.epochs !== undefined) {
+      const epochs = intOption(values.epochs, 'epochs', config.epochs, 1);
+      if (epochs !== config.epochs && config.schedule === 'onecycle')
+        throw new UsageError(`--epochs ${epochs}: this run's one-cycle schedule was planned for ${config.epochs} epochs; resume without --epochs`);
+      config = { ...config, epochs };
+    }
+    if (ckpt.epoch >= config.epochs) {
+      log(`${values.resume}: all ${config.epochs} epochs are done already; pass --epochs to train longer (not with the one-cycle schedule)`);
+      return 0;
+    }
+  } else {
+    config = configFrom(values as Record<string, string | boolean | undefined>);
+    outDir = resolve(values.out ?? 'vireo-model');
+  }
+
+  // Data.
+  const source: DataSource = detectData(config.data ?? undefined, config.imageSize);
+  const data = await openData(source);
+  const { inputShape, normalization, classes } = data;
+  const trainTransform = makeTransform(source, normalization, config.augment, inputShape);
+  const evalTransform = makeTransform(source, normalization, false, inputShape);
+  let trainIdx = range(data.train.length);
+  let valSet: Subset;
+  if (config.valSplit !== null || !data.test) {
+    const fraction = config.valSplit ?? 0.1;
+    if (config.valSplit === null) log(`${data.label} has no test split: validating on a seeded 10% of it (--val-split to change)`);
+    const [t, v] = splitIndices(data.train.length, fraction, config.seed);
+    trainIdx = t;
+    valSet = new Subset(data.train, config.limit ? v.slice(0, config.limit) : v, evalTransform);
+  } else {
+    const n = data.test.length;
+    valSet = new Subset(data.test, range(config.limit ? Math.min(config.limit, n) : n), evalTransform);
+  }
+  if (config.limit) trainIdx = trainIdx.slice(0, config.limit);
+  const trainSet = new Subset(data.train, trainIdx, trainTransform);
+
+  // Model.
+  manualSeed(config.seed);
+  let model: Module;
+  let modelName: string;
+  if ((builtinModels as readonly string[]).includes(config.model)) {
+    model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
+    modelName = config.model;
+  } else {
+    const dir = resolve(config.model);
+    if (!existsSync(join(dir, 'model.json')))
+      throw new UsageError(`--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`);
+    const loaded = loadModel(dir);
+    if (loaded.meta.inputShape.join('x') !== inputShape.join('x'))
+      throw new UsageError(`--model ${config.model} takes ${loaded.meta.inputShape.join('×')} input, the data is ${inputShape.join('×')}`);
+    model = loaded.model;
+    modelName = loaded.meta.name ?? config.model;
+    config = { ...config, model: dir };
+  }
+  if (ckpt) model.loadStateDict(ckpt.model);
+  await model.to(backend);
+  const engine = await model.currentBackend();
+
+  const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, dropLast: trainSet.length > config.batchSize, seed: config.seed, numWorkers: workers });
+  const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
+  const stepsPerEpoch = trainLoader.length;
+  const optimizer = makeOptimizer(config, model.parameters());
+  await optimizer.to(engine);
+  const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
+  if (ckpt?.optimizer) optimizer.loadStateDict(ckpt.optimizer);
+  if (ckpt?.schedule && schedule) schedule.loadStateDict(ckpt.schedule);
+
+  const history: Record<string, unknown>[] = ckpt ? [...ckpt.history] : [];
+  const startEpoch = ckpt ? ckpt.epoch : 0;
+  const where = engine.info().build ? `${engine.info().name} (${engine.info().build} build)` : engine.info().name;
+  log(
+    `${ui.bold('vireo train')}: ${modelName} (${parameterCount(model).toLocaleString('en-US')} parameters) on ${data.label}: ` +
+      `${trainSet.length} training / ${valSet.length} validation images, ${where}`,
+  );
+  if (ckpt) log(`resuming ${outDir} after epoch ${ckpt.epoch}${ckpt.step ? `, step ${ckpt.step}` : ''} of ${config.epochs}`);
+
+  const state = { interrupted: false, epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
+  const onSigint = () => {
+    if (state.interrupted) {
+      io.err('vireo train: interrupted twice, exiting without saving');
+      process.exit(130);
+    }
+    state.interrupted = true;
+    io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+
+  const snapshot = (epoch: number, step: number): Checkpoint => ({
+    epoch,
+    step,
+    model: model.stateDict(),
+    optimizer: optimizer.stateDict(),
+    schedule: schedule ? schedule.stateDict() : null,
+    rng: { seed: config.seed, loaderEpoch: epoch, initSeed: config.seed },
+    history,
+    config: config as unknown as Record<string, unknown>,
+  });
+  const writeModel = (record?: Record<string, unknown>) =>
+    saveModel(outDir, model, {
+      name: modelName,
+      inputShape,
+      classes,
+      normalization,
+      training: { data: config.data ?? 'fashion-mnist-embedded', imageSize: source.kind === 'image-folder' ? config.imageSize : undefined, epochs: history.length, ...(record ? { last: record } : {}) },
+    });
+
+  const bar = progress(io, !json);
+  let last: Record<string, unknown> | null = null;
+  try {
+    for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
+      const skip = epoch === startEpoch + 1 ? (ckpt?.step ?? 0) : 0;
+      state.epoch = epoch;
+      state.step = skip;
+      trainLoader.setEpoch(epoch - 1);
+      async function* batches(): AsyncGenerator<Batch> {
+        let i = 0;
+        for await (const b of trainLoader) {
+          if (i++ < skip) continue;
+          if (state.interrupted) throw new Interrupted();
+          yield b;
+        }
+      }
+      bar.start(stepsPerEpoch, `epoch ${epoch}/${config.epochs}`);
+      let record: EpochRecord;
+      try {
+        const h = await fit(model, {
+          train: batches,
+          val: valLoader,
+          epochs: 1,
+          optimizer,
+          loss: new nn.CrossEntropyLoss(),
+          schedule,
+          clip: config.clipNorm ? { maxNorm: config.clipNorm } : undefined,
+          metrics: [new metrics.Accuracy(), new metrics.F1Score({ numClasses: classes.length })],
+          onProgress: (e) => {
+            if (e.phase !== 'train') return;
+            state.step = skip + e.step;
+            bar.update(state.step, `loss ${e.loss.toFixed(4)}`);
+          },
+        });
+        record = h.epochs[0];
+      } finally {
+        bar.stop();
+      }
+      const v = record.valMetrics ?? {};
+      const line = {
+        epoch,
+        loss: record.loss,
+        valAccuracy: v.accuracy as number,
+        valMacroF1: v.f1Macro as number,
+        imagesPerSecond: record.imagesPerSecond,
+        seconds: record.seconds,
+      };
+      last = line;
+      history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
+      writeModel(line);
+      saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
+      if (json) io.out(JSON.stringify(line));
+      else
+        io.out(
+          `epoch ${epoch}/${config.epochs}  loss ${line.loss.toFixed(4)}  val accuracy ${ui.bold(line.valAccuracy.toFixed(4))}  ` +
+            `macro F1 ${line.valMacroF1.toFixed(4)}  ${Math.round(line.imagesPerSecond)} images/s  ${line.seconds.toFixed(1)} s`,
+        );
+      if (state.interrupted && epoch < config.epochs) {
+        state.epoch = epoch + 1;
+        state.step = 0;
+        throw new Interrupted();
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
+    saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
+    if (history.length) writeModel(last ?? undefined);
+    io.err(
+      `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
+        `Continue with: vireo train --resume ${outDir}`,
+    );
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await trainLoader.close();
+    await valLoader.close();
+    model.releasePlans();
+    optimizer.dispose();
+  }
+  if (!json && last) {
+    io.out(
+      `${ui.green('done')}: final validation accuracy ${ui.bold((last.valAccuracy as number).toFixed(4))}, macro F1 ${(last.valMacroF1 as number).toFixed(4)}\n` +
+        `model: ${outDir} (model.json, weights.safetensors); checkpoint: ${join(outDir, checkpointFile)}\n` +
+        `next: vireo eval --model ${outDir}   vireo predict --model ${outDir} IMAGE.png`,
+    );
+  }
+  return 0;
+}

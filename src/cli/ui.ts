@@ -1,0 +1,55 @@
+// Terminal helpers for the vireo commands: colour and progress bars only on a TTY (and not with NO_COLOR).
+import cliProgress from 'cli-progress';
+import { type Io, UsageError, consoleIo } from './args.js';
+
+export function isTty(io: Io): boolean {
+  return io === consoleIo && Boolean(process.stderr.isTTY);
+}
+
+export function colours(io: Io) {
+  const on = io === consoleIo && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const wrap = (code: number) => (s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { bold: wrap(1), dim: wrap(2), green: wrap(32), yellow: wrap(33), red: wrap(31), cyan: wrap(36) };
+}
+
+export interface Progress {
+  start(total: number, label: string): void;
+  update(value: number, info?: string): void;
+  stop(): void;
+}
+
+/** A cli-progress bar on stderr when it is a TTY; otherwise nothing. */
+export function progress(io: Io, enabled: boolean): Progress {
+  if (!enabled || !isTty(io)) return { start() {}, update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: '{label} [{bar}] {value}/{total} {info}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let running = false;
+  return {
+    start(total, label) {
+      bar.start(total, 0, { label, info: '' });
+      running = true;
+    },
+    update(value, info = '') {
+      if (running) bar.update(value, { info });
+    },
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
+  };
+}
+
+export function floatOption(value: string | undefined, name: string, fallback: number, check: (v: number) => boolean, want: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${want}, got '${value}'`);
+  return n;
+}
+
+export function choice<T extends string>(value: string | undefined, name: string, options: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!options.includes(value as T)) throw new UsageError(`--${name} must be one of ${options.join(', ')}, got '${value}'`);
+  return value as T;
+}

@@ -1,0 +1,232 @@
+// A model directory: model.json (architecture as a serializable layer tree, input shape, class names,
+// normalization) + weights.safetensors (PyTorch state_dict names, so torch's load_state_dict(strict=True)
+// takes them for the equivalent torch.nn module). Both files are replaced atomically.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgumentError, FormatError } from '../core/errors.js';
+import * as nn from '../nn/index.js';
+import type { Module } from '../nn/module.js';
+import { writeFileAtomic } from './atomic.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+type Pair = [number, number];
+
+/** One layer (or container) as plain JSON; names of children are the state-dict names. */
+export type LayerSpec =
+  | { type: 'Sequential'; layers: (LayerSpec & { name: string })[] }
+  | { type: 'Residual'; main: LayerSpec; shortcut?: LayerSpec }
+  | {
+      type: 'Conv2d';
+      inChannels: number;
+      outChannels: number;
+      kernelSize: Pair;
+      stride: Pair;
+      /** [h, w] (both sides) or [top, left, bottom, right]. */
+      padding: Pair | [number, number, number, number];
+      dilation: Pair;
+      groups: number;
+      bias: boolean;
+    }
+  | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
+  | { type: 'BatchNorm2d'; numFeatures: number; eps: number; momentum: number }
+  | { type: 'MaxPool2d'; kernelSize: Pair; stride: Pair; padding: Pair; dilation: Pair; ceilMode: boolean }
+  | { type: 'AvgPool2d'; kernelSize: Pair; stride: Pair; padding: Pair; ceilMode: boolean; countIncludePad: boolean }
+  | { type: 'AdaptiveAvgPool2d'; outputSize: Pair }
+  | { type: 'ReLU' | 'ReLU6' | 'Sigmoid' | 'Tanh' }
+  | { type: 'LeakyReLU'; negativeSlope: number }
+  | { type: 'Flatten'; startDim: number; endDim: number }
+  | { type: 'Dropout'; p: number }
+  | { type: 'Softmax'; dim: number };
+
+export interface ModelMeta {
+  format: 'vireo-model';
+  version: 1;
+  /** Built-in architecture name ('small-cnn', 'cifar-net') or a free label. */
+  name?: string;
+  /** [C, H, W] of one input image. */
+  inputShape: [number, number, number];
+  classes: string[];
+  /** Per-channel mean and std applied after scaling pixels to [0, 1] (torchvision's Normalize). */
+  normalization: { mean: number[]; std: number[] };
+  architecture: LayerSpec;
+  /** The weights file, relative to the directory. */
+  weights: string;
+  /** Free-form provenance: dataset, epochs, final metrics. */
+  training?: Record<string, unknown>;
+}
+
+const pair = (v: readonly number[]): Pair => [v[0], v[1]];
+
+/** The module as a layer tree. Throws for layers that have no serialized form. */
+export function moduleToSpec(m: Module): LayerSpec {
+  if (m instanceof nn.Sequential)
+    return { type: 'Sequential', layers: m.namedChildren().map(([name, c]) => ({ name, ...moduleToSpec(c) })) };
+  if (m instanceof nn.Residual)
+    return m.shortcut
+      ? { type: 'Residual', main: moduleToSpec(m.main), shortcut: moduleToSpec(m.shortcut) }
+      : { type: 'Residual', main: moduleToSpec(m.main) };
+  if (m instanceof nn.Conv2d) {
+    const a = m.attrs;
+    const [t, l, b, r] = a.padding;
+    return {
+      type: 'Conv2d',
+      inChannels: a.inChannels,
+      outChannels: a.outChannels,
+      kernelSize: pair(a.kernel),
+      stride: pair(a.stride),
+      padding: t === b && l === r ? [t, l] : [t, l, b, r],
+      dilation: pair(a.dilation),
+      groups: a.groups,
+      bias: a.bias,
+    };
+  }
+  if (m instanceof nn.Linear) return { type: 'Linear', inFeatures: m.attrs.inFeatures, outFeatures: m.attrs.outFeatures, bias: m.attrs.bias };
+  if (m instanceof nn.BatchNorm2d)
+    return { type: 'BatchNorm2d', numFeatures: m.numFeatures, eps: m.options.eps ?? 1e-5, momentum: m.options.momentum ?? 0.1 };
+  if (m instanceof nn.MaxPool2d) {
+    const a = m.attrs;
+    return { type: 'MaxPool2d', kernelSize: pair(a.kernel), stride: pair(a.stride), padding: pair(a.padding), dilation: pair(a.dilation), ceilMode: a.ceilMode };
+  }
+  if (m instanceof nn.AvgPool2d) {
+    const a = m.attrs;
+    return { type: 'AvgPool2d', kernelSize: pair(a.kernel), stride: pair(a.stride), padding: pair(a.padding), ceilMode: a.ceilMode, countIncludePad: a.countIncludePad };
+  }
+  if (m instanceof nn.AdaptiveAvgPool2d) return { type: 'AdaptiveAvgPool2d', outputSize: pair(m.outputSize) };
+  if (m instanceof nn.LeakyReLU) return { type: 'LeakyReLU', negativeSlope: (m as unknown as { alpha: number }).alpha };
+  for (const type of ['ReLU', 'ReLU6', 'Sigmoid', 'Tanh'] as const) if (m instanceof nn[type]) return { type };
+  if (m instanceof nn.Flatten) return { type: 'Flatten', startDim: m.startDim, endDim: m.endDim };
+  if (m instanceof nn.Dropout) return { type: 'Dropout', p: m.p };
+  if (m instanceof nn.Softmax) return { type: 'Softmax', dim: m.dim };
+  throw new ArgumentError(`model file: layer ${m.constructor.name} has no serialized form (supported: Sequential, Residual, Conv2d, Linear, BatchNorm2d, pools, activations, Flatten, Dropout, Softmax)`);
+}
+
+function need(cond: unknown, where: string, what: string): asserts cond {
+  if (!cond) throw new FormatError(`${where}: ${what}`);
+}
+
+const isPair = (v: unknown): v is Pair => Array.isArray(v) && v.length === 2 && v.every((d) => Number.isInteger(d));
+
+/** Builds the module a layer tree describes (fresh weights; load a state dict after). */
+export function moduleFromSpec(spec: LayerSpec, where = 'architecture'): Module {
+  need(spec && typeof spec === 'object', where, 'a layer must be an object');
+  const s = spec as LayerSpec & Record<string, unknown>;
+  switch (s.type) {
+    case 'Sequential': {
+      need(Array.isArray(s.layers), where, "Sequential needs 'layers'");
+      const children = new Map<string, Module>();
+      for (const [i, child] of s.layers.entries()) {
+        need(typeof child.name === 'string' && child.name.length > 0, `${where}.layers[${i}]`, "each layer needs a 'name'");
+        need(!children.has(child.name), `${where}.layers[${i}]`, `duplicate layer name '${child.name}'`);
+        children.set(child.name, moduleFromSpec(child, `${where}.${child.name}`));
+      }
+      return new nn.Sequential(children);
+    }
+    case 'Residual':
+      return new nn.Residual(moduleFromSpec(s.main, `${where}.main`), s.shortcut ? moduleFromSpec(s.shortcut, `${where}.shortcut`) : undefined);
+    case 'Conv2d': {
+      need(isPair(s.kernelSize) && isPair(s.stride) && isPair(s.dilation), where, 'Conv2d needs kernelSize, stride and dilation as [h, w]');
+      const p = s.padding;
+      need(Array.isArray(p) && (p.length === 2 || p.length === 4), where, 'Conv2d padding must be [h, w] or [top, left, bottom, right]');
+      let padding: Pair | 'same' = [p[0], p[1]];
+      if (p.length === 4 && (p[0] !== p[2] || p[1] !== p[3])) {
+        // The only asymmetric padding nn.Conv2d makes is 'same' with an even kernel extent.
+        const same = [s.dilation[0] * (s.kernelSize[0] - 1), s.dilation[1] * (s.kernelSize[1] - 1)];
+        need(p[0] === same[0] >> 1 && p[1] === same[1] >> 1 && p[2] === same[0] - (same[0] >> 1) && p[3] === same[1] - (same[1] >> 1), where, `asymmetric padding ${JSON.stringify(p)} is not supported`);
+        padding = 'same';
+      }
+      return new nn.Conv2d(s.inChannels, s.outChannels, s.kernelSize, { stride: s.stride, padding, dilation: s.dilation, groups: s.groups ?? 1, bias: s.bias ?? true });
+    }
+    case 'Linear':
+      return new nn.Linear(s.inFeatures, s.outFeatures, { bias: s.bias ?? true });
+    case 'BatchNorm2d':
+      return new nn.BatchNorm2d(s.numFeatures, { eps: s.eps, momentum: s.momentum });
+    case 'MaxPool2d':
+      return new nn.MaxPool2d(s.kernelSize, { stride: s.stride, padding: s.padding, dilation: s.dilation, ceilMode: s.ceilMode });
+    case 'AvgPool2d':
+      return new nn.AvgPool2d(s.kernelSize, { stride: s.stride, padding: s.padding, ceilMode: s.ceilMode, countIncludePad: s.countIncludePad });
+    case 'AdaptiveAvgPool2d':
+      return new nn.AdaptiveAvgPool2d(s.outputSize);
+    case 'ReLU':
+      return new nn.ReLU();
+    case 'ReLU6':
+      return new nn.ReLU6();
+    case 'Sigmoid':
+      return new nn.Sigmoid();
+    case 'Tanh':
+      return new nn.Tanh();
+    case 'LeakyReLU':
+      return new nn.LeakyReLU(s.negativeSlope);
+    case 'Flatten':
+      return new nn.Flatten(s.startDim, s.endDim);
+    case 'Dropout':
+      return new nn.Dropout(s.p);
+    case 'Softmax':
+      return new nn.Softmax(s.dim);
+    default:
+      throw new FormatError(`${where}: unknown layer type ${JSON.stringify((s as { type?: unknown }).type)}`);
+  }
+}
+
+export interface SaveModelOptions {
+  name?: string;
+  inputShape: [number, number, number];
+  classes: string[];
+  normalization: { mean: number[]; std: number[] };
+  training?: Record<string, unknown>;
+}
+
+export const modelJson = 'model.json';
+export const weightsFile = 'weights.safetensors';
+
+/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
+export function saveModel(dir: string, model: Module, options: SaveModelOptions): ModelMeta {
+  const { inputShape, classes, normalization } = options;
+  if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
+    throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
+  const meta: ModelMeta = {
+    format: 'vireo-model',
+    version: 1,
+    ...(options.name ? { name: options.name } : {}),
+    inputShape,
+    classes,
+    normalization,
+    architecture: moduleToSpec(model),
+    weights: weightsFile,
+    ...(options.training ? { training: options.training } : {}),
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
+  writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  return meta;
+}
+
+/** Reads and checks model.json (no weights). */
+export function readModelMeta(dir: string): ModelMeta {
+  const path = join(dir, modelJson);
+  if (!existsSync(path))
+    throw new FormatError(`${dir}: no ${modelJson} here; train one with \`vireo train --out ${dir}\` or point --model at a model directory`);
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(readFileSync(path, 'utf8')) as ModelMeta;
+  } catch (e) {
+    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  need(meta && meta.format === 'vireo-model', path, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
+  need(meta.version === 1, path, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
+  need(Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0), path, 'inputShape must be [C, H, W]');
+  need(Array.isArray(meta.classes) && meta.classes.length > 0, path, 'classes must be a non-empty list');
+  const c = meta.inputShape[0];
+  need(meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c, path, `normalization needs ${c} means and stds`);
+  return meta;
+}
+
+/** Loads a model directory: the module (weights loaded, eval mode) and its metadata. */
+export function loadModel(dir: string): { model: Module; meta: ModelMeta } {
+  const meta = readModelMeta(dir);
+  const model = moduleFromSpec(meta.architecture, `${join(dir, modelJson)}: architecture`);
+  const wpath = join(dir, meta.weights ?? weightsFile);
+  if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);
+  model.loadStateDict(readSafetensors(new Uint8Array(readFileSync(wpath)), wpath));
+  model.eval();
+  return { model, meta };
+}
