@@ -13,6 +13,7 @@ export { manualSeed, Random } from './core/random.js';
 export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError } from './core/errors.js';
 export type { Shape } from './core/shape.js';
 export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
+export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
 export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';
 export { backendInfo } from './backends/info.js';
 export { Graph } from './graph/ir.js';

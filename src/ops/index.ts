@@ -8,6 +8,7 @@ import { conv2dGrad, conv2dGradInputOp, conv2dGradWeightOp } from './conv2d-grad
 import * as eg from './elementwise-grad.js';
 import { linearGrad, linearGradInputOp, linearGradWeightOp } from './linear-grad.js';
 import * as pg from './pool2d-grad.js';
+import * as to from './tensor-ops.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
@@ -41,6 +42,14 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   dropoutMask: eg.dropoutMaskOp,
   mul: eg.mulOp,
   reshape: eg.reshapeOp,
+  // ONNX import (no gradient rules yet: an imported model trains through the layer ops only).
+  binary: to.binaryOp,
+  constant: to.constantOp,
+  concat: to.concatOp,
+  transpose: to.transposeOp,
+  pad: to.padOp,
+  unary: to.unaryOp,
+  matmul: to.matmulOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

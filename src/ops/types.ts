@@ -28,7 +28,15 @@ export type OpName =
   | 'softmaxGrad'
   | 'dropoutMask'
   | 'mul'
-  | 'reshape';
+  | 'reshape'
+  // ONNX import: broadcasting arithmetic, constants and tensor plumbing (src/ops/tensor-ops.ts).
+  | 'binary'
+  | 'constant'
+  | 'concat'
+  | 'transpose'
+  | 'pad'
+  | 'unary'
+  | 'matmul';
 
 /** Element-wise activations; conv2d and linear can fuse one into their epilogue. */
 export type ActivationKind = 'none' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
@@ -120,6 +128,32 @@ export interface ReshapeAttrs {
   shape: number[];
 }
 
+export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
+export interface BinaryAttrs {
+  kind: BinaryKind;
+}
+export interface ConstantAttrs {
+  shape: number[];
+}
+export interface ConcatAttrs {
+  axis: number;
+}
+export interface TransposeAttrs {
+  perm: number[];
+}
+/** ONNX order: all begins, then all ends; constant mode only. */
+export interface PadAttrs {
+  pads: number[];
+  value: number;
+}
+export type UnaryKind = 'clip' | 'hardSwish';
+export interface UnaryAttrs {
+  kind: UnaryKind;
+  /** Clip bounds (±Infinity when absent). */
+  min: number;
+  max: number;
+}
+
 export interface OpAttrs {
   conv2d: Conv2dAttrs;
   maxPool2d: Pool2dAttrs;
@@ -147,6 +181,13 @@ export interface OpAttrs {
   dropoutMask: DropoutAttrs;
   mul: AddAttrs;
   reshape: ReshapeAttrs;
+  binary: BinaryAttrs;
+  constant: ConstantAttrs;
+  concat: ConcatAttrs;
+  transpose: TransposeAttrs;
+  pad: PadAttrs;
+  unary: UnaryAttrs;
+  matmul: AddAttrs;
 }
 
 /** Shapes of an op's parameters, by PyTorch name (weight, bias, running_mean, ...). */

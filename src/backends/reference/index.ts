@@ -14,6 +14,7 @@ import { conv2dGradInputReference, conv2dGradWeightReference } from './kernels/c
 import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputReference, linearGradWeightReference } from './kernels/linear-grad.js';
 import * as pg from './kernels/pool2d-grad.js';
+import * as to from './kernels/tensor-ops.js';
 import { adaptiveAvgPool2dReference, avgPool2dReference, maxPool2dReference } from './kernels/pool2d.js';
 
 /** The plain TypeScript backend: slow, obviously right, the oracle every other backend is tested against. */
@@ -45,6 +46,14 @@ export function createReferenceBackend(): Backend {
     softmaxGrad: eg.softmaxGradReference(arena),
     dropoutMask: eg.dropoutMaskReference(arena),
     mul: eg.mulReference(arena),
+    // ONNX import ops.
+    binary: to.binaryGeneric(arena),
+    constant: to.constantGeneric(arena),
+    concat: to.concatGeneric(arena),
+    transpose: to.transposeGeneric(arena),
+    pad: to.padGeneric(arena),
+    unary: to.unaryGeneric(arena),
+    matmul: to.matmulGeneric(arena),
   };
   return { name: 'reference', arena, kernels, info: () => ({ name: 'reference' }) };
 }

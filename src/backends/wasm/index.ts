@@ -7,6 +7,8 @@ import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/p
 import { conv2dWasm } from './kernels/conv2d.js';
 import { linearWasm } from './kernels/linear.js';
 import { loadWasm } from './loader.js';
+import * as to from '../reference/kernels/tensor-ops.js';
+import { binaryWasm } from './kernels/tensor-ops.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
 import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad.js';
@@ -43,6 +45,14 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     maxPool2d: maxPool2dWasm(ctx),
     avgPool2d: avgPool2dWasm(ctx),
     adaptiveAvgPool2d: adaptiveAvgPool2dWasm(ctx),
+    // ONNX import ops (wasm/kernels/tensor-ops.ts says which run in wasm).
+    binary: binaryWasm(ctx),
+    constant: to.constantGeneric(arena),
+    concat: to.concatGeneric(arena),
+    transpose: to.transposeGeneric(arena),
+    pad: to.padGeneric(arena),
+    unary: to.unaryGeneric(arena),
+    matmul: to.matmulGeneric(arena),
   };
   return {
     name: 'wasm',

@@ -1,0 +1,3 @@
+export { importOnnx, OnnxModel, unsupportedNodes, type ImportOnnxOptions, type UnsupportedNode } from './model.js';
+export { UnsupportedOpError } from './builder.js';
+export { decodeOnnx, decodeTensorProto, type OnnxTensor } from './decode.js';
