@@ -241,14 +241,26 @@ export function f32_im2col_nchw_panels(
   return sw == 1 ? v128.load(q) : v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6);
 }
 
+/** Floats of the zero-padded plane the SIMD 3×3 depthwise path needs (0: that path does not apply). */
+export function f32_dwconv2d_scratch_floats(kh: i32, kw: i32, oh: i32, ow: i32, sh: i32, sw: i32, dh: i32, dw: i32): i32 {
+  if (!ASC_FEATURE_SIMD || kh != 3 || kw != 3 || (sw != 1 && sw != 2)) return 0;
+  return ((oh - 1) * sh + 2 * dh + 1) * dwPlaneWidth(ow, sw, dw);
+}
+
+/** Row stride of the padded plane: every tap window of 4 outputs (8 floats for stride 2), rounded up. */
+// @ts-ignore: decorator
+@inline function dwPlaneWidth(ow: i32, sw: i32, dw: i32): i32 {
+  return (((ow + 3) & ~3) - 1) * sw + 2 * dw + 2;
+}
+
 /**
- * One channel of a 3×3 depthwise convolution (stride 1 or 2 across, any stride down, any dilation),
- * SIMD build: the nine weights stay in registers; the interior columns [xlo, xhi4) run 4 outputs per
- * step with no bounds checks (rows in the vertical padding skip their taps); border columns are dwPoint.
+ * One output channel of a 3×3 depthwise convolution (stride 1 or 2 across, any stride down, any
+ * dilation) from a zero-padded copy of its input plane (row stride pw): no borders, no bounds checks;
+ * the nine weights stay in registers, 4 outputs per step in three independent chains (one per tap row).
  */
-function dw3x3_channel_simd(
-  xc: usize, wk: usize, bv: f32, yc: usize, h: i32, w: i32, oh: i32, ow: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, xlo: i32, xhi4: i32, act: i32, alpha: f32,
+function dw3x3_plane_simd(
+  plane: usize, pw: i32, wk: usize, bv: f32, yc: usize, oh: i32, ow: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, act: i32, alpha: f32,
 ): void {
   const w0 = v128.load32_splat(wk);
   const w1 = v128.load32_splat(wk, 4);
@@ -262,53 +274,85 @@ function dw3x3_channel_simd(
   const vb = f32x4.splat(bv);
   const d1 = <usize>dw << 2;
   const d2 = d1 << 1;
+  const rowStep = <usize>(dh * pw) << 2;
+  const ow4 = ow & ~3;
+  for (let oy = 0; oy < oh; oy++) {
+    const r0 = at(plane, oy * sh * pw);
+    const r1 = r0 + rowStep;
+    const r2 = r1 + rowStep;
+    const yr = at(yc, oy * ow);
+    for (let ox = 0; ox < ow4; ox += 4) {
+      const o = <usize>(ox * sw) << 2;
+      let acc0 = fma4(ld4s(r0 + o, sw), w0, vb);
+      let acc1 = f32x4.mul(ld4s(r1 + o, sw), w3);
+      let acc2 = f32x4.mul(ld4s(r2 + o, sw), w6);
+      acc0 = fma4(ld4s(r0 + o + d1, sw), w1, acc0);
+      acc1 = fma4(ld4s(r1 + o + d1, sw), w4, acc1);
+      acc2 = fma4(ld4s(r2 + o + d1, sw), w7, acc2);
+      acc0 = fma4(ld4s(r0 + o + d2, sw), w2, acc0);
+      acc1 = fma4(ld4s(r1 + o + d2, sw), w5, acc1);
+      acc2 = fma4(ld4s(r2 + o + d2, sw), w8, acc2);
+      v128.store(at(yr, ox), act4(f32x4.add(f32x4.add(acc0, acc1), acc2), act, alpha));
+    }
+    if (ow4 < ow) {
+      // The last 1–3 outputs: one more 4-wide step into a small buffer (the plane has the room).
+      const o = <usize>(ow4 * sw) << 2;
+      let acc0 = fma4(ld4s(r0 + o, sw), w0, vb);
+      acc0 = fma4(ld4s(r0 + o + d1, sw), w1, acc0);
+      acc0 = fma4(ld4s(r0 + o + d2, sw), w2, acc0);
+      acc0 = fma4(ld4s(r1 + o, sw), w3, acc0);
+      acc0 = fma4(ld4s(r1 + o + d1, sw), w4, acc0);
+      acc0 = fma4(ld4s(r1 + o + d2, sw), w5, acc0);
+      acc0 = fma4(ld4s(r2 + o, sw), w6, acc0);
+      acc0 = fma4(ld4s(r2 + o + d1, sw), w7, acc0);
+      acc0 = fma4(ld4s(r2 + o + d2, sw), w8, acc0);
+      acc0 = act4(acc0, act, alpha);
+      store<f32>(at(yr, ow4), f32x4.extract_lane(acc0, 0));
+      if (ow4 + 1 < ow) store<f32>(at(yr, ow4 + 1), f32x4.extract_lane(acc0, 1));
+      if (ow4 + 2 < ow) store<f32>(at(yr, ow4 + 2), f32x4.extract_lane(acc0, 2));
+    }
+  }
+}
+
+/** Scalar twin of dw3x3_channel_simd: nine weights in locals, interior columns without bounds checks. */
+function dw3x3_channel_scalar(
+  xc: usize, wk: usize, bv: f32, yc: usize, h: i32, w: i32, oh: i32, ow: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, xlo: i32, xhi: i32, act: i32, alpha: f32,
+): void {
+  const w0 = load<f32>(wk);
+  const w1 = load<f32>(wk, 4);
+  const w2 = load<f32>(wk, 8);
+  const w3 = load<f32>(wk, 12);
+  const w4 = load<f32>(wk, 16);
+  const w5 = load<f32>(wk, 20);
+  const w6 = load<f32>(wk, 24);
+  const w7 = load<f32>(wk, 28);
+  const w8 = load<f32>(wk, 32);
+  const d1 = <usize>dw << 2;
+  const d2 = d1 << 1;
   const rowStep = <usize>(dh * w) << 2;
+  const step = <usize>sw << 2;
   for (let oy = 0; oy < oh; oy++) {
     const iy0 = oy * sh - pt;
     const yr = at(yc, oy * ow);
     let ox = 0;
-    const v0 = iy0 >= 0 && iy0 < h;
-    const v1 = iy0 + dh >= 0 && iy0 + dh < h;
-    const v2 = iy0 + 2 * dh >= 0 && iy0 + 2 * dh < h;
-    for (; ox < xlo; ox++) store<f32>(at(yr, ox), act1(dwPoint(xc, wk, bv, oy, ox, h, w, 3, 3, sh, sw, pt, pl, dh, dw), act, alpha));
-    const r0 = at(xc, iy0 * w);
-    const r1 = r0 + rowStep;
-    const r2 = r1 + rowStep;
-    if (!(v0 && v1 && v2)) {
-      // A row in the vertical padding: only the valid tap rows (branches predictable along the row).
-      for (; ox < xhi4; ox += 4) {
-        const o = <usize>(ox * sw - pl) << 2;
-        let acc = vb;
-        if (v0) {
-          acc = fma4(ld4s(r0 + o, sw), w0, acc);
-          acc = fma4(ld4s(r0 + o + d1, sw), w1, acc);
-          acc = fma4(ld4s(r0 + o + d2, sw), w2, acc);
-        }
-        if (v1) {
-          acc = fma4(ld4s(r1 + o, sw), w3, acc);
-          acc = fma4(ld4s(r1 + o + d1, sw), w4, acc);
-          acc = fma4(ld4s(r1 + o + d2, sw), w5, acc);
-        }
-        if (v2) {
-          acc = fma4(ld4s(r2 + o, sw), w6, acc);
-          acc = fma4(ld4s(r2 + o + d1, sw), w7, acc);
-          acc = fma4(ld4s(r2 + o + d2, sw), w8, acc);
-        }
-        v128.store(at(yr, ox), act4(acc, act, alpha));
-      }
-    } else {
-      for (; ox < xhi4; ox += 4) {
-        const o = <usize>(ox * sw - pl) << 2;
-        let acc = fma4(ld4s(r0 + o, sw), w0, vb);
-        acc = fma4(ld4s(r0 + o + d1, sw), w1, acc);
-        acc = fma4(ld4s(r0 + o + d2, sw), w2, acc);
-        acc = fma4(ld4s(r1 + o, sw), w3, acc);
-        acc = fma4(ld4s(r1 + o + d1, sw), w4, acc);
-        acc = fma4(ld4s(r1 + o + d2, sw), w5, acc);
-        acc = fma4(ld4s(r2 + o, sw), w6, acc);
-        acc = fma4(ld4s(r2 + o + d1, sw), w7, acc);
-        acc = fma4(ld4s(r2 + o + d2, sw), w8, acc);
-        v128.store(at(yr, ox), act4(acc, act, alpha));
+    if (iy0 >= 0 && iy0 + 2 * dh < h) {
+      for (; ox < xlo; ox++) store<f32>(at(yr, ox), act1(dwPoint(xc, wk, bv, oy, ox, h, w, 3, 3, sh, sw, pt, pl, dh, dw), act, alpha));
+      let q0 = at(xc, iy0 * w + ox * sw - pl);
+      for (; ox < xhi; ox++) {
+        const q1 = q0 + rowStep;
+        const q2 = q1 + rowStep;
+        let acc = bv + load<f32>(q0) * w0;
+        acc += load<f32>(q0 + d1) * w1;
+        acc += load<f32>(q0 + d2) * w2;
+        acc += load<f32>(q1) * w3;
+        acc += load<f32>(q1 + d1) * w4;
+        acc += load<f32>(q1 + d2) * w5;
+        acc += load<f32>(q2) * w6;
+        acc += load<f32>(q2 + d1) * w7;
+        acc += load<f32>(q2 + d2) * w8;
+        store<f32>(at(yr, ox), act1(acc, act, alpha));
+        q0 += step;
       }
     }
     for (; ox < ow; ox++) store<f32>(at(yr, ox), act1(dwPoint(xc, wk, bv, oy, ox, h, w, 3, 3, sh, sw, pt, pl, dh, dw), act, alpha));
@@ -319,26 +363,50 @@ function dw3x3_channel_simd(
  * Direct depthwise convolution (groups = c, c·mult output channels; output channel co reads input
  * channel co / mult), NCHW, with bias[co] and the activation (codes as in gemm.ts) fused. Interior
  * output columns (every tap inside the row) run 4 at a time for strides 1 and 2; borders are scalar.
- * wt: [c·mult][kh][kw]; bias: c·mult floats (zeros when the layer has none).
+ * wt: [c·mult][kh][kw]; bias: c·mult floats (zeros when the layer has none); scratch:
+ * f32_dwconv2d_scratch_floats(...) floats (the SIMD 3×3 path's zero-padded input plane).
  */
 export function f32_dwconv2d_nchw(
   x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, mult: i32, h: i32, w: i32, oh: i32, ow: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, act: i32, alpha: f32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, act: i32, alpha: f32, scratch: usize,
 ): void {
   const cout = c * mult;
   // Columns whose taps are all inside the row: ox·sw − pl ≥ 0 and ox·sw − pl + (kw−1)·dw ≤ w − 1.
   const offMax = (kw - 1) * dw - pl;
   const xlo = min(lowOut(-pl, sw), ow);
   const xhi = max(highOut(offMax, sw, w, ow), xlo);
-  if (ASC_FEATURE_SIMD && kh == 3 && kw == 3 && (sw == 1 || sw == 2)) {
-    // Last interior start ox with all 4 outputs' windows (for stride 2, 8 floats per tap) inside the row.
-    let xhi4 = xlo;
-    while (xhi4 + 4 <= xhi && (sw == 1 || 2 * (xhi4 + 3) + 1 + offMax < w)) xhi4 += 4;
+  if (!ASC_FEATURE_SIMD && kh == 3 && kw == 3) {
     for (let b = 0; b < n; b++) {
       for (let co = 0; co < cout; co++) {
         const xc = at(x, (b * c + co / mult) * h * w);
         const yc = at(y, (b * cout + co) * oh * ow);
-        dw3x3_channel_simd(xc, at(wt, co * 9), load<f32>(at(bias, co)), yc, h, w, oh, ow, sh, sw, pt, pl, dh, dw, xlo, xhi4, act, alpha);
+        dw3x3_channel_scalar(xc, at(wt, co * 9), load<f32>(at(bias, co)), yc, h, w, oh, ow, sh, sw, pt, pl, dh, dw, xlo, xhi, act, alpha);
+      }
+    }
+    return;
+  }
+  if (ASC_FEATURE_SIMD && kh == 3 && kw == 3 && (sw == 1 || sw == 2)) {
+    // Each input plane is copied once into the zero-padded plane (scratch), then every output channel
+    // it feeds runs the border-free kernel. The padding around the copy stays zero across channels.
+    const pw = dwPlaneWidth(ow, sw, dw);
+    const ph = (oh - 1) * sh + 2 * dh + 1;
+    memory.fill(scratch, 0, <usize>(ph * pw) << 2);
+    const rows = min(h, ph - pt); // input rows any tap reads
+    const cols = min(w, pw - pl);
+    for (let b = 0; b < n; b++) {
+      for (let ci = 0; ci < c; ci++) {
+        const xc = at(x, (b * c + ci) * h * w);
+        for (let iy = 0; iy < rows; iy++) {
+          const src = at(xc, iy * w);
+          const dst = at(scratch, (pt + iy) * pw + pl);
+          let i = 0;
+          for (; i + 4 <= cols; i += 4) v128.store(at(dst, i), v128.load(at(src, i)));
+          for (; i < cols; i++) store<f32>(at(dst, i), load<f32>(at(src, i)));
+        }
+        for (let m = 0; m < mult; m++) {
+          const co = ci * mult + m;
+          dw3x3_plane_simd(scratch, pw, at(wt, co * 9), load<f32>(at(bias, co)), at(y, (b * cout + co) * oh * ow), oh, ow, sh, sw, dh, dw, act, alpha);
+        }
       }
     }
     return;

@@ -39,14 +39,16 @@ export const conv2dWasm =
       const mult = coutG;
       const taps = kh * kw;
       const wPtr = arena.alloc(4 * cout * taps);
+      const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
       return {
-        scratchBytes: 0,
+        scratchBytes: planeFloats > 0 ? 4 * planeFloats + 32 : 0,
         pack() {
           arena.f32(wPtr, cout * taps).set(weight.values);
           packBias();
         },
-        run([x], y) {
-          exports.f32_dwconv2d_nchw(x, wPtr, biasPtr, y, n, cin, mult, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, alpha);
+        run([x], y, scratch) {
+          const plane = align16(scratch);
+          exports.f32_dwconv2d_nchw(x, wPtr, biasPtr, y, n, cin, mult, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, alpha, plane);
         },
         dispose() {
           arena.release(wPtr);
