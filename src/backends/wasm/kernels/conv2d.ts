@@ -48,7 +48,30 @@ export const conv2dWasm =
         },
         run([x], y, scratch) {
           const plane = align16(scratch);
-          exports.f32_dwconv2d_nchw(x, wPtr, biasPtr, y, n, cin, mult, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, alpha, plane);
+          exports.f32_dwconv2d_nchw(
+            x,
+            wPtr,
+            biasPtr,
+            y,
+            n,
+            cin,
+            mult,
+            h,
+            w,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            pt,
+            pl,
+            dh,
+            dw,
+            act,
+            alpha,
+            plane,
+          );
         },
         dispose() {
           arena.release(wPtr);
