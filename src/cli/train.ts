@@ -42,6 +42,8 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --seed N            seeds the weights, the shuffles and the augmentation (default 1)
   --out DIR           where the model and checkpoint go (default ./vireo-model)
   --resume DIR        continue the run whose checkpoint is in DIR (--epochs may raise the total)
+  --stop-after N      train at most N epochs in this invocation, then stop with a checkpoint (time-sliced
+                      training; --resume continues exactly where it stopped)
   --json              one JSON object per epoch on stdout: epoch, loss, valAccuracy, valMacroF1,
                       imagesPerSecond, seconds
 
@@ -88,6 +90,7 @@ const optionSpec = {
   seed: { type: 'string' },
   out: { type: 'string' },
   resume: { type: 'string' },
+  'stop-after': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -151,7 +154,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   if (values.resume !== undefined) {
     const given = runOptions.filter((k) => (values as Record<string, unknown>)[k] !== undefined);
     if (given.length)
-      throw new UsageError(`--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --workers, --backend, --json and --out may be given)`);
+      throw new UsageError(`--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json and --out may be given)`);
     outDir = resolve(values.out ?? values.resume);
     const path = join(resolve(values.resume), checkpointFile);
     if (!existsSync(path)) throw new UsageError(`--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``);
@@ -263,10 +266,12 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       training: { data: config.data ?? 'fashion-mnist-embedded', imageSize: source.kind === 'image-folder' ? config.imageSize : undefined, epochs: history.length, ...(record ? { last: record } : {}) },
     });
 
+  const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
+  const lastEpoch = stopAfter ? Math.min(config.epochs, startEpoch + stopAfter) : config.epochs;
   const bar = progress(io, !json);
   let last: Record<string, unknown> | null = null;
   try {
-    for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
+    for (let epoch = startEpoch + 1; epoch <= lastEpoch; epoch++) {
       const skip = epoch === startEpoch + 1 ? (ckpt?.step ?? 0) : 0;
       state.epoch = epoch;
       state.step = skip;
@@ -275,6 +280,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         let i = 0;
         for await (const b of trainLoader) {
           if (i++ < skip) continue;
+          // Training otherwise runs on microtasks only: let the event loop deliver SIGINT between steps.
+          await new Promise((r) => setImmediate(r));
           if (state.interrupted) throw new Interrupted();
           yield b;
         }
@@ -342,6 +349,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     await valLoader.close();
     model.releasePlans();
     optimizer.dispose();
+  }
+  if (lastEpoch < config.epochs) {
+    log(`stopped after epoch ${lastEpoch} of ${config.epochs} (--stop-after); continue with: vireo train --resume ${outDir}`);
+    return 0;
   }
   if (!json && last) {
     io.out(

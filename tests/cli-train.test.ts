@@ -1,0 +1,176 @@
+// vireo train / eval / predict end to end on the embedded Fashion-MNIST subset (tiny --limit runs), and
+// resume: a run stopped at an epoch boundary, or interrupted mid-epoch with Ctrl-C (SIGINT to a child
+// process), then resumed ends with the same weights, bit for bit, as an uninterrupted run.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Io } from '../src/cli/args.js';
+import { run } from '../src/cli/main.js';
+import { datasets } from '../src/index.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { loadModel } from '../src/io/model-file.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'vireo-cli-train-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+async function vireo(...argv: string[]) {
+  const io = capture();
+  const status = await run(argv, io);
+  return { status, stdout: io.stdout.join('\n'), stderr: io.stderr.join('\n'), lines: io.stdout };
+}
+
+const tiny = ['--limit', '96', '--batch-size', '32'];
+const weights = (d: string) => readFileSync(join(d, 'weights.safetensors'));
+
+describe('vireo train / eval / predict', () => {
+  it('--help on every command; bad usage exits 2 with a message saying what to do', async () => {
+    for (const cmd of ['train', 'eval', 'predict']) {
+      const h = await vireo(cmd, '--help');
+      expect(h.status).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`usage: vireo ${cmd}`));
+    }
+    const cases: [string[], RegExp][] = [
+      [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of adamw, adam, sgd/],
+      [['train', '--lr', '0'], /--lr must be a number > 0/],
+      [['train', '--epochs', '1.5'], /--epochs must be an integer/],
+      [['train', '--data', join(dir, 'nowhere')], /no such directory/],
+      [['train', '--resume', dir, '--lr', '0.1'], /drop --lr/],
+      [['train', '--resume', dir], /no checkpoint\.safetensors there/],
+      [['train', '--model', 'resnet-9000'], /not a built-in model \(small-cnn, cifar-net\)/],
+      [['predict', '--model', dir], /give at least one image/],
+      [['eval', '--split', 'dev'], /--split must be one of test, train/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await vireo(...argv);
+      expect(r.status, argv.join(' ')).toBe(2);
+      expect(r.stderr, argv.join(' ')).toMatch(message);
+    }
+  });
+
+  const out = join(dir, 'run');
+  it('trains one epoch with --json lines, writing the model directory and a checkpoint', async () => {
+    const r = await vireo('train', '--epochs', '1', ...tiny, '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.lines).toHaveLength(1);
+    const line = JSON.parse(r.lines[0]);
+    expect(Object.keys(line)).toEqual(['epoch', 'loss', 'valAccuracy', 'valMacroF1', 'imagesPerSecond', 'seconds']);
+    expect(line.epoch).toBe(1);
+    expect(Number.isFinite(line.loss) && line.loss > 0).toBe(true);
+    expect(line.valAccuracy).toBeGreaterThanOrEqual(0);
+    expect(line.valAccuracy).toBeLessThanOrEqual(1);
+    expect(line.imagesPerSecond).toBeGreaterThan(0);
+    for (const f of ['model.json', 'weights.safetensors', 'checkpoint.safetensors']) expect(existsSync(join(out, f)), f).toBe(true);
+    const { meta } = loadModel(out);
+    expect(meta.name).toBe('small-cnn');
+    expect(meta.inputShape).toEqual([1, 28, 28]);
+    expect(meta.classes).toEqual(datasets.FashionMNIST.classes);
+    const ck = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    expect(ck.epoch).toBe(1);
+    expect(ck.step).toBe(0);
+    expect(ck.history).toHaveLength(1);
+    expect(ck.optimizer && Object.keys(ck.optimizer.state).length).toBeGreaterThan(0);
+    expect(ck.rng.seed).toBe(1);
+  });
+
+  it('eval reports accuracy, per-class scores and a confusion matrix that add up', async () => {
+    const r = await vireo('eval', '--model', out, '--limit', '50', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e.images).toBe(50);
+    expect(e.confusionMatrix).toHaveLength(10);
+    const total = e.confusionMatrix.flat().reduce((s: number, v: number) => s + v, 0);
+    expect(total).toBe(50);
+    const diag = e.confusionMatrix.reduce((s: number, row: number[], i: number) => s + row[i], 0);
+    expect(e.accuracy).toBeCloseTo(diag / 50, 10);
+    expect(e.perClass.map((c: { class: string }) => c.class)).toEqual(datasets.FashionMNIST.classes);
+    const text = await vireo('eval', '--model', out, '--limit', '50');
+    expect(text.stdout).toMatch(/accuracy 0\.\d{4}/);
+    expect(text.stdout).toMatch(/confusion matrix/);
+  });
+
+  it('predict gives the same top classes for a PNG of a test image as for the dataset file', async () => {
+    const test = await datasets.FashionMNIST.embedded({ train: false });
+    const raw = test.raw(0).image as { data: Uint8Array };
+    const png = join(dir, 'item0.png');
+    writeFileSync(png, await sharp(Buffer.from(raw.data), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
+    const idxFile = fileURLToPath(new URL('../data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz', import.meta.url));
+    const r = await vireo('predict', '--model', out, '--json', '--top', '3', png, idxFile, '--limit', '2');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.lines).toHaveLength(3);
+    const [fromPng, fromIdx] = r.lines.map((l) => JSON.parse(l));
+    expect(fromPng.top).toHaveLength(3);
+    expect(fromIdx.index).toBe(0);
+    expect(fromPng.top.map((t: { label: string }) => t.label)).toEqual(fromIdx.top.map((t: { label: string }) => t.label));
+    for (let i = 0; i < 3; i++) expect(fromPng.top[i].probability).toBeCloseTo(fromIdx.top[i].probability, 5);
+    const bad = await vireo('predict', '--model', out, join(dir, 'missing.png'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/no such file/);
+  });
+
+  it('a run stopped at an epoch boundary and resumed ends with the same weights, bit for bit', async () => {
+    const a = join(dir, 'whole');
+    const b = join(dir, 'sliced');
+    const opts = ['--epochs', '2', ...tiny, '--optimizer', 'sgd', '--momentum', '0.9', '--clip-norm', '5', '--augment'];
+    expect((await vireo('train', ...opts, '--out', a, '--json')).status).toBe(0);
+    const first = await vireo('train', ...opts, '--out', b, '--json', '--stop-after', '1');
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/stopped after epoch 1 of 2/);
+    expect(weights(b).equals(weights(a))).toBe(false);
+    const second = await vireo('train', '--resume', b, '--json');
+    expect(second.status, second.stderr).toBe(0);
+    expect(JSON.parse(second.lines[0]).epoch).toBe(2);
+    expect(weights(b).equals(weights(a))).toBe(true);
+    expect(loadCheckpoint(join(b, 'checkpoint.safetensors')).history).toHaveLength(2);
+    const again = await vireo('train', '--resume', b);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/all 2 epochs are done/);
+  });
+
+  it('Ctrl-C (SIGINT) mid-epoch saves a checkpoint; resuming it matches the uninterrupted run bit for bit', async () => {
+    const opts = ['--epochs', '2', '--limit', '640', '--batch-size', '16', '--seed', '5'];
+    const whole = join(dir, 'sigint-whole');
+    expect((await vireo('train', ...opts, '--out', whole, '--json')).status).toBe(0);
+
+    const cut = join(dir, 'sigint-cut');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/cli-child.ts', 'train', ...opts, '--out', cut, '--json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const status = await new Promise<number | null>((resolveExit) => {
+      child.stdout.on('data', (d) => {
+        const before = stdout;
+        stdout += d;
+        // Epoch 1 is done (its checkpoint written): interrupt a little into epoch 2.
+        if (!before.includes('\n') && stdout.includes('\n')) setTimeout(() => child.kill('SIGINT'), 150);
+      });
+      child.on('exit', (code) => resolveExit(code));
+    });
+    expect(status, stderr).toBe(1);
+    expect(stderr).toMatch(/interrupted in epoch 2 after \d+ of 40 steps; checkpoint saved/);
+    expect(stderr).toMatch(/vireo train --resume/);
+    const ck = loadCheckpoint(join(cut, 'checkpoint.safetensors'));
+    expect(ck.epoch).toBe(1);
+    expect(ck.step).toBeGreaterThanOrEqual(0);
+    expect(ck.step).toBeLessThan(40);
+
+    const resumed = await vireo('train', '--resume', cut, '--json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(weights(cut).equals(weights(whole))).toBe(true);
+  }, 60_000);
+});
