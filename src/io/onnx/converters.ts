@@ -351,7 +351,10 @@ function dropout(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   if (n.outputs[1]) throw unsupported(n, 'the mask output of Dropout is not supported');
   const ratio = b.opset >= 12 ? (ins[1] ? b.constInput(n, ins, 1, 'ratio').data[0] : 0.5) : float(n, 'ratio', 0.5);
   const trainingMode = b.opset >= 12 && ins[2] ? b.constInput(n, ins, 2, 'training_mode').data[0] !== 0 : false;
-  if (!(b.options.training || trainingMode) || x.kind === 'const') return [x];
+  if (trainingMode && ratio > 0 && !b.options.training) {
+    throw unsupported(n, 'training_mode = true in an inference graph (a random mask vireo cannot reproduce); export the model in eval mode');
+  }
+  if (!b.options.training || x.kind === 'const') return [x];
   let seed = 0;
   for (const ch of n.name) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
   return [b.add(n, 'dropout', { p: ratio, training: true, seed }, [x])];

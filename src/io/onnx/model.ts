@@ -196,7 +196,7 @@ export async function importOnnx(bytes: Uint8Array | ArrayBuffer, options: Impor
   const defaultDim = options.defaultDim ?? 1;
   const shapes = proto.inputs.map((info) => {
     if (!info.dims) throw new FormatError(`importOnnx: input '${info.name}' has no shape; vireo needs the rank and channel count`);
-    return info.dims.map((d) => (typeof d === 'number' && d > 0 ? d : defaultDim));
+    return info.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : defaultDim));
   });
   return new OnnxModel(proto, shapes);
 }

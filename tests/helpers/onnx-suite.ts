@@ -1,0 +1,79 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeOnnx, decodeTensorProto, type OnnxTensor } from '../../src/io/onnx/decode.js';
+
+/** Debian's libonnx-testdata: ONNX's backend node tests and the PyTorch-converted ones. */
+export const onnxTestRoot = '/usr/share/libonnx-testdata/data';
+
+/** The ops issue 5 asks for; a suite test belongs to the first of these its model uses. */
+export const supportedOps = [
+  'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div',
+  'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSwish', 'BatchNormalization', 'Flatten', 'Reshape', 'Transpose',
+  'Concat', 'Softmax', 'Dropout', 'Identity', 'Pad',
+];
+
+const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Slice']);
+
+export interface SuiteCase {
+  name: string;
+  dir: string;
+  /** The supported op this case tests. */
+  op: string;
+  bytes: Uint8Array;
+  sets: { inputs: OnnxTensor[]; outputs: OnnxTensor[] }[];
+  /** Why the test data could not be read as tensors (sequence/optional inputs): the case is skipped. */
+  unreadable?: string;
+}
+
+const readTensors = (dir: string, prefix: string): OnnxTensor[] =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.pb'))
+    .sort((a, b) => Number(a.slice(prefix.length, -3)) - Number(b.slice(prefix.length, -3)))
+    .map((f) => decodeTensorProto(readFileSync(join(dir, f)), f));
+
+/** Suite cases whose model uses one of the supported ops (as the op under test). */
+export function suiteCases(): SuiteCase[] {
+  const cases: SuiteCase[] = [];
+  for (const sub of ['node', 'pytorch-converted']) {
+    const root = join(onnxTestRoot, sub);
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root).sort()) {
+      const dir = join(root, name);
+      const file = join(dir, 'model.onnx');
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file);
+      let opTypes: string[];
+      try {
+        opTypes = decodeOnnx(bytes).nodes.map((n) => n.opType);
+      } catch {
+        continue;
+      }
+      const main = opTypes.filter((t) => !plumbing.has(t));
+      const op = main.length === 0 ? undefined : supportedOps.find((s) => main[0] === s) ?? (main.every((t) => supportedOps.includes(t)) ? main[0] : undefined);
+      if (!op) continue;
+      try {
+        const sets = readdirSync(dir)
+          .filter((d) => d.startsWith('test_data_set_'))
+          .sort()
+          .map((d) => ({ inputs: readTensors(join(dir, d), 'input_'), outputs: readTensors(join(dir, d), 'output_') }));
+        cases.push({ name: `${sub}/${name}`, dir, op, bytes, sets });
+      } catch (e) {
+        cases.push({ name: `${sub}/${name}`, dir, op, bytes, sets: [], unreadable: (e as Error).message });
+      }
+    }
+  }
+  return cases;
+}
+
+/** ONNX backend test tolerance (onnx/backend/test/runner: rtol 1e-3, atol 1e-7). */
+export function allClose(actual: Float32Array, expected: ArrayLike<number>, rtol = 1e-3, atol = 1e-7): string | null {
+  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    if (a === e) continue;
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) return `index ${i}: ${a} vs expected ${e}`;
+  }
+  return null;
+}
