@@ -91,100 +91,107 @@ function im2col_panels_rowaligned(
   }
 }
 
-/** Floats of tmp that f32_im2col_nchw_panels needs for this geometry. */
-export function f32_im2col_panels_tmp_floats(kw: i32, dw: i32, ow: i32, sw: i32): i32 {
-  return (ow - 1) * sw + (kw - 1) * dw + 1 + 8;
+// @ts-ignore: decorator
+@inline function rowAligned(sw: i32, ow: i32): bool {
+  return (sw == 1 || sw == 2) && ow % GEMM_NR == 0;
 }
+
+/** Floats of tmp that f32_im2col_nchw_panels needs for this geometry. */
+export function f32_im2col_panels_tmp_floats(kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, oh: i32, ow: i32): i32 {
+  if (rowAligned(sw, ow)) return (ow - 1) * sw + (kw - 1) * dw + 1 + 8;
+  return planeHeight(kh, sh, dh, oh) * planeWidth(kw, sw, dw, ow) + oh * ow + 8;
+}
+
+// @ts-ignore: decorator
+@inline function planeWidth(kw: i32, sw: i32, dw: i32, ow: i32): i32 {
+  return (ow - 1) * sw + (kw - 1) * dw + 1;
+}
+// @ts-ignore: decorator
+@inline function planeHeight(kh: i32, sh: i32, dh: i32, oh: i32): i32 {
+  return (oh - 1) * sh + (kh - 1) * dh + 1;
+}
+
+/**
+ * im2col into panels for any geometry: each input channel is copied once into a zero-padded plane
+ * (tmp), so every col value is plane[base[p] + tap] with base[p] = oy·sh·pw + ox·sw (computed once per
+ * call, after the plane in tmp) and tap = ky·dh·pw + kx·dw: no bounds checks. A panel whose NR columns
+ * lie in one output row is two v128 copies per tap at stride 1 (even-lane shuffles at stride 2); a panel
+ * that spans rows is gathered lane by lane.
+ */
+function im2col_panels_plane(
+  x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
+): void {
+  const K = c * kh * kw;
+  const P = oh * ow;
+  const panels = (P + GEMM_NR - 1) / GEMM_NR;
+  const panelBytes = <usize>K * GEMM_NR << 2;
+  const pw = planeWidth(kw, sw, dw, ow);
+  const ph = planeHeight(kh, sh, dh, oh);
+  const plane = tmp;
+  const base = tmp + (<usize>(ph * pw) << 2); // P i32 offsets
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) store<i32>(base + (<usize>(oy * ow + ox) << 2), oy * sh * pw + ox * sw);
+  }
+  memory.fill(plane, 0, <usize>(ph * pw) << 2);
+  const rows = min(h, ph - pt); // input rows and columns any tap reads
+  const cols = min(w, pw - pl);
+  for (let ci = 0; ci < c; ci++) {
+    const xc = at(x, ci * h * w);
+    for (let iy = 0; iy < rows; iy++) {
+      const src = at(xc, iy * w);
+      const dst = at(plane, (pt + iy) * pw + pl);
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; i + 4 <= cols; i += 4) v128.store(at(dst, i), v128.load(at(src, i)));
+      }
+      for (; i < cols; i++) store<f32>(at(dst, i), load<f32>(at(src, i)));
+    }
+    let dj = bp + (<usize>(ci * kh * kw) * GEMM_NR << 2);
+    for (let j = 0; j < panels; j++) {
+      const p0 = j * GEMM_NR;
+      const lanes = min(GEMM_NR, P - p0);
+      const b0 = load<i32>(base + (<usize>p0 << 2));
+      const oneRow = lanes == GEMM_NR && (p0 % ow) + GEMM_NR <= ow;
+      let d = dj;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          const tap = ky * dh * pw + kx * dw;
+          if (ASC_FEATURE_SIMD && oneRow && sw == 1) {
+            const q = at(plane, b0 + tap);
+            v128.store(d, v128.load(q));
+            v128.store(d, v128.load(q, 16), 16);
+          } else if (ASC_FEATURE_SIMD && oneRow && sw == 2 && b0 + tap + 2 * GEMM_NR <= ph * pw) {
+            const q = at(plane, b0 + tap);
+            v128.store(d, v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
+            v128.store(d, v128.shuffle<f32>(v128.load(q, 32), v128.load(q, 48), 0, 2, 4, 6), 16);
+          } else {
+            for (let l = 0; l < lanes; l++) {
+              store<f32>(d + (<usize>l << 2), load<f32>(at(plane, load<i32>(base + (<usize>(p0 + l) << 2)) + tap)));
+            }
+            for (let l = lanes; l < GEMM_NR; l++) store<f32>(d + (<usize>l << 2), 0);
+          }
+          d += GEMM_NR << 2;
+        }
+      }
+      dj += panelBytes;
+    }
+  }
+}
+
 
 /**
  * im2col of one image (c channels) into NR-column panels: the K×P matrix col[k][p] with
  * k = (ci·kh + ky)·kw + kx and p = oy·ow + ox is stored as panel p/NR, row k, lane p%NR
  * (bp + ((p/NR)·K + k)·NR + p%NR floats); lanes past P in the last panel are zero.
- * tmp: f32_im2col_panels_tmp_floats(kw, dw, ow, sw) floats of scratch.
+ * tmp: f32_im2col_panels_tmp_floats(kh, kw, sh, sw, dh, dw, oh, ow) floats of scratch.
  */
 export function f32_im2col_nchw_panels(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
-  if ((sw == 1 || sw == 2) && ow % GEMM_NR == 0) {
-    im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
-    return;
-  }
-  const K = c * kh * kw;
-  const P = oh * ow;
-  const panel = <usize>K * GEMM_NR << 2; // bytes per panel
-  for (let ci = 0; ci < c; ci++) {
-    const xc = at(x, ci * h * w);
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) {
-        const k = (ci * kh + ky) * kw + kx;
-        const row = bp + (<usize>k * GEMM_NR << 2);
-        const offX = kx * dw - pl;
-        const lo = min(lowOut(offX, sw), ow);
-        const hi = max(highOut(offX, sw, w, ow), lo);
-        for (let oy = 0; oy < oh; oy++) {
-          const iy = oy * sh - pt + ky * dh;
-          const p0 = oy * ow;
-          if (iy < 0 || iy >= h) {
-            for (let ox = 0; ox < ow; ox++) {
-              const p = p0 + ox;
-              store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
-            }
-            continue;
-          }
-          const src = at(xc, iy * w);
-          let ox = 0;
-          for (; ox < lo; ox++) {
-            const p = p0 + ox;
-            store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
-          }
-          if (ASC_FEATURE_SIMD && sw == 1) {
-            while (ox < hi) {
-              const p = p0 + ox;
-              const d = row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2);
-              if ((p & 3) == 0 && ox + 4 <= hi) {
-                v128.store(d, v128.load(at(src, ox + offX)));
-                ox += 4;
-              } else {
-                store<f32>(d, load<f32>(at(src, ox + offX)));
-                ox++;
-              }
-            }
-          } else if (ASC_FEATURE_SIMD && sw == 2) {
-            while (ox < hi) {
-              const p = p0 + ox;
-              const d = row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2);
-              if ((p & 3) == 0 && ox + 4 <= hi && 2 * ox + 7 + offX < w) {
-                const q = at(src, 2 * ox + offX);
-                v128.store(d, v128.shuffle<f32>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6));
-                ox += 4;
-              } else {
-                store<f32>(d, load<f32>(at(src, 2 * ox + offX)));
-                ox++;
-              }
-            }
-          } else {
-            for (; ox < hi; ox++) {
-              const p = p0 + ox;
-              store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), load<f32>(at(src, ox * sw + offX)));
-            }
-          }
-          for (; ox < ow; ox++) {
-            const p = p0 + ox;
-            store<f32>(row + <usize>(p / GEMM_NR) * panel + (<usize>(p % GEMM_NR) << 2), 0);
-          }
-        }
-      }
-    }
-  }
-  const rem = P % GEMM_NR;
-  if (rem != 0) {
-    let d = bp + <usize>(P / GEMM_NR) * panel + (<usize>rem << 2);
-    for (let k = 0; k < K; k++) {
-      memory.fill(d, 0, <usize>(GEMM_NR - rem) << 2);
-      d += GEMM_NR << 2;
-    }
-  }
+  if (rowAligned(sw, ow)) im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
+  else im2col_panels_plane(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
 }
 
 // @ts-ignore: decorator

@@ -88,7 +88,7 @@ export const conv2dWasm =
     const wPtr = arena.alloc(4 * groups * aFloats);
     const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
     const biasMode = bias ? 1 : 0;
-    const tmpFloats = exports.f32_im2col_panels_tmp_floats(kw, dw, ow, sw);
+    const tmpFloats = exports.f32_im2col_panels_tmp_floats(kh, kw, sh, sw, dh, dw, oh, ow);
     return {
       scratchBytes: 4 * (bFloats + mr * nr + tmpFloats) + 32,
       pack() {
