@@ -174,7 +174,19 @@ export class TrainPlan {
           changed = true;
         }
       });
-      if (changed) step.kernel.pack?.();
+      if (!changed || !step.kernel.pack) continue;
+      if (!this.timings) step.kernel.pack();
+      else {
+        const t0 = performance.now();
+        step.kernel.pack();
+        this.timings.push({
+          name: step.node.name,
+          op: 'pack',
+          outputShape: this.shapes[step.node.output],
+          ms: performance.now() - t0,
+          flops: 0,
+        });
+      }
     }
   }
 
@@ -239,6 +251,8 @@ export class TrainPlan {
     this.repack(this.backwardSteps);
     for (const s of this.backwardSteps) {
       this.exec(s);
+      if (s.gradOf.length === 0) continue;
+      const t0 = this.timings ? performance.now() : 0;
       for (const p of s.gradOf) {
         const g = arena.f32(s.output, p.values.length);
         if (!p.grad) p.grad = g.slice();
@@ -246,6 +260,15 @@ export class TrainPlan {
           const acc = p.grad;
           for (let i = 0; i < acc.length; i++) acc[i] += g[i];
         }
+      }
+      if (this.timings) {
+        this.timings.push({
+          name: s.node.name,
+          op: 'gradAccumulate',
+          outputShape: this.shapes[s.node.output],
+          ms: performance.now() - t0,
+          flops: 0,
+        });
       }
     }
   }
