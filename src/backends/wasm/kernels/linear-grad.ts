@@ -6,6 +6,7 @@ import type { WasmContext } from '../context.js';
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
     'f32_gemm',
+    'f32_gemm_pack_b',
     'f32_gemm_scratch_bytes',
     'f32_gemm_packed',
     'f32_gemm_pack_a',
@@ -36,10 +37,17 @@ export const linearGradInputWasm =
     const bFloats = exports.f32_gemm_packed_b_floats(k, m);
     const weight = node.params.weight;
     const packed = arena.alloc(4 * bFloats);
+    // The weight is copied into wasm memory as it is (one memcpy) and packed there by f32_gemm_pack_b: a
+    // training step changes every weight, so this runs once per step (fc 4096->1024: ~24 ms in a JS loop).
+    const staging = linearGradTuning.packInWasm ? arena.alloc(4 * m * k) : -1;
     return {
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
+        if (staging < 0) packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
+        else {
+          arena.f32(staging, m * k).set(weight.values);
+          exports.f32_gemm_pack_b(staging, k, 0, m, k, packed);
+        }
       },
       run([dy], dx, scratch) {
         const ap = (scratch + 15) & ~15;
@@ -48,9 +56,13 @@ export const linearGradInputWasm =
       },
       dispose() {
         arena.release(packed);
+        if (staging >= 0) arena.release(staging);
       },
     };
   };
+
+/** Read when a plan is compiled: pack the weight in wasm (default) or with the TypeScript loop (A/B benches). */
+export const linearGradTuning = { packInWasm: true };
 
 /** Packs a row-major k×n matrix into nr-column B panels: panel j, step p, lane l = w[p][j·nr + l] (0 past n). */
 function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, nr: number): void {
