@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random, Tensor } from '../src/index.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/io/checkpoint.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vireo-checkpoint-'));
@@ -20,7 +20,10 @@ describe('checkpoints', () => {
     const c = {
       epoch: 3,
       step: 17,
-      model: { 'fc.weight': new Tensor(new Float32Array([1.5, -2, 3e-8]), [3]), 'bn.num_batches_tracked': new Tensor(new Float32Array([42]), [], { integer: true }) },
+      model: {
+        'fc.weight': new Tensor(new Float32Array([1.5, -2, 3e-8]), [3]),
+        'bn.num_batches_tracked': new Tensor(new Float32Array([42]), [], { integer: true }),
+      },
       optimizer: {
         state: { 0: { step: 9, buffers: { expAvg: new Float32Array([0.1, 0.2, 0.3]), expAvgSq: new Float32Array([1, 2, 3]) } } },
         paramGroups: [{ lr: 0.01, betas: [0.9, 0.999], params: [0, 1] }],
@@ -42,7 +45,9 @@ describe('checkpoints', () => {
     expect(back.rng).toEqual(c.rng);
     expect(back.history).toEqual(c.history);
     expect(back.config).toEqual(c.config);
-    expect(() => decodeCheckpoint(encodeCheckpoint(c).subarray(0, 100), 'cut.safetensors')).toThrow(/cut\.safetensors: .*truncated/);
+    expect(() => decodeCheckpoint(encodeCheckpoint(c).subarray(0, 100), 'cut.safetensors')).toThrow(
+      /cut\.safetensors: .*truncated/,
+    );
     expect(() => loadCheckpoint(join(dir, 'none.safetensors'))).toThrow(/no checkpoint here/);
   });
 

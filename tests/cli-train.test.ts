@@ -70,7 +70,8 @@ describe('vireo train / eval / predict', () => {
     expect(line.valAccuracy).toBeGreaterThanOrEqual(0);
     expect(line.valAccuracy).toBeLessThanOrEqual(1);
     expect(line.imagesPerSecond).toBeGreaterThan(0);
-    for (const f of ['model.json', 'weights.safetensors', 'checkpoint.safetensors']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['model.json', 'weights.safetensors', 'checkpoint.safetensors'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const { meta } = loadModel(out);
     expect(meta.name).toBe('small-cnn');
     expect(meta.inputShape).toEqual([1, 28, 28]);
@@ -103,7 +104,12 @@ describe('vireo train / eval / predict', () => {
     const test = await datasets.FashionMNIST.embedded({ train: false });
     const raw = test.raw(0).image as { data: Uint8Array };
     const png = join(dir, 'item0.png');
-    writeFileSync(png, await sharp(Buffer.from(raw.data), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
+    writeFileSync(
+      png,
+      await sharp(Buffer.from(raw.data), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toBuffer(),
+    );
     const idxFile = fileURLToPath(new URL('../data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz', import.meta.url));
     const r = await vireo('predict', '--model', out, '--json', '--top', '3', png, idxFile, '--limit', '2');
     expect(r.status, r.stderr).toBe(0);
@@ -143,10 +149,14 @@ describe('vireo train / eval / predict', () => {
     expect((await vireo('train', ...opts, '--out', whole, '--json')).status).toBe(0);
 
     const cut = join(dir, 'sigint-cut');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/cli-child.ts', 'train', ...opts, '--out', cut, '--json'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'tests/helpers/cli-child.ts', 'train', ...opts, '--out', cut, '--json'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => {

@@ -122,7 +122,12 @@ describe('model directories', () => {
     expect(moduleToSpec(moduleFromSpec(JSON.parse(JSON.stringify(spec))))).toEqual(spec);
     const out = join(dir, 'sink');
     const classes = ['a', 'b', 'c', 'd', 'e'];
-    saveModel(out, net, { name: 'sink', inputShape: [3, 17, 19], classes, normalization: { mean: [0.1, 0.2, 0.3], std: [1, 2, 3] } });
+    saveModel(out, net, {
+      name: 'sink',
+      inputShape: [3, 17, 19],
+      classes,
+      normalization: { mean: [0.1, 0.2, 0.3], std: [1, 2, 3] },
+    });
     const { model, meta } = loadModel(out);
     expect(meta.classes).toEqual(classes);
     expect(meta.inputShape).toEqual([3, 17, 19]);
@@ -134,7 +139,11 @@ describe('model directories', () => {
   it('refuses broken model.json files with a message naming the file and the problem', () => {
     const bad = join(dir, 'bad');
     manualSeed(1);
-    saveModel(bad, smallCnn(1, 28, 28, 10), { inputShape: [1, 28, 28], classes: [...'0123456789'], normalization: { mean: [0], std: [1] } });
+    saveModel(bad, smallCnn(1, 28, 28, 10), {
+      inputShape: [1, 28, 28],
+      classes: [...'0123456789'],
+      normalization: { mean: [0], std: [1] },
+    });
     const good = readFileSync(join(bad, 'model.json'), 'utf8');
     const variants: [string, RegExp][] = [
       ['{', /model\.json: not valid JSON/],
@@ -149,34 +158,41 @@ describe('model directories', () => {
     expect(() => readModelMeta(join(dir, 'nothing-here'))).toThrow(/no model\.json here; train one with `vireo train/);
   });
 
-  describe.skipIf(torchMissing !== null)(`PyTorch loads the directory${torchMissing ? ` (skipped: ${torchMissing})` : ''}`, () => {
-    for (const [label, make, shape] of [
-      ['small-cnn (the default of vireo train)', () => smallCnn(1, 28, 28, 10), [1, 28, 28]],
-      ['every serializable layer kind', kitchenSink, [3, 17, 19]],
-    ] as const) {
-      it(`${label}: load_state_dict(strict=True) and the same outputs within 1e-4`, async () => {
-        manualSeed(11);
-        const net = make();
-        randomizeBatchNorm(net, 70);
-        const out = join(dir, label.split(' ')[0]);
-        const c = shape[0];
-        const classes = Array.from({ length: label.startsWith('small') ? 10 : 5 }, (_, i) => `class${i}`);
-        saveModel(out, net, { inputShape: [...shape], classes, normalization: { mean: Array(c).fill(0.5), std: Array(c).fill(0.25) } });
-        const x = tensor(randomArray(3 * shape[0] * shape[1] * shape[2], 5, 2), [3, ...shape]);
-        writeFileSync(join(out, 'input.safetensors'), writeSafetensors({ x }));
-        const run = spawnSync(PYTHON, ['-c', pythonSide, out], { cwd: repoRoot, encoding: 'utf8' });
-        if (run.status !== 0) throw new Error(`python side failed:\n${run.stderr}`);
-        const report = JSON.parse(run.stdout.trim().split('\n').pop() as string);
-        expect(report.keys).toEqual(Object.keys(net.stateDict()));
-        expect(report.torchKeys).toEqual(report.keys);
-        expect(report.inputShape).toEqual([...shape]);
-        expect(report.classes).toEqual(classes);
-        expect(report.metadata).toEqual({ format: 'pt', producer: 'vireo' });
-        const theirs = readSafetensors(new Uint8Array(readFileSync(join(out, 'output.safetensors')))).get('y') as Tensor;
-        const ours = await outputOf(loadModel(out).model, x);
-        expect(theirs.size).toBe(ours.length);
-        expectClose(ours, theirs.dataSync(), 1e-4, 1e-4, `${label}: vireo vs torch`);
-      });
-    }
-  });
+  describe.skipIf(torchMissing !== null)(
+    `PyTorch loads the directory${torchMissing ? ` (skipped: ${torchMissing})` : ''}`,
+    () => {
+      for (const [label, make, shape] of [
+        ['small-cnn (the default of vireo train)', () => smallCnn(1, 28, 28, 10), [1, 28, 28]],
+        ['every serializable layer kind', kitchenSink, [3, 17, 19]],
+      ] as const) {
+        it(`${label}: load_state_dict(strict=True) and the same outputs within 1e-4`, async () => {
+          manualSeed(11);
+          const net = make();
+          randomizeBatchNorm(net, 70);
+          const out = join(dir, label.split(' ')[0]);
+          const c = shape[0];
+          const classes = Array.from({ length: label.startsWith('small') ? 10 : 5 }, (_, i) => `class${i}`);
+          saveModel(out, net, {
+            inputShape: [...shape],
+            classes,
+            normalization: { mean: Array(c).fill(0.5), std: Array(c).fill(0.25) },
+          });
+          const x = tensor(randomArray(3 * shape[0] * shape[1] * shape[2], 5, 2), [3, ...shape]);
+          writeFileSync(join(out, 'input.safetensors'), writeSafetensors({ x }));
+          const run = spawnSync(PYTHON, ['-c', pythonSide, out], { cwd: repoRoot, encoding: 'utf8' });
+          if (run.status !== 0) throw new Error(`python side failed:\n${run.stderr}`);
+          const report = JSON.parse(run.stdout.trim().split('\n').pop() as string);
+          expect(report.keys).toEqual(Object.keys(net.stateDict()));
+          expect(report.torchKeys).toEqual(report.keys);
+          expect(report.inputShape).toEqual([...shape]);
+          expect(report.classes).toEqual(classes);
+          expect(report.metadata).toEqual({ format: 'pt', producer: 'vireo' });
+          const theirs = readSafetensors(new Uint8Array(readFileSync(join(out, 'output.safetensors')))).get('y') as Tensor;
+          const ours = await outputOf(loadModel(out).model, x);
+          expect(theirs.size).toBe(ours.length);
+          expectClose(ours, theirs.dataSync(), 1e-4, 1e-4, `${label}: vireo vs torch`);
+        });
+      }
+    },
+  );
 });

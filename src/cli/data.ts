@@ -42,10 +42,19 @@ export function detectData(path: string | undefined, imageSize = 32): DataSource
   if (path === undefined || path === 'fashion-mnist-embedded') return { kind: 'fashion-mnist-embedded' };
   const dir = resolve(path);
   if (!existsSync(dir)) throw new UsageError(`--data ${path}: no such directory`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--data ${path}: not a directory (give the folder that holds the dataset files)`);
-  for (const sub of ['', 'cifar-10-batches-bin']) if (has(join(dir, sub), 'data_batch_1.bin', 'test_batch.bin')) return { kind: 'cifar10', path: dir };
-  for (const sub of ['', 'cifar-100-binary']) if (has(join(dir, sub), 'train.bin', 'test.bin')) return { kind: 'cifar100', path: dir };
-  const idx = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-images.idx3-ubyte', 't10k-images-idx3-ubyte', 't10k-images-idx3-ubyte.gz'];
+  if (!statSync(dir).isDirectory())
+    throw new UsageError(`--data ${path}: not a directory (give the folder that holds the dataset files)`);
+  for (const sub of ['', 'cifar-10-batches-bin'])
+    if (has(join(dir, sub), 'data_batch_1.bin', 'test_batch.bin')) return { kind: 'cifar10', path: dir };
+  for (const sub of ['', 'cifar-100-binary'])
+    if (has(join(dir, sub), 'train.bin', 'test.bin')) return { kind: 'cifar100', path: dir };
+  const idx = [
+    'train-images-idx3-ubyte',
+    'train-images-idx3-ubyte.gz',
+    'train-images.idx3-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-images-idx3-ubyte.gz',
+  ];
   if (has(dir, ...idx)) return { kind: /fashion/i.test(dir) ? 'fashion-mnist' : 'mnist', path: dir };
   const subdirs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
   if (subdirs.length > 0) return { kind: 'image-folder', path: dir, imageSize };
@@ -56,7 +65,12 @@ export function detectData(path: string | undefined, imageSize = 32): DataSource
 
 const fashionNorm = { mean: [0.286], std: [0.353] };
 
-export function makeTransform(source: DataSource, normalization: { mean: number[]; std: number[] }, augment: boolean, shape: [number, number, number]): T.Transform {
+export function makeTransform(
+  source: DataSource,
+  normalization: { mean: number[]; std: number[] },
+  augment: boolean,
+  shape: [number, number, number],
+): T.Transform {
   const list: T.Transform[] = [];
   if (source.kind === 'image-folder') list.push(new T.Resize([shape[1], shape[2]]));
   if (augment) {
@@ -73,7 +87,15 @@ export async function openData(source: DataSource): Promise<OpenedData> {
   switch (source.kind) {
     case 'fashion-mnist-embedded': {
       const [train, test] = await Promise.all([FashionMNIST.embedded({ train: true }), FashionMNIST.embedded({ train: false })]);
-      return { source, train, test, classes: FashionMNIST.classes, inputShape: [1, 28, 28], normalization: fashionNorm, label: 'Fashion-MNIST, embedded subset' };
+      return {
+        source,
+        train,
+        test,
+        classes: FashionMNIST.classes,
+        inputShape: [1, 28, 28],
+        normalization: fashionNorm,
+        label: 'Fashion-MNIST, embedded subset',
+      };
     }
     case 'fashion-mnist':
     case 'mnist': {
@@ -127,7 +149,9 @@ export async function openData(source: DataSource): Promise<OpenedData> {
       const train = await ImageFolder.fromDirectory(trainDir ?? p);
       const test = testDir ? await ImageFolder.fromDirectory(testDir) : null;
       if (test && test.classes.join('\n') !== train.classes.join('\n'))
-        throw new FormatError(`${testDir}: its class folders (${test.classes.join(', ')}) differ from ${trainDir}'s (${train.classes.join(', ')})`);
+        throw new FormatError(
+          `${testDir}: its class folders (${test.classes.join(', ')}) differ from ${trainDir}'s (${train.classes.join(', ')})`,
+        );
       return {
         source,
         train,

@@ -25,7 +25,10 @@ per-class precision, recall and F1, and the confusion matrix (rows: true class, 
                     confusionMatrix`;
 
 /** The eval-time transform of a model: resize to its input (image folders), scale, normalize. */
-export function modelTransform(meta: { inputShape: [number, number, number]; normalization: { mean: number[]; std: number[] } }, resize: boolean): T.Transform {
+export function modelTransform(
+  meta: { inputShape: [number, number, number]; normalization: { mean: number[]; std: number[] } },
+  resize: boolean,
+): T.Transform {
   const list: T.Transform[] = [];
   if (resize) list.push(new T.Resize([meta.inputShape[1], meta.inputShape[2]]));
   list.push(new T.ToTensor(), new T.Normalize(meta.normalization.mean, meta.normalization.std));
@@ -37,7 +40,10 @@ export function loadModelOption(dir: string | undefined): ReturnType<typeof load
   try {
     return { ...loadModel(path), dir: path };
   } catch (e) {
-    if (dir === undefined) throw new UsageError(`no model in ./vireo-model (${(e as Error).message}); train one with \`vireo train\` or pass --model DIR`);
+    if (dir === undefined)
+      throw new UsageError(
+        `no model in ./vireo-model (${(e as Error).message}); train one with \`vireo train\` or pass --model DIR`,
+      );
     throw e;
   }
 }
@@ -71,7 +77,8 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`the model takes ${meta.inputShape[0]}-channel input, ${data.label} has ${data.inputShape[0]} channels`);
   if (data.classes.length !== meta.classes.length)
     throw new UsageError(`the model knows ${meta.classes.length} classes, ${data.label} has ${data.classes.length}`);
-  const resize = source.kind === 'image-folder' || data.inputShape[1] !== meta.inputShape[1] || data.inputShape[2] !== meta.inputShape[2];
+  const resize =
+    source.kind === 'image-folder' || data.inputShape[1] !== meta.inputShape[1] || data.inputShape[2] !== meta.inputShape[2];
   const set = new Subset(base, range(limit ? Math.min(limit, base.length) : base.length), modelTransform(meta, resize));
   const result = await evaluateModel(model, set, meta.classes.length, backend, batchSize, io, !values.json);
   const k = meta.classes.length;
@@ -83,26 +90,57 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     support: result.confusion[c].reduce((s, v) => s + v, 0),
   }));
   if (values.json) {
-    io.out(JSON.stringify({ model: dir, data: data.label, split, images: result.images, accuracy: result.accuracy, macroF1: result.macroF1, perClass, confusionMatrix: result.confusion }));
+    io.out(
+      JSON.stringify({
+        model: dir,
+        data: data.label,
+        split,
+        images: result.images,
+        accuracy: result.accuracy,
+        macroF1: result.macroF1,
+        perClass,
+        confusionMatrix: result.confusion,
+      }),
+    );
     return 0;
   }
   const ui = colours(io);
-  io.out(`${ui.bold('vireo eval')}: ${dir} on ${data.label}, ${split} split, ${result.images} images (${result.seconds.toFixed(1)} s)`);
+  io.out(
+    `${ui.bold('vireo eval')}: ${dir} on ${data.label}, ${split} split, ${result.images} images (${result.seconds.toFixed(1)} s)`,
+  );
   io.out(`accuracy ${ui.bold(result.accuracy.toFixed(4))}   macro F1 ${result.macroF1.toFixed(4)}`);
   const w = Math.max(5, ...meta.classes.map((c) => c.length));
   io.out('');
   io.out(`${'class'.padEnd(w)}  precision  recall     f1  support`);
   for (const r of perClass)
-    io.out(`${r.class.padEnd(w)}  ${r.precision.toFixed(4).padStart(9)}  ${r.recall.toFixed(4).padStart(6)}  ${r.f1.toFixed(4).padStart(6)}  ${String(r.support).padStart(7)}`);
+    io.out(
+      `${r.class.padEnd(w)}  ${r.precision.toFixed(4).padStart(9)}  ${r.recall.toFixed(4).padStart(6)}  ${r.f1.toFixed(4).padStart(6)}  ${String(r.support).padStart(7)}`,
+    );
   io.out('');
   io.out('confusion matrix (rows: true class, columns: predicted, in class order)');
   const cw = Math.max(4, ...result.confusion.flat().map((v) => String(v).length)) + 1;
-  io.out(`${''.padEnd(w)} ${range(k).map((c) => String(c).padStart(cw)).join('')}`);
-  result.confusion.forEach((row, r) => io.out(`${meta.classes[r].padEnd(w)} ${row.map((v, c) => (r === c ? ui.green : (s: string) => s)(String(v).padStart(cw))).join('')}`));
+  io.out(
+    `${''.padEnd(w)} ${range(k)
+      .map((c) => String(c).padStart(cw))
+      .join('')}`,
+  );
+  result.confusion.forEach((row, r) =>
+    io.out(
+      `${meta.classes[r].padEnd(w)} ${row.map((v, c) => (r === c ? ui.green : (s: string) => s)(String(v).padStart(cw))).join('')}`,
+    ),
+  );
   return 0;
 }
 
-export async function evaluateModel(model: Module, set: Subset, numClasses: number, backend: BackendName, batchSize: number, io: Io, showProgress: boolean) {
+export async function evaluateModel(
+  model: Module,
+  set: Subset,
+  numClasses: number,
+  backend: BackendName,
+  batchSize: number,
+  io: Io,
+  showProgress: boolean,
+) {
   await model.to(backend);
   model.eval();
   const loader = new DataLoader(set, { batchSize, numWorkers: 0 });

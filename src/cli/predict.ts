@@ -47,7 +47,8 @@ class Items extends Dataset {
 
 async function itemsOf(file: string, channels: number, numClasses: number, limit: number | null): Promise<Item[]> {
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
-  if (statSync(file).isDirectory()) throw new UsageError(`${file}: a directory; give image or dataset files (vireo eval --data measures a whole dataset)`);
+  if (statSync(file).isDirectory())
+    throw new UsageError(`${file}: a directory; give image or dataset files (vireo eval --data measures a whole dataset)`);
   const name = basename(file).toLowerCase();
   const cap = (n: number) => (limit ? Math.min(limit, n) : n);
   if (/idx3-ubyte(\.gz)?$/.test(name)) {
@@ -56,7 +57,10 @@ async function itemsOf(file: string, channels: number, numClasses: number, limit
     return Array.from({ length: cap(n) }, (_, i) => ({
       file,
       index: i,
-      sample: { image: { kind: 'u8' as const, data: idx.data.subarray(i * h * w, (i + 1) * h * w), height: h, width: w, channels: 1 }, label: 0 },
+      sample: {
+        image: { kind: 'u8' as const, data: idx.data.subarray(i * h * w, (i + 1) * h * w), height: h, width: w, channels: 1 },
+        label: 0,
+      },
     }));
   }
   if (name.endsWith('.bin')) {
@@ -65,24 +69,27 @@ async function itemsOf(file: string, channels: number, numClasses: number, limit
   }
   if (imageExtensions.some((e) => name.endsWith(e)))
     return [{ file, sample: { image: { kind: 'encoded', data: await readBytes(file), source: file, channels }, label: 0 } }];
-  throw new UsageError(`${file}: not an image (${imageExtensions.join(', ')}) nor a dataset file (*-idx3-ubyte[.gz], CIFAR *.bin)`);
+  throw new UsageError(
+    `${file}: not an image (${imageExtensions.join(', ')}) nor a dataset file (*-idx3-ubyte[.gz], CIFAR *.bin)`,
+  );
 }
 
 export async function predictCommand(argv: string[], io: Io): Promise<number> {
-  let parsed;
+  const options = {
+    model: { type: 'string' },
+    top: { type: 'string' },
+    limit: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let parsed: ReturnType<typeof nodeParseArgs<{ args: string[]; strict: true; allowPositionals: true; options: typeof options }>>;
   try {
     parsed = nodeParseArgs({
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: {
-        model: { type: 'string' },
-        top: { type: 'string' },
-        limit: { type: 'string' },
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -106,7 +113,12 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError(`${it.file}: ${img.channels}-channel images, the model takes ${c} channels`);
   }
   // Items of different sizes are resized to the model's input; same-size raw pixels need no resize.
-  const needsResize = items.some((it) => it.sample.image.kind === 'encoded' || (it.sample.image as { height: number }).height !== h || (it.sample.image as { width: number }).width !== w);
+  const needsResize = items.some(
+    (it) =>
+      it.sample.image.kind === 'encoded' ||
+      (it.sample.image as { height: number }).height !== h ||
+      (it.sample.image as { width: number }).width !== w,
+  );
   const set = new Items(items);
   set.transform = modelTransform(meta, needsResize);
   await model.to(backend);
@@ -125,7 +137,9 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
         if (values.json) io.out(JSON.stringify({ file: it.file, ...(it.index !== undefined ? { index: it.index } : {}), top }));
         else {
           const where = it.index !== undefined ? `${it.file}[${it.index}]` : it.file;
-          io.out(`${where}: ${top.map((t, j) => `${j === 0 ? ui.bold(t.label) : t.label} ${(100 * t.probability).toFixed(1)}%`).join('  ')}`);
+          io.out(
+            `${where}: ${top.map((t, j) => `${j === 0 ? ui.bold(t.label) : t.label} ${(100 * t.probability).toFixed(1)}%`).join('  ')}`,
+          );
         }
       }
     }

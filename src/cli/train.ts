@@ -2,7 +2,17 @@
 // epoch; `--resume DIR` continues bit for bit; Ctrl-C saves a checkpoint before exiting.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataLoader, type LRScheduler, OneCycleLR, CosineAnnealingLR, fit, manualSeed, metrics, nn, optim } from '../index.js';
+import {
+  DataLoader,
+  type LRScheduler,
+  OneCycleLR,
+  CosineAnnealingLR,
+  fit as fitModel,
+  manualSeed,
+  metrics,
+  nn,
+  optim,
+} from '../index.js';
 import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { loadModel, saveModel } from '../io/model-file.js';
@@ -68,7 +78,22 @@ export interface TrainConfig {
 }
 
 /** Options that define the run: fixed once it started (a resume takes them from the checkpoint). */
-const runOptions = ['data', 'model', 'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'schedule', 'clip-norm', 'augment', 'val-split', 'image-size', 'limit', 'seed'];
+const runOptions = [
+  'data',
+  'model',
+  'batch-size',
+  'optimizer',
+  'lr',
+  'momentum',
+  'weight-decay',
+  'schedule',
+  'clip-norm',
+  'augment',
+  'val-split',
+  'image-size',
+  'limit',
+  'seed',
+];
 
 const optionSpec = {
   data: { type: 'string' },
@@ -116,21 +141,35 @@ function configFrom(values: Record<string, string | boolean | undefined>): Train
     schedule: choice(s('schedule'), 'schedule', ['onecycle', 'cosine', 'none'] as const, 'onecycle'),
     clipNorm: s('clip-norm') === undefined ? null : floatOption(s('clip-norm'), 'clip-norm', 0, pos, 'a number > 0'),
     augment: Boolean(values.augment),
-    valSplit: s('val-split') === undefined ? null : floatOption(s('val-split'), 'val-split', 0, (v) => v > 0 && v < 1, 'a fraction in (0, 1)'),
+    valSplit:
+      s('val-split') === undefined
+        ? null
+        : floatOption(s('val-split'), 'val-split', 0, (v) => v > 0 && v < 1, 'a fraction in (0, 1)'),
     limit: s('limit') === undefined ? null : intOption(s('limit'), 'limit', 0, 1),
     seed: intOption(s('seed'), 'seed', 1, 0),
   };
 }
 
 function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>): Optimizer<GroupBase> {
-  if (c.optimizer === 'sgd') return new optim.SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }) as unknown as Optimizer<GroupBase>;
+  if (c.optimizer === 'sgd')
+    return new optim.SGD(params, {
+      lr: c.lr,
+      momentum: c.momentum,
+      weightDecay: c.weightDecay,
+    }) as unknown as Optimizer<GroupBase>;
   const Opt = c.optimizer === 'adam' ? optim.Adam : optim.AdamW;
   return new Opt(params, { lr: c.lr, weightDecay: c.weightDecay }) as unknown as Optimizer<GroupBase>;
 }
 
 function makeSchedule(c: TrainConfig, opt: Optimizer<GroupBase>, stepsPerEpoch: number): LRScheduler | undefined {
   if (c.schedule === 'onecycle')
-    return new OneCycleLR(opt, { maxLr: c.lr, epochs: c.epochs, stepsPerEpoch, pctStart: 0.25, cycleMomentum: !(c.optimizer === 'sgd' && c.momentum === 0) });
+    return new OneCycleLR(opt, {
+      maxLr: c.lr,
+      epochs: c.epochs,
+      stepsPerEpoch,
+      pctStart: 0.25,
+      cycleMomentum: !(c.optimizer === 'sgd' && c.momentum === 0),
+    });
   if (c.schedule === 'cosine') return new CosineAnnealingLR(opt, { tMax: c.epochs });
   return undefined;
 }
@@ -154,20 +193,29 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   if (values.resume !== undefined) {
     const given = runOptions.filter((k) => (values as Record<string, unknown>)[k] !== undefined);
     if (given.length)
-      throw new UsageError(`--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json and --out may be given)`);
+      throw new UsageError(
+        `--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json and --out may be given)`,
+      );
     outDir = resolve(values.out ?? values.resume);
     const path = join(resolve(values.resume), checkpointFile);
-    if (!existsSync(path)) throw new UsageError(`--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``);
+    if (!existsSync(path))
+      throw new UsageError(
+        `--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``,
+      );
     ckpt = loadCheckpoint(path);
     config = ckpt.config as unknown as TrainConfig;
     if (values.epochs !== undefined) {
       const epochs = intOption(values.epochs, 'epochs', config.epochs, 1);
       if (epochs !== config.epochs && config.schedule === 'onecycle')
-        throw new UsageError(`--epochs ${epochs}: this run's one-cycle schedule was planned for ${config.epochs} epochs; resume without --epochs`);
+        throw new UsageError(
+          `--epochs ${epochs}: this run's one-cycle schedule was planned for ${config.epochs} epochs; resume without --epochs`,
+        );
       config = { ...config, epochs };
     }
     if (ckpt.epoch >= config.epochs) {
-      log(`${values.resume}: all ${config.epochs} epochs are done already; pass --epochs to train longer (not with the one-cycle schedule)`);
+      log(
+        `${values.resume}: all ${config.epochs} epochs are done already; pass --epochs to train longer (not with the one-cycle schedule)`,
+      );
       return 0;
     }
   } else {
@@ -185,7 +233,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   let valSet: Subset;
   if (config.valSplit !== null || !data.test) {
     const fraction = config.valSplit ?? 0.1;
-    if (config.valSplit === null) log(`${data.label} has no test split: validating on a seeded 10% of it (--val-split to change)`);
+    if (config.valSplit === null)
+      log(`${data.label} has no test split: validating on a seeded 10% of it (--val-split to change)`);
     const [t, v] = splitIndices(data.train.length, fraction, config.seed);
     trainIdx = t;
     valSet = new Subset(data.train, config.limit ? v.slice(0, config.limit) : v, evalTransform);
@@ -206,10 +255,14 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } else {
     const dir = resolve(config.model);
     if (!existsSync(join(dir, 'model.json')))
-      throw new UsageError(`--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`);
+      throw new UsageError(
+        `--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`,
+      );
     const loaded = loadModel(dir);
     if (loaded.meta.inputShape.join('x') !== inputShape.join('x'))
-      throw new UsageError(`--model ${config.model} takes ${loaded.meta.inputShape.join('×')} input, the data is ${inputShape.join('×')}`);
+      throw new UsageError(
+        `--model ${config.model} takes ${loaded.meta.inputShape.join('×')} input, the data is ${inputShape.join('×')}`,
+      );
     model = loaded.model;
     modelName = loaded.meta.name ?? config.model;
     config = { ...config, model: dir };
@@ -218,7 +271,13 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   await model.to(backend);
   const engine = await model.currentBackend();
 
-  const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, dropLast: trainSet.length > config.batchSize, seed: config.seed, numWorkers: workers });
+  const trainLoader = new DataLoader(trainSet, {
+    batchSize: config.batchSize,
+    shuffle: true,
+    dropLast: trainSet.length > config.batchSize,
+    seed: config.seed,
+    numWorkers: workers,
+  });
   const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
   const stepsPerEpoch = trainLoader.length;
   const optimizer = makeOptimizer(config, model.parameters());
@@ -263,7 +322,12 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       inputShape,
       classes,
       normalization,
-      training: { data: config.data ?? 'fashion-mnist-embedded', imageSize: source.kind === 'image-folder' ? config.imageSize : undefined, epochs: history.length, ...(record ? { last: record } : {}) },
+      training: {
+        data: config.data ?? 'fashion-mnist-embedded',
+        imageSize: source.kind === 'image-folder' ? config.imageSize : undefined,
+        epochs: history.length,
+        ...(record ? { last: record } : {}),
+      },
     });
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
@@ -289,7 +353,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       bar.start(stepsPerEpoch, `epoch ${epoch}/${config.epochs}`);
       let record: EpochRecord;
       try {
-        const h = await fit(model, {
+        const h = await fitModel(model, {
           train: batches,
           val: valLoader,
           epochs: 1,

@@ -41,7 +41,13 @@ export function progress(io: Io, enabled: boolean): Progress {
   };
 }
 
-export function floatOption(value: string | undefined, name: string, fallback: number, check: (v: number) => boolean, want: string): number {
+export function floatOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  check: (v: number) => boolean,
+  want: string,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${want}, got '${value}'`);

@@ -68,12 +68,17 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   const { tensors, metadata } = readSafetensorsFile(bytes, source);
   const raw = metadata[metaKey];
-  if (raw === undefined) throw new FormatError(`${source}: a safetensors file but not a vireo checkpoint (no '${metaKey}' metadata)`);
+  if (raw === undefined)
+    throw new FormatError(`${source}: a safetensors file but not a vireo checkpoint (no '${metaKey}' metadata)`);
   let meta: {
     version: number;
     epoch: number;
     step: number;
-    optimizer: { paramGroups: Record<string, unknown>[]; steps: Record<string, number>; buffers: Record<string, string[]> } | null;
+    optimizer: {
+      paramGroups: Record<string, unknown>[];
+      steps: Record<string, number>;
+      buffers: Record<string, string[]>;
+    } | null;
     schedule: Record<string, unknown> | null;
     rng: CheckpointRng;
     history: Record<string, unknown>[];
@@ -119,6 +124,7 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
 }
 
 export function loadCheckpoint(path: string): Checkpoint {
-  if (!existsSync(path)) throw new FormatError(`${path}: no checkpoint here (\`vireo train --out DIR\` writes DIR/checkpoint.safetensors)`);
+  if (!existsSync(path))
+    throw new FormatError(`${path}: no checkpoint here (\`vireo train --out DIR\` writes DIR/checkpoint.safetensors)`);
   return decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
 }

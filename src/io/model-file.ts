@@ -80,24 +80,47 @@ export function moduleToSpec(m: Module): LayerSpec {
       bias: a.bias,
     };
   }
-  if (m instanceof nn.Linear) return { type: 'Linear', inFeatures: m.attrs.inFeatures, outFeatures: m.attrs.outFeatures, bias: m.attrs.bias };
+  if (m instanceof nn.Linear)
+    return { type: 'Linear', inFeatures: m.attrs.inFeatures, outFeatures: m.attrs.outFeatures, bias: m.attrs.bias };
   if (m instanceof nn.BatchNorm2d)
     return { type: 'BatchNorm2d', numFeatures: m.numFeatures, eps: m.options.eps ?? 1e-5, momentum: m.options.momentum ?? 0.1 };
   if (m instanceof nn.MaxPool2d) {
     const a = m.attrs;
-    return { type: 'MaxPool2d', kernelSize: pair(a.kernel), stride: pair(a.stride), padding: pair(a.padding), dilation: pair(a.dilation), ceilMode: a.ceilMode };
+    return {
+      type: 'MaxPool2d',
+      kernelSize: pair(a.kernel),
+      stride: pair(a.stride),
+      padding: pair(a.padding),
+      dilation: pair(a.dilation),
+      ceilMode: a.ceilMode,
+    };
   }
   if (m instanceof nn.AvgPool2d) {
     const a = m.attrs;
-    return { type: 'AvgPool2d', kernelSize: pair(a.kernel), stride: pair(a.stride), padding: pair(a.padding), ceilMode: a.ceilMode, countIncludePad: a.countIncludePad };
+    return {
+      type: 'AvgPool2d',
+      kernelSize: pair(a.kernel),
+      stride: pair(a.stride),
+      padding: pair(a.padding),
+      ceilMode: a.ceilMode,
+      countIncludePad: a.countIncludePad,
+    };
   }
   if (m instanceof nn.AdaptiveAvgPool2d) return { type: 'AdaptiveAvgPool2d', outputSize: pair(m.outputSize) };
   if (m instanceof nn.LeakyReLU) return { type: 'LeakyReLU', negativeSlope: (m as unknown as { alpha: number }).alpha };
-  for (const type of ['ReLU', 'ReLU6', 'Sigmoid', 'Tanh'] as const) if (m instanceof nn[type]) return { type };
+  const plain = [
+    ['ReLU', nn.ReLU],
+    ['ReLU6', nn.ReLU6],
+    ['Sigmoid', nn.Sigmoid],
+    ['Tanh', nn.Tanh],
+  ] as const;
+  for (const [type, Layer] of plain) if (m instanceof Layer) return { type };
   if (m instanceof nn.Flatten) return { type: 'Flatten', startDim: m.startDim, endDim: m.endDim };
   if (m instanceof nn.Dropout) return { type: 'Dropout', p: m.p };
   if (m instanceof nn.Softmax) return { type: 'Softmax', dim: m.dim };
-  throw new ArgumentError(`model file: layer ${m.constructor.name} has no serialized form (supported: Sequential, Residual, Conv2d, Linear, BatchNorm2d, pools, activations, Flatten, Dropout, Softmax)`);
+  throw new ArgumentError(
+    `model file: layer ${m.constructor.name} has no serialized form (supported: Sequential, Residual, Conv2d, Linear, BatchNorm2d, pools, activations, Flatten, Dropout, Softmax)`,
+  );
 }
 
 function need(cond: unknown, where: string, what: string): asserts cond {
@@ -122,19 +145,43 @@ export function moduleFromSpec(spec: LayerSpec, where = 'architecture'): Module 
       return new nn.Sequential(children);
     }
     case 'Residual':
-      return new nn.Residual(moduleFromSpec(s.main, `${where}.main`), s.shortcut ? moduleFromSpec(s.shortcut, `${where}.shortcut`) : undefined);
+      return new nn.Residual(
+        moduleFromSpec(s.main, `${where}.main`),
+        s.shortcut ? moduleFromSpec(s.shortcut, `${where}.shortcut`) : undefined,
+      );
     case 'Conv2d': {
-      need(isPair(s.kernelSize) && isPair(s.stride) && isPair(s.dilation), where, 'Conv2d needs kernelSize, stride and dilation as [h, w]');
+      need(
+        isPair(s.kernelSize) && isPair(s.stride) && isPair(s.dilation),
+        where,
+        'Conv2d needs kernelSize, stride and dilation as [h, w]',
+      );
       const p = s.padding;
-      need(Array.isArray(p) && (p.length === 2 || p.length === 4), where, 'Conv2d padding must be [h, w] or [top, left, bottom, right]');
+      need(
+        Array.isArray(p) && (p.length === 2 || p.length === 4),
+        where,
+        'Conv2d padding must be [h, w] or [top, left, bottom, right]',
+      );
       let padding: Pair | 'same' = [p[0], p[1]];
       if (p.length === 4 && (p[0] !== p[2] || p[1] !== p[3])) {
         // The only asymmetric padding nn.Conv2d makes is 'same' with an even kernel extent.
         const same = [s.dilation[0] * (s.kernelSize[0] - 1), s.dilation[1] * (s.kernelSize[1] - 1)];
-        need(p[0] === same[0] >> 1 && p[1] === same[1] >> 1 && p[2] === same[0] - (same[0] >> 1) && p[3] === same[1] - (same[1] >> 1), where, `asymmetric padding ${JSON.stringify(p)} is not supported`);
+        need(
+          p[0] === same[0] >> 1 &&
+            p[1] === same[1] >> 1 &&
+            p[2] === same[0] - (same[0] >> 1) &&
+            p[3] === same[1] - (same[1] >> 1),
+          where,
+          `asymmetric padding ${JSON.stringify(p)} is not supported`,
+        );
         padding = 'same';
       }
-      return new nn.Conv2d(s.inChannels, s.outChannels, s.kernelSize, { stride: s.stride, padding, dilation: s.dilation, groups: s.groups ?? 1, bias: s.bias ?? true });
+      return new nn.Conv2d(s.inChannels, s.outChannels, s.kernelSize, {
+        stride: s.stride,
+        padding,
+        dilation: s.dilation,
+        groups: s.groups ?? 1,
+        bias: s.bias ?? true,
+      });
     }
     case 'Linear':
       return new nn.Linear(s.inFeatures, s.outFeatures, { bias: s.bias ?? true });
@@ -143,7 +190,12 @@ export function moduleFromSpec(spec: LayerSpec, where = 'architecture'): Module 
     case 'MaxPool2d':
       return new nn.MaxPool2d(s.kernelSize, { stride: s.stride, padding: s.padding, dilation: s.dilation, ceilMode: s.ceilMode });
     case 'AvgPool2d':
-      return new nn.AvgPool2d(s.kernelSize, { stride: s.stride, padding: s.padding, ceilMode: s.ceilMode, countIncludePad: s.countIncludePad });
+      return new nn.AvgPool2d(s.kernelSize, {
+        stride: s.stride,
+        padding: s.padding,
+        ceilMode: s.ceilMode,
+        countIncludePad: s.countIncludePad,
+      });
     case 'AdaptiveAvgPool2d':
       return new nn.AdaptiveAvgPool2d(s.outputSize);
     case 'ReLU':
@@ -204,7 +256,9 @@ export function saveModel(dir: string, model: Module, options: SaveModelOptions)
 export function readModelMeta(dir: string): ModelMeta {
   const path = join(dir, modelJson);
   if (!existsSync(path))
-    throw new FormatError(`${dir}: no ${modelJson} here; train one with \`vireo train --out ${dir}\` or point --model at a model directory`);
+    throw new FormatError(
+      `${dir}: no ${modelJson} here; train one with \`vireo train --out ${dir}\` or point --model at a model directory`,
+    );
   let meta: ModelMeta;
   try {
     meta = JSON.parse(readFileSync(path, 'utf8')) as ModelMeta;
@@ -213,10 +267,18 @@ export function readModelMeta(dir: string): ModelMeta {
   }
   need(meta && meta.format === 'vireo-model', path, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
   need(meta.version === 1, path, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
-  need(Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0), path, 'inputShape must be [C, H, W]');
+  need(
+    Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0),
+    path,
+    'inputShape must be [C, H, W]',
+  );
   need(Array.isArray(meta.classes) && meta.classes.length > 0, path, 'classes must be a non-empty list');
   const c = meta.inputShape[0];
-  need(meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c, path, `normalization needs ${c} means and stds`);
+  need(
+    meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
+    path,
+    `normalization needs ${c} means and stds`,
+  );
   return meta;
 }
 

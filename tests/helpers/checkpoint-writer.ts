@@ -9,8 +9,14 @@ for (let v = 1; ; v++) {
   saveCheckpoint(path, {
     epoch: v,
     step: v % 7,
-    model: { 'conv.weight': new Tensor(new Float32Array(n).fill(v), [n]), 'bn.num_batches_tracked': new Tensor(new Float32Array([v]), [], { integer: true }) },
-    optimizer: { state: { 0: { step: v, buffers: { momentumBuffer: new Float32Array(n).fill(-v) } } }, paramGroups: [{ lr: v, params: [0] }] },
+    model: {
+      'conv.weight': new Tensor(new Float32Array(n).fill(v), [n]),
+      'bn.num_batches_tracked': new Tensor(new Float32Array([v]), [], { integer: true }),
+    },
+    optimizer: {
+      state: { 0: { step: v, buffers: { momentumBuffer: new Float32Array(n).fill(-v) } } },
+      paramGroups: [{ lr: v, params: [0] }],
+    },
     schedule: { lastEpoch: v },
     rng: { seed: 1, loaderEpoch: v },
     history: Array.from({ length: v % 50 }, (_, i) => ({ epoch: i + 1 })),
