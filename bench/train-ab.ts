@@ -1,13 +1,17 @@
 // A/B of a training-side knob on the reference CNN at batch 32: TrainPlans compiled with each setting,
 // profiled steps alternating (machine load hits all alike), medians per op. Every step marks the
 // parameters changed, as an optimizer step does, so the weight packing is timed too.
-// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: linear-pack)
+// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: accumulate, linear-pack)
 import { getBackend, Random } from '../src/index.js';
-import { TrainPlan } from '../src/graph/train-plan.js';
+import { TrainPlan, trainPlanTuning } from '../src/graph/train-plan.js';
 import { linearGradTuning } from '../src/backends/wasm/kernels/linear-grad.js';
 import { referenceCnn } from '../tests/helpers/models.js';
 
 const experiments: Record<string, [string, () => void][]> = {
+  accumulate: [
+    ['add loop', () => (trainPlanTuning.zeroCheck = false)],
+    ['zero check + copy', () => (trainPlanTuning.zeroCheck = true)],
+  ],
   'linear-pack': [
     ['TS packing', () => (linearGradTuning.packInWasm = false)],
     ['wasm packing', () => (linearGradTuning.packInWasm = true)],
@@ -31,7 +35,11 @@ const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const acc = plans.map(() => new Map<string, number[]>());
 for (let r = 0; r < 8; r++) {
   plans.forEach((plan, i) => {
-    for (const p of net.parameters()) p.markChanged();
+    variants[i][1]();
+    for (const p of net.parameters()) {
+      p.markChanged();
+      p.grad?.fill(0); // optimizer.zeroGrad()
+    }
     const t0 = performance.now();
     const { layers } = plan.profileStep([x], gy);
     const wall = performance.now() - t0;
