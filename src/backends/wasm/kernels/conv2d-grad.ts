@@ -131,9 +131,20 @@ export const conv2dGradInputWasm =
     const bFloats = exports.f32_gemm_packed_b_floats(g.p, g.coutG);
     const packed = arena.alloc(4 * a.groups * aFloats);
     const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
+    // The weight is copied into wasm memory as it is and packed there (f32_gemm_pack_a, transposed): a
+    // training step changes the weight, so this runs once per step.
+    const staging = typeof exports.f32_gemm_pack_a === 'function' ? arena.alloc(4 * weight.values.length) : -1;
     return {
       scratchBytes: align(colBytes) + 4 * (bFloats + mr * nr) + 32,
       pack() {
+        if (staging >= 0) {
+          arena.f32(staging, weight.values.length).set(weight.values);
+          for (let grp = 0; grp < a.groups; grp++) {
+            // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
+            exports.f32_gemm_pack_a(staging + 4 * grp * g.coutG * g.k, g.k, 1, g.k, g.coutG, packed + 4 * grp * aFloats);
+          }
+          return;
+        }
         const dst = arena.f32(packed, a.groups * aFloats);
         for (let grp = 0; grp < a.groups; grp++) {
           packTransposedAPanels(
@@ -163,6 +174,7 @@ export const conv2dGradInputWasm =
       },
       dispose() {
         arena.release(packed);
+        if (staging >= 0) arena.release(staging);
       },
     };
   };
