@@ -2,7 +2,7 @@
 // resume: a run stopped at an epoch boundary, or interrupted mid-epoch with Ctrl-C (SIGINT to a child
 // process), then resumed ends with the same weights, bit for bit, as an uninterrupted run.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../src/cli/args.js';
 import { run } from '../src/cli/main.js';
-import { datasets } from '../src/index.js';
+import { Random, datasets } from '../src/index.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { loadModel } from '../src/io/model-file.js';
 
@@ -124,24 +124,144 @@ describe('vireo train / eval / predict', () => {
     expect(bad.stderr).toMatch(/no such file/);
   });
 
-  it('a run stopped at an epoch boundary and resumed ends with the same weights, bit for bit', async () => {
-    const a = join(dir, 'whole');
-    const b = join(dir, 'sliced');
-    const opts = ['--epochs', '2', ...tiny, '--optimizer', 'sgd', '--momentum', '0.9', '--clip-norm', '5', '--augment'];
-    expect((await vireo('train', ...opts, '--out', a, '--json')).status).toBe(0);
-    const first = await vireo('train', ...opts, '--out', b, '--json', '--stop-after', '1');
-    expect(first.status, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/stopped after epoch 1 of 2/);
-    expect(weights(b).equals(weights(a))).toBe(false);
-    const second = await vireo('train', '--resume', b, '--json');
-    expect(second.status, second.stderr).toBe(0);
-    expect(JSON.parse(second.lines[0]).epoch).toBe(2);
-    expect(weights(b).equals(weights(a))).toBe(true);
-    expect(loadCheckpoint(join(b, 'checkpoint.safetensors')).history).toHaveLength(2);
-    const again = await vireo('train', '--resume', b);
-    expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(/all 2 epochs are done/);
-  });
+  it('detects an IDX folder, a CIFAR-10 binary folder and an image folder; trains cifar-net; predicts from .bin', async () => {
+    const fmnist = '/usr/share/datasets/fashion-mnist';
+    if (existsSync(fmnist)) {
+      const idxOut = join(dir, 'idx');
+      const r = await vireo(
+        'train',
+        '--data',
+        fmnist,
+        '--epochs',
+        '1',
+        '--limit',
+        '64',
+        '--batch-size',
+        '32',
+        '--out',
+        idxOut,
+        '--json',
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/Fashion-MNIST \(\/usr\/share\/datasets\/fashion-mnist\): 64 training \/ 64 validation/);
+      expect(loadModel(idxOut).meta.training?.data).toBe(fmnist);
+      const e = await vireo('eval', '--model', idxOut, '--limit', '20', '--json');
+      expect(e.status, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).data).toMatch(/fashion-mnist/);
+    }
+
+    // CIFAR-10 binary format, made here: 1 label byte + 3072 planar pixel bytes per record.
+    const cifar = join(dir, 'cifar');
+    mkdirSync(cifar);
+    const rng = new Random(4);
+    const records = (n: number) => {
+      const b = new Uint8Array(n * 3073);
+      for (let i = 0; i < n; i++) {
+        b[i * 3073] = i % 10;
+        for (let j = 1; j < 3073; j++) b[i * 3073 + j] = rng.int(256);
+      }
+      return b;
+    };
+    for (const name of [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)) writeFileSync(join(cifar, name), records(4));
+    writeFileSync(join(cifar, 'test_batch.bin'), records(6));
+    const cOut = join(dir, 'cifar-net');
+    const c = await vireo(
+      'train',
+      '--data',
+      cifar,
+      '--model',
+      'cifar-net',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--augment',
+      '--out',
+      cOut,
+    );
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/cifar-net \(\d[\d,]+ parameters\) on CIFAR-10 .*: 20 training \/ 6 validation/);
+    expect(loadModel(cOut).meta).toMatchObject({ name: 'cifar-net', inputShape: [3, 32, 32], classes: datasets.CIFAR10.classes });
+    const p = await vireo('predict', '--model', cOut, join(cifar, 'test_batch.bin'), '--limit', '2', '--json', '--top', '1');
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.lines.map((l) => JSON.parse(l).index)).toEqual([0, 1]);
+
+    // An image folder without a test split: validation falls back to a seeded 10% and says so.
+    const images = join(dir, 'images');
+    for (const cls of ['cat', 'dog']) {
+      mkdirSync(join(images, cls), { recursive: true });
+      for (let i = 0; i < 6; i++) {
+        const px = Buffer.from(Array.from({ length: 20 * 24 * 3 }, () => rng.int(256)));
+        writeFileSync(
+          join(images, cls, `${i}.png`),
+          await sharp(px, { raw: { width: 24, height: 20, channels: 3 } })
+            .png()
+            .toBuffer(),
+        );
+      }
+    }
+    const iOut = join(dir, 'images-model');
+    const f = await vireo('train', '--data', images, '--image-size', '16', '--epochs', '1', '--batch-size', '4', '--out', iOut);
+    expect(f.status, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/has no test split: validating on a seeded 10%/);
+    expect(f.stdout).toMatch(/11 training \/ 1 validation images/);
+    expect(loadModel(iOut).meta).toMatchObject({ inputShape: [3, 16, 16], classes: ['cat', 'dog'] });
+    const q = await vireo('predict', '--model', iOut, join(images, 'dog', '0.png'), '--json');
+    expect(q.status, q.stderr).toBe(0);
+    expect(
+      JSON.parse(q.stdout)
+        .top.map((t: { label: string }) => t.label)
+        .sort(),
+    ).toEqual(['cat', 'dog']);
+    const ev = await vireo('eval', '--model', iOut, '--split', 'train', '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).images).toBe(12);
+
+    const junk = join(dir, 'junk');
+    mkdirSync(junk);
+    writeFileSync(join(junk, 'notes.txt'), 'hello');
+    const bad = await vireo('train', '--data', junk);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/not a dataset vireo recognizes; give a CIFAR-10\/100 binary folder/);
+  }, 60_000);
+
+  it.each(['wasm', 'reference'])(
+    'a run stopped at an epoch boundary and resumed ends with the same weights, bit for bit (%s)',
+    async (backend) => {
+      const a = join(dir, `whole-${backend}`);
+      const b = join(dir, `sliced-${backend}`);
+      // The reference backend is the plain-TypeScript oracle (~10 images/s here): a smaller run.
+      const size = backend === 'wasm' ? tiny : ['--limit', '16', '--batch-size', '8'];
+      const opts = [
+        '--epochs',
+        '2',
+        ...size,
+        '--optimizer',
+        'sgd',
+        '--momentum',
+        '0.9',
+        '--clip-norm',
+        '5',
+        '--augment',
+        '--backend',
+        backend,
+      ];
+      expect((await vireo('train', ...opts, '--out', a, '--json')).status).toBe(0);
+      const first = await vireo('train', ...opts, '--out', b, '--json', '--stop-after', '1');
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(/stopped after epoch 1 of 2/);
+      expect(weights(b).equals(weights(a))).toBe(false);
+      const second = await vireo('train', '--resume', b, '--json', '--backend', backend);
+      expect(second.status, second.stderr).toBe(0);
+      expect(JSON.parse(second.lines[0]).epoch).toBe(2);
+      expect(weights(b).equals(weights(a))).toBe(true);
+      expect(loadCheckpoint(join(b, 'checkpoint.safetensors')).history).toHaveLength(2);
+      const again = await vireo('train', '--resume', b);
+      expect(again.status).toBe(0);
+      expect(again.stdout).toMatch(/all 2 epochs are done/);
+    },
+    60_000,
+  );
 
   it('Ctrl-C (SIGINT) mid-epoch saves a checkpoint; resuming it matches the uninterrupted run bit for bit', async () => {
     const opts = ['--epochs', '2', '--limit', '640', '--batch-size', '16', '--seed', '5'];

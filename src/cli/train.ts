@@ -162,12 +162,13 @@ function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>)
 }
 
 function makeSchedule(c: TrainConfig, opt: Optimizer<GroupBase>, stepsPerEpoch: number): LRScheduler | undefined {
-  if (c.schedule === 'onecycle')
+  // One-cycle needs a few steps per phase (torch's formula divides by zero otherwise): tiny runs keep a constant lr.
+  if (c.schedule === 'onecycle' && c.epochs * stepsPerEpoch >= 4)
     return new OneCycleLR(opt, {
       maxLr: c.lr,
       epochs: c.epochs,
       stepsPerEpoch,
-      pctStart: 0.25,
+      pctStart: Math.max(0.25, 2 / (c.epochs * stepsPerEpoch)),
       cycleMomentum: !(c.optimizer === 'sgd' && c.momentum === 0),
     });
   if (c.schedule === 'cosine') return new CosineAnnealingLR(opt, { tMax: c.epochs });
