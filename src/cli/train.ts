@@ -402,7 +402,6 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
     saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
-    if (history.length) writeModel(last ?? undefined);
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
         `Continue with: vireo train --resume ${outDir}`,
