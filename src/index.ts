@@ -13,6 +13,17 @@ export { manualSeed, Random } from './core/random.js';
 export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError } from './core/errors.js';
 export type { Shape } from './core/shape.js';
 export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
+export {
+  saveModel,
+  loadModel,
+  readModelMeta,
+  moduleToSpec,
+  moduleFromSpec,
+  type ModelMeta,
+  type LayerSpec,
+  type SaveModelOptions,
+} from './io/model-file.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
 export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
 export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';
 export { backendInfo } from './backends/info.js';

@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vireo-checkpoint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('checkpoints', () => {
-  it('round-trip weights, optimizer state, schedule, epoch/step, RNG state, history and config', () => {
+  it('round-trip weights, optimizer state, schedule, epoch/step, RNG state, history and config', async () => {
     const c = {
       epoch: 3,
       step: 17,
@@ -48,13 +48,13 @@ describe('checkpoints', () => {
     expect(() => decodeCheckpoint(encodeCheckpoint(c).subarray(0, 100), 'cut.safetensors')).toThrow(
       /cut\.safetensors: .*truncated/,
     );
-    expect(() => loadCheckpoint(join(dir, 'none.safetensors'))).toThrow(/no checkpoint here/);
+    await expect(loadCheckpoint(join(dir, 'none.safetensors'))).rejects.toThrow(/no checkpoint here/);
   });
 
-  it('writeFileAtomic replaces the file and leaves no temporary file behind', () => {
+  it('writeFileAtomic replaces the file and leaves no temporary file behind', async () => {
     const path = join(dir, 'plain.bin');
-    writeFileAtomic(path, new Uint8Array([1, 2, 3]));
-    writeFileAtomic(path, 'four');
+    await writeFileAtomic(path, new Uint8Array([1, 2, 3]));
+    await writeFileAtomic(path, 'four');
     expect(readFileSync(path, 'utf8')).toBe('four');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -95,7 +95,7 @@ describe('checkpoints', () => {
       const temps = readdirSync(sub).filter((f) => f.endsWith('.tmp'));
       if (temps.length) midWrite++;
 
-      const c = loadCheckpoint(path);
+      const c = await loadCheckpoint(path);
       const v = c.epoch;
       expect(v).toBeGreaterThanOrEqual(acknowledged);
       expect(c.step).toBe(v % 7);

@@ -72,11 +72,11 @@ describe('vireo train / eval / predict', () => {
     expect(line.imagesPerSecond).toBeGreaterThan(0);
     for (const f of ['model.json', 'weights.safetensors', 'checkpoint.safetensors'])
       expect(existsSync(join(out, f)), f).toBe(true);
-    const { meta } = loadModel(out);
+    const { meta } = await loadModel(out);
     expect(meta.name).toBe('small-cnn');
     expect(meta.inputShape).toEqual([1, 28, 28]);
     expect(meta.classes).toEqual(datasets.FashionMNIST.classes);
-    const ck = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    const ck = await loadCheckpoint(join(out, 'checkpoint.safetensors'));
     expect(ck.epoch).toBe(1);
     expect(ck.step).toBe(0);
     expect(ck.history).toHaveLength(1);
@@ -144,7 +144,7 @@ describe('vireo train / eval / predict', () => {
       );
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/Fashion-MNIST \(\/usr\/share\/datasets\/fashion-mnist\): 64 training \/ 64 validation/);
-      expect(loadModel(idxOut).meta.training?.data).toBe(fmnist);
+      expect((await loadModel(idxOut)).meta.training?.data).toBe(fmnist);
       const e = await vireo('eval', '--model', idxOut, '--limit', '20', '--json');
       expect(e.status, e.stderr).toBe(0);
       expect(JSON.parse(e.stdout).data).toMatch(/fashion-mnist/);
@@ -181,7 +181,11 @@ describe('vireo train / eval / predict', () => {
     );
     expect(c.status, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/cifar-net \(\d[\d,]+ parameters\) on CIFAR-10 .*: 20 training \/ 6 validation/);
-    expect(loadModel(cOut).meta).toMatchObject({ name: 'cifar-net', inputShape: [3, 32, 32], classes: datasets.CIFAR10.classes });
+    expect((await loadModel(cOut)).meta).toMatchObject({
+      name: 'cifar-net',
+      inputShape: [3, 32, 32],
+      classes: datasets.CIFAR10.classes,
+    });
     const p = await vireo('predict', '--model', cOut, join(cifar, 'test_batch.bin'), '--limit', '2', '--json', '--top', '1');
     expect(p.status, p.stderr).toBe(0);
     expect(p.lines.map((l) => JSON.parse(l).index)).toEqual([0, 1]);
@@ -205,7 +209,7 @@ describe('vireo train / eval / predict', () => {
     expect(f.status, f.stderr).toBe(0);
     expect(f.stdout).toMatch(/has no test split: validating on a seeded 10%/);
     expect(f.stdout).toMatch(/11 training \/ 1 validation images/);
-    expect(loadModel(iOut).meta).toMatchObject({ inputShape: [3, 16, 16], classes: ['cat', 'dog'] });
+    expect((await loadModel(iOut)).meta).toMatchObject({ inputShape: [3, 16, 16], classes: ['cat', 'dog'] });
     const q = await vireo('predict', '--model', iOut, join(images, 'dog', '0.png'), '--json');
     expect(q.status, q.stderr).toBe(0);
     expect(
@@ -255,7 +259,7 @@ describe('vireo train / eval / predict', () => {
       expect(second.status, second.stderr).toBe(0);
       expect(JSON.parse(second.lines[0]).epoch).toBe(2);
       expect(weights(b).equals(weights(a))).toBe(true);
-      expect(loadCheckpoint(join(b, 'checkpoint.safetensors')).history).toHaveLength(2);
+      expect((await loadCheckpoint(join(b, 'checkpoint.safetensors'))).history).toHaveLength(2);
       const again = await vireo('train', '--resume', b);
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/all 2 epochs are done/);
@@ -294,7 +298,7 @@ describe('vireo train / eval / predict', () => {
     expect(status, stderr).toBe(1);
     expect(stderr).toMatch(/interrupted in epoch 2 after \d+ of 40 steps; checkpoint saved/);
     expect(stderr).toMatch(/vireo train --resume/);
-    const ck = loadCheckpoint(join(cut, 'checkpoint.safetensors'));
+    const ck = await loadCheckpoint(join(cut, 'checkpoint.safetensors'));
     expect(ck.epoch).toBe(1);
     expect(ck.step).toBeGreaterThanOrEqual(0);
     expect(ck.step).toBeLessThan(40);

@@ -122,13 +122,13 @@ describe('model directories', () => {
     expect(moduleToSpec(moduleFromSpec(JSON.parse(JSON.stringify(spec))))).toEqual(spec);
     const out = join(dir, 'sink');
     const classes = ['a', 'b', 'c', 'd', 'e'];
-    saveModel(out, net, {
+    await saveModel(out, net, {
       name: 'sink',
       inputShape: [3, 17, 19],
       classes,
       normalization: { mean: [0.1, 0.2, 0.3], std: [1, 2, 3] },
     });
-    const { model, meta } = loadModel(out);
+    const { model, meta } = await loadModel(out);
     expect(meta.classes).toEqual(classes);
     expect(meta.inputShape).toEqual([3, 17, 19]);
     expect(Object.keys(model.stateDict())).toEqual(Object.keys(net.stateDict()));
@@ -136,10 +136,10 @@ describe('model directories', () => {
     expect(await outputOf(model, x)).toEqual(await outputOf(net, x));
   });
 
-  it('refuses broken model.json files with a message naming the file and the problem', () => {
+  it('refuses broken model.json files with a message naming the file and the problem', async () => {
     const bad = join(dir, 'bad');
     manualSeed(1);
-    saveModel(bad, smallCnn(1, 28, 28, 10), {
+    await saveModel(bad, smallCnn(1, 28, 28, 10), {
       inputShape: [1, 28, 28],
       classes: [...'0123456789'],
       normalization: { mean: [0], std: [1] },
@@ -153,9 +153,9 @@ describe('model directories', () => {
     ];
     for (const [text, message] of variants) {
       writeFileSync(join(bad, 'model.json'), text);
-      expect(() => loadModel(bad)).toThrow(message);
+      await expect(loadModel(bad)).rejects.toThrow(message);
     }
-    expect(() => readModelMeta(join(dir, 'nothing-here'))).toThrow(/no model\.json here; train one with `vireo train/);
+    await expect(readModelMeta(join(dir, 'nothing-here'))).rejects.toThrow(/no model\.json here; train one with `vireo train/);
   });
 
   describe.skipIf(torchMissing !== null)(
@@ -172,7 +172,7 @@ describe('model directories', () => {
           const out = join(dir, label.split(' ')[0]);
           const c = shape[0];
           const classes = Array.from({ length: label.startsWith('small') ? 10 : 5 }, (_, i) => `class${i}`);
-          saveModel(out, net, {
+          await saveModel(out, net, {
             inputShape: [...shape],
             classes,
             normalization: { mean: Array(c).fill(0.5), std: Array(c).fill(0.25) },
@@ -188,7 +188,7 @@ describe('model directories', () => {
           expect(report.classes).toEqual(classes);
           expect(report.metadata).toEqual({ format: 'pt', producer: 'vireo' });
           const theirs = readSafetensors(new Uint8Array(readFileSync(join(out, 'output.safetensors')))).get('y') as Tensor;
-          const ours = await outputOf(loadModel(out).model, x);
+          const ours = await outputOf((await loadModel(out)).model, x);
           expect(theirs.size).toBe(ours.length);
           expectClose(ours, theirs.dataSync(), 1e-4, 1e-4, `${label}: vireo vs torch`);
         });

@@ -35,10 +35,10 @@ export function modelTransform(
   return new T.Compose(list);
 }
 
-export function loadModelOption(dir: string | undefined): ReturnType<typeof loadModel> & { dir: string } {
+export async function loadModelOption(dir: string | undefined): Promise<Awaited<ReturnType<typeof loadModel>> & { dir: string }> {
   const path = resolve(dir ?? 'vireo-model');
   try {
-    return { ...loadModel(path), dir: path };
+    return { ...(await loadModel(path)), dir: path };
   } catch (e) {
     if (dir === undefined)
       throw new UsageError(
@@ -67,7 +67,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
   const batchSize = intOption(values['batch-size'], 'batch-size', 250, 1);
-  const { model, meta, dir } = loadModelOption(values.model);
+  const { model, meta, dir } = await loadModelOption(values.model);
   const trainedOn = typeof meta.training?.data === 'string' ? (meta.training.data as string) : undefined;
   const source = detectData(values.data ?? trainedOn, meta.inputShape[1]);
   const data = await openData(source);

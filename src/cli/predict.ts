@@ -102,7 +102,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError('give at least one image or dataset file');
   const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
-  const { model, meta } = loadModelOption(values.model);
+  const { model, meta } = await loadModelOption(values.model);
   const k = Math.min(intOption(values.top, 'top', 3, 1), meta.classes.length);
   const [c, h, w] = meta.inputShape;
   const items: Item[] = [];

@@ -203,7 +203,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError(
         `--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``,
       );
-    ckpt = loadCheckpoint(path);
+    ckpt = await loadCheckpoint(path);
     config = ckpt.config as unknown as TrainConfig;
     if (values.epochs !== undefined) {
       const epochs = intOption(values.epochs, 'epochs', config.epochs, 1);
@@ -259,7 +259,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError(
         `--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`,
       );
-    const loaded = loadModel(dir);
+    const loaded = await loadModel(dir);
     if (loaded.meta.inputShape.join('x') !== inputShape.join('x'))
       throw new UsageError(
         `--model ${config.model} takes ${loaded.meta.inputShape.join('×')} input, the data is ${inputShape.join('×')}`,
@@ -384,8 +384,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       };
       last = line;
       history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
-      writeModel(line);
-      saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
+      await writeModel(line);
+      await saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
       if (json) io.out(JSON.stringify(line));
       else
         io.out(
@@ -401,7 +401,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
-    saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
+    await saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
         `Continue with: vireo train --resume ${outDir}`,

@@ -1,16 +1,17 @@
 // Crash-safe file replacement: write a temporary file next to the target, fsync it, rename it over the
 // target, then fsync the directory so the rename itself is durable. A process killed at any moment
 // leaves either the previous file or the new one, never a torn mix.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// node:fs is imported when a write happens, so browser bundles of the package entry can include this module.
 
 let counter = 0;
 
 /** Replaces `path` with `bytes` atomically (same directory temp file, fsync, rename, fsync of the directory). */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = await import('node:fs');
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${counter++}.tmp`);
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+  const tmp = `${dir}/.${path.slice(slash + 1)}.${process.pid}.${counter++}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
     let at = 0;
@@ -28,11 +29,12 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     rmSync(tmp, { force: true });
     throw e;
   }
-  fsyncDirectory(dir);
+  await fsyncDirectory(dir);
 }
 
 /** fsync on a directory makes a rename in it durable; some platforms (Windows) refuse it, which is harmless there. */
-export function fsyncDirectory(dir: string): void {
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const { closeSync, fsyncSync, openSync } = await import('node:fs');
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');

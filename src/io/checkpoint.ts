@@ -4,7 +4,6 @@
 // order's RNG state (the loader's seed and epoch: they fix shuffles and augmentation) and the metrics
 // history. One file, replaced atomically (temp file, fsync, rename, fsync of the directory): a process
 // killed while saving leaves the previous checkpoint, complete.
-import { existsSync, readFileSync } from 'node:fs';
 import { FormatError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { OptimizerStateDict } from '../train/optim/optimizer.js';
@@ -119,11 +118,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
 }
 
 /** Writes the checkpoint to `path`, atomically. */
-export function saveCheckpoint(path: string, c: Checkpoint): void {
-  writeFileAtomic(path, encodeCheckpoint(c));
+export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(c));
 }
 
-export function loadCheckpoint(path: string): Checkpoint {
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  const { existsSync, readFileSync } = await import('node:fs');
   if (!existsSync(path))
     throw new FormatError(`${path}: no checkpoint here (\`vireo train --out DIR\` writes DIR/checkpoint.safetensors)`);
   return decodeCheckpoint(new Uint8Array(readFileSync(path)), path);

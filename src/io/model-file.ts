@@ -1,9 +1,8 @@
 // A model directory: model.json (architecture as a serializable layer tree, input shape, class names,
 // normalization) + weights.safetensors (PyTorch state_dict names, so torch's load_state_dict(strict=True)
 // takes them for the equivalent torch.nn module). Both files are replaced atomically.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ArgumentError, FormatError } from '../core/errors.js';
+import { joinPath as join } from '../data/files.js';
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from './atomic.js';
@@ -231,7 +230,8 @@ export const modelJson = 'model.json';
 export const weightsFile = 'weights.safetensors';
 
 /** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
-export function saveModel(dir: string, model: Module, options: SaveModelOptions): ModelMeta {
+export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
+  const { mkdirSync } = await import('node:fs');
   const { inputShape, classes, normalization } = options;
   if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
     throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
@@ -247,13 +247,14 @@ export function saveModel(dir: string, model: Module, options: SaveModelOptions)
     ...(options.training ? { training: options.training } : {}),
   };
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
-  writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  await writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
+  await writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
   return meta;
 }
 
 /** Reads and checks model.json (no weights). */
-export function readModelMeta(dir: string): ModelMeta {
+export async function readModelMeta(dir: string): Promise<ModelMeta> {
+  const { existsSync, readFileSync } = await import('node:fs');
   const path = join(dir, modelJson);
   if (!existsSync(path))
     throw new FormatError(
@@ -283,8 +284,9 @@ export function readModelMeta(dir: string): ModelMeta {
 }
 
 /** Loads a model directory: the module (weights loaded, eval mode) and its metadata. */
-export function loadModel(dir: string): { model: Module; meta: ModelMeta } {
-  const meta = readModelMeta(dir);
+export async function loadModel(dir: string): Promise<{ model: Module; meta: ModelMeta }> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const meta = await readModelMeta(dir);
   const model = moduleFromSpec(meta.architecture, `${join(dir, modelJson)}: architecture`);
   const wpath = join(dir, meta.weights ?? weightsFile);
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);

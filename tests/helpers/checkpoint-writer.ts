@@ -6,7 +6,7 @@ import { saveCheckpoint } from '../../src/io/checkpoint.js';
 const [path, floatsArg] = process.argv.slice(2);
 const n = Number(floatsArg);
 for (let v = 1; ; v++) {
-  saveCheckpoint(path, {
+  await saveCheckpoint(path, {
     epoch: v,
     step: v % 7,
     model: {
