@@ -84,6 +84,38 @@ describe('vireo train / eval / predict', () => {
     expect(ck.rng.seed).toBe(1);
   });
 
+  it('--model DIR continues from a model directory (its weights are the starting point)', async () => {
+    const next = join(dir, 'finetuned');
+    const r = await vireo(
+      'train',
+      '--model',
+      out,
+      '--epochs',
+      '1',
+      '--limit',
+      '32',
+      '--batch-size',
+      '16',
+      '--lr',
+      '1e-9',
+      '--schedule',
+      'none',
+      '--optimizer',
+      'sgd',
+      '--momentum',
+      '0',
+      '--weight-decay',
+      '0',
+      '--out',
+      next,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    // With a learning rate of 1e-9 the weights barely move from the starting model's.
+    const before = (await loadModel(out)).model.stateDict()['fc2.weight'].dataSync();
+    const after = (await loadModel(next)).model.stateDict()['fc2.weight'].dataSync();
+    for (let i = 0; i < before.length; i++) expect(Math.abs(after[i] - before[i])).toBeLessThan(1e-6);
+  });
+
   it('eval reports accuracy, per-class scores and a confusion matrix that add up', async () => {
     const r = await vireo('eval', '--model', out, '--limit', '50', '--json');
     expect(r.status, r.stderr).toBe(0);
@@ -189,6 +221,25 @@ describe('vireo train / eval / predict', () => {
     const p = await vireo('predict', '--model', cOut, join(cifar, 'test_batch.bin'), '--limit', '2', '--json', '--top', '1');
     expect(p.status, p.stderr).toBe(0);
     expect(p.lines.map((l) => JSON.parse(l).index)).toEqual([0, 1]);
+
+    // CIFAR-100 binary: coarse label, fine label, 3072 pixels per record.
+    const c100 = join(dir, 'cifar100');
+    mkdirSync(c100);
+    const records100 = (n: number) => {
+      const b = new Uint8Array(n * 3074);
+      for (let i = 0; i < n; i++) {
+        b[i * 3074] = i % 20;
+        b[i * 3074 + 1] = (i * 7) % 100;
+        for (let j = 2; j < 3074; j++) b[i * 3074 + j] = rng.int(256);
+      }
+      return b;
+    };
+    writeFileSync(join(c100, 'train.bin'), records100(8));
+    writeFileSync(join(c100, 'test.bin'), records100(3));
+    const h = await vireo('train', '--data', c100, '--epochs', '1', '--batch-size', '4', '--out', join(dir, 'c100'), '--json');
+    expect(h.status, h.stderr).toBe(0);
+    expect(h.stderr).toMatch(/CIFAR-100 .*: 8 training \/ 3 validation/);
+    expect((await loadModel(join(dir, 'c100'))).meta.classes).toHaveLength(100);
 
     // An image folder without a test split: validation falls back to a seeded 10% and says so.
     const images = join(dir, 'images');

@@ -264,6 +264,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError(
         `--model ${config.model} takes ${loaded.meta.inputShape.join('×')} input, the data is ${inputShape.join('×')}`,
       );
+    if (loaded.meta.classes.length !== classes.length)
+      throw new UsageError(
+        `--model ${config.model} has ${loaded.meta.classes.length} classes, ${data.label} has ${classes.length}; start from a built-in model instead`,
+      );
     model = loaded.model;
     modelName = loaded.meta.name ?? config.model;
     config = { ...config, model: dir };
