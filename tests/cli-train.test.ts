@@ -319,7 +319,8 @@ describe('vireo train / eval / predict', () => {
   );
 
   it('Ctrl-C (SIGINT) mid-epoch saves a checkpoint; resuming it matches the uninterrupted run bit for bit', async () => {
-    const opts = ['--epochs', '2', '--limit', '640', '--batch-size', '16', '--seed', '5'];
+    // Three epochs: a signal that lands after epoch 2's last step still interrupts (at epoch 3's start).
+    const opts = ['--epochs', '3', '--limit', '640', '--batch-size', '16', '--seed', '5'];
     const whole = join(dir, 'sigint-whole');
     expect((await vireo('train', ...opts, '--out', whole, '--json')).status).toBe(0);
 
@@ -347,10 +348,10 @@ describe('vireo train / eval / predict', () => {
       child.on('exit', (code) => resolveExit(code));
     });
     expect(status, stderr).toBe(1);
-    expect(stderr).toMatch(/interrupted in epoch 2 after \d+ of 40 steps; checkpoint saved/);
+    expect(stderr).toMatch(/interrupted in epoch [23] after \d+ of 40 steps; checkpoint saved/);
     expect(stderr).toMatch(/vireo train --resume/);
     const ck = await loadCheckpoint(join(cut, 'checkpoint.safetensors'));
-    expect(ck.epoch).toBe(1);
+    expect([1, 2]).toContain(ck.epoch);
     expect(ck.step).toBeGreaterThanOrEqual(0);
     expect(ck.step).toBeLessThan(40);
 
