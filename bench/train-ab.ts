@@ -1,16 +1,21 @@
 // A/B of a training-side knob on the reference CNN at batch 32: TrainPlans compiled with each setting,
 // profiled steps alternating (machine load hits all alike), medians per op. Every step marks the
 // parameters changed, as an optimizer step does, so the weight packing is timed too.
-// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: accumulate, linear-pack)
+// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: accumulate, grad-weight-panels, linear-pack)
 import { getBackend, Random } from '../src/index.js';
 import { TrainPlan, trainPlanTuning } from '../src/graph/train-plan.js';
 import { linearGradTuning } from '../src/backends/wasm/kernels/linear-grad.js';
+import { convGradWeightTuning } from '../src/backends/wasm/kernels/conv2d-grad.js';
 import { referenceCnn } from '../tests/helpers/models.js';
 
 const experiments: Record<string, [string, () => void][]> = {
   accumulate: [
     ['add loop', () => (trainPlanTuning.zeroCheck = false)],
     ['zero check + copy', () => (trainPlanTuning.zeroCheck = true)],
+  ],
+  'grad-weight-panels': [
+    ['im2col + f32_gemm', () => (convGradWeightTuning.panels = false)],
+    ['im2col into B panels', () => (convGradWeightTuning.panels = true)],
   ],
   'linear-pack': [
     ['TS packing', () => (linearGradTuning.packInWasm = false)],

@@ -194,6 +194,40 @@ export const conv2dGradWeightWasm =
       };
     }
     requireGemm(exports, node.name);
+    if (
+      convGradWeightTuning.panels &&
+      typeof exports.f32_im2col_nchw_bt_panels === 'function' &&
+      typeof exports.f32_gemm_pack_a === 'function' &&
+      typeof exports.f32_gemm_packed === 'function'
+    ) {
+      // Per image and group: im2col written straight into the GEMM's B panels (colᵀ, one column per tap),
+      // dY_g packed into A panels, then the packed GEMM accumulating into dW_g: no col matrix and no
+      // transposing pack. Reference CNN, batch 32: see the commit message for the measurement.
+      const mr = exports.f32_gemm_mr();
+      const nr = exports.f32_gemm_nr();
+      const aFloats = exports.f32_gemm_packed_a_floats(g.coutG, g.p);
+      const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
+      const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
+      return {
+        scratchBytes: 4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64,
+        run([dy, x], dw, scratch) {
+          const ap = align16(scratch);
+          const bp = ap + 4 * aFloats;
+          const tmp = bp + 4 * bFloats;
+          const tile = tmp + 4 * tmpFloats;
+          for (let b = 0; b < g.n; b++) {
+            for (let grp = 0; grp < a.groups; grp++) {
+              const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+              const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+              exports.f32_im2col_nchw_bt_panels(xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp);
+              exports.f32_gemm_pack_a(dyG, g.p, 0, g.coutG, g.p, ap);
+              const dwG = dw + 4 * grp * g.coutG * g.k;
+              exports.f32_gemm_packed(g.coutG, g.k, g.p, ap, bp, dwG, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile);
+            }
+          }
+        },
+      };
+    }
     const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
     const gemmScratch = exports.f32_gemm_scratch_bytes(g.coutG, g.k, g.p);
     return {
@@ -227,5 +261,8 @@ export const conv2dGradWeightWasm =
       },
     };
   };
+
+/** Read when a plan is compiled: im2col straight into B panels (default) or im2col + f32_gemm (A/B benches). */
+export const convGradWeightTuning = { panels: true };
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
