@@ -1,6 +1,7 @@
 import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
 import { noActivation } from '../../src/ops/types.js';
 import type { OpCase } from '../helpers/single-op.js';
+import { tensorOpCases } from './tensor-ops.js';
 
 /**
  * Op cases as data, run on every backend against the reference. Shapes are deliberately awkward:
@@ -321,4 +322,5 @@ export const opCases: OpCase[] = [
     attrs: { inFeatures: 12, outFeatures: 8, bias: true, activation: { kind: 'leakyRelu', alpha: 0.1 } },
     inputs: [[2, 3, 12]],
   },
+  ...tensorOpCases,
 ];
