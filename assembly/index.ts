@@ -8,6 +8,7 @@ export * from './grad_eltwise';
 export * from './pool_grad';
 export * from './col2im';
 export * from './dwconv_grad';
-export * from './gemm';
 export * from './optim';
+export * from './gemm';
 export * from './im2col';
+export * from './broadcast';

@@ -8,7 +8,7 @@ import { conv2dWasm } from './kernels/conv2d.js';
 import { linearWasm } from './kernels/linear.js';
 import { loadWasm } from './loader.js';
 import * as to from '../reference/kernels/tensor-ops.js';
-import { binaryWasm } from './kernels/tensor-ops.js';
+import { binaryWasm, unaryWasm } from './kernels/tensor-ops.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
 import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad.js';
@@ -51,7 +51,7 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     concat: to.concatGeneric(arena),
     transpose: to.transposeGeneric(arena),
     pad: to.padGeneric(arena),
-    unary: to.unaryGeneric(arena),
+    unary: unaryWasm(ctx),
     matmul: to.matmulGeneric(arena),
   };
   return {
