@@ -1,7 +1,7 @@
 // A/B of a training-side knob on the reference CNN at batch 32: TrainPlans compiled with each setting,
 // profiled steps alternating (machine load hits all alike), medians per op. Every step marks the
 // parameters changed, as an optimizer step does, so the weight packing is timed too.
-// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: accumulate, grad-weight-panels, linear-pack)
+// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: all, accumulate, grad-weight-panels, linear-pack)
 import { getBackend, Random } from '../src/index.js';
 import { TrainPlan, trainPlanTuning } from '../src/graph/train-plan.js';
 import { linearGradTuning } from '../src/backends/wasm/kernels/linear-grad.js';
@@ -16,6 +16,26 @@ const experiments: Record<string, [string, () => void][]> = {
   'grad-weight-panels': [
     ['im2col + f32_gemm', () => (convGradWeightTuning.panels = false)],
     ['im2col into B panels', () => (convGradWeightTuning.panels = true)],
+  ],
+  // Every switchable training-side change of this round at once (linear forward and conv input-gradient
+  // packing in wasm have no switch and stay on in both).
+  all: [
+    [
+      'before',
+      () => {
+        trainPlanTuning.zeroCheck = false;
+        linearGradTuning.packInWasm = false;
+        convGradWeightTuning.panels = false;
+      },
+    ],
+    [
+      'after',
+      () => {
+        trainPlanTuning.zeroCheck = true;
+        linearGradTuning.packInWasm = true;
+        convGradWeightTuning.panels = true;
+      },
+    ],
   ],
   'linear-pack': [
     ['TS packing', () => (linearGradTuning.packInWasm = false)],
