@@ -51,3 +51,37 @@ export function buildModel(o: { op: string; externalWeight?: boolean; dynamicSha
   const msg = Model.fromObject({ ir_version: 8, opset_import: [{ domain: '', version: 13 }], graph });
   return Model.encode(msg).finish();
 }
+
+export interface NodeSpec {
+  op_type: string;
+  input: string[];
+  output: string[];
+  name?: string;
+  attribute?: Record<string, unknown>[];
+}
+
+/** Attribute helpers in onnx.proto's encoding (type: 1 float, 2 int, 3 string, 6 floats, 7 ints). */
+export const attr = {
+  f: (name: string, f: number) => ({ name, type: 1, f }),
+  i: (name: string, i: number) => ({ name, type: 2, i }),
+  s: (name: string, s: string) => ({ name, type: 3, s: new TextEncoder().encode(s) }),
+  ints: (name: string, ints: number[]) => ({ name, type: 7, ints }),
+};
+
+/** A float32 or int64 initializer. */
+export function init(name: string, dims: number[], values: number[], int64 = false) {
+  return int64 ? { name, dims, data_type: 7, int64_data: values } : { name, dims, data_type: 1, float_data: values };
+}
+
+/** A one-graph model at `opset`, input 'x' of `inShape`, output 'y'. */
+export function graphModel(opset: number, inShape: number[], nodes: NodeSpec[], initializers: Record<string, unknown>[] = []): Uint8Array {
+  const graph = {
+    name: 'g',
+    node: nodes.map((n, k) => ({ name: n.name ?? `n${k}`, ...n })),
+    initializer: initializers,
+    input: [floatInfo('x', inShape)],
+    output: [{ name: 'y', type: { tensor_type: { elem_type: 1 } } }],
+  };
+  const msg = Model.fromObject({ ir_version: opset >= 13 ? 7 : 5, opset_import: [{ domain: '', version: opset }], graph });
+  return Model.encode(msg).finish();
+}
