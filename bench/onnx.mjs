@@ -6,7 +6,9 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = ['reference_cnn', 'resnet_mini', 'mobilenet_mini'].map((n) => join(root, 'tests', 'fixtures', 'onnx', `${n}.onnx`));
+const FIXTURES = ['reference_cnn', 'resnet_mini', 'mobilenet_mini'].map((n) =>
+  join(root, 'tests', 'fixtures', 'onnx', `${n}.onnx`),
+);
 
 export const usage = `usage: vireo bench --onnx FILE [--onnx FILE...] [--batches 1,32] [--quick] [--json] [--build B]
 
@@ -34,7 +36,8 @@ export function parseArgs(argv) {
     if (a === '--onnx') opts.files.push(next());
     else if (a === '--batches') {
       opts.batches = next().split(',').map(Number);
-      if (opts.batches.some((b) => !Number.isInteger(b) || b < 1)) throw new UsageError('--batches takes positive integers, e.g. 1,32');
+      if (opts.batches.some((b) => !Number.isInteger(b) || b < 1))
+        throw new UsageError('--batches takes positive integers, e.g. 1,32');
     } else if (a === '--build') opts.build = next();
     else if (a === '--quick') opts.quick = true;
     else if (a === '--json') opts.json = true;
@@ -100,7 +103,10 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     const declared = model.declaredInputShapes[0];
     for (const batch of opts.batches) {
       const shape = [batch, ...declared.slice(1)];
-      const x = seeded(shape.reduce((a, b) => a * b, 1), batch);
+      const x = seeded(
+        shape.reduce((a, b) => a * b, 1),
+        batch,
+      );
       const xt = new vireo.Tensor(x, shape);
       const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, shape) };
       let out;
@@ -119,7 +125,15 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
         opts.quick ? 3 : 7,
         opts.quick ? 100 : 300,
       );
-      const row = { model: basename(file), batch, vireoBuild: build, vireoMs: vMs, ortWebMs: oMs, ratio: oMs / vMs, maxAbsDiff: diff };
+      const row = {
+        model: basename(file),
+        batch,
+        vireoBuild: build,
+        vireoMs: vMs,
+        ortWebMs: oMs,
+        ratio: oMs / vMs,
+        maxAbsDiff: diff,
+      };
       rows.push(row);
       say(
         `${row.model.padEnd(22)} batch ${String(batch).padStart(2)}  vireo(${build}) ${vMs.toFixed(2).padStart(8)} ms  ` +

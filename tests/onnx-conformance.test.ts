@@ -22,21 +22,34 @@ type Tally = { passed: number; failed: number; skipped: number; reasons: Set<str
 const tally = new Map<string, Map<string, Tally>>();
 function record(backend: string, op: string, outcome: 'passed' | 'failed' | 'skipped', note?: string): void {
   let byOp = tally.get(backend);
-  if (!byOp) tally.set(backend, (byOp = new Map()));
+  if (!byOp) {
+    byOp = new Map();
+    tally.set(backend, byOp);
+  }
   let t = byOp.get(op);
-  if (!t) byOp.set(op, (t = { passed: 0, failed: 0, skipped: 0, reasons: new Set(), failures: [] }));
+  if (!t) {
+    t = { passed: 0, failed: 0, skipped: 0, reasons: new Set(), failures: [] };
+    byOp.set(op, t);
+  }
   t[outcome]++;
   if (outcome === 'skipped' && note) t.reasons.add(note);
   if (outcome === 'failed' && note) t.failures.push(note);
 }
 
 /** Runs one case; 'skipped' with a reason for features vireo lacks. */
-async function runCase(c: (typeof cases)[number], backend: (typeof backendsUnderTest)[number]): Promise<{ outcome: 'passed' | 'failed' | 'skipped'; note?: string }> {
+async function runCase(
+  c: (typeof cases)[number],
+  backend: (typeof backendsUnderTest)[number],
+): Promise<{ outcome: 'passed' | 'failed' | 'skipped'; note?: string }> {
   if (c.unreadable) return { outcome: 'skipped', note: `test data is not plain tensors (${c.unreadable})` };
   const proto = decodeOnnx(c.bytes);
   const inputNames = proto.inputs.filter((i) => !proto.initializers.has(i.name)).map((i) => i.name);
   for (const [k, set] of c.sets.entries()) {
-    if (set.inputs[0] && set.inputs[0].dataType !== 1) return { outcome: 'skipped', note: `first input is ${set.inputs[0].dataType === 7 ? 'int64' : `data type ${set.inputs[0].dataType}`} (vireo computes in float32)` };
+    if (set.inputs[0] && set.inputs[0].dataType !== 1)
+      return {
+        outcome: 'skipped',
+        note: `first input is ${set.inputs[0].dataType === 7 ? 'int64' : `data type ${set.inputs[0].dataType}`} (vireo computes in float32)`,
+      };
     if (proto.outputs.length !== set.outputs.length) return { outcome: 'skipped', note: 'optional outputs' };
     const constants = Object.fromEntries(inputNames.slice(1).map((n, i) => [n, set.inputs[i + 1]]));
     let model: Awaited<ReturnType<typeof importOnnx>>;
@@ -54,7 +67,8 @@ async function runCase(c: (typeof cases)[number], backend: (typeof backendsUnder
     for (const [i, o] of proto.outputs.entries()) {
       const got = outputs[o.name];
       const expected = set.outputs[i];
-      if (got.shape.join(',') !== expected.dims.join(',')) return { outcome: 'failed', note: `${c.name} set ${k}: shape [${got.shape}] vs [${expected.dims}]` };
+      if (got.shape.join(',') !== expected.dims.join(','))
+        return { outcome: 'failed', note: `${c.name} set ${k}: shape [${got.shape}] vs [${expected.dims}]` };
       const bad = allClose(got.dataSync(), expected.values);
       if (bad) return { outcome: 'failed', note: `${c.name} set ${k} output '${o.name}': ${bad}` };
     }

@@ -69,7 +69,20 @@ describe('ONNX import: the imported model as a Module', () => {
   it('names parameters after the initializers and round-trips them through safetensors', async () => {
     const model = await importOnnx(bytesOf('reference_cnn'));
     const names = model.namedParameters().map(([n]) => n);
-    expect(names).toEqual(['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'conv3.weight', 'conv3.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias']);
+    expect(names).toEqual([
+      'conv1.weight',
+      'conv1.bias',
+      'conv2.weight',
+      'conv2.bias',
+      'conv3.weight',
+      'conv3.bias',
+      'fc1.weight',
+      'fc1.bias',
+      'fc2.weight',
+      'fc2.bias',
+      'fc3.weight',
+      'fc3.bias',
+    ]);
     const torchState = readSafetensors(new Uint8Array(readFileSync(new URL('../reference_cnn.safetensors', dir))));
     const state = model.stateDict();
     for (const [k, t] of torchState) expect(maxAbsDiff(state[k].dataSync(), t.dataSync()), k).toBe(0);
@@ -86,7 +99,10 @@ describe('ONNX import: the imported model as a Module', () => {
     for (const [n, p] of params) if (!n.startsWith('fc.')) p.requiresGrad = false;
     const frozenBefore = params.filter(([n]) => !n.startsWith('fc.')).map(([, p]) => p.values.slice());
     model.train();
-    const opt = new optim.Adam(head.map(([, p]) => p), { lr: 0.05 });
+    const opt = new optim.Adam(
+      head.map(([, p]) => p),
+      { lr: 0.05 },
+    );
     const lossFn = new CrossEntropyLoss();
     const x = new Tensor(randomArray(8 * 3 * 32 * 32, 5, 1), [8, 3, 32, 32]);
     const target = new Tensor(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), [8], { integer: true });
@@ -126,8 +142,14 @@ describe('ONNX import: malformed files give errors that name the problem', () =>
     if (!existsSync(ext)) return;
     // Build models by editing a decoded suite model through protobufjs (the same schema importOnnx reads).
     const { buildModel } = await import('./helpers/onnx-build.js');
-    await expect(importOnnx(buildModel({ op: 'Conv', externalWeight: true }))).rejects.toThrow(/tensor 'W' keeps its data in an external file 'weights.bin'/);
-    await expect(importOnnx(buildModel({ op: 'Erf' }))).rejects.toThrow(/node 'my_erf' \(Erf\): vireo does not support the ONNX op 'Erf'/);
-    await expect(importOnnx(buildModel({ op: 'Reshape', dynamicShape: true }))).rejects.toThrow(/node 'my_reshape' \(Reshape\): the target shape \('shape'\) is computed at run time/);
+    await expect(importOnnx(buildModel({ op: 'Conv', externalWeight: true }))).rejects.toThrow(
+      /tensor 'W' keeps its data in an external file 'weights.bin'/,
+    );
+    await expect(importOnnx(buildModel({ op: 'Erf' }))).rejects.toThrow(
+      /node 'my_erf' \(Erf\): vireo does not support the ONNX op 'Erf'/,
+    );
+    await expect(importOnnx(buildModel({ op: 'Reshape', dynamicShape: true }))).rejects.toThrow(
+      /node 'my_reshape' \(Reshape\): the target shape \('shape'\) is computed at run time/,
+    );
   });
 });

@@ -67,7 +67,10 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     onnx: 'model.onnx',
   };
   mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, 'weights.safetensors'), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo import' }));
+  writeFileSync(
+    join(values.out, 'weights.safetensors'),
+    writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo import' }),
+  );
   writeFileSync(join(values.out, 'model.json'), `${JSON.stringify(meta, null, 2)}\n`);
   copyFileSync(file, join(values.out, 'model.onnx'));
   const summary = {
@@ -81,7 +84,9 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   };
   if (values.json) io.out(JSON.stringify(summary));
   else {
-    io.out(`imported ${file} (opset ${meta.opset}, ${meta.producer || 'unknown producer'}): ${summary.nodes} vireo nodes, ${summary.parameters} parameters, ${summary.buffers} buffers`);
+    io.out(
+      `imported ${file} (opset ${meta.opset}, ${meta.producer || 'unknown producer'}): ${summary.nodes} vireo nodes, ${summary.parameters} parameters, ${summary.buffers} buffers`,
+    );
     io.out(`wrote ${join(values.out, 'model.json')}, weights.safetensors, model.onnx`);
   }
   return 0;
@@ -100,12 +105,19 @@ function nameOf(model: Awaited<ReturnType<typeof importOnnx>>, p: unknown): stri
   return null;
 }
 
-function reportUnsupported(io: Io, file: string, nodes: { opType: string; node: string; reason: string }[], json?: boolean): number {
+function reportUnsupported(
+  io: Io,
+  file: string,
+  nodes: { opType: string; node: string; reason: string }[],
+  json?: boolean,
+): number {
   if (json) io.out(JSON.stringify({ ok: false, file, unsupported: nodes }));
   else {
     io.err(`vireo import: ${file} uses ${nodes.length} node(s) vireo cannot import:`);
     for (const n of nodes) io.err(`  ${n.opType.padEnd(20)} node '${n.node}': ${n.reason}`);
-    io.err('Supported: Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Dropout, Identity, Pad (+ Shape/Gather/Unsqueeze/Squeeze/Slice/Cast/Constant folded).');
+    io.err(
+      'Supported: Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Dropout, Identity, Pad (+ Shape/Gather/Unsqueeze/Squeeze/Slice/Cast/Constant folded).',
+    );
   }
   return 1;
 }

@@ -77,7 +77,8 @@ export const padOp: OpDef<'pad'> = {
   arity: 1,
   paramShapes: () => ({}),
   inferShape([x], a) {
-    if (a.pads.length !== 2 * x.length) throw new Error(`pads has ${a.pads.length} values, expected ${2 * x.length} for ${shapeToString(x)}`);
+    if (a.pads.length !== 2 * x.length)
+      throw new Error(`pads has ${a.pads.length} values, expected ${2 * x.length} for ${shapeToString(x)}`);
     const out = x.map((d, i) => d + a.pads[i] + a.pads[i + x.length]);
     if (out.some((d) => d <= 0)) throw new Error(`pads [${a.pads}] leave an empty output for ${shapeToString(x)}`);
     return out;
@@ -98,9 +99,12 @@ export const matmulOp: OpDef<'matmul'> = {
   arity: 2,
   paramShapes: () => ({}),
   inferShape([a, b]) {
-    if (a.length < 2 || b.length < 2) throw new Error(`matmul needs rank >= 2 operands, got ${shapeToString(a)} and ${shapeToString(b)}`);
+    if (a.length < 2 || b.length < 2)
+      throw new Error(`matmul needs rank >= 2 operands, got ${shapeToString(a)} and ${shapeToString(b)}`);
     if (a[a.length - 1] !== b[b.length - 2]) {
-      throw new Error(`cannot multiply ${shapeToString(a)} by ${shapeToString(b)}: inner dimensions ${a[a.length - 1]} and ${b[b.length - 2]} differ`);
+      throw new Error(
+        `cannot multiply ${shapeToString(a)} by ${shapeToString(b)}: inner dimensions ${a[a.length - 1]} and ${b[b.length - 2]} differ`,
+      );
     }
     const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
     return [...batch, a[a.length - 2], b[b.length - 1]];

@@ -24,8 +24,25 @@ export const tensorOpCases: OpCase[] = [
   bin('div', [7], [2, 3, 7], ' (left broadcast)'),
   bin('add', [2, 6, 1, 5], [6, 3, 1], ' (both broadcast)'),
   { name: 'constant [3, 4]', op: 'constant', attrs: { shape: [3, 4] }, inputs: [] },
-  { name: 'concat channels', op: 'concat', attrs: { axis: 1 }, inputs: [[2, 3, 4, 5], [2, 5, 4, 5], [2, 1, 4, 5]] },
-  { name: 'concat last axis', op: 'concat', attrs: { axis: -1 }, inputs: [[3, 2], [3, 7]] },
+  {
+    name: 'concat channels',
+    op: 'concat',
+    attrs: { axis: 1 },
+    inputs: [
+      [2, 3, 4, 5],
+      [2, 5, 4, 5],
+      [2, 1, 4, 5],
+    ],
+  },
+  {
+    name: 'concat last axis',
+    op: 'concat',
+    attrs: { axis: -1 },
+    inputs: [
+      [3, 2],
+      [3, 7],
+    ],
+  },
   { name: 'transpose NCHW to NHWC', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 5, 7]] },
   { name: 'transpose 2d', op: 'transpose', attrs: { perm: [1, 0] }, inputs: [[9, 13]] },
   { name: 'pad spatial asymmetric', op: 'pad', attrs: { pads: [0, 0, 1, 2, 0, 0, 3, 0], value: 0.5 }, inputs: [[2, 3, 4, 5]] },
@@ -33,6 +50,22 @@ export const tensorOpCases: OpCase[] = [
   { name: 'clip -0.5..1.5', op: 'unary', attrs: { kind: 'clip', min: -0.5, max: 1.5 }, inputs: [[3, 5, 7]] },
   { name: 'clip min only', op: 'unary', attrs: { kind: 'clip', min: 0.25, max: Number.POSITIVE_INFINITY }, inputs: [[37]] },
   { name: 'hardSwish', op: 'unary', attrs: { kind: 'hardSwish', min: 0, max: 0 }, inputs: [[2, 3, 9, 9]] },
-  { name: 'matmul 2d', op: 'matmul', attrs: {}, inputs: [[5, 7], [7, 3]] },
-  { name: 'matmul batched broadcast', op: 'matmul', attrs: {}, inputs: [[2, 3, 4, 6], [3, 6, 5]] },
+  {
+    name: 'matmul 2d',
+    op: 'matmul',
+    attrs: {},
+    inputs: [
+      [5, 7],
+      [7, 3],
+    ],
+  },
+  {
+    name: 'matmul batched broadcast',
+    op: 'matmul',
+    attrs: {},
+    inputs: [
+      [2, 3, 4, 6],
+      [3, 6, 5],
+    ],
+  },
 ];

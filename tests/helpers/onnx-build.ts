@@ -37,7 +37,10 @@ export function buildModel(o: { op: string; externalWeight?: boolean; dynamicSha
         { name: 'relu', op_type: 'Relu', input: ['x'], output: ['r'] },
         { name: nodeName, op_type: 'Reshape', input: ['r', 'shape'], output: ['y'] },
       ],
-      input: [floatInfo('x', [1, 4]), { name: 'shape', type: { tensor_type: { elem_type: 7, shape: { dim: [{ dim_value: 2 }] } } } }],
+      input: [
+        floatInfo('x', [1, 4]),
+        { name: 'shape', type: { tensor_type: { elem_type: 7, shape: { dim: [{ dim_value: 2 }] } } } },
+      ],
       output: [floatInfo('y', [2, 2])],
     };
   } else {
@@ -74,7 +77,12 @@ export function init(name: string, dims: number[], values: number[], int64 = fal
 }
 
 /** A one-graph model at `opset`, input 'x' of `inShape`, output 'y'. */
-export function graphModel(opset: number, inShape: number[], nodes: NodeSpec[], initializers: Record<string, unknown>[] = []): Uint8Array {
+export function graphModel(
+  opset: number,
+  inShape: number[],
+  nodes: NodeSpec[],
+  initializers: Record<string, unknown>[] = [],
+): Uint8Array {
   const graph = {
     name: 'g',
     node: nodes.map((n, k) => ({ name: n.name ?? `n${k}`, ...n })),

@@ -7,9 +7,32 @@ export const onnxTestRoot = '/usr/share/libonnx-testdata/data';
 
 /** The ops issue 5 asks for; a suite test belongs to the first of these its model uses. */
 export const supportedOps = [
-  'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div',
-  'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSwish', 'BatchNormalization', 'Flatten', 'Reshape', 'Transpose',
-  'Concat', 'Softmax', 'Dropout', 'Identity', 'Pad',
+  'Conv',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'Sigmoid',
+  'Tanh',
+  'HardSwish',
+  'BatchNormalization',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Concat',
+  'Softmax',
+  'Dropout',
+  'Identity',
+  'Pad',
 ];
 
 const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Slice']);
@@ -49,7 +72,10 @@ export function suiteCases(): SuiteCase[] {
         continue;
       }
       const main = opTypes.filter((t) => !plumbing.has(t));
-      const op = main.length === 0 ? undefined : supportedOps.find((s) => main[0] === s) ?? (main.every((t) => supportedOps.includes(t)) ? main[0] : undefined);
+      const op =
+        main.length === 0
+          ? undefined
+          : (supportedOps.find((s) => main[0] === s) ?? (main.every((t) => supportedOps.includes(t)) ? main[0] : undefined));
       if (!op) continue;
       try {
         const sets = readdirSync(dir)

@@ -19,7 +19,11 @@ export class ParamStore {
     const found = this.entries.get(name);
     if (found) return found;
     const t = transform ? transform(c) : c;
-    const p = new Parameter(t.dims, { values: Float32Array.from(t.data), requiresGrad: options.trainable, isBuffer: !options.trainable });
+    const p = new Parameter(t.dims, {
+      values: Float32Array.from(t.data),
+      requiresGrad: options.trainable,
+      isBuffer: !options.trainable,
+    });
     this.entries.set(name, p);
     return p;
   }
@@ -57,7 +61,11 @@ export class Builder {
     readonly options: BuildOptions,
   ) {
     for (const [name, t] of model.initializers) {
-      this.values.set(name, { kind: 'const', name, c: { dims: t.dims, data: t.values, int: t.dataType !== 1 && t.dataType !== 10 && t.dataType !== 11 } });
+      this.values.set(name, {
+        kind: 'const',
+        name,
+        c: { dims: t.dims, data: t.values, int: t.dataType !== 1 && t.dataType !== 10 && t.dataType !== 11 },
+      });
     }
   }
 
@@ -101,7 +109,11 @@ export class Builder {
   constInput(node: OnnxNode, ins: (Val | undefined)[], k: number, what: string): Const {
     const v = this.input(node, ins, k);
     if (v.kind !== 'const') {
-      throw new UnsupportedOpError(node.opType, node.name, `${what} (input ${k}, '${node.inputs[k]}') must be a constant (an initializer or folded from one); vireo does not take it from a run-time value`);
+      throw new UnsupportedOpError(
+        node.opType,
+        node.name,
+        `${what} (input ${k}, '${node.inputs[k]}') must be a constant (an initializer or folded from one); vireo does not take it from a run-time value`,
+      );
     }
     return v.c;
   }

@@ -3,7 +3,19 @@ import { sizeOf } from '../../core/shape.js';
 import { type ActivationKind, type BinaryKind, noActivation } from '../../ops/types.js';
 import type { OnnxNode } from './decode.js';
 import { type Builder, type Converter, UnsupportedOpError, type Val } from './builder.js';
-import { binaryConst, concatConst, type Const, constOf, gather, nodeLabel, normAxis, reshapeTarget, sliceConst, transposeConst, unresolved } from './fold.js';
+import {
+  binaryConst,
+  concatConst,
+  type Const,
+  constOf,
+  gather,
+  nodeLabel,
+  normAxis,
+  reshapeTarget,
+  sliceConst,
+  transposeConst,
+  unresolved,
+} from './fold.js';
 
 const ints = (n: OnnxNode, key: string): number[] | undefined => n.attrs.get(key)?.ints;
 const int = (n: OnnxNode, key: string, dflt: number): number => n.attrs.get(key)?.i ?? dflt;
@@ -45,21 +57,29 @@ function conv(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const { strides, dilations, pads, dims } = windowAttrs(b, n, x, kernel);
   const group = int(n, 'group', 1);
   const wName = n.inputs[1];
-  const params: Record<string, import('../../core/parameter.js').Parameter> = { weight: b.params.get(wName, w, { trainable: true }) };
+  const params: Record<string, import('../../core/parameter.js').Parameter> = {
+    weight: b.params.get(wName, w, { trainable: true }),
+  };
   const bias = ins[2] ? b.constInput(n, ins, 2, 'the bias') : undefined;
   if (bias) params.bias = b.params.get(n.inputs[2], bias, { trainable: true });
   return [
-    b.add(n, 'conv2d', {
-      inChannels: dims[1],
-      outChannels: w.dims[0],
-      kernel: [kernel[0], kernel[1]],
-      stride: [strides[0], strides[1]],
-      padding: [pads[0], pads[1], pads[2], pads[3]],
-      dilation: [dilations[0], dilations[1]],
-      groups: group,
-      bias: !!bias,
-      activation: noActivation,
-    }, [x], params),
+    b.add(
+      n,
+      'conv2d',
+      {
+        inChannels: dims[1],
+        outChannels: w.dims[0],
+        kernel: [kernel[0], kernel[1]],
+        stride: [strides[0], strides[1]],
+        padding: [pads[0], pads[1], pads[2], pads[3]],
+        dilation: [dilations[0], dilations[1]],
+        groups: group,
+        bias: !!bias,
+        activation: noActivation,
+      },
+      [x],
+      params,
+    ),
   ];
 }
 
@@ -92,7 +112,8 @@ function pool(kind: 'MaxPool' | 'AveragePool') {
       ceilMode: ceil,
       countIncludePad: includePad,
     };
-    if (kind === 'AveragePool' && (dilations[0] !== 1 || dilations[1] !== 1)) throw unsupported(n, 'dilated average pooling is not supported');
+    if (kind === 'AveragePool' && (dilations[0] !== 1 || dilations[1] !== 1))
+      throw unsupported(n, 'dilated average pooling is not supported');
     return [b.add(n, kind === 'MaxPool' ? 'maxPool2d' : 'avgPool2d', attrs, [x])];
   };
 }
@@ -137,7 +158,10 @@ function gemm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
       const cc = cval(c);
       if (sizeOf(cc.dims) === outF || sizeOf(cc.dims) === 1) {
         params.bias = b.params.get(n.inputs[2] + (beta !== 1 ? `*${beta}` : ''), cc, { trainable: true }, (t) =>
-          constOf([outF], Array.from({ length: outF }, (_, i) => beta * t.data[sizeOf(cc.dims) === 1 ? 0 : i])),
+          constOf(
+            [outF],
+            Array.from({ length: outF }, (_, i) => beta * t.data[sizeOf(cc.dims) === 1 ? 0 : i]),
+          ),
         );
       } else {
         const y = b.add(n, 'linear', { inFeatures: inF, outFeatures: outF, bias: false, activation: noActivation }, [a], params);
@@ -145,13 +169,24 @@ function gemm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
         return [b.add(n, 'binary', { kind: 'add' }, [y, b.nodeConst(`${n.inputs[2]}*${beta}`, scaled)])];
       }
     }
-    return [b.add(n, 'linear', { inFeatures: inF, outFeatures: outF, bias: !!params.bias, activation: noActivation }, [a], params)];
+    return [
+      b.add(n, 'linear', { inFeatures: inF, outFeatures: outF, bias: !!params.bias, activation: noActivation }, [a], params),
+    ];
   }
   // General form: alpha * A' B' + beta * C, on matmul and binary ops (or folded when all constant).
   const t = (v: Val, tr: boolean): Val =>
-    !tr ? v : v.kind === 'const' ? b.nodeConst(`${v.name}.T`, transposeConst(v.c, [1, 0])) : b.add(n, 'transpose', { perm: [1, 0] }, [v]);
+    !tr
+      ? v
+      : v.kind === 'const'
+        ? b.nodeConst(`${v.name}.T`, transposeConst(v.c, [1, 0]))
+        : b.add(n, 'transpose', { perm: [1, 0] }, [v]);
   if (allConst(ins)) {
-    return [b.nodeConst(n.outputs[0], b.foldWithReference(n, (s) => gemmGeneral(s, n, t(a, transA), t(wv, transB), alpha, beta, c)))];
+    return [
+      b.nodeConst(
+        n.outputs[0],
+        b.foldWithReference(n, (s) => gemmGeneral(s, n, t(a, transA), t(wv, transB), alpha, beta, c)),
+      ),
+    ];
   }
   return [gemmGeneral(b, n, t(a, transA), t(wv, transB), alpha, beta, c)];
 }
@@ -160,7 +195,12 @@ function gemmGeneral(b: Builder, n: OnnxNode, a: Val, w: Val, alpha: number, bet
   let y = b.add(n, 'matmul', {}, [a, w]);
   if (alpha !== 1) y = b.add(n, 'binary', { kind: 'mul' }, [y, b.nodeConst(`${n.name}.alpha`, constOf([], [alpha]))]);
   if (c && beta !== 0) {
-    const cc = beta === 1 ? c : c.kind === 'const' ? b.nodeConst(`${c.name}*${beta}`, { ...c.c, data: c.c.data.map((v) => v * beta) }) : b.add(n, 'binary', { kind: 'mul' }, [c, b.nodeConst(`${n.name}.beta`, constOf([], [beta]))]);
+    const cc =
+      beta === 1
+        ? c
+        : c.kind === 'const'
+          ? b.nodeConst(`${c.name}*${beta}`, { ...c.c, data: c.c.data.map((v) => v * beta) })
+          : b.add(n, 'binary', { kind: 'mul' }, [c, b.nodeConst(`${n.name}.beta`, constOf([], [beta]))]);
     y = b.add(n, 'binary', { kind: 'add' }, [y, cc]);
   }
   return y;
@@ -169,10 +209,20 @@ function gemmGeneral(b: Builder, n: OnnxNode, a: Val, w: Val, alpha: number, bet
 function matmul(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const a = b.input(n, ins, 0);
   const w = b.input(n, ins, 1);
-  if (allConst(ins)) return [b.nodeConst(n.outputs[0], b.foldWithReference(n, (s) => s.add(n, 'matmul', {}, [a, w])))];
+  if (allConst(ins))
+    return [
+      b.nodeConst(
+        n.outputs[0],
+        b.foldWithReference(n, (s) => s.add(n, 'matmul', {}, [a, w])),
+      ),
+    ];
   if (w.kind === 'const' && w.c.dims.length === 2 && b.shapeOf(a).length >= 2) {
     const weight = b.params.get(`${n.inputs[1]}.T`, w.c, { trainable: true }, (c) => transposeConst(c, [1, 0]));
-    return [b.add(n, 'linear', { inFeatures: w.c.dims[0], outFeatures: w.c.dims[1], bias: false, activation: noActivation }, [a], { weight })];
+    return [
+      b.add(n, 'linear', { inFeatures: w.c.dims[0], outFeatures: w.c.dims[1], bias: false, activation: noActivation }, [a], {
+        weight,
+      }),
+    ];
   }
   return [b.add(n, 'matmul', {}, [a, w])];
 }
@@ -286,7 +336,13 @@ function pad(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
       pads = full;
     }
   }
-  if (x.kind === 'const') return [b.nodeConst(n.outputs[0], b.foldWithReference(n, (s) => s.add(n, 'pad', { pads, value }, [x])))];
+  if (x.kind === 'const')
+    return [
+      b.nodeConst(
+        n.outputs[0],
+        b.foldWithReference(n, (s) => s.add(n, 'pad', { pads, value }, [x])),
+      ),
+    ];
   return [b.add(n, 'pad', { pads, value }, [x])];
 }
 
@@ -312,7 +368,14 @@ function squeeze(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   const dims = b.shapeOf(x);
   const axes = axesOf(b, n, ins)?.map((a) => normAxis(a, dims.length, n));
-  return [reshapeTo(b, n, x, dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)))];
+  return [
+    reshapeTo(
+      b,
+      n,
+      x,
+      dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)),
+    ),
+  ];
 }
 
 function gatherOp(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
@@ -326,7 +389,8 @@ function slice(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   if (x.kind !== 'const') throw unsupported(n, 'Slice is only supported on constants (shape chains)');
   const rank = x.c.dims.length;
-  const get = (k: number, key: string) => (b.opset >= 10 ? (ins[k] ? Array.from(b.constInput(n, ins, k, key).data) : undefined) : ints(n, key));
+  const get = (k: number, key: string) =>
+    b.opset >= 10 ? (ins[k] ? Array.from(b.constInput(n, ins, k, key).data) : undefined) : ints(n, key);
   const starts = get(1, 'starts') ?? [];
   const ends = get(2, 'ends') ?? [];
   const axes = get(3, 'axes') ?? starts.map((_, i) => i);
@@ -342,7 +406,14 @@ function globalPool(kind: 'avg' | 'max'): Converter {
     if (d.length !== 4) throw unsupported(n, `only NCHW inputs are supported, got rank ${d.length}`);
     if (kind === 'avg') return [b.add(n, 'adaptiveAvgPool2d', { outputSize: [1, 1] }, [x])];
     const k: [number, number] = [d[2], d[3]];
-    return [b.add(n, 'maxPool2d', { kernel: k, stride: k, padding: [0, 0], dilation: [1, 1], ceilMode: false, countIncludePad: false }, [x])];
+    return [
+      b.add(
+        n,
+        'maxPool2d',
+        { kernel: k, stride: k, padding: [0, 0], dilation: [1, 1], ceilMode: false, countIncludePad: false },
+        [x],
+      ),
+    ];
   };
 }
 
@@ -352,7 +423,10 @@ function dropout(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const ratio = b.opset >= 12 ? (ins[1] ? b.constInput(n, ins, 1, 'ratio').data[0] : 0.5) : float(n, 'ratio', 0.5);
   const trainingMode = b.opset >= 12 && ins[2] ? b.constInput(n, ins, 2, 'training_mode').data[0] !== 0 : false;
   if (trainingMode && ratio > 0 && !b.options.training) {
-    throw unsupported(n, 'training_mode = true in an inference graph (a random mask vireo cannot reproduce); export the model in eval mode');
+    throw unsupported(
+      n,
+      'training_mode = true in an inference graph (a random mask vireo cannot reproduce); export the model in eval mode',
+    );
   }
   if (!b.options.training || x.kind === 'const') return [x];
   let seed = 0;
@@ -362,7 +436,14 @@ function dropout(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
 
 function constant(b: Builder, n: OnnxNode): Val[] {
   const a = n.attrs.get('value');
-  if (a?.t) return [b.nodeConst(n.outputs[0], { dims: a.t.dims, data: a.t.values, int: a.t.dataType !== 1 && a.t.dataType !== 11 && a.t.dataType !== 10 })];
+  if (a?.t)
+    return [
+      b.nodeConst(n.outputs[0], {
+        dims: a.t.dims,
+        data: a.t.values,
+        int: a.t.dataType !== 1 && a.t.dataType !== 11 && a.t.dataType !== 10,
+      }),
+    ];
   const f = n.attrs.get('value_float')?.f;
   if (f !== undefined) return [b.nodeConst(n.outputs[0], constOf([], [f]))];
   const i = n.attrs.get('value_int')?.i;

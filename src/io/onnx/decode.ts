@@ -61,8 +61,22 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : v == null ? 0 :
 
 /** TensorProto.DataType values vireo can read (all are converted to float32 in the engine). */
 export const dataTypeNames: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string',
-  9: 'bool', 10: 'float16', 11: 'double', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'double',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
 };
 
 function halfToFloat(h: number): number {
@@ -95,7 +109,9 @@ export function tensorValues(t: Msg, where: string): OnnxTensor {
   const fromRaw = (size: number, read: (v: DataView, o: number) => number): void => {
     if (!raw) return;
     if (raw.length !== count * size) {
-      throw new FormatError(`${where}: tensor '${name}' has ${raw.length} bytes of data, expected ${count * size} for [${dims}] ${dataTypeNames[dataType]}`);
+      throw new FormatError(
+        `${where}: tensor '${name}' has ${raw.length} bytes of data, expected ${count * size} for [${dims}] ${dataTypeNames[dataType]}`,
+      );
     }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < count; i++) values[i] = read(view, i * size);
@@ -103,7 +119,8 @@ export function tensorValues(t: Msg, where: string): OnnxTensor {
   const fromList = (list: unknown[] | undefined, map: (v: unknown) => number = num): void => {
     if (raw) return;
     const l = list ?? [];
-    if (l.length !== count) throw new FormatError(`${where}: tensor '${name}' holds ${l.length} values, expected ${count} for [${dims}]`);
+    if (l.length !== count)
+      throw new FormatError(`${where}: tensor '${name}' holds ${l.length} values, expected ${count} for [${dims}]`);
     for (let i = 0; i < count; i++) values[i] = map(l[i]);
   };
   switch (dataType) {
@@ -137,14 +154,20 @@ export function tensorValues(t: Msg, where: string): OnnxTensor {
       fromList(t.int32_data, (x) => halfToFloat(num(x)));
       break;
     default:
-      throw new FormatError(`${where}: tensor '${name}' has data type ${dataTypeNames[dataType] ?? dataType}, which vireo does not read`);
+      throw new FormatError(
+        `${where}: tensor '${name}' has data type ${dataTypeNames[dataType] ?? dataType}, which vireo does not read`,
+      );
   }
   return { name, dims, values, dataType };
 }
 
 function valueInfo(v: Msg): OnnxValueInfo {
   const tt = v.type?.tensor_type;
-  const dims = tt?.shape ? (tt.shape.dim ?? []).map((d: Msg) => (d.dim_value != null && d.value === 'dim_value' ? num(d.dim_value) : d.dim_param ? String(d.dim_param) : null)) : null;
+  const dims = tt?.shape
+    ? (tt.shape.dim ?? []).map((d: Msg) =>
+        d.dim_value != null && d.value === 'dim_value' ? num(d.dim_value) : d.dim_param ? String(d.dim_param) : null,
+      )
+    : null;
   return { name: v.name ?? '', dims, elemType: num(tt?.elem_type) };
 }
 
@@ -157,7 +180,8 @@ function attribute(a: Msg, where: string): OnnxAttribute {
   if (type === 4 && a.t) out.t = tensorValues(a.t, where);
   if (type === 6) out.floats = [...(a.floats ?? [])];
   if (type === 7) out.ints = (a.ints ?? []).map(num);
-  if (type === 5 || type === 10) throw new FormatError(`${where}: attribute '${out.name}' is a subgraph, which vireo does not import`);
+  if (type === 5 || type === 10)
+    throw new FormatError(`${where}: attribute '${out.name}' is a subgraph, which vireo does not import`);
   return out;
 }
 

@@ -68,7 +68,11 @@ export function concatConst(parts: Const[], axis: number, node: OnnxNode): Const
   }
   const dims = [...parts[0].dims];
   dims[a] = parts.reduce((s, p) => s + p.dims[a], 0);
-  return constOf(dims, out, parts.every((p) => p.int));
+  return constOf(
+    dims,
+    out,
+    parts.every((p) => p.int),
+  );
 }
 
 export function transposeConst(x: Const, perm: number[]): Const {
@@ -158,13 +162,28 @@ export function binaryConst(kind: string, a: Const, b: Const): Const {
     const x = a.data[ia];
     const y = b.data[ib];
     out[i] =
-      kind === 'Add' ? x + y : kind === 'Sub' ? x - y : kind === 'Mul' ? x * y : kind === 'Div' ? (int ? Math.trunc(x / y) : x / y) : Number.NaN;
+      kind === 'Add'
+        ? x + y
+        : kind === 'Sub'
+          ? x - y
+          : kind === 'Mul'
+            ? x * y
+            : kind === 'Div'
+              ? int
+                ? Math.trunc(x / y)
+                : x / y
+              : Number.NaN;
   }
   return { dims, data: out, int };
 }
 
 /** ONNX Reshape's target: 0 copies the input dimension (unless allowzero), -1 is inferred. */
-export function reshapeTarget(inDims: readonly number[], target: readonly number[], allowZero: boolean, node: OnnxNode): number[] {
+export function reshapeTarget(
+  inDims: readonly number[],
+  target: readonly number[],
+  allowZero: boolean,
+  node: OnnxNode,
+): number[] {
   const out = target.map((d, i) => (d === 0 && !allowZero ? inDims[i] : d));
   const total = sizeOf(inDims);
   const free = out.filter((d) => d === -1).length;

@@ -72,7 +72,9 @@ export class OnnxModel extends Module {
   buildGraph(inputShapes: readonly Shape[], training: boolean, graph = new Graph(), inputIds?: ValueId[]): Graph {
     const { proto } = this;
     if (inputShapes.length !== proto.inputs.length) {
-      throw new ShapeError(`the ONNX model has ${proto.inputs.length} input(s) (${this.inputNames.join(', ')}), got ${inputShapes.length}`);
+      throw new ShapeError(
+        `the ONNX model has ${proto.inputs.length} input(s) (${this.inputNames.join(', ')}), got ${inputShapes.length}`,
+      );
     }
     const b = new Builder(proto, graph, this.store, { training });
     proto.inputs.forEach((info, i) => {
@@ -80,14 +82,20 @@ export class OnnxModel extends Module {
       if (info.dims) {
         const ok = info.dims.length === shape.length && info.dims.every((d, k) => typeof d !== 'number' || d === shape[k]);
         if (!ok) {
-          throw new ShapeError(`input '${info.name}' expects shape [${info.dims.map((d) => d ?? '?').join(', ')}], got ${shapeToString(shape)}`);
+          throw new ShapeError(
+            `input '${info.name}' expects shape [${info.dims.map((d) => d ?? '?').join(', ')}], got ${shapeToString(shape)}`,
+          );
         }
       }
       b.values.set(info.name, { kind: 'value', id: inputIds ? inputIds[i] : graph.addInput(), shape });
     });
     for (const node of proto.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') {
-        throw new UnsupportedOpError(node.opType, node.name, `op domain '${node.domain}' is not supported (only the default ONNX domain)`);
+        throw new UnsupportedOpError(
+          node.opType,
+          node.name,
+          `op domain '${node.domain}' is not supported (only the default ONNX domain)`,
+        );
       }
       const convert = converters[node.opType];
       if (!convert) {
@@ -96,7 +104,10 @@ export class OnnxModel extends Module {
       const ins = node.inputs.map((name) => {
         if (name === '') return undefined;
         const v = b.values.get(name);
-        if (!v) throw new FormatError(`${nodeLabel(node)}: input '${name}' is not produced by any earlier node, initializer or graph input`);
+        if (!v)
+          throw new FormatError(
+            `${nodeLabel(node)}: input '${name}' is not produced by any earlier node, initializer or graph input`,
+          );
         return v;
       });
       let outs: (Val | undefined)[];
@@ -147,9 +158,13 @@ export class OnnxModel extends Module {
   /** Runs the model on named inputs; returns every graph output by name. Inference semantics. */
   async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const missing = this.inputNames.filter((n) => !(inputs[n] instanceof Tensor));
-    if (missing.length) throw new ShapeError(`run: missing input tensor(s) ${missing.map((m) => `'${m}'`).join(', ')} (the model's inputs are ${this.inputNames.join(', ')})`);
+    if (missing.length)
+      throw new ShapeError(
+        `run: missing input tensor(s) ${missing.map((m) => `'${m}'`).join(', ')} (the model's inputs are ${this.inputNames.join(', ')})`,
+      );
     const extra = Object.keys(inputs).filter((n) => !this.inputNames.includes(n));
-    if (extra.length) throw new ShapeError(`run: unknown input(s) ${extra.join(', ')} (the model's inputs are ${this.inputNames.join(', ')})`);
+    if (extra.length)
+      throw new ShapeError(`run: unknown input(s) ${extra.join(', ')} (the model's inputs are ${this.inputNames.join(', ')})`);
     const tensors = this.inputNames.map((n) => inputs[n]);
     const shapes = tensors.map((t) => t.shape);
     const backend = await this.currentBackend();
@@ -195,7 +210,8 @@ export async function importOnnx(bytes: Uint8Array | ArrayBuffer, options: Impor
   if (proto.inputs.length === 0) throw new FormatError('importOnnx: the model has no graph inputs');
   const defaultDim = options.defaultDim ?? 1;
   const shapes = proto.inputs.map((info) => {
-    if (!info.dims) throw new FormatError(`importOnnx: input '${info.name}' has no shape; vireo needs the rank and channel count`);
+    if (!info.dims)
+      throw new FormatError(`importOnnx: input '${info.name}' has no shape; vireo needs the rank and channel count`);
     return info.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : defaultDim));
   });
   return new OnnxModel(proto, shapes);

@@ -28,7 +28,11 @@ export function midBroadcast(small: readonly number[], out: readonly number[]): 
 export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
   const generic = binaryGeneric(ctx.arena);
   return (kc) => {
-    const { node, inputShapes: [as, bs], outputShape } = kc;
+    const {
+      node,
+      inputShapes: [as, bs],
+      outputShape,
+    } = kc;
     const n = sizeOf(outputShape);
     const { exports } = ctx;
     const kind = node.attrs.kind;
