@@ -26,16 +26,16 @@ export const linearWasm =
     const biasMode = bias ? 2 : 0;
     // First pack: the TypeScript loop. From the second on (the weight changes: training, where an update
     // repacks every step) the weight is copied into a staging buffer in wasm memory and packed there by
-    // f32_gemm_pack_b (fc 4096->1024: ~8 ms -> ~3 ms); inference never pays for the staging buffer.
+    // f32_pack_b_transposed (SIMD transposes; assembly/col2im.ts); inference never pays for the staging buffer.
     let packs = 0;
     let staging = -1;
     return {
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        if (++packs === 2 && typeof exports.f32_gemm_pack_b === 'function') staging = arena.alloc(4 * n * k);
+        if (++packs === 2 && typeof exports.f32_pack_b_transposed === 'function') staging = arena.alloc(4 * n * k);
         if (staging >= 0) {
           arena.f32(staging, n * k).set(weight.values);
-          exports.f32_gemm_pack_b(staging, k, 1, k, n, wPtr);
+          exports.f32_pack_b_transposed(staging, k, k, n, wPtr);
         } else packTransposedBPanels(arena.f32(wPtr, bFloats), weight.values, n, k, nr);
         const b = arena.f32(biasPtr, nPadded);
         b.fill(0);
