@@ -319,7 +319,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   const say = opts.json ? () => {} : log;
   const reps = opts.quick
     ? { warmup: 1, steps: 3, tfjsSteps: 1, profileRuns: 2 }
-    : { warmup: 2, steps: 9, tfjsSteps: 2, profileRuns: 5 };
+    : { warmup: 2, steps: 9, tfjsSteps: 2, profileRuns: 7 };
 
   manualSeed(2024);
   const reference = referenceCnn(nn);
@@ -421,22 +421,27 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     const plan = await best.net.trainPlan(shape);
     const gradOut = new Float32Array(BATCH * 10);
     for (let i = 0; i < gradOut.length; i++) gradOut[i] = rng.uniform(-1, 1) / BATCH;
-    const acc = [];
-    let stepMs = 0;
-    let optMs = 0;
-    for (let k = 0; k < reps.profileRuns; k++) {
+    // One unrecorded profiled step, then the median of each kernel over the profiled steps.
+    const samples = [];
+    const stepSamples = [];
+    const optSamples = [];
+    for (let k = 0; k <= reps.profileRuns; k++) {
       best.opt.zeroGrad();
       const t0 = performance.now();
       const { layers } = plan.profileStep([x], gradOut);
       const t1 = performance.now();
       best.opt.step();
-      optMs += (performance.now() - t1) / reps.profileRuns;
-      stepMs += (t1 - t0) / reps.profileRuns;
+      if (k === 0) continue;
+      optSamples.push(performance.now() - t1);
+      stepSamples.push(t1 - t0);
       layers.forEach((l, i) => {
-        acc[i] ??= { name: l.name, op: l.op, outputShape: l.outputShape, flops: l.flops, ms: 0 };
-        acc[i].ms += l.ms / reps.profileRuns;
+        samples[i] ??= { name: l.name, op: l.op, outputShape: l.outputShape, flops: l.flops, times: [] };
+        samples[i].times.push(l.ms);
       });
     }
+    const acc = samples.map(({ times, ...l }) => ({ ...l, ms: median(times) }));
+    const stepMs = median(stepSamples);
+    const optMs = median(optSamples);
     const kernelMs = acc.reduce((s, l) => s + l.ms, 0);
     kernels = {
       build: best.row.build,
@@ -444,7 +449,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       rows: acc,
       kernelMs,
       forwardBackwardMs: stepMs,
-      hostMs: stepMs - kernelMs,
+      hostMs: Math.max(0, stepMs - kernelMs),
       optimizerMs: optMs,
     };
   }
@@ -526,7 +531,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   if (kernels) {
     say('');
     say(
-      `per kernel: vireo ${kernels.build}, batch ${BATCH}, mean of ${kernels.runs} profiled steps (TrainPlan.profileStep + optimizer.step)`,
+      `per kernel: vireo ${kernels.build}, batch ${BATCH}, median of ${kernels.runs} profiled steps (TrainPlan.profileStep + optimizer.step)`,
     );
     const total = kernels.forwardBackwardMs + kernels.optimizerMs;
     const krows = kernels.rows.map((l) => [
@@ -539,7 +544,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       `${((100 * l.ms) / total).toFixed(0)}%`,
     ]);
     krows.push([
-      '(host: copies, grad accumulation)',
+      '(host: input/output copies, bookkeeping)',
       '-',
       '-',
       '-',
