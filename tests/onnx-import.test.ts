@@ -125,6 +125,41 @@ describe('ONNX import: the imported model as a Module', () => {
   });
 });
 
+describe('ONNX import: training the whole imported model', () => {
+  it('resnet_mini trains end to end (residual adds as broadcast-free binary nodes, BN in batch-statistics mode)', async () => {
+    const model = await importOnnx(bytesOf('resnet_mini'));
+    await model.to('wasm');
+    model.train();
+    const params = model.parameters();
+    const before = params.map((p) => p.values.slice());
+    const opt = new optim.Adam(params, { lr: 0.01 });
+    const lossFn = new CrossEntropyLoss();
+    const x = new Tensor(randomArray(8 * 3 * 32 * 32, 6, 1), [8, 3, 32, 32]);
+    const target = new Tensor(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), [8], { integer: true });
+    const losses: number[] = [];
+    for (let step = 0; step < 10; step++) {
+      opt.zeroGrad();
+      const loss = await lossFn.forward(await model.forward(x), target);
+      losses.push((await loss.data())[0]);
+      await loss.backward();
+      opt.step();
+    }
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.8);
+    // Every parameter, first conv included, moved: gradients flow through every residual add.
+    params.forEach((p, i) => expect(maxAbsDiff(p.values, before[i])).toBeGreaterThan(0));
+    model.releasePlans();
+  });
+
+  it('a trainable parameter behind a HardSwish (no gradient rule) is refused with the node named', async () => {
+    const model = await importOnnx(bytesOf('mobilenet_mini'));
+    await model.to('wasm');
+    model.train();
+    await expect(model.forward(new Tensor(randomArray(2 * 3 * 32 * 32, 1, 1), [2, 3, 32, 32]))).rejects.toThrow(
+      /Unary.*no gradient definition/,
+    );
+  });
+});
+
 describe('ONNX import: malformed files give errors that name the problem', () => {
   const resnet = () => bytesOf('resnet_mini');
   it('truncated', async () => {

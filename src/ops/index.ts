@@ -9,6 +9,7 @@ import * as eg from './elementwise-grad.js';
 import { linearGrad, linearGradInputOp, linearGradWeightOp } from './linear-grad.js';
 import * as pg from './pool2d-grad.js';
 import * as to from './tensor-ops.js';
+import * as tg from './tensor-ops-grad.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
@@ -42,12 +43,12 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   dropoutMask: eg.dropoutMaskOp,
   mul: eg.mulOp,
   reshape: eg.reshapeOp,
-  // ONNX import (no gradient rules yet: an imported model trains through the layer ops only).
-  binary: to.binaryOp,
+  // ONNX import (gradients: tensor-ops-grad.ts; concat, unary and matmul have none yet).
+  binary: { ...to.binaryOp, grad: tg.binaryGrad },
   constant: to.constantOp,
   concat: to.concatOp,
-  transpose: to.transposeOp,
-  pad: to.padOp,
+  transpose: { ...to.transposeOp, grad: tg.transposeGrad },
+  pad: { ...to.padOp, grad: tg.padGrad },
   unary: to.unaryOp,
   matmul: to.matmulOp,
 };

@@ -181,4 +181,34 @@ export const gradCases: GradCase[] = [
   { name: 'softmax dim1', op: 'softmax', attrs: { dim: 1 }, inputs: [[4, 7]] },
   { name: 'softmax dim1 of 4d', op: 'softmax', attrs: { dim: 1 }, inputs: [[2, 5, 3, 2]] },
   { name: 'softmax last dim', op: 'softmax', attrs: { dim: -1 }, inputs: [[3, 2, 9]] },
+  // ONNX tensor ops (src/ops/tensor-ops-grad.ts).
+  {
+    name: 'binary add',
+    op: 'binary',
+    attrs: { kind: 'add' },
+    inputs: [
+      [2, 3, 4, 5],
+      [2, 3, 4, 5],
+    ],
+  },
+  {
+    name: 'binary sub',
+    op: 'binary',
+    attrs: { kind: 'sub' },
+    inputs: [
+      [3, 7],
+      [3, 7],
+    ],
+  },
+  {
+    name: 'binary mul',
+    op: 'binary',
+    attrs: { kind: 'mul' },
+    inputs: [
+      [2, 5, 3],
+      [2, 5, 3],
+    ],
+  },
+  { name: 'transpose nchw-nhwc', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 4, 5]] },
+  { name: 'pad asymmetric', op: 'pad', attrs: { pads: [0, 1, 2, 0, 0, 0, 1, 3], value: 0.5 }, inputs: [[1, 2, 3, 4]] },
 ];
