@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError, Tensor, importOnnx, optim, readSafetensors, writeSafetensors } from '../src/index.js';
 import { CrossEntropyLoss } from '../src/train/losses.js';
 import { backendsUnderTest } from './helpers/backends.js';
+import { graphModel, init } from './helpers/onnx-build.js';
 import { randomArray } from './helpers/random.js';
 
 /**
@@ -150,12 +151,43 @@ describe('ONNX import: training the whole imported model', () => {
     model.releasePlans();
   });
 
-  it('a trainable parameter behind a HardSwish (no gradient rule) is refused with the node named', async () => {
+  it('mobilenet_mini trains end to end (depthwise, ReLU6, HardSwish, residual adds)', async () => {
     const model = await importOnnx(bytesOf('mobilenet_mini'));
     await model.to('wasm');
     model.train();
-    await expect(model.forward(new Tensor(randomArray(2 * 3 * 32 * 32, 1, 1), [2, 3, 32, 32]))).rejects.toThrow(
-      /Unary.*no gradient definition/,
+    const params = model.parameters();
+    const opt = new optim.Adam(params, { lr: 0.01 });
+    const lossFn = new CrossEntropyLoss();
+    const x = new Tensor(randomArray(4 * 3 * 32 * 32, 8, 1), [4, 3, 32, 32]);
+    const target = new Tensor(Float32Array.from([1, 3, 5, 7]), [4], { integer: true });
+    const losses: number[] = [];
+    for (let step = 0; step < 10; step++) {
+      opt.zeroGrad();
+      const loss = await lossFn.forward(await model.forward(x), target);
+      losses.push((await loss.data())[0]);
+      await loss.backward();
+      opt.step();
+    }
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.8);
+    model.releasePlans();
+  });
+
+  it('a trainable parameter behind a MatMul of two activations (no gradient rule) is refused with the node named', async () => {
+    const bytes = graphModel(
+      13,
+      [3, 4],
+      [
+        { op_type: 'Gemm', input: ['x', 'w'], output: ['g'], name: 'head' },
+        { op_type: 'Transpose', input: ['g'], output: ['t'] },
+        { op_type: 'MatMul', input: ['g', 't'], output: ['y'], name: 'gram' },
+      ],
+      [init('w', [4, 4], Array.from(randomArray(16, 2, 1)))],
+    );
+    const model = await importOnnx(bytes);
+    await model.to('wasm');
+    model.train();
+    await expect(model.forward(new Tensor(randomArray(12, 1, 1), [3, 4]))).rejects.toThrow(
+      /'gram' \(Matmul\): no gradient definition/,
     );
   });
 });

@@ -43,14 +43,15 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   dropoutMask: eg.dropoutMaskOp,
   mul: eg.mulOp,
   reshape: eg.reshapeOp,
-  // ONNX import (gradients: tensor-ops-grad.ts; concat, unary and matmul have none yet).
+  // ONNX import (gradients: tensor-ops-grad.ts; matmul has none yet).
   binary: { ...to.binaryOp, grad: tg.binaryGrad },
   constant: to.constantOp,
-  concat: to.concatOp,
+  concat: { ...to.concatOp, grad: tg.concatGrad },
   transpose: { ...to.transposeOp, grad: tg.transposeGrad },
   pad: { ...to.padOp, grad: tg.padGrad },
-  unary: to.unaryOp,
+  unary: { ...to.unaryOp, grad: tg.unaryGrad },
   matmul: to.matmulOp,
+  unaryGrad: tg.unaryGradOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

@@ -1,4 +1,5 @@
-import { shapeToString, shapesEqual } from '../core/shape.js';
+import { normalizeDim, shapeToString, shapesEqual, sizeOf } from '../core/shape.js';
+import type { OpDef } from './types.js';
 import type { GradContext, GradResult } from './types.js';
 
 /**
@@ -44,3 +45,40 @@ export function padGrad(ctx: GradContext<'pad'>): GradResult {
     params: {},
   };
 }
+
+/** Each input's gradient is its slice of dY along the axis: a crop, i.e. a pad with negative pads. */
+export function concatGrad(ctx: GradContext<'concat'>): GradResult {
+  const rank = ctx.outputShape.length;
+  const axis = normalizeDim(ctx.attrs.axis, rank, 'concat');
+  const total = ctx.outputShape[axis];
+  let offset = 0;
+  const inputs = ctx.inputShapes.map((shape, k) => {
+    const begin = offset;
+    offset += shape[axis];
+    if (!ctx.needsInputGrad[k]) return null;
+    const pads = new Array<number>(2 * rank).fill(0);
+    pads[axis] = -begin;
+    pads[axis + rank] = -(total - begin - shape[axis]);
+    return ctx.emit('pad', { pads, value: 0 }, [ctx.dy]);
+  });
+  return { inputs, params: {} };
+}
+
+export function unaryGrad(ctx: GradContext<'unary'>): GradResult {
+  return {
+    inputs: [ctx.needsInputGrad[0] ? ctx.emit('unaryGrad', { ...ctx.attrs }, [ctx.dy, ctx.inputs[0]]) : null],
+    params: {},
+  };
+}
+
+/** dX = dY · f'(X) for clip (1 strictly inside the bounds, as torch.clamp) and hardSwish. */
+export const unaryGradOp: OpDef<'unaryGrad'> = {
+  name: 'unaryGrad',
+  arity: 2,
+  paramShapes: () => ({}),
+  inferShape([dy, x]) {
+    if (!shapesEqual(dy, x)) throw new Error(`dY ${shapeToString(dy)} and X ${shapeToString(x)} differ`);
+    return x;
+  },
+  flops: ([x]) => 2 * sizeOf(x),
+};

@@ -36,7 +36,8 @@ export type OpName =
   | 'transpose'
   | 'pad'
   | 'unary'
-  | 'matmul';
+  | 'matmul'
+  | 'unaryGrad';
 
 /** Element-wise activations; conv2d and linear can fuse one into their epilogue. */
 export type ActivationKind = 'none' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
@@ -188,6 +189,8 @@ export interface OpAttrs {
   pad: PadAttrs;
   unary: UnaryAttrs;
   matmul: AddAttrs;
+  /** dX from (dY, X) of a `unary` node. */
+  unaryGrad: UnaryAttrs;
 }
 
 /** Shapes of an op's parameters, by PyTorch name (weight, bias, running_mean, ...). */

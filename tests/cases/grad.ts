@@ -181,6 +181,18 @@ export const gradCases: GradCase[] = [
   { name: 'softmax dim1', op: 'softmax', attrs: { dim: 1 }, inputs: [[4, 7]] },
   { name: 'softmax dim1 of 4d', op: 'softmax', attrs: { dim: 1 }, inputs: [[2, 5, 3, 2]] },
   { name: 'softmax last dim', op: 'softmax', attrs: { dim: -1 }, inputs: [[3, 2, 9]] },
+  {
+    name: 'concat channels',
+    op: 'concat',
+    attrs: { axis: 1 },
+    inputs: [
+      [2, 3, 2, 3],
+      [2, 1, 2, 3],
+      [2, 2, 2, 3],
+    ],
+  },
+  { name: 'clip', op: 'unary', attrs: { kind: 'clip', min: -0.5, max: 0.8 }, inputs: [[2, 3, 5]], piecewise: true },
+  { name: 'hardSwish', op: 'unary', attrs: { kind: 'hardSwish', min: 0, max: 0 }, inputs: [[3, 4, 5]], piecewise: true },
   // ONNX tensor ops (src/ops/tensor-ops-grad.ts).
   {
     name: 'binary add',

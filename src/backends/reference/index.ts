@@ -54,6 +54,7 @@ export function createReferenceBackend(): Backend {
     pad: to.padGeneric(arena),
     unary: to.unaryGeneric(arena),
     matmul: to.matmulGeneric(arena),
+    unaryGrad: to.unaryGradGeneric(arena),
   };
   return { name: 'reference', arena, kernels, info: () => ({ name: 'reference' }) };
 }

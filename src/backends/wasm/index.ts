@@ -53,6 +53,7 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     pad: to.padGeneric(arena),
     unary: unaryWasm(ctx),
     matmul: to.matmulGeneric(arena),
+    unaryGrad: to.unaryGradGeneric(arena),
   };
   return {
     name: 'wasm',

@@ -253,3 +253,25 @@ export const matmulGeneric =
       },
     };
   };
+
+/** torch.clamp's gradient passes where min <= x <= max; hardSwish' = 0 below -3, 1 above 3, (2x + 3) / 6 between. */
+export function unaryDerivative(x: number, kind: 'clip' | 'hardSwish', min: number, max: number): number {
+  if (kind === 'clip') return x >= min && x <= max ? 1 : 0;
+  return x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6;
+}
+
+export const unaryGradGeneric =
+  (arena: Arena): KernelFactory<'unaryGrad'> =>
+  ({ node, outputShape }) => {
+    const n = sizeOf(outputShape);
+    const { kind, min, max } = node.attrs;
+    return {
+      scratchBytes: 0,
+      run([dyp, xp], yp) {
+        const dy = arena.f32(dyp, n);
+        const x = arena.f32(xp, n);
+        const dx = arena.f32(yp, n);
+        for (let i = 0; i < n; i++) dx[i] = dy[i] * unaryDerivative(x[i], kind, min, max);
+      },
+    };
+  };
