@@ -32,4 +32,13 @@ export { Plan, type LayerTiming } from './graph/plan.js';
 export { TrainPlan } from './graph/train-plan.js';
 export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './graph/autodiff.js';
 export { opDefs } from './ops/index.js';
-export { datasets, transforms, functional as imageFunctional, DataLoader, Dataset, type DataLoaderOptions, type DataBatch, type LoaderStats } from './data/index.js';
+export {
+  datasets,
+  transforms,
+  functional as imageFunctional,
+  DataLoader,
+  Dataset,
+  type DataLoaderOptions,
+  type DataBatch,
+  type LoaderStats,
+} from './data/index.js';

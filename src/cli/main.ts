@@ -27,7 +27,10 @@ const commands: Record<string, { run: (argv: string[], io: Io) => Promise<number
   demo: { run: demoCommand, help: demoHelp },
   info: { run: infoCommand, help: infoHelp },
   bench: { run: benchCommand },
-  import: { run: (argv, io) => import('./import.js').then((m) => m.importCommand(argv, io)), help: 'usage: vireo import MODEL.onnx --out DIR [--json]  (converts an ONNX model; vireo import --help for details)' },
+  import: {
+    run: (argv, io) => import('./import.js').then((m) => m.importCommand(argv, io)),
+    help: 'usage: vireo import MODEL.onnx --out DIR [--json]  (converts an ONNX model; vireo import --help for details)',
+  },
 };
 
 export async function run(argv: string[], io: Io = consoleIo): Promise<number> {

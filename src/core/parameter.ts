@@ -17,7 +17,10 @@ export class Parameter {
   readonly isBuffer: boolean;
   version = 0;
 
-  constructor(shape: Shape, options: { requiresGrad?: boolean; isBuffer?: boolean; dtype?: 'float32' | 'int64'; values?: Float32Array } = {}) {
+  constructor(
+    shape: Shape,
+    options: { requiresGrad?: boolean; isBuffer?: boolean; dtype?: 'float32' | 'int64'; values?: Float32Array } = {},
+  ) {
     this.shape = Object.freeze([...shape]);
     this.values = options.values ?? new Float32Array(sizeOf(shape));
     this.isBuffer = options.isBuffer ?? false;

@@ -40,7 +40,10 @@ export function fuseActivations(graph: Graph): Graph {
     const act = activationOf.get(node.id);
     if (act) {
       const attrs = { ...(node.attrs as object), activation: { kind: act.attrs.kind, alpha: act.attrs.alpha } };
-      remap.set(node.output, out.addNode(node.op, node.name, attrs as never, inputs, { ...node.params }, [...(node.fused ?? []), act.name]));
+      remap.set(
+        node.output,
+        out.addNode(node.op, node.name, attrs as never, inputs, { ...node.params }, [...(node.fused ?? []), act.name]),
+      );
     } else {
       remap.set(node.output, out.addNode(node.op, node.name, node.attrs as never, inputs, { ...node.params }, node.fused));
     }

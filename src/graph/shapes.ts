@@ -39,7 +39,9 @@ export function inferShapes(graph: Graph, inputShapes: readonly Shape[]): Shape[
       const p = node.params[key];
       if (!p) throw new ShapeError(`${layerLabel(node)}: parameter '${key}' is missing`);
       if (!shapesEqual(p.shape, shape)) {
-        throw new ShapeError(`${layerLabel(node)}: parameter '${key}' has shape ${shapeToString(p.shape)}, expected ${shapeToString(shape)}`);
+        throw new ShapeError(
+          `${layerLabel(node)}: parameter '${key}' has shape ${shapeToString(p.shape)}, expected ${shapeToString(shape)}`,
+        );
       }
     }
     shapes[node.output] = out;

@@ -98,11 +98,14 @@ export abstract class Module {
       if (!(t instanceof Tensor)) throw new StateDictError(`loadStateDict: '${name}' is not a Tensor`);
       const scalarAsOne = p.shape.length === 0 && t.size === 1;
       if (!scalarAsOne && !shapesEqual(p.shape, t.shape)) {
-        throw new StateDictError(`loadStateDict: '${name}' has shape ${shapeToString(t.shape)}, the model expects ${shapeToString(p.shape)}`);
+        throw new StateDictError(
+          `loadStateDict: '${name}' has shape ${shapeToString(t.shape)}, the model expects ${shapeToString(p.shape)}`,
+        );
       }
       const values = t.dataSync();
       for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i])) throw new StateDictError(`loadStateDict: '${name}' holds a non-finite value at index ${i}`);
+        if (!Number.isFinite(values[i]))
+          throw new StateDictError(`loadStateDict: '${name}' holds a non-finite value at index ${i}`);
       }
     }
     for (const [name, t] of entries) own.get(name)?.set(t.dataSync(), name);

@@ -18,7 +18,9 @@ export const conv2dOp: OpDef<'conv2d'> = {
     const h = windowOutputSize(x[2], a.kernel[0], a.stride[0], pt, pb, a.dilation[0]);
     const w = windowOutputSize(x[3], a.kernel[1], a.stride[1], pl, pr, a.dilation[1]);
     if (h <= 0 || w <= 0) {
-      throw new Error(`input ${shapeToString(x)} is smaller than the ${a.kernel[0]}x${a.kernel[1]} kernel (output would be ${h}x${w})`);
+      throw new Error(
+        `input ${shapeToString(x)} is smaller than the ${a.kernel[0]}x${a.kernel[1]} kernel (output would be ${h}x${w})`,
+      );
     }
     return [x[0], a.outChannels, h, w];
   },

@@ -14,5 +14,5 @@ export const linearOp: OpDef<'linear'> = {
     }
     return [...x.slice(0, -1), a.outFeatures];
   },
-  flops: ([x], _, a) => (2 * x.reduce((p, d) => p * d, 1) * a.outFeatures),
+  flops: ([x], _, a) => 2 * x.reduce((p, d) => p * d, 1) * a.outFeatures,
 };

@@ -8,7 +8,12 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /** Largest |a - b| / (atol + rtol·|b|) over all entries: ≤ 1 means within tolerance. */
-export function maxViolation(actual: Float32Array, expected: Float32Array, atol: number, rtol: number): { ratio: number; index: number } {
+export function maxViolation(
+  actual: Float32Array,
+  expected: Float32Array,
+  atol: number,
+  rtol: number,
+): { ratio: number; index: number } {
   let ratio = 0;
   let index = -1;
   for (let i = 0; i < expected.length; i++) {

@@ -83,6 +83,58 @@ function conv(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   ];
 }
 
+/**
+ * ConvTranspose as the input gradient of the convolution it transposes (conv2dGradInput): its weight
+ * [C_in, C_out / group, kH, kW] is that convolution's weight as stored. Bias: a per-channel add.
+ */
+function convTranspose(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
+  const x = b.input(n, ins, 0);
+  const w = b.constInput(n, ins, 1, 'the weight');
+  const dims = b.shapeOf(x);
+  if (w.dims.length !== 4 || dims.length !== 4) throw unsupported(n, `only 2-D transposed convolutions are supported (weight rank ${w.dims.length})`);
+  const group = int(n, 'group', 1);
+  const kernel = ints(n, 'kernel_shape') ?? w.dims.slice(2);
+  const strides = ints(n, 'strides') ?? [1, 1];
+  const dilations = ints(n, 'dilations') ?? [1, 1];
+  const outPad = ints(n, 'output_padding') ?? [0, 0];
+  let pads = ints(n, 'pads') ?? [0, 0, 0, 0];
+  const autoPad = str(n, 'auto_pad', 'NOTSET');
+  const outputShape = ints(n, 'output_shape');
+  const full = (i: number) => strides[i] * (dims[2 + i] - 1) + outPad[i] + (kernel[i] - 1) * dilations[i] + 1;
+  if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const target = outputShape ? outputShape.slice(-2) : [dims[2] * strides[0], dims[3] * strides[1]];
+    pads = [0, 0, 0, 0];
+    for (let i = 0; i < 2; i++) {
+      const total = full(i) - target[i];
+      if (total < 0) throw unsupported(n, `output_shape [${target}] is larger than the transposed convolution produces`);
+      const half = Math.floor(total / 2);
+      const upper = autoPad !== 'SAME_LOWER';
+      pads[i] = upper ? half : total - half;
+      pads[i + 2] = total - pads[i];
+    }
+  } else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
+  const size: [number, number] = [full(0) - pads[0] - pads[2], full(1) - pads[1] - pads[3]];
+  const outChannels = w.dims[1] * group;
+  const weight = b.params.get(n.inputs[1], w, { trainable: true });
+  let y = b.add(n, 'conv2dGradInput', {
+    inChannels: outChannels,
+    outChannels: w.dims[0],
+    kernel: [kernel[0], kernel[1]],
+    stride: [strides[0], strides[1]],
+    padding: [pads[0], pads[1], pads[2], pads[3]],
+    dilation: [dilations[0], dilations[1]],
+    groups: group,
+    bias: false,
+    activation: noActivation,
+    inputSize: size,
+  }, [x], { weight });
+  if (ins[2]) {
+    const bias = b.constInput(n, ins, 2, 'the bias');
+    y = b.add(n, 'binary', { kind: 'add' }, [y, b.nodeConst(n.inputs[2], { ...bias, dims: [outChannels, 1, 1] })]);
+  }
+  return [y];
+}
+
 function pool(kind: 'MaxPool' | 'AveragePool') {
   return (b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] => {
     let x = b.input(n, ins, 0);
@@ -458,6 +510,7 @@ function constant(b: Builder, n: OnnxNode): Val[] {
 /** Converters by ONNX op type (default domain). */
 export const converters: Record<string, Converter> = {
   Conv: conv,
+  ConvTranspose: convTranspose,
   MaxPool: pool('MaxPool'),
   AveragePool: pool('AveragePool'),
   GlobalAveragePool: globalPool('avg'),

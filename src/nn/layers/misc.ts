@@ -15,8 +15,12 @@ export class BatchNorm2d extends Module {
     readonly options: { eps?: number; momentum?: number } = {},
   ) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new ArgumentError(`BatchNorm2d: numFeatures must be a positive integer, got ${numFeatures}`);
-    this.weight = this.registerParameter('weight', new Parameter([numFeatures], { values: new Float32Array(numFeatures).fill(1) }));
+    if (!Number.isInteger(numFeatures) || numFeatures < 1)
+      throw new ArgumentError(`BatchNorm2d: numFeatures must be a positive integer, got ${numFeatures}`);
+    this.weight = this.registerParameter(
+      'weight',
+      new Parameter([numFeatures], { values: new Float32Array(numFeatures).fill(1) }),
+    );
     this.bias = this.registerParameter('bias', new Parameter([numFeatures]));
     this.runningMean = this.registerParameter('running_mean', new Parameter([numFeatures], { isBuffer: true }));
     this.runningVar = this.registerParameter(
@@ -27,7 +31,12 @@ export class BatchNorm2d extends Module {
   }
 
   emit(graph: Graph, [x]: ValueId[], path: string): ValueId {
-    const attrs = { numFeatures: this.numFeatures, eps: this.options.eps ?? 1e-5, momentum: this.options.momentum ?? 0.1, training: this.training };
+    const attrs = {
+      numFeatures: this.numFeatures,
+      eps: this.options.eps ?? 1e-5,
+      momentum: this.options.momentum ?? 0.1,
+      training: this.training,
+    };
     const params = {
       weight: this.weight,
       bias: this.bias,

@@ -11,11 +11,17 @@ export interface Pool2dOptions {
   ceilMode?: boolean;
 }
 
-function poolAttrs(kernelSize: number | [number, number], o: Pool2dOptions & { dilation?: number | [number, number]; countIncludePad?: boolean }, what: string): Pool2dAttrs {
+function poolAttrs(
+  kernelSize: number | [number, number],
+  o: Pool2dOptions & { dilation?: number | [number, number]; countIncludePad?: boolean },
+  what: string,
+): Pool2dAttrs {
   const kernel = pair(kernelSize, `${what} kernelSize`);
   const padding = pair(o.padding ?? 0, `${what} padding`, 0);
   if (padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1]) {
-    throw new ArgumentError(`${what}: padding ${JSON.stringify(o.padding)} must be at most half the kernel size ${JSON.stringify(kernelSize)} (as in PyTorch)`);
+    throw new ArgumentError(
+      `${what}: padding ${JSON.stringify(o.padding)} must be at most half the kernel size ${JSON.stringify(kernelSize)} (as in PyTorch)`,
+    );
   }
   return {
     kernel,
