@@ -116,7 +116,7 @@ function reportUnsupported(
     io.err(`vireo import: ${file} uses ${nodes.length} node(s) vireo cannot import:`);
     for (const n of nodes) io.err(`  ${n.opType.padEnd(20)} node '${n.node}': ${n.reason}`);
     io.err(
-      'Supported: Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Dropout, Identity, Pad (+ Shape/Gather/Unsqueeze/Squeeze/Slice/Cast/Constant folded).',
+      'Supported: Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Dropout, Identity, Pad (+ Shape/Gather/Unsqueeze/Squeeze/Slice/Cast/Constant folded).',
     );
   }
   return 1;

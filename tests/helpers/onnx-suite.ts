@@ -33,6 +33,7 @@ export const supportedOps = [
   'Dropout',
   'Identity',
   'Pad',
+  'ConvTranspose',
 ];
 
 const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Slice']);

@@ -91,7 +91,8 @@ function convTranspose(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[]
   const x = b.input(n, ins, 0);
   const w = b.constInput(n, ins, 1, 'the weight');
   const dims = b.shapeOf(x);
-  if (w.dims.length !== 4 || dims.length !== 4) throw unsupported(n, `only 2-D transposed convolutions are supported (weight rank ${w.dims.length})`);
+  if (w.dims.length !== 4 || dims.length !== 4)
+    throw unsupported(n, `only 2-D transposed convolutions are supported (weight rank ${w.dims.length})`);
   const group = int(n, 'group', 1);
   const kernel = ints(n, 'kernel_shape') ?? w.dims.slice(2);
   const strides = ints(n, 'strides') ?? [1, 1];
@@ -100,13 +101,18 @@ function convTranspose(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[]
   let pads = ints(n, 'pads') ?? [0, 0, 0, 0];
   const autoPad = str(n, 'auto_pad', 'NOTSET');
   const outputShape = ints(n, 'output_shape');
+  const extra = [0, 0];
   const full = (i: number) => strides[i] * (dims[2 + i] - 1) + outPad[i] + (kernel[i] - 1) * dilations[i] + 1;
   if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const target = outputShape ? outputShape.slice(-2) : [dims[2] * strides[0], dims[3] * strides[1]];
     pads = [0, 0, 0, 0];
     for (let i = 0; i < 2; i++) {
       const total = full(i) - target[i];
-      if (total < 0) throw unsupported(n, `output_shape [${target}] is larger than the transposed convolution produces`);
+      if (total < 0) {
+        // A larger output_shape: the extra rows/columns at the end see no input (implicit output_padding).
+        extra[i] = -total;
+        continue;
+      }
       const half = Math.floor(total / 2);
       const upper = autoPad !== 'SAME_LOWER';
       pads[i] = upper ? half : total - half;
@@ -116,18 +122,25 @@ function convTranspose(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[]
   const size: [number, number] = [full(0) - pads[0] - pads[2], full(1) - pads[1] - pads[3]];
   const outChannels = w.dims[1] * group;
   const weight = b.params.get(n.inputs[1], w, { trainable: true });
-  let y = b.add(n, 'conv2dGradInput', {
-    inChannels: outChannels,
-    outChannels: w.dims[0],
-    kernel: [kernel[0], kernel[1]],
-    stride: [strides[0], strides[1]],
-    padding: [pads[0], pads[1], pads[2], pads[3]],
-    dilation: [dilations[0], dilations[1]],
-    groups: group,
-    bias: false,
-    activation: noActivation,
-    inputSize: size,
-  }, [x], { weight });
+  let y = b.add(
+    n,
+    'conv2dGradInput',
+    {
+      inChannels: outChannels,
+      outChannels: w.dims[0],
+      kernel: [kernel[0], kernel[1]],
+      stride: [strides[0], strides[1]],
+      padding: [pads[0], pads[1], pads[2], pads[3]],
+      dilation: [dilations[0], dilations[1]],
+      groups: group,
+      bias: false,
+      activation: noActivation,
+      inputSize: size,
+    },
+    [x],
+    { weight },
+  );
+  if (extra[0] || extra[1]) y = b.add(n, 'pad', { pads: [0, 0, 0, 0, 0, 0, extra[0], extra[1]], value: 0 }, [y]);
   if (ins[2]) {
     const bias = b.constInput(n, ins, 2, 'the bias');
     y = b.add(n, 'binary', { kind: 'add' }, [y, b.nodeConst(n.inputs[2], { ...bias, dims: [outChannels, 1, 1] })]);
