@@ -368,7 +368,7 @@ function dw3x3_channel_scalar(
 
 /**
  * Direct depthwise convolution (groups = c, c·mult output channels; output channel co reads input
- * channel co / mult), NCHW, with bias[co] and the activation (codes as in gemm.ts) fused. Interior
+ * channel co / mult), NCHW, with bias[co] and the activation (codes as in gemm_epilogue.ts) fused. Interior
  * output columns (every tap inside the row) run 4 at a time for strides 1 and 2; borders are scalar.
  * wt: [c·mult][kh][kw]; bias: c·mult floats (zeros when the layer has none); scratch:
  * f32_dwconv2d_scratch_floats(...) floats (the SIMD 3×3 path's zero-padded input plane).

@@ -10,5 +10,6 @@ export * from './col2im';
 export * from './dwconv_grad';
 export * from './optim';
 export * from './gemm';
+export * from './gemm_pack';
 export * from './im2col';
 export * from './broadcast';
