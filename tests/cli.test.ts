@@ -44,6 +44,25 @@ describe('vireo command', () => {
     expect(info.runtime).toMatch(/^Node\.js v/);
     expect(['relaxed', 'simd', 'scalar']).toContain(info.build);
     expect(typeof info.wasm.simd).toBe('boolean');
+    // Node 20 has no navigator.gpu: the adapter line says so rather than being left out.
+    expect(info.webgpu).toMatch(/^none \(no navigator\.gpu/);
+  });
+
+  it('info describes the WebGPU adapter a runtime offers', async () => {
+    const g = globalThis as { navigator?: unknown };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', {
+      configurable: true,
+      value: { gpu: { requestAdapter: async () => ({ info: { vendor: 'nvidia', architecture: 'hopper' } }) } },
+    });
+    try {
+      const io = capture();
+      expect(await run(['info', '--json'], io)).toBe(0);
+      expect(JSON.parse(io.stdout[0]).webgpu).toBe('nvidia hopper');
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+      else delete g.navigator;
+    }
   });
 
   it('demo prints finite logits and a top-5 in descending probability, the same for the same seed', async () => {

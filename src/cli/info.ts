@@ -9,6 +9,23 @@ of the engine runs here.
 
   --json   one JSON object instead of text`;
 
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
+}
+
+/** The WebGPU adapter this runtime offers, in words: 'none' when there is no API or no adapter. */
+async function describeWebGpuAdapter(gpu: GpuLike | undefined): Promise<string> {
+  if (!gpu) return 'none (no navigator.gpu in this runtime)';
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return 'none (navigator.gpu present, no adapter offered)';
+    const i = adapter.info ?? {};
+    return [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'adapter present (no details)';
+  } catch (err) {
+    return `none (requestAdapter failed: ${(err as Error).message})`;
+  }
+}
+
 export async function infoCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -17,7 +34,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   }
   const wasm = await backendInfo('wasm');
   const { cpus } = await import('node:os');
-  const g = globalThis as { SharedArrayBuffer?: unknown; navigator?: { gpu?: unknown } };
+  const g = globalThis as { SharedArrayBuffer?: unknown; navigator?: { gpu?: GpuLike } };
   const info = {
     vireo: packageVersion(),
     runtime: `Node.js ${process.version}`,
@@ -31,7 +48,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
       // Threads need shared memory; the engine runs one thread today (a worker pool comes with the data pipeline).
       threads: typeof g.SharedArrayBuffer === 'function',
     },
-    webgpu: g.navigator?.gpu !== undefined,
+    webgpu: await describeWebGpuAdapter(g.navigator?.gpu),
     build: wasm.build ?? 'unknown',
   };
   if (values.json) {
@@ -45,7 +62,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   io.out(`wasm simd      ${yes(info.wasm.simd)}`);
   io.out(`relaxed simd   ${yes(info.wasm.relaxedSimd)}`);
   io.out(`wasm threads   ${yes(info.wasm.threads)} (vireo uses one thread)`);
-  io.out(`webgpu         ${info.webgpu ? 'navigator.gpu present' : 'no adapter API in this runtime'}`);
+  io.out(`webgpu         ${info.webgpu}`);
   io.out(`running build  ${info.build} (best this engine validates: relaxed > simd > scalar)`);
   return 0;
 }
