@@ -65,7 +65,7 @@ export function resizedCrop(
     scratch,
     img.uint8 ? 1 : 0,
   );
-  ctx.arena.release(scratch);
+  ctx.free(scratch);
   return replace(ctx, img, out);
 }
 
@@ -208,9 +208,9 @@ export function warpAffine(
     img.uint8 ? 1 : 0,
     scratch,
   );
-  ctx.arena.release(scratch);
-  ctx.arena.release(fills);
-  ctx.arena.release(theta);
+  ctx.free(scratch);
+  ctx.free(fills);
+  ctx.free(theta);
   return replace(ctx, img, out);
 }
 
@@ -252,8 +252,8 @@ function scaleBias(
   const s = ctx.floats(scale);
   const b = ctx.floats(bias);
   ctx.exports.f32_chw_scale_bias(img.ptr, out.ptr, img.c, img.h * img.w, s, b, 0, bound, mode);
-  ctx.arena.release(b);
-  ctx.arena.release(s);
+  ctx.free(b);
+  ctx.free(s);
   return replace(ctx, img, out);
 }
 
