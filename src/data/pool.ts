@@ -7,7 +7,7 @@ import { FormatError, ShapeError, VireoError } from '../core/errors.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
-import { type WireChunk, packChunk } from './wire.js';
+import { type WireChunk, type WireStore, packChunk } from './wire.js';
 import type { WorkerApi, WorkerFault } from './worker.js';
 
 export interface WorkerPoolOptions {
@@ -27,6 +27,18 @@ interface Slot {
   died: Promise<never>;
   terminate(): void;
   setBusy(busy: boolean): void;
+  /** This worker's input pixels (shared memory): rewritten for each chunk it runs, one at a time. */
+  input?: SharedArrayBuffer;
+}
+
+/** A store for packChunk writing into the slot's shared input buffer (grown when too small). */
+function slotStore(slot: Slot): WireStore {
+  return (nBytes, nFloats) => {
+    const floatsAt = (nBytes + 15) & ~15;
+    const need = floatsAt + nFloats * 4;
+    if (!slot.input || slot.input.byteLength < need) slot.input = new SharedArrayBuffer(Math.max(need, 1));
+    return { bytes: new Uint8Array(slot.input, 0, nBytes), floats: new Float32Array(slot.input, floatsAt, nFloats) };
+  };
 }
 
 const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
@@ -172,12 +184,13 @@ export class WorkerPool {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
         slot.setBusy(true);
-        const chunk = packChunk(samples, indices, seed, epoch, attempt);
+        const inShared = sharedMemory();
+        const chunk = packChunk(samples, indices, seed, epoch, attempt, inShared ? slotStore(slot) : undefined);
         chunk.shared = shared;
         try {
           await slot.ready;
           return await Promise.race([
-            slot.remote.run(Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])),
+            slot.remote.run(inShared ? chunk : Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])),
             slot.died,
           ]);
         } catch (e) {
