@@ -1,7 +1,7 @@
 // A/B of a training-side knob on the reference CNN at batch 32: TrainPlans compiled with each setting,
 // profiled steps alternating (machine load hits all alike), medians per op. Every step marks the
 // parameters changed, as an optimizer step does, so the weight packing is timed too.
-// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: all, accumulate, zero-scan, grad-weight-panels, linear-pack)
+// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: all, accumulate, zero-scan, share-staging, grad-weight-panels, linear-pack)
 import { getBackend, Random } from '../src/index.js';
 import { TrainPlan, trainPlanTuning } from '../src/graph/train-plan.js';
 import { linearGradTuning } from '../src/backends/wasm/kernels/linear-grad.js';
@@ -12,6 +12,10 @@ const experiments: Record<string, [string, () => void][]> = {
   accumulate: [
     ['add loop', () => (trainPlanTuning.zeroCheck = false)],
     ['zero check + copy', () => (trainPlanTuning.zeroCheck = true)],
+  ],
+  'share-staging': [
+    ['own copies', () => (linearGradTuning.shareStaging = false)],
+    ['shared copy', () => (linearGradTuning.shareStaging = true)],
   ],
   'zero-scan': [
     ['int32 scan', () => (trainPlanTuning.zeroScan = 'i32')],

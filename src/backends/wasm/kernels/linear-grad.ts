@@ -2,6 +2,7 @@ import { VireoError } from '../../../core/errors.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
+import { acquireStagedWeight } from './weight-staging.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
@@ -39,15 +40,17 @@ export const linearGradInputWasm =
     const packed = arena.alloc(4 * bFloats);
     // The weight is copied into wasm memory as it is (one memcpy) and packed there by f32_gemm_pack_b: a
     // training step changes every weight, so this runs once per step (fc 4096->1024: ~24 ms in a JS loop).
-    const staging = linearGradTuning.packInWasm ? arena.alloc(4 * m * k) : -1;
+    // The copy is shared with the forward kernel's (weight-staging.ts): one copy per weight version.
+    const staging = linearGradTuning.packInWasm
+      ? linearGradTuning.shareStaging
+        ? acquireStagedWeight(ctx, weight)
+        : ownStaging(ctx, weight)
+      : null;
     return {
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        if (staging < 0) packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
-        else {
-          arena.f32(staging, m * k).set(weight.values);
-          exports.f32_gemm_pack_b(staging, k, 0, m, k, packed);
-        }
+        if (!staging) packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
+        else exports.f32_gemm_pack_b(staging.ptr(), k, 0, m, k, packed);
       },
       run([dy], dx, scratch) {
         const ap = (scratch + 15) & ~15;
@@ -56,13 +59,27 @@ export const linearGradInputWasm =
       },
       dispose() {
         arena.release(packed);
-        if (staging >= 0) arena.release(staging);
+        staging?.release();
       },
     };
   };
 
 /** Read when a plan is compiled: pack the weight in wasm (default) or with the TypeScript loop (A/B benches). */
-export const linearGradTuning = { packInWasm: true };
+export const linearGradTuning = { packInWasm: true, shareStaging: true };
+
+/** A staging copy of this kernel's own, refreshed on every pack (A/B against the shared one). */
+function ownStaging(ctx: WasmContext, weight: { values: Float32Array }): ReturnType<typeof acquireStagedWeight> {
+  const ptr = ctx.arena.alloc(4 * weight.values.length);
+  return {
+    ptr() {
+      ctx.arena.f32(ptr, weight.values.length).set(weight.values);
+      return ptr;
+    },
+    release() {
+      ctx.arena.release(ptr);
+    },
+  };
+}
 
 /** Packs a row-major k×n matrix into nr-column B panels: panel j, step p, lane l = w[p][j·nr + l] (0 past n). */
 function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, nr: number): void {

@@ -2,6 +2,7 @@ import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packTransposedBPanels } from './gemm-glue.js';
+import { acquireStagedWeight } from './weight-staging.js';
 
 /**
  * y[rows, out] = x[rows, in] · Wᵀ + b, activation fused: Wᵀ packed once into B panels (pack()), the
@@ -27,16 +28,14 @@ export const linearWasm =
     // First pack: the TypeScript loop. From the second on (the weight changes: training, where an update
     // repacks every step) the weight is copied into a staging buffer in wasm memory and packed there by
     // f32_pack_b_transposed (SIMD transposes; assembly/col2im.ts); inference never pays for the staging buffer.
+    // The staging copy is shared with the layer's input-gradient kernel (weight-staging.ts).
     let packs = 0;
-    let staging = -1;
+    let staging: ReturnType<typeof acquireStagedWeight> | null = null;
     return {
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        if (++packs === 2 && typeof exports.f32_pack_b_transposed === 'function') staging = arena.alloc(4 * n * k);
-        if (staging >= 0) {
-          arena.f32(staging, n * k).set(weight.values);
-          exports.f32_pack_b_transposed(staging, k, k, n, wPtr);
-        } else packTransposedBPanels(arena.f32(wPtr, bFloats), weight.values, n, k, nr);
+        if (++packs === 2 && typeof exports.f32_pack_b_transposed === 'function') staging = acquireStagedWeight(ctx, weight);
+        if (staging) exports.f32_pack_b_transposed(staging.ptr(), k, k, n, wPtr); else packTransposedBPanels(arena.f32(wPtr, bFloats), weight.values, n, k, nr);
         const b = arena.f32(biasPtr, nPadded);
         b.fill(0);
         if (bias) b.set(bias.values);
@@ -50,7 +49,7 @@ export const linearWasm =
       dispose() {
         arena.release(wPtr);
         arena.release(biasPtr);
-        if (staging >= 0) arena.release(staging);
+        staging?.release();
       },
     };
   };
