@@ -4,7 +4,7 @@ import { Tensor } from '../core/tensor.js';
 import type { WasmBuild } from '../backends/registry.js';
 import { type Dataset, defaultImageContext } from './dataset.js';
 import { WorkerPool, defaultWorkerCount } from './pool.js';
-import { type Batch, makeBatch } from './sample.js';
+import { type Batch, type RawSample, makeBatch } from './sample.js';
 import { epochPermutation } from './seed.js';
 import type { WorkerFault } from './worker.js';
 
@@ -117,7 +117,9 @@ export class DataLoader implements AsyncIterable<DataBatch> {
   private lastSampleSize = 0;
 
   private async makeBatch(indices: number[], epoch: number): Promise<DataBatch> {
-    const samples = await Promise.all(indices.map((i) => this.dataset.raw(i)));
+    // In-memory datasets answer synchronously: no promise per sample then.
+    const got = indices.map((i) => this.dataset.raw(i));
+    const samples = got.some((r) => r instanceof Promise) ? await Promise.all(got) : (got as RawSample[]);
     const size = await this.poolSize;
     if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
     let b: Batch;
