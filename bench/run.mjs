@@ -10,6 +10,9 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { BUILDS, UsageError, median, parseBenchArgs } from './common.mjs';
+
+export { UsageError };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -17,7 +20,6 @@ const require = createRequire(import.meta.url);
 /** FLOPs per image of the reference CNN as issue 2 states it; Plan.totalFlops is checked against it. */
 const ISSUE_FLOPS_PER_IMAGE = 89.6e6;
 const BATCHES = [1, 32];
-const BUILDS = ['relaxed', 'simd', 'scalar'];
 
 export const usage = `usage: vireo bench [--quick] [--json] [--out FILE] [--no-peer] [--builds LIST]
 
@@ -31,31 +33,7 @@ Runs the reference CNN (issue 2) forward at batch 1 and 32 on each wasm build an
   --builds LIST    comma-separated wasm builds to run (default: relaxed,simd,scalar)
 `;
 
-export function parseArgs(argv) {
-  const opts = { quick: false, json: false, out: join(root, 'bench', 'results', 'latest.json'), peer: true, builds: BUILDS };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') opts.quick = true;
-    else if (a === '--json') opts.json = true;
-    else if (a === '--no-peer') opts.peer = false;
-    else if (a === '--out' && i + 1 < argv.length) opts.out = argv[++i];
-    else if (a === '--builds' && i + 1 < argv.length) {
-      opts.builds = argv[++i].split(',').filter(Boolean);
-      const bad = opts.builds.filter((b) => !BUILDS.includes(b));
-      if (bad.length) throw new UsageError(`unknown build(s): ${bad.join(', ')} (known: ${BUILDS.join(', ')})`);
-    } else if (a === '--help' || a === '-h') opts.help = true;
-    else throw new UsageError(`unknown option '${a}'`);
-  }
-  return opts;
-}
-
-export class UsageError extends Error {}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+export const parseArgs = (argv) => parseBenchArgs(argv, join(root, 'bench', 'results', 'latest.json'));
 
 function maxAbsDiff(a, b) {
   let m = 0;

@@ -15,6 +15,9 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { BUILDS, UsageError, median, parseBenchArgs } from './common.mjs';
+
+export { UsageError };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -23,7 +26,6 @@ const BATCH = 32;
 /** tfjs-backend-cpu takes about a minute per batch-32 step here (its conv backprop is plain JS loops): it is
  * timed at a smaller batch and compared per image; its first loss is checked against vireo's on those images. */
 const TFJS_CPU_BATCH = 4;
-const BUILDS = ['relaxed', 'simd', 'scalar'];
 const LR = 0.01;
 const MOMENTUM = 0.9;
 const PYTHON = '/usr/bin/python3';
@@ -40,37 +42,8 @@ on each wasm build, PyTorch (CPU, 1 thread) and tfjs-backend-cpu; tfjs-backend-w
   --builds LIST    comma-separated wasm builds (default: ${BUILDS.join(',')})
 `;
 
-export function parseArgs(argv) {
-  const opts = {
-    quick: false,
-    json: false,
-    out: join(root, 'bench', 'results', 'train-latest.json'),
-    peer: true,
-    builds: BUILDS,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') opts.quick = true;
-    else if (a === '--json') opts.json = true;
-    else if (a === '--no-peer') opts.peer = false;
-    else if (a === '--out' && i + 1 < argv.length) opts.out = argv[++i];
-    else if (a === '--builds' && i + 1 < argv.length) {
-      opts.builds = argv[++i].split(',').filter(Boolean);
-      const bad = opts.builds.filter((b) => !BUILDS.includes(b));
-      if (bad.length) throw new UsageError(`unknown build(s): ${bad.join(', ')} (known: ${BUILDS.join(', ')})`);
-    } else if (a === '--help' || a === '-h') opts.help = true;
-    else throw new UsageError(`unknown option '${a}'`);
-  }
-  return opts;
-}
+export const parseArgs = (argv) => parseBenchArgs(argv, join(root, 'bench', 'results', 'train-latest.json'));
 
-export class UsageError extends Error {}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const f1 = (x) => (x == null ? '-' : x.toFixed(1));
 const f2 = (x) => (x == null ? '-' : x.toFixed(2));
 
