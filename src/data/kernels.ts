@@ -70,7 +70,10 @@ export class ImageContext {
       return;
     }
     let list = this.spare.get(size);
-    if (!list) this.spare.set(size, (list = []));
+    if (!list) {
+      list = [];
+      this.spare.set(size, list);
+    }
     list.push(ptr);
     this.spareBytes += size;
   }

@@ -58,7 +58,13 @@ function uniformMeta(samples: RawSample[]): WireUniform['meta'] | null {
     if (b.kind !== a.kind || b.data.length !== a.data.length || b.height !== a.height || b.width !== a.width) return null;
     if (b.channels !== a.channels || (b.kind === 'u8' ? b.layout : undefined) !== layout) return null;
   }
-  const meta: WireUniform['meta'] = { kind: a.kind, length: a.data.length, height: a.height, width: a.width, channels: a.channels };
+  const meta: WireUniform['meta'] = {
+    kind: a.kind,
+    length: a.data.length,
+    height: a.height,
+    width: a.width,
+    channels: a.channels,
+  };
   if (layout !== undefined) meta.layout = layout;
   return meta;
 }

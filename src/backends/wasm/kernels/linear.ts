@@ -35,7 +35,8 @@ export const linearWasm =
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
         if (++packs === 2 && typeof exports.f32_pack_b_transposed === 'function') staging = acquireStagedWeight(ctx, weight);
-        if (staging) exports.f32_pack_b_transposed(staging.ptr(), k, k, n, wPtr); else packTransposedBPanels(arena.f32(wPtr, bFloats), weight.values, n, k, nr);
+        if (staging) exports.f32_pack_b_transposed(staging.ptr(), k, k, n, wPtr);
+        else packTransposedBPanels(arena.f32(wPtr, bFloats), weight.values, n, k, nr);
         const b = arena.f32(biasPtr, nPadded);
         b.fill(0);
         if (bias) b.set(bias.values);
