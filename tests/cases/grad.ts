@@ -1,6 +1,7 @@
 import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
 import { noActivation } from '../../src/ops/types.js';
 import type { OpCase } from '../helpers/single-op.js';
+import { convCase, poolCase } from './builders.js';
 
 /**
  * Forward-op cases whose gradients are checked (against finite differences on the reference backend,
@@ -13,32 +14,12 @@ export interface GradCase extends OpCase {
 }
 
 function conv(name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }): GradCase {
-  const attrs: Conv2dAttrs = {
-    inChannels: x[1],
-    kernel: [3, 3],
-    stride: [1, 1],
-    padding: [0, 0, 0, 0],
-    dilation: [1, 1],
-    groups: 1,
-    bias: true,
-    activation: noActivation,
-    ...o,
-  };
-  return { name, op: 'conv2d', attrs, inputs: [x], piecewise: attrs.activation.kind !== 'none' };
+  const c = convCase(name, x, o);
+  return { ...c, piecewise: c.attrs.activation.kind !== 'none' };
 }
 
 function pool(name: string, op: 'maxPool2d' | 'avgPool2d', x: number[], o: Partial<Pool2dAttrs>): GradCase {
-  const kernel = o.kernel ?? [2, 2];
-  const attrs: Pool2dAttrs = {
-    kernel,
-    stride: kernel,
-    padding: [0, 0],
-    dilation: [1, 1],
-    ceilMode: false,
-    countIncludePad: true,
-    ...o,
-  };
-  return { name, op, attrs, inputs: [x], piecewise: op === 'maxPool2d' };
+  return { ...poolCase(name, op, x, o), piecewise: op === 'maxPool2d' };
 }
 
 const relu = { kind: 'relu', alpha: 0 } as const;

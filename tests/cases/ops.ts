@@ -1,6 +1,6 @@
-import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
 import { noActivation } from '../../src/ops/types.js';
 import type { OpCase } from '../helpers/single-op.js';
+import { convCase, poolCase } from './builders.js';
 import { tensorOpCases } from './tensor-ops.js';
 
 /**
@@ -8,34 +8,8 @@ import { tensorOpCases } from './tensor-ops.js';
  * odd spatial sizes, channel counts that are not multiples of 4, batch 1 and batch > 1, and the
  * padding/stride/dilation/ceil-mode edges.
  */
-function conv(name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }): OpCase<'conv2d'> {
-  const attrs: Conv2dAttrs = {
-    inChannels: x[1],
-    kernel: [3, 3],
-    stride: [1, 1],
-    padding: [0, 0, 0, 0],
-    dilation: [1, 1],
-    groups: 1,
-    bias: true,
-    activation: noActivation,
-    ...o,
-  };
-  return { name, op: 'conv2d', attrs, inputs: [x] };
-}
-
-function pool(name: string, op: 'maxPool2d' | 'avgPool2d', x: number[], o: Partial<Pool2dAttrs>): OpCase {
-  const kernel = o.kernel ?? [2, 2];
-  const attrs: Pool2dAttrs = {
-    kernel,
-    stride: kernel,
-    padding: [0, 0],
-    dilation: [1, 1],
-    ceilMode: false,
-    countIncludePad: true,
-    ...o,
-  };
-  return { name, op, attrs, inputs: [x] };
-}
+const conv = convCase;
+const pool = poolCase;
 
 export const opCases: OpCase[] = [
   conv('conv 3x3 pad1', [2, 3, 9, 7], { outChannels: 5, padding: [1, 1, 1, 1] }),
