@@ -247,20 +247,21 @@ export class WorkerPool {
     const allShared = shared !== null && results.every((r) => r.inShared) && c * h * w === sampleSize;
     const x = allShared ? new Float32Array(shared) : new Float32Array(samples.length * c * h * w);
     const y = new Float32Array(samples.length);
+    for (let k = 0; k < samples.length; k++) y[k] = samples[k].label;
     let offset = 0;
     for (let k = 0; k < results.length; k++) {
+      const count = Math.min(per, samples.length - k * per);
       if (!allShared) {
         if (results[k].inShared) {
           const region = new Float32Array(
             shared as SharedArrayBuffer,
             offset * (sampleSize as number) * 4,
-            results[k].y.length * sampleSize,
+            count * sampleSize,
           );
           x.set(region, offset * c * h * w);
         } else x.set(results[k].x, offset * c * h * w);
       }
-      y.set(results[k].y, offset);
-      offset += results[k].y.length;
+      offset += count;
     }
     return { x, y, shape: [samples.length, c, h, w] };
   }

@@ -16,6 +16,7 @@ export interface WorkerFault {
 let ctx: ImageContext | null = null;
 let transform: Transform | null = null;
 let fault: WorkerFault | null = null;
+const empty = new Float32Array(0);
 
 function die(): never {
   const proc = (globalThis as { process?: { exit(code: number): never } }).process;
@@ -36,7 +37,8 @@ const api = {
     if (fault && chunk.attempt < fault.attempts && chunk.indices.includes(fault.exitOnSample)) die();
     const out = chunk.shared ? new Float32Array(chunk.shared.buffer, chunk.shared.offset * 4, chunk.shared.length) : undefined;
     const batch = await makeBatch(ctx, unpackChunk(chunk), chunk.indices, transform, chunk.seed, chunk.epoch, out);
-    if (out && batch.x === out) return Comlink.transfer({ ...batch, x: new Float32Array(0), inShared: true }, [batch.y.buffer]);
+    // Pixels are in the shared batch and the pool knows the labels: only the shape goes back.
+    if (out && batch.x === out) return { x: empty, y: empty, shape: batch.shape, inShared: true };
     return Comlink.transfer(batch, [batch.x.buffer, batch.y.buffer]);
   },
 };
