@@ -253,11 +253,7 @@ export class WorkerPool {
       const count = Math.min(per, samples.length - k * per);
       if (!allShared) {
         if (results[k].inShared) {
-          const region = new Float32Array(
-            shared as SharedArrayBuffer,
-            offset * (sampleSize as number) * 4,
-            count * sampleSize,
-          );
+          const region = new Float32Array(shared as SharedArrayBuffer, offset * (sampleSize as number) * 4, count * sampleSize);
           x.set(region, offset * c * h * w);
         } else x.set(results[k].x, offset * c * h * w);
       }
