@@ -5,7 +5,7 @@
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
 // Imports the built package (npm run build first).
-// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2] [--reuse]
+// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E]
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
@@ -48,13 +48,21 @@ function pipeline(size) {
   ]);
 }
 
-async function vireo(ds, size, numWorkers, batchSize) {
+// Epochs of warm-up and of measurement. A 32x32 epoch of 4096 images lasts ~30-50 ms: one warm-up
+// epoch left the workers still warming up (JIT, allocator) during the measured one, and a single such
+// epoch is mostly noise on a shared box, so the 32x32 row warms up 3 epochs and measures 4.
+const warmupArg = process.argv.indexOf('--warmup');
+const epochsArg = process.argv.indexOf('--epochs');
+
+async function vireo(ds, size, numWorkers, batchSize, warmup, epochs) {
   ds.transform = pipeline(size);
   const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch, reuseBuffers });
-  for await (const _ of loader); // warm-up epoch: workers started, kernels compiled, nothing left in flight
+  // warm-up epochs: workers started, kernels compiled, nothing left in flight
+  for (let e = 0; e < (warmupArg > 0 ? Number(process.argv[warmupArg + 1]) : warmup); e++) for await (const _ of loader);
   const t0 = performance.now();
   let n = 0;
-  for await (const { x } of loader) n += x.shape[0];
+  for (let e = 0; e < (epochsArg > 0 ? Number(process.argv[epochsArg + 1]) : epochs); e++)
+    for await (const { x } of loader) n += x.shape[0];
   const s = (performance.now() - t0) / 1000;
   await loader.close();
   return n / s;
@@ -104,25 +112,26 @@ console.log(
   `data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`,
 );
 const results = {};
+// [output size, images, batch, warm-up epochs, measured epochs]
 const configs = quick
   ? [
-      [224, 128, 32],
-      [32, 1024, 256],
+      [224, 128, 32, 1, 1],
+      [32, 1024, 256, 3, 4],
     ]
   : [
-      [224, 384, 64],
-      [32, 4096, 256],
+      [224, 384, 64, 1, 1],
+      [32, 4096, 256, 3, 4],
     ];
-for (const [size, n, batch] of configs.filter(([s]) => sizes.includes(s))) {
+for (const [size, n, batch, warmup, epochs] of configs.filter(([s]) => sizes.includes(s))) {
   const ds = dataset(n);
   const row = {};
-  for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch);
+  for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch, warmup, epochs);
   for (const backend of noTfjs ? [] : ['cpu', 'wasm']) {
     if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to start`);
     row[`tfjs-${backend}`] = await tfjs(tf, dataset(quick ? n / 4 : n / 2), size, batch);
   }
   results[size] = row;
-  console.log(`\n-> ${size}x${size} (${n} images, batch ${batch})`);
+  console.log(`\n-> ${size}x${size} (${n} images, batch ${batch}; vireo: ${warmup} warm-up epoch(s), ${epochs} measured)`);
   for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
   const v0 = row['vireo 0 workers'];
   const bestTf = noTfjs ? Number.NaN : Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
