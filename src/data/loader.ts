@@ -141,18 +141,38 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     return { x: new Tensor(b.x, b.shape), y: new Tensor(b.y, [b.shape[0]]), indices };
   }
 
+  /**
+   * With workers: the next epoch's first batches, started while this epoch's last ones are consumed
+   * (so the workers do not idle across the epoch boundary). Used if the next iteration runs that
+   * epoch; dropped otherwise (setEpoch to another one).
+   */
+  private ahead: { epoch: number; batches: number[][]; inFlight: Promise<DataBatch>[] } | null = null;
+
   async *[Symbol.asyncIterator](): AsyncIterator<DataBatch> {
     if (this.closed) throw new VireoError('DataLoader: iterated after close()');
     const epoch = this.epoch++;
-    const batches = this.batchIndices(epoch);
-    const inFlight: Promise<DataBatch>[] = [];
+    const ahead = this.ahead?.epoch === epoch ? this.ahead : null;
+    this.ahead = null;
+    const batches = ahead ? ahead.batches : this.batchIndices(epoch);
+    const inFlight: Promise<DataBatch>[] = ahead ? ahead.inFlight : [];
     const held: Float32Array[] = [];
-    let next = 0;
+    let next = inFlight.length;
     const fill = () => {
       while (inFlight.length < this.prefetch && next < batches.length) {
         const p = this.makeBatch(batches[next++], epoch);
         p.catch(() => {});
         inFlight.push(p);
+      }
+      if (next === batches.length && this.pool && !this.closed) {
+        // Every batch of this epoch is under way: the free prefetch slots start the next epoch's.
+        const e = this.epoch;
+        if (this.ahead?.epoch !== e) this.ahead = { epoch: e, batches: this.batchIndices(e), inFlight: [] };
+        const a = this.ahead;
+        while (inFlight.length + a.inFlight.length < this.prefetch && a.inFlight.length < a.batches.length) {
+          const p = this.makeBatch(a.batches[a.inFlight.length], e);
+          p.catch(() => {});
+          a.inFlight.push(p);
+        }
       }
     };
     try {
@@ -181,6 +201,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
   /** Ends the worker pool (if any). The loader cannot be iterated afterwards. */
   async close(): Promise<void> {
     this.closed = true;
+    this.ahead = null;
     await this.pool?.close();
     this.pool = null;
   }

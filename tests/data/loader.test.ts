@@ -100,6 +100,21 @@ describe('DataLoader', () => {
     expect(Array.from(epoch1.x.dataSync())).not.toEqual(Array.from(again.x.dataSync()));
   });
 
+  it('with workers the next epoch starts ahead; setEpoch to another epoch drops those batches', async () => {
+    const ds = cifarLike(10, 3);
+    ds.transform = pipeline();
+    const main = new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 2 });
+    main.setEpoch(5);
+    const want = await collect(main);
+    const pooled = new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 2, numWorkers: 2, prefetch: 3 });
+    await collect(pooled); // epoch 0: its tail starts epoch 1 ahead
+    pooled.setEpoch(5);
+    const got = await collect(pooled);
+    await pooled.close();
+    expect(got.map((b) => b.indices)).toEqual(want.map((b) => b.indices));
+    expect(got.map((b) => Array.from(b.x))).toEqual(want.map((b) => Array.from(b.x)));
+  });
+
   it('image folders decode inside the workers, same result as on the main thread', async () => {
     const { dir, cleanup } = tempDir();
     try {
