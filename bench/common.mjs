@@ -1,4 +1,5 @@
-// Pieces every benchmark script shares: the command-line options and the median.
+// Pieces every benchmark script shares: the command-line options, the median, number and table formatting,
+// and the reference CNN of issue 2 (built through the package's nn, which each script imports itself).
 
 export const BUILDS = ['relaxed', 'simd', 'scalar'];
 
@@ -28,3 +29,38 @@ export const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+export const f1 = (x) => (x == null ? '-' : x.toFixed(1));
+export const f2 = (x) => (x == null ? '-' : x.toFixed(2));
+
+/** A text table: right-aligned columns unless `align[i]` is 'l'. */
+export function table(headers, rows, align) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (align?.[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The reference CNN of issue 2 (the classic CIFAR-10 network), named as in the issue. */
+export function referenceCnn(nn) {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    pool1: new nn.MaxPool2d(2),
+    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
+    relu2: new nn.ReLU(),
+    pool2: new nn.MaxPool2d(2),
+    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
+    relu3: new nn.ReLU(),
+    pool3: new nn.MaxPool2d(2),
+    flatten: new nn.Flatten(),
+    fc1: new nn.Linear(4096, 1024),
+    relu4: new nn.ReLU(),
+    fc2: new nn.Linear(1024, 512),
+    relu5: new nn.ReLU(),
+    fc3: new nn.Linear(512, 10),
+  });
+}

@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { BUILDS, UsageError, median, parseBenchArgs } from './common.mjs';
+import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, table } from './common.mjs';
 
 export { UsageError };
 
@@ -83,26 +83,6 @@ async function measurePeak(quick, relaxedSupported) {
 
 // ---------------------------------------------------------------------------------------------- models
 
-function referenceCnn(nn) {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
-}
-
 /** The same network in tfjs-core ops (NHWC, the layout its wasm backend supports), with the same weights. */
 async function tfjsPeer(stateDict) {
   const tf = await import('@tensorflow/tfjs-core');
@@ -161,19 +141,7 @@ async function tfjsPeer(stateDict) {
 
 // ---------------------------------------------------------------------------------------------- output
 
-const f1 = (x) => (x == null ? '-' : x.toFixed(1));
-const f2 = (x) => (x == null ? '-' : x.toFixed(2));
 const pct = (x) => (x == null ? '-' : `${(100 * x).toFixed(0)}%`);
-
-function table(headers, rows, align) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
-    cells
-      .map((c, i) => (align?.[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 // ---------------------------------------------------------------------------------------------- main
 
