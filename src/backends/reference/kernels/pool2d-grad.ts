@@ -1,5 +1,6 @@
 import type { HostArena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
+import { avgPoolWindow } from './pool2d.js';
 
 /** Each dY goes to its window's argmax, recomputed from X with the forward's rule (first max, NaN wins). */
 export const maxPool2dGradReference =
@@ -45,7 +46,6 @@ export const maxPool2dGradReference =
 export const avgPool2dGradReference =
   (arena: HostArena): KernelFactory<'avgPool2dGrad'> =>
   ({ node, inputShapes: [dys], outputShape: xs }) => {
-    const { kernel, stride, padding, countIncludePad } = node.attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = dys;
     return {
@@ -57,18 +57,9 @@ export const avgPool2dGradReference =
         for (let p = 0; p < n * c; p++) {
           for (let oy = 0; oy < oh; oy++) {
             for (let ox = 0; ox < ow; ox++) {
-              const y0 = oy * stride[0] - padding[0];
-              const x0 = ox * stride[1] - padding[1];
-              const y1 = Math.min(y0 + kernel[0], h + padding[0]);
-              const x1 = Math.min(x0 + kernel[1], w + padding[1]);
-              const padCount = (y1 - y0) * (x1 - x0);
-              const ys0 = Math.max(y0, 0);
-              const xs0 = Math.max(x0, 0);
-              const ys1 = Math.min(y1, h);
-              const xs1 = Math.min(x1, w);
-              const divisor = countIncludePad ? padCount : (ys1 - ys0) * (xs1 - xs0);
+              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, node.attrs);
               const d = dy[(p * oh + oy) * ow + ox] / divisor;
-              for (let iy = ys0; iy < ys1; iy++) for (let ix = xs0; ix < xs1; ix++) dx[(p * h + iy) * w + ix] += d;
+              for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) dx[(p * h + iy) * w + ix] += d;
             }
           }
         }

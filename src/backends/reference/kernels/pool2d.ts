@@ -1,3 +1,4 @@
+import type { Pool2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import type { HostArena } from '../../arena.js';
 
@@ -34,11 +35,10 @@ export const maxPool2dReference =
     };
   };
 
-/** PyTorch's divisor: the window clipped to input+padding (countIncludePad) or to the input alone. */
+/** Average pooling; the window and divisor rule is avgPoolWindow below, shared with the backward. */
 export const avgPool2dReference =
   (arena: HostArena): KernelFactory<'avgPool2d'> =>
   ({ node, inputShapes: [xs], outputShape: ys }) => {
-    const { kernel, stride, padding, countIncludePad } = node.attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = ys;
     return {
@@ -49,18 +49,9 @@ export const avgPool2dReference =
         for (let p = 0; p < n * c; p++) {
           for (let oy = 0; oy < oh; oy++) {
             for (let ox = 0; ox < ow; ox++) {
-              const y0 = oy * stride[0] - padding[0];
-              const x0 = ox * stride[1] - padding[1];
-              const y1 = Math.min(y0 + kernel[0], h + padding[0]);
-              const x1 = Math.min(x0 + kernel[1], w + padding[1]);
-              const padCount = (y1 - y0) * (x1 - x0);
-              const ys0 = Math.max(y0, 0);
-              const xs0 = Math.max(x0, 0);
-              const ys1 = Math.min(y1, h);
-              const xs1 = Math.min(x1, w);
+              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, node.attrs);
               let sum = 0;
-              for (let iy = ys0; iy < ys1; iy++) for (let ix = xs0; ix < xs1; ix++) sum += x[(p * h + iy) * w + ix];
-              const divisor = countIncludePad ? padCount : (ys1 - ys0) * (xs1 - xs0);
+              for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[(p * h + iy) * w + ix];
               y[(p * oh + oy) * ow + ox] = sum / divisor;
             }
           }
@@ -95,3 +86,26 @@ export const adaptiveAvgPool2dReference =
       },
     };
   };
+
+/**
+ * The cells of one average-pooling window that lie inside the input, and PyTorch's divisor for it: the
+ * window clipped to input+padding (countIncludePad) or to the input alone. Forward and backward share it.
+ */
+export function avgPoolWindow(
+  oy: number,
+  ox: number,
+  h: number,
+  w: number,
+  { kernel, stride, padding, countIncludePad }: Pool2dAttrs,
+): { y0: number; y1: number; x0: number; x1: number; divisor: number } {
+  const top = oy * stride[0] - padding[0];
+  const left = ox * stride[1] - padding[1];
+  const bottom = Math.min(top + kernel[0], h + padding[0]);
+  const right = Math.min(left + kernel[1], w + padding[1]);
+  const y0 = Math.max(top, 0);
+  const x0 = Math.max(left, 0);
+  const y1 = Math.min(bottom, h);
+  const x1 = Math.min(right, w);
+  const divisor = countIncludePad ? (bottom - top) * (right - left) : (y1 - y0) * (x1 - x0);
+  return { y0, y1, x0, x1, divisor };
+}
