@@ -13,6 +13,8 @@ export interface TensorOptions {
   integer?: boolean;
   /** Makes the tensor differentiable: `backward(grad)` calls it. */
   gradFn?: GradFn;
+  /** Called with the values when the tensor is disposed (a DataLoader takes batch memory back this way). */
+  onDispose?: (values: Float32Array) => void;
 }
 
 /**
@@ -33,9 +35,13 @@ export class Tensor {
   /** Set on tensors that come out of a differentiable computation (PyTorch's grad_fn). */
   readonly gradFn: GradFn | null;
 
+  private onDispose: ((values: Float32Array) => void) | null;
+  private disposed = false;
+
   constructor(values: Float32Array, shape: Shape, options: TensorOptions = {}) {
     this.integer = options.integer ?? false;
     this.gradFn = options.gradFn ?? null;
+    this.onDispose = options.onDispose ?? null;
     assertValidShape(shape, 'tensor');
     if (values.length !== sizeOf(shape)) {
       throw new ShapeError(`tensor: ${values.length} values do not fill shape ${shapeToString(shape)} (${sizeOf(shape)} values)`);
@@ -54,12 +60,35 @@ export class Tensor {
 
   /** The values, in row-major NCHW order. The array is the tensor's own: copy it before changing it. */
   async data(): Promise<Float32Array> {
-    return this.values;
+    return this.dataSync();
   }
 
   /** Synchronous read, for host-resident tensors (every tensor today). */
   dataSync(): Float32Array {
+    if (this.disposed) {
+      throw new VireoError(
+        `tensor ${shapeToString(this.shape)} was disposed (its memory may already hold other values); copy what you need to keep before dispose() or a DataLoader batch's release()`,
+      );
+    }
     return this.values;
+  }
+
+  /**
+   * Gives up the tensor: reading it afterwards throws. A DataLoader batch's tensors hand their
+   * memory back to the loader, which writes a later batch there instead of allocating a fresh one.
+   * Views made with `reshape` share the values and are not guarded: dispose those together.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const hook = this.onDispose;
+    this.onDispose = null;
+    hook?.(this.values);
+  }
+
+  /** True once `dispose()` ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** True when `backward` can run (the tensor has a gradient function). */
@@ -102,7 +131,7 @@ export class Tensor {
   }
 
   reshape(shape: Shape): Tensor {
-    return new Tensor(this.values, shape, { gradFn: this.gradFn ?? undefined });
+    return new Tensor(this.dataSync(), shape, { gradFn: this.gradFn ?? undefined });
   }
 
   toString(): string {

@@ -7,6 +7,8 @@ import { Tensor } from '../core/tensor.js';
 export interface Batch {
   x: Tensor;
   y: Tensor;
+  /** DataLoader batches: hands the batch's memory back once used (fit and evaluate call it). */
+  release?(): void;
 }
 
 /**

@@ -130,12 +130,14 @@ export async function evaluate(
   let images = 0;
   let lossSum = 0;
   try {
-    for await (const { x, y } of open(data)) {
+    for await (const batch of open(data)) {
+      const { x, y } = batch;
       const out = await model.forward(x);
       const n = x.shape[0];
       if (options.loss) lossSum += (await callLoss(options.loss, out, y).data())[0] * n;
       for (const m of metrics) m.update(out, y);
       images += n;
+      batch.release?.();
     }
   } finally {
     if (wasTraining) model.train(true);
@@ -186,44 +188,50 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     let lossSum = 0;
     let step = 0;
     let skipped = 0;
-    for await (const { x, y } of open(options.train)) {
-      step++;
-      const n = x.shape[0];
-      optimizer.zeroGrad();
-      const out = await model.forward(x);
-      let value = Number.NaN;
-      let problem = '';
-      let lossTensor: Tensor | null = null;
+    for await (const batch of open(options.train)) {
+      const { x, y } = batch;
+      // A DataLoader batch is done with once its step ran: its memory goes to a later batch.
       try {
-        lossTensor = callLoss(options.loss, out, y);
-        value = (await lossTensor.data())[0];
-        if (!Number.isFinite(value)) problem = `the loss is ${value}`;
-      } catch (e) {
-        if (!(e instanceof NonFiniteError)) throw e;
-        problem = e.message;
-      }
-      if (!problem && lossTensor) {
-        await lossTensor.backward();
-        if (clip && 'maxNorm' in clip) {
-          const norm = clipGradNorm(params, clip.maxNorm, clip.normType ?? 2);
-          if (!Number.isFinite(norm)) problem = `the gradient norm is ${norm}`;
-        } else if (clip) clipGradValue(params, clip.value);
-      }
-      if (problem) {
-        if (onNaN === 'stop')
-          throw new NonFiniteError(
-            `fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`,
-          );
-        skipped++;
+        step++;
+        const n = x.shape[0];
         optimizer.zeroGrad();
-        continue;
+        const out = await model.forward(x);
+        let value = Number.NaN;
+        let problem = '';
+        let lossTensor: Tensor | null = null;
+        try {
+          lossTensor = callLoss(options.loss, out, y);
+          value = (await lossTensor.data())[0];
+          if (!Number.isFinite(value)) problem = `the loss is ${value}`;
+        } catch (e) {
+          if (!(e instanceof NonFiniteError)) throw e;
+          problem = e.message;
+        }
+        if (!problem && lossTensor) {
+          await lossTensor.backward();
+          if (clip && 'maxNorm' in clip) {
+            const norm = clipGradNorm(params, clip.maxNorm, clip.normType ?? 2);
+            if (!Number.isFinite(norm)) problem = `the gradient norm is ${norm}`;
+          } else if (clip) clipGradValue(params, clip.value);
+        }
+        if (problem) {
+          if (onNaN === 'stop')
+            throw new NonFiniteError(
+              `fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`,
+            );
+          skipped++;
+          optimizer.zeroGrad();
+          continue;
+        }
+        optimizer.step();
+        if (schedule && scheduleStep === 'batch') schedule.step();
+        for (const m of metrics) m.update(out, y);
+        lossSum += value * n;
+        images += n;
+        options.onProgress?.({ phase: 'train', epoch, step, loss: value, images, lr: optimizer.paramGroups[0].lr });
+      } finally {
+        batch.release?.();
       }
-      optimizer.step();
-      if (schedule && scheduleStep === 'batch') schedule.step();
-      for (const m of metrics) m.update(out, y);
-      lossSum += value * n;
-      images += n;
-      options.onProgress?.({ phase: 'train', epoch, step, loss: value, images, lr: optimizer.paramGroups[0].lr });
     }
     const seconds = (now() - t0) / 1000;
     const lr = optimizer.paramGroups[0].lr;
