@@ -4,6 +4,7 @@ import { Dataset } from './dataset.js';
 import { exists, joinPath, readBytes } from './files.js';
 import { type RawSample, checkLabel } from './sample.js';
 import type { Transform } from './transforms.js';
+import { type SharedImages, sharedImagesFrom } from './wire.js';
 
 const pixels = 3 * 32 * 32;
 
@@ -47,8 +48,32 @@ export class CifarDataset extends Dataset {
     this.length = this.offsets.length;
   }
 
+  private shared: SharedImages | null | undefined;
+
+  /**
+   * The records' pixels packed into shared memory, once; this dataset then reads samples there and
+   * drops the file bytes (one copy kept, not two).
+   */
+  override sharedImages(): SharedImages | null {
+    if (this.shared !== undefined) return this.shared;
+    const meta = { kind: 'u8' as const, length: pixels, height: 32, width: 32, channels: 3, layout: 'CHW' as const };
+    const shared = sharedImagesFrom(
+      meta,
+      this.length,
+      (i) => this.raw(i).image.data as Uint8Array,
+      (i) => this.raw(i).label,
+    );
+    if (shared) this.offsets.length = 0;
+    this.shared = shared;
+    return shared;
+  }
+
   raw(index: number): RawSample {
     this.checkIndex(index);
+    if (this.shared) {
+      const data = this.shared.data.subarray(index * pixels, (index + 1) * pixels) as Uint8Array;
+      return { image: { kind: 'u8', data, height: 32, width: 32, channels: 3, layout: 'CHW' }, label: this.shared.labels[index] };
+    }
     const { bytes, record } = this.offsets[index];
     const start = record * (this.labelBytes + pixels);
     return {

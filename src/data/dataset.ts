@@ -4,6 +4,7 @@ import { Tensor } from '../core/tensor.js';
 import { ImageContext } from './kernels.js';
 import { type RawImage, type RawSample, checkLabel, makeBatch } from './sample.js';
 import type { Transform } from './transforms.js';
+import { type SharedImages, sharedImagesFrom, sharedMemory } from './wire.js';
 
 const contexts = new Map<string, Promise<ImageContext>>();
 
@@ -32,6 +33,17 @@ export abstract class Dataset {
   /** The untransformed sample `index` (0 <= index < length). */
   abstract raw(index: number): RawSample | Promise<RawSample>;
 
+  /**
+   * Every image, decoded and of one shape, in one block of shared memory, with the labels: the
+   * worker pool gives it to each worker once, and batches then cross to the workers as sample
+   * indices (this thread neither reads nor copies their pixels). null (the default) when the
+   * dataset cannot or should not offer it (encoded files, images of varying sizes, no
+   * SharedArrayBuffer, samples made on the fly); batches then carry their pixels.
+   */
+  sharedImages(): SharedImages | null {
+    return null;
+  }
+
   /** `dataset[index]` with the transform applied, draws seeded by (seed, epoch, index): { x: [C, H, W], y }. */
   async get(index: number, options: { seed?: number; epoch?: number } = {}): Promise<{ x: Tensor; y: number }> {
     this.checkIndex(index);
@@ -59,17 +71,20 @@ export interface ArrayDatasetOptions {
 /** In-memory images and labels (TensorDataset). */
 export class ArrayDataset extends Dataset {
   readonly length: number;
+  private store: Uint8Array | Float32Array;
+  private shared: SharedImages | null | undefined;
   private readonly c: number;
   private readonly h: number;
   private readonly w: number;
   private readonly layout: 'NHWC' | 'NCHW';
 
   constructor(
-    readonly images: Uint8Array | Float32Array,
+    images: Uint8Array | Float32Array,
     readonly labels: ArrayLike<number>,
     options: ArrayDatasetOptions,
   ) {
     super();
+    this.store = images;
     const [n, a, b, c] = options.shape;
     this.layout = options.layout ?? (images instanceof Uint8Array ? 'NHWC' : 'NCHW');
     [this.h, this.w, this.c] = this.layout === 'NHWC' ? [a, b, c] : [b, c, a];
@@ -85,10 +100,51 @@ export class ArrayDataset extends Dataset {
     this.transform = options.transform ?? null;
   }
 
+  /**
+   * The images. After a worker pool first used the dataset this is a copy in shared memory (unless
+   * the array given was already on a SharedArrayBuffer): later writes to the array given are not seen.
+   */
+  get images(): Uint8Array | Float32Array {
+    return this.store;
+  }
+
+  override sharedImages(): SharedImages | null {
+    if (this.shared !== undefined) return this.shared;
+    const n = this.c * this.h * this.w;
+    const meta: SharedImages['meta'] =
+      this.store instanceof Float32Array
+        ? { kind: 'f32', length: n, height: this.h, width: this.w, channels: this.c }
+        : {
+            kind: 'u8',
+            length: n,
+            height: this.h,
+            width: this.w,
+            channels: this.c,
+            layout: this.layout === 'NHWC' ? 'HWC' : 'CHW',
+          };
+    if (this.store.buffer instanceof SharedArrayBuffer && sharedMemory()) {
+      // Already shared: no copy, and the workers see later writes to it.
+      const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, this.length * 4)), 0, this.length);
+      for (let i = 0; i < this.length; i++) labels[i] = this.labels[i];
+      this.shared = { meta, data: this.store, labels };
+    } else {
+      const store = this.store;
+      this.shared = sharedImagesFrom(
+        meta,
+        this.length,
+        (i) => store.subarray(i * n, (i + 1) * n),
+        (i) => this.labels[i],
+      );
+      // Keep one copy of the pixels, not two: this thread reads the shared one from now on.
+      if (this.shared) this.store = this.shared.data;
+    }
+    return this.shared;
+  }
+
   raw(index: number): RawSample {
     this.checkIndex(index);
     const n = this.c * this.h * this.w;
-    const data = this.images.subarray(index * n, (index + 1) * n);
+    const data = this.store.subarray(index * n, (index + 1) * n);
     let image: RawImage;
     if (data instanceof Float32Array) image = { kind: 'f32', data, channels: this.c, height: this.h, width: this.w };
     else

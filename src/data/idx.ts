@@ -3,6 +3,7 @@ import { FormatError } from '../core/errors.js';
 import { Dataset } from './dataset.js';
 import { exists, joinPath, maybeGunzip, readBytes } from './files.js';
 import { type RawSample, checkLabel } from './sample.js';
+import { type SharedImages, sharedImagesFrom } from './wire.js';
 import type { Transform } from './transforms.js';
 
 export interface IdxArray {
@@ -85,6 +86,24 @@ export class IdxImageDataset extends Dataset {
     }
     for (let i = 0; i < labels.data.length; i++) checkLabel(labels.data[i], classes.length, labelsFile, i);
     return new IdxImageDataset(images, labels.data, classes, transform);
+  }
+
+  private shared: SharedImages | null | undefined;
+
+  /** A shared copy of the pixels, made once; `images.data` is then that copy (one copy kept, not two). */
+  override sharedImages(): SharedImages | null {
+    if (this.shared !== undefined) return this.shared;
+    const n = this.height * this.width;
+    const data = this.images.data;
+    const meta = { kind: 'u8' as const, length: n, height: this.height, width: this.width, channels: 1 };
+    this.shared = sharedImagesFrom(
+      meta,
+      this.length,
+      (i) => data.subarray(i * n, (i + 1) * n),
+      (i) => this.labels[i],
+    );
+    if (this.shared) this.images.data = this.shared.data as Uint8Array;
+    return this.shared;
   }
 
   raw(index: number): RawSample {

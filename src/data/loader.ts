@@ -16,7 +16,10 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** 0 = transform on this thread; 'auto' = cores - 1 (at least 1). */
   numWorkers?: number | 'auto';
-  /** Batches prepared ahead of the one being consumed (default 2). */
+  /**
+   * Batches prepared ahead, per worker (torch's prefetch_factor, default 2): up to
+   * prefetch x numWorkers batches are in flight (prefetch without workers).
+   */
   prefetch?: number;
   /** Seeds shuffling and every random transform (with the epoch and the sample index). */
   seed?: number;
@@ -25,10 +28,9 @@ export interface DataLoaderOptions {
   /** Browsers: URL of the worker script (dist/data/worker.js as served). */
   workerUrl?: string | URL;
   /**
-   * Recycle batch buffers: a batch's `x` stays valid only until the iteration after next asks for
-   * another batch (its memory then holds a later batch). Saves allocating and page-faulting a fresh
-   * [N, C, H, W] array per batch; for consumers that use a batch before taking the next (a training
-   * loop), not for code that keeps batches. Off by default.
+   * Release every batch automatically when the iteration after next asks for another batch (see
+   * DataBatch.release): for loops that use a batch before taking the next and cannot call release
+   * themselves. Reading a batch after that throws. Off by default.
    */
   reuseBuffers?: boolean;
   /** Test-only fault injection: a worker exits on this sample. */
@@ -40,6 +42,13 @@ export interface DataBatch {
   x: Tensor;
   /** [N] class indices, as floats. */
   y: Tensor;
+  /**
+   * Hands the batch's memory back to the loader, which writes a later batch into it instead of a
+   * fresh array (fresh memory must be page-faulted in: at 32x32 that cost the workers about a third
+   * of their time). x and y cannot be read afterwards (reading throws). Optional: a batch never
+   * released is garbage collected as usual. fit() and evaluate() release each batch after its step.
+   */
+  release(): void;
   /** Dataset indices of the batch's samples. */
   indices: number[];
 }
@@ -106,22 +115,40 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     return out;
   }
 
-  /** Batch buffers the consumer is done with (reuseBuffers). */
+  /** Batch memory handed back (DataBatch.release), written again by later batches. */
   private spare: Float32Array[] = [];
 
+  /** Set once a batch came back (release): batch memory is then recycled rather than copied. */
+  private releasing = false;
+
+  private giveSpare(values: Float32Array): void {
+    this.releasing = true;
+    this.spare.push(values);
+    // More than the batches in flight can use is kept no longer (a loop that releases batches it
+    // does not take again, a batch size that changed).
+    if (this.spare.length > 16) this.spare.shift();
+  }
+
+  /** The most recently released batch memory of `n` floats (the likeliest still in cache). */
   private takeSpare(n: number): Float32Array | undefined {
-    const k = this.spare.findIndex((a) => a.length === n);
-    return k >= 0 ? this.spare.splice(k, 1)[0] : undefined;
+    for (let k = this.spare.length - 1; k >= 0; k--) if (this.spare[k].length === n) return this.spare.splice(k, 1)[0];
+    return undefined;
   }
 
   private lastSampleSize = 0;
 
   private async makeBatch(indices: number[], epoch: number): Promise<DataBatch> {
-    // In-memory datasets answer synchronously: no promise per sample then.
-    const got = indices.map((i) => this.dataset.raw(i));
-    const samples = got.some((r) => r instanceof Promise) ? await Promise.all(got) : (got as RawSample[]);
     const size = await this.poolSize;
     if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
+    // With workers, a dataset whose images sit in shared memory sends indices only.
+    const source = size > 0 ? this.dataset.sharedImages() : null;
+    let samples: RawSample[] = [];
+    if (!source) {
+      // In-memory datasets answer synchronously: no promise per sample then.
+      const got = indices.map((i) => this.dataset.raw(i));
+      samples = got.some((r) => r instanceof Promise) ? await Promise.all(got) : (got as RawSample[]);
+      if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
+    }
     let b: Batch;
     if (size > 0) {
       this.pool ??= new WorkerPool({
@@ -131,14 +158,27 @@ export class DataLoader implements AsyncIterable<DataBatch> {
         workerUrl: this.options.workerUrl,
         fault: this.options.debugWorkerFault ?? null,
       });
-      b = await this.pool.run(samples, indices, this.seed, epoch, this.takeSpare(indices.length * this.lastSampleSize));
+      // A consumer that released a batch gets shared batch memory (recycled from then on); one
+      // that keeps its batches gets plain arrays (see WorkerPool.run).
+      const spare = this.takeSpare(indices.length * this.lastSampleSize);
+      b = await this.pool.run(source ?? samples, indices, this.seed, epoch, { spare, fresh: this.releasing ? 'shared' : 'copy' });
     } else {
       const ctx = await defaultImageContext(this.options.build);
       const out = this.takeSpare(indices.length * this.lastSampleSize);
       b = await makeBatch(ctx, samples, indices, this.dataset.transform, this.seed, epoch, out);
     }
     this.lastSampleSize = b.shape[1] * b.shape[2] * b.shape[3];
-    return { x: new Tensor(b.x, b.shape), y: new Tensor(b.y, [b.shape[0]]), indices };
+    const x = new Tensor(b.x, b.shape, { onDispose: (values) => this.giveSpare(values) });
+    const y = new Tensor(b.y, [b.shape[0]]);
+    return {
+      x,
+      y,
+      indices,
+      release: () => {
+        x.dispose();
+        y.dispose();
+      },
+    };
   }
 
   /**
@@ -151,14 +191,15 @@ export class DataLoader implements AsyncIterable<DataBatch> {
   async *[Symbol.asyncIterator](): AsyncIterator<DataBatch> {
     if (this.closed) throw new VireoError('DataLoader: iterated after close()');
     const epoch = this.epoch++;
+    const depth = this.prefetch * Math.max(1, await this.poolSize);
     const ahead = this.ahead?.epoch === epoch ? this.ahead : null;
     this.ahead = null;
     const batches = ahead ? ahead.batches : this.batchIndices(epoch);
     const inFlight: Promise<DataBatch>[] = ahead ? ahead.inFlight : [];
-    const held: Float32Array[] = [];
+    const held: DataBatch[] = [];
     let next = inFlight.length;
     const fill = () => {
-      while (inFlight.length < this.prefetch && next < batches.length) {
+      while (inFlight.length < depth && next < batches.length) {
         const p = this.makeBatch(batches[next++], epoch);
         p.catch(() => {});
         inFlight.push(p);
@@ -168,7 +209,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
         const e = this.epoch;
         if (this.ahead?.epoch !== e) this.ahead = { epoch: e, batches: this.batchIndices(e), inFlight: [] };
         const a = this.ahead;
-        while (inFlight.length + a.inFlight.length < this.prefetch && a.inFlight.length < a.batches.length) {
+        while (inFlight.length + a.inFlight.length < depth && a.inFlight.length < a.batches.length) {
           const p = this.makeBatch(a.batches[a.inFlight.length], e);
           p.catch(() => {});
           a.inFlight.push(p);
@@ -188,8 +229,8 @@ export class DataLoader implements AsyncIterable<DataBatch> {
         yield batch;
         if (this.options.reuseBuffers) {
           // The consumer asked for another batch: the one before the batch it just had is free.
-          held.push(batch.x.dataSync());
-          if (held.length > 1) this.spare.push(held.shift() as Float32Array);
+          held.push(batch);
+          if (held.length > 1) (held.shift() as DataBatch).release();
         }
       }
     } finally {

@@ -7,7 +7,7 @@ import { FormatError, ShapeError, VireoError } from '../core/errors.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
-import { type WireChunk, type WireStore, packChunk } from './wire.js';
+import { type SharedImages, type WireChunk, type WireStore, packChunk, sharedMemory } from './wire.js';
 import type { WorkerApi, WorkerFault } from './worker.js';
 
 export interface WorkerPoolOptions {
@@ -27,17 +27,33 @@ interface Slot {
   died: Promise<never>;
   terminate(): void;
   setBusy(busy: boolean): void;
-  /** This worker's input pixels (shared memory): rewritten for each chunk it runs, one at a time. */
-  input?: SharedArrayBuffer;
+  /** Chunks sent to this worker and not answered yet (at most `pipelineDepth`). */
+  inFlight: number;
+  /**
+   * Shared input buffers for chunks that carry their pixels (one per chunk in flight, reused chunk
+   * after chunk; grown when too small).
+   */
+  spareInputs: SharedArrayBuffer[];
+  /** Ids of the shared image sources this worker has been given. */
+  sources: Set<number>;
+  /** Set once the worker died: the worker that took its place (one, whichever chunk noticed first). */
+  replacement?: Promise<Slot>;
 }
 
-/** A store for packChunk writing into the slot's shared input buffer (grown when too small). */
-function slotStore(slot: Slot): WireStore {
+/**
+ * Chunks queued on one worker at a time. With 2 the next chunk is already in the worker's message
+ * queue when it answers, so it never idles waiting for this thread (busy on a 2-core device) to
+ * notice the answer and send more: that round trip cost a worker ~10% of its time at 32x32.
+ */
+const pipelineDepth = 2;
+
+/** A store for packChunk writing into a shared input buffer taken from the slot (grown when too small). */
+function inputStore(holder: { input?: SharedArrayBuffer }): WireStore {
   return (nBytes, nFloats) => {
     const floatsAt = (nBytes + 15) & ~15;
     const need = floatsAt + nFloats * 4;
-    if (!slot.input || slot.input.byteLength < need) slot.input = new SharedArrayBuffer(Math.max(need, 1));
-    return { bytes: new Uint8Array(slot.input, 0, nBytes), floats: new Float32Array(slot.input, floatsAt, nFloats) };
+    if (!holder.input || holder.input.byteLength < need) holder.input = new SharedArrayBuffer(Math.max(need, 1));
+    return { bytes: new Uint8Array(holder.input, 0, nBytes), floats: new Float32Array(holder.input, floatsAt, nFloats) };
   };
 }
 
@@ -81,21 +97,16 @@ function rethrown(e: unknown): Error {
 
 class WorkerDied extends Error {}
 
-/** SharedArrayBuffer is usable: always in Node, only when cross-origin isolated in browsers. */
-function sharedMemory(): boolean {
-  if (typeof SharedArrayBuffer === 'undefined') return false;
-  const g = globalThis as { crossOriginIsolated?: boolean };
-  return isNode || g.crossOriginIsolated === true;
-}
-
 export class WorkerPool {
   private slots: Slot[] = [];
-  private idle: Slot[] = [];
+  /** Batches waiting for a worker with room in its queue. */
   private waiters: ((s: Slot | null) => void)[] = [];
   private closed = false;
   readonly size: number;
   /** Floats per sample of the last batch (0 until one is made): sizes the shared output buffer. */
   private sampleSize = 0;
+  /** Shared image sources by identity, with the id workers know them by. */
+  private sourceIds = new Map<SharedImages, number>();
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.size = Math.max(1, Math.floor(options.size));
@@ -132,7 +143,16 @@ export class WorkerPool {
     died.catch(() => {});
     const ready = Promise.race([remote.init(this.options.transform, this.options.build, this.options.fault ?? null), died]);
     ready.catch(() => {});
-    const slot: Slot = { remote, ready, died, terminate: () => terminate(), setBusy };
+    const slot: Slot = {
+      remote,
+      ready,
+      died,
+      terminate: () => terminate(),
+      setBusy,
+      inFlight: 0,
+      spareInputs: [],
+      sources: new Set(),
+    };
     setBusy(false);
     return slot;
   }
@@ -142,66 +162,122 @@ export class WorkerPool {
   /** Starts the workers once, however many batches ask at the same time. */
   private ensureStarted(): Promise<void> {
     this.starting ??= (async () => {
-      const spawned = await Promise.all(Array.from({ length: this.size }, () => this.spawn()));
-      for (const s of spawned) {
-        this.slots.push(s);
-        this.releaseSlot(s);
-      }
+      this.slots = await Promise.all(Array.from({ length: this.size }, () => this.spawn()));
     })();
     return this.starting;
   }
 
+  /** The least busy worker with room in its queue (chunks spread over idle workers first). */
+  private leastBusy(): Slot | null {
+    let best: Slot | null = null;
+    for (const s of this.slots) if (s.inFlight < pipelineDepth && (!best || s.inFlight < best.inFlight)) best = s;
+    return best;
+  }
+
+  /** Counts a chunk on a worker. */
+  private take(s: Slot): Slot {
+    s.inFlight++;
+    s.setBusy(true);
+    return s;
+  }
+
   private async acquire(): Promise<Slot> {
-    const s = this.idle.shift() ?? (await new Promise<Slot | null>((resolve) => this.waiters.push(resolve)));
+    const free = this.leastBusy();
+    if (free) return this.take(free);
+    // releaseSlot counts the chunk on the worker it hands over.
+    const s = await new Promise<Slot | null>((resolve) => this.waiters.push(resolve));
     if (!s) throw new VireoError('DataLoader closed while a batch was in flight');
     return s;
   }
 
   private releaseSlot(s: Slot): void {
-    s.setBusy(false);
+    s.inFlight--;
+    if (s.inFlight === 0) s.setBusy(false);
     if (this.closed) return;
-    const w = this.waiters.shift();
-    if (w) w(s);
-    else this.idle.push(s);
+    for (let free = this.leastBusy(); free && this.waiters.length > 0; free = this.leastBusy()) {
+      (this.waiters.shift() as (s: Slot | null) => void)(this.take(free));
+    }
   }
 
-  private async replace(dead: Slot): Promise<Slot> {
-    dead.terminate();
-    const fresh = await this.spawn();
-    this.slots[this.slots.indexOf(dead)] = fresh;
-    return fresh;
+  /** The worker in place of a dead one: spawned once, however many of its chunks noticed. */
+  private replace(dead: Slot): Promise<Slot> {
+    dead.replacement ??= (async () => {
+      dead.terminate();
+      const fresh = await this.spawn();
+      const k = this.slots.indexOf(dead);
+      if (k >= 0) this.slots[k] = fresh;
+      // Batches waiting because the dead worker's queue was full may go to the new one.
+      this.releaseSlot(this.take(fresh));
+      return fresh;
+    })();
+    return dead.replacement;
+  }
+
+  /** Registers a shared image source with a worker (once per worker: the memory is shared, not copied). */
+  private sourceFor(slot: Slot, source: SharedImages): number {
+    let id = this.sourceIds.get(source);
+    if (id === undefined) {
+      id = this.sourceIds.size;
+      this.sourceIds.set(source, id);
+    }
+    if (!slot.sources.has(id)) {
+      slot.sources.add(id);
+      // Messages reach the worker in order: the chunk sent after this finds the source there.
+      slot.remote.addSource(id, { meta: source.meta, data: source.data, labels: source.labels }).catch(() => {});
+    }
+    return id;
   }
 
   private async runChunk(
-    samples: RawSample[],
+    input: RawSample[] | SharedImages,
     indices: number[],
     seed: number,
     epoch: number,
-    shared?: WireChunk['shared'],
+    into: { shared?: WireChunk['shared'] },
   ): Promise<Batch & { inShared?: boolean }> {
     let slot = await this.acquire();
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
-        slot.setBusy(true);
-        const inShared = sharedMemory();
-        const chunk = packChunk(samples, indices, seed, epoch, attempt, inShared ? slotStore(slot) : undefined);
-        chunk.shared = shared;
+        const holder: { input?: SharedArrayBuffer } = {};
         try {
+          let chunk: WireChunk;
+          const transfer: Transferable[] = [];
+          if (!Array.isArray(input)) {
+            chunk = {
+              indices,
+              metas: null,
+              bytes: empty8,
+              floats: empty32,
+              seed,
+              epoch,
+              attempt,
+              source: this.sourceFor(slot, input),
+            };
+          } else if (sharedMemory()) {
+            holder.input = slot.spareInputs.pop();
+            chunk = packChunk(input, indices, seed, epoch, attempt, inputStore(holder));
+          } else {
+            chunk = packChunk(input, indices, seed, epoch, attempt);
+            transfer.push(chunk.bytes.buffer, chunk.floats.buffer);
+          }
+          chunk.shared = into.shared;
           await slot.ready;
-          return await Promise.race([
-            slot.remote.run(inShared ? chunk : Comlink.transfer(chunk, [chunk.bytes.buffer, chunk.floats.buffer])),
-            slot.died,
-          ]);
+          return await Promise.race([slot.remote.run(transfer.length ? Comlink.transfer(chunk, transfer) : chunk), slot.died]);
         } catch (e) {
           if (!(e instanceof WorkerDied)) throw rethrown(e);
           if (this.closed) throw new VireoError('DataLoader closed while a batch was in flight');
-          slot = await this.replace(slot);
+          const dead = slot;
+          slot = await this.replace(dead);
+          dead.inFlight--;
+          this.take(slot);
           if (attempt >= 1) {
             throw new VireoError(
               `data worker died twice on samples [${indices.join(', ')}] (${e.message}); giving up on this batch`,
             );
           }
+        } finally {
+          if (holder.input) slot.spareInputs.push(holder.input);
         }
       }
     } finally {
@@ -209,33 +285,80 @@ export class WorkerPool {
     }
   }
 
-  /** Transforms and stacks one batch across the workers. */
-  /** `reuse`: a batch buffer the caller is done with; used when it is shared memory of the right size. */
-  async run(samples: RawSample[], indices: number[], seed: number, epoch: number, reuse?: Float32Array): Promise<Batch> {
+  /** Shared buffers workers write batches into, copied out here and reused (by byte size). */
+  private staging: SharedArrayBuffer[] = [];
+
+  private takeStaging(bytes: number): SharedArrayBuffer {
+    for (let k = this.staging.length - 1; k >= 0; k--)
+      if (this.staging[k].byteLength === bytes) return this.staging.splice(k, 1)[0];
+    return new SharedArrayBuffer(bytes);
+  }
+
+  private giveStaging(buffer: SharedArrayBuffer): void {
+    this.staging.push(buffer);
+    if (this.staging.length > 2 * this.size + 2) this.staging.shift(); // sizes no longer asked for
+  }
+
+  /**
+   * Transforms and stacks one batch. `input`: the batch's raw samples, or the dataset's shared
+   * images (then only `indices` cross to the workers).
+   *
+   * A batch goes whole to one worker (one message each way per batch, as torch's DataLoader); with
+   * several workers idle (the first batches, a starved loader) it is split across them so none
+   * waits while another works alone. Where the workers write costs more than the transforms at
+   * small sizes, so it depends on whether the consumer hands batches back (`memory`):
+   * - `spare`, a released batch in shared memory of the right size, is written again: no copy, no
+   *   fresh pages, nothing for the GC;
+   * - 'shared' (the consumer releases batches, none is free yet): a fresh shared buffer, which
+   *   becomes a spare once released;
+   * - 'copy' (the consumer keeps batches): workers write into staging memory the pool reuses and
+   *   this thread copies it into a fresh array. Fresh shared memory was the alternative: its pages
+   *   fault in at ~1.3-5 us each on a VM, and with this thread allocating almost nothing V8 ran no
+   *   GC to free kept-then-dropped batches (RSS grew to GBs; 224x224 with 1 worker ran at a
+   *   quarter of the speed without workers).
+   */
+  async run(
+    input: RawSample[] | SharedImages,
+    indices: number[],
+    seed: number,
+    epoch: number,
+    memory: { spare?: Float32Array; fresh: 'shared' | 'copy' } = { fresh: 'copy' },
+  ): Promise<Batch> {
     if (this.closed) throw new VireoError('the worker pool is closed');
     await this.ensureStarted();
-    const parts = Math.min(this.size, samples.length);
-    const per = Math.ceil(samples.length / parts);
-    // After the first batch the sample size is known: workers then write straight into one shared
-    // buffer (no transfer back, no copy on this thread). Without SharedArrayBuffer (browsers that are
-    // not cross-origin isolated) chunks come back as transferred buffers and are stacked here.
+    const count = indices.length;
+    const labels = new Float32Array(count);
+    for (let k = 0; k < count; k++) labels[k] = Array.isArray(input) ? input[k].label : input.labels[indices[k]];
+    let idle = 0;
+    for (const s of this.slots) if (s.inFlight === 0) idle++;
+    const parts = Math.max(1, Math.min(idle, count));
+    const per = Math.ceil(count / parts);
+    // Until the sample size is known (the first batch), or without SharedArrayBuffer, workers
+    // return arrays of their own (transferred).
     const sampleSize = this.sampleSize;
-    const bytes = samples.length * sampleSize * 4;
-    const recycled =
-      reuse && reuse.buffer instanceof SharedArrayBuffer && reuse.byteOffset === 0 && reuse.buffer.byteLength === bytes
-        ? reuse.buffer
-        : null;
-    const shared = sampleSize > 0 && sharedMemory() ? (recycled ?? new SharedArrayBuffer(bytes)) : null;
+    const bytes = count * sampleSize * 4;
+    const spare = memory.spare;
+    let target: SharedArrayBuffer | null = null;
+    let staged = false;
+    if (sampleSize > 0 && sharedMemory()) {
+      if (spare && spare.buffer instanceof SharedArrayBuffer && spare.byteOffset === 0 && spare.buffer.byteLength === bytes)
+        target = spare.buffer;
+      else if (memory.fresh === 'shared') target = new SharedArrayBuffer(bytes);
+      else {
+        target = this.takeStaging(bytes);
+        staged = true;
+      }
+    }
     const jobs: Promise<Batch & { inShared?: boolean }>[] = [];
-    for (let start = 0; start < samples.length; start += per) {
-      const n = Math.min(per, samples.length - start);
-      const region = shared ? { buffer: shared, offset: start * sampleSize, length: n * sampleSize } : undefined;
-      jobs.push(this.runChunk(samples.slice(start, start + per), indices.slice(start, start + per), seed, epoch, region));
+    for (let start = 0; start < count; start += per) {
+      const n = Math.min(per, count - start);
+      const region = target ? { buffer: target, offset: start * sampleSize, length: n * sampleSize } : undefined;
+      const part = Array.isArray(input) ? input.slice(start, start + per) : input;
+      jobs.push(this.runChunk(part, indices.slice(start, start + per), seed, epoch, { shared: region }));
     }
     const results = await Promise.all(jobs);
     const [, c, h, w] = results[0].shape;
     this.sampleSize = c * h * w;
-    if (results.length === 1 && !results[0].inShared) return results[0]; // the worker's buffer is the batch
     for (let k = 1; k < results.length; k++) {
       const s = results[k].shape;
       if (s[1] !== c || s[2] !== h || s[3] !== w) {
@@ -244,22 +367,21 @@ export class WorkerPool {
         );
       }
     }
-    const allShared = shared !== null && results.every((r) => r.inShared) && c * h * w === sampleSize;
-    const x = allShared ? new Float32Array(shared) : new Float32Array(samples.length * c * h * w);
-    const y = new Float32Array(samples.length);
-    for (let k = 0; k < samples.length; k++) y[k] = samples[k].label;
+    const shape: Batch['shape'] = [count, c, h, w];
+    const allShared = target !== null && results.every((r) => r.inShared) && c * h * w === sampleSize;
+    if (allShared && !staged) return { x: new Float32Array(target as SharedArrayBuffer), y: labels, shape };
+    if (results.length === 1 && !results[0].inShared) return { x: results[0].x, y: labels, shape }; // the worker's own array
+    const x = new Float32Array(count * c * h * w);
     let offset = 0;
     for (let k = 0; k < results.length; k++) {
-      const count = Math.min(per, samples.length - k * per);
-      if (!allShared) {
-        if (results[k].inShared) {
-          const region = new Float32Array(shared as SharedArrayBuffer, offset * (sampleSize as number) * 4, count * sampleSize);
-          x.set(region, offset * c * h * w);
-        } else x.set(results[k].x, offset * c * h * w);
-      }
-      offset += count;
+      const n = Math.min(per, count - k * per);
+      if (results[k].inShared) {
+        x.set(new Float32Array(target as SharedArrayBuffer, offset * sampleSize * 4, n * sampleSize), offset * c * h * w);
+      } else x.set(results[k].x, offset * c * h * w);
+      offset += n;
     }
-    return { x, y, shape: [samples.length, c, h, w] };
+    if (staged) this.giveStaging(target as SharedArrayBuffer);
+    return { x, y: labels, shape };
   }
 
   /** Ends every worker. */
@@ -268,6 +390,8 @@ export class WorkerPool {
     for (const w of this.waiters.splice(0)) w(null);
     for (const s of this.slots) s.terminate();
     this.slots = [];
-    this.idle = [];
   }
 }
+
+const empty8 = new Uint8Array(0);
+const empty32 = new Float32Array(0);

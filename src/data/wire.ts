@@ -24,8 +24,52 @@ export interface WireUniform {
   labels: Float64Array;
 }
 
+const onNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+/** SharedArrayBuffer is usable: always in Node, only when cross-origin isolated in browsers. */
+export function sharedMemory(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  return onNode || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * Copies `count` same-shaped images into one SharedArrayBuffer (`imageAt(i)` gives image i's
+ * elements, `meta.length` of them), with their labels; null where shared memory is unavailable.
+ */
+export function sharedImagesFrom(
+  meta: WireUniform['meta'],
+  count: number,
+  imageAt: (i: number) => Uint8Array | Float32Array,
+  labelAt: (i: number) => number,
+): SharedImages | null {
+  if (!sharedMemory()) return null;
+  const bytesPer = meta.kind === 'f32' ? 4 : 1;
+  const buffer = new SharedArrayBuffer(Math.max(1, count * meta.length * bytesPer));
+  const data =
+    meta.kind === 'f32' ? new Float32Array(buffer, 0, count * meta.length) : new Uint8Array(buffer, 0, count * meta.length);
+  const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, count * 4)), 0, count);
+  for (let i = 0; i < count; i++) {
+    (data as Uint8Array).set(imageAt(i) as Uint8Array, i * meta.length);
+    labels[i] = labelAt(i);
+  }
+  return { meta, data, labels };
+}
+
+/**
+ * A dataset's decoded images, all of one shape, in shared memory (Dataset.sharedImages): workers are
+ * given it once and read a chunk's samples from it by index, so chunks carry no pixels.
+ */
+export interface SharedImages {
+  meta: WireUniform['meta'];
+  /** Image i is data[i * meta.length, (i + 1) * meta.length) (views on a SharedArrayBuffer). */
+  data: Uint8Array | Float32Array;
+  labels: Float32Array;
+}
+
 export interface WireChunk {
   indices: number[];
+  /** The id of a SharedImages the worker was given: the samples are read there by `indices`. */
+  source?: number;
   /** Per-sample metadata, or null when `uniform` describes every sample. */
   metas: WireMeta[] | null;
   uniform?: WireUniform;
@@ -132,7 +176,27 @@ export function packChunk(
   return { indices, metas, bytes, floats, seed, epoch, attempt };
 }
 
-export function unpackChunk(chunk: WireChunk): RawSample[] {
+/** A chunk's samples read from a shared source by dataset index. */
+function fromSource(source: SharedImages, indices: number[]): RawSample[] {
+  const { kind, length, height, width, channels, layout } = source.meta;
+  const out: RawSample[] = new Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const at = indices[k] * length;
+    const image: RawImage =
+      kind === 'f32'
+        ? { kind, data: (source.data as Float32Array).subarray(at, at + length), channels, height, width }
+        : { kind: 'u8', data: (source.data as Uint8Array).subarray(at, at + length), height, width, channels, layout };
+    out[k] = { image, label: source.labels[indices[k]] };
+  }
+  return out;
+}
+
+export function unpackChunk(chunk: WireChunk, sources?: Map<number, SharedImages>): RawSample[] {
+  if (chunk.source !== undefined) {
+    const source = sources?.get(chunk.source);
+    if (!source) throw new Error(`data worker: unknown image source ${chunk.source}`);
+    return fromSource(source, chunk.indices);
+  }
   const u = chunk.uniform;
   if (u && u.meta.kind !== 'encoded') {
     // One literal object per sample (no per-sample meta spread: that cost ~10% of a 32x32 worker's time).

@@ -5,7 +5,7 @@ import type { WasmBuild } from '../backends/registry.js';
 import { ImageContext } from './kernels.js';
 import { type Batch, makeBatch } from './sample.js';
 import { type Transform, type TransformSpec, transformFromSpec } from './transforms.js';
-import { type WireChunk, unpackChunk } from './wire.js';
+import { type SharedImages, type WireChunk, unpackChunk } from './wire.js';
 
 /** Test-only fault injection: the worker exits (as if it crashed) on this sample for the first `attempts` tries. */
 export interface WorkerFault {
@@ -17,6 +17,8 @@ let ctx: ImageContext | null = null;
 let transform: Transform | null = null;
 let fault: WorkerFault | null = null;
 const empty = new Float32Array(0);
+/** Shared image sources this worker was given, by id. */
+const sources = new Map<number, SharedImages>();
 
 function die(): never {
   const proc = (globalThis as { process?: { exit(code: number): never } }).process;
@@ -32,14 +34,17 @@ const api = {
     fault = injected;
     return ctx.build;
   },
+  addSource(id: number, source: SharedImages): void {
+    sources.set(id, source);
+  },
   async run(chunk: WireChunk): Promise<Batch & { inShared?: boolean }> {
     if (!ctx) throw new Error('data worker used before init');
     if (fault && chunk.attempt < fault.attempts && chunk.indices.includes(fault.exitOnSample)) die();
     const out = chunk.shared ? new Float32Array(chunk.shared.buffer, chunk.shared.offset * 4, chunk.shared.length) : undefined;
-    const batch = await makeBatch(ctx, unpackChunk(chunk), chunk.indices, transform, chunk.seed, chunk.epoch, out);
+    const batch = await makeBatch(ctx, unpackChunk(chunk, sources), chunk.indices, transform, chunk.seed, chunk.epoch, out);
     // Pixels are in the shared batch and the pool knows the labels: only the shape goes back.
     if (out && batch.x === out) return { x: empty, y: empty, shape: batch.shape, inShared: true };
-    return Comlink.transfer(batch, [batch.x.buffer, batch.y.buffer]);
+    return Comlink.transfer({ x: batch.x, y: empty, shape: batch.shape }, [batch.x.buffer]);
   },
 };
 

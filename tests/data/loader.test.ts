@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataLoader, Random, VireoError, transforms as T, datasets } from '../../src/index.js';
+import { type DataBatch, DataLoader, Random, VireoError, transforms as T, datasets } from '../../src/index.js';
 import { defaultWorkerCount } from '../../src/data/pool.js';
 import { cifarBytes, mkdir, tempDir } from '../helpers/data-files.js';
 
@@ -230,22 +230,35 @@ describe('DataLoader', () => {
     }
   });
 
-  it('reuseBuffers recycles batch memory without changing any batch', async () => {
-    const ds = cifarLike(40, 12);
+  it('released batches are written again (same memory, same batches); reading one afterwards throws', async () => {
+    const ds = cifarLike(80, 12);
     ds.transform = pipeline(40);
     for (const numWorkers of [0, 2]) {
       const plain = await collect(new DataLoader(ds, { batchSize: 4, seed: 2, numWorkers }));
-      const loader = new DataLoader(ds, { batchSize: 4, seed: 2, numWorkers, reuseBuffers: true });
-      const buffers = new Set<ArrayBufferLike>();
-      let k = 0;
-      for await (const { x } of loader) {
-        // Read the batch before asking for the next one, as a training loop does.
-        expect(Array.from(x.dataSync()), `batch ${k}, ${numWorkers} workers`).toEqual(Array.from(plain[k++].x));
-        buffers.add(x.dataSync().buffer);
+      for (const mode of ['release', 'reuseBuffers'] as const) {
+        const loader = new DataLoader(ds, { batchSize: 4, seed: 2, numWorkers, reuseBuffers: mode === 'reuseBuffers' });
+        const buffers = new Set<ArrayBufferLike>();
+        const seen: DataBatch[] = [];
+        let k = 0;
+        for await (const batch of loader) {
+          const what = `batch ${k}, ${numWorkers} workers, ${mode}`;
+          expect(Array.from(batch.x.dataSync()), what).toEqual(Array.from(plain[k].x));
+          expect(Array.from(batch.y.dataSync()), what).toEqual(Array.from(plain[k++].y));
+          buffers.add(batch.x.dataSync().buffer);
+          seen.push(batch);
+          if (mode === 'release') batch.release();
+        }
+        await loader.close();
+        expect(k).toBe(20);
+        expect(buffers.size, `${numWorkers} workers, ${mode}`).toBeLessThan(20);
+        // reuseBuffers released every batch but the last two; release() all of them.
+        const released = mode === 'release' ? seen : seen.slice(0, -2);
+        for (const b of released) {
+          expect(b.x.isDisposed).toBe(true);
+          expect(() => b.x.dataSync()).toThrow(/tensor \[4, 3, 40, 40\] was disposed/);
+        }
+        if (mode === 'reuseBuffers') expect(seen.at(-1)?.x.isDisposed).toBe(false);
       }
-      await loader.close();
-      expect(k).toBe(10);
-      expect(buffers.size).toBeLessThan(10);
     }
   });
 
