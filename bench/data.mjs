@@ -5,10 +5,14 @@
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
 // Imports the built package (npm run build first).
-// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E]
+// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--modes released,kept] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E] [--seconds S]
+// (tfjs runs in a child process of the same run: see tfjsInChild)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CrossEntropyLoss, DataLoader, Random, datasets, fit, nn, optim, transforms as T } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -23,6 +27,11 @@ const prefetchArg = process.argv.indexOf('--prefetch');
 const prefetch = prefetchArg > 0 ? Number(process.argv[prefetchArg + 1]) : 2;
 // --reuse: DataLoader({ reuseBuffers: true }), recycling batch memory instead of a fresh array per batch.
 const reuseBuffers = process.argv.includes('--reuse');
+// Two consumers: 'released' hands each batch back once used (batch.release(), as fit() and
+// evaluate() do), so the loader writes later batches into that memory; 'kept' keeps every batch (a
+// fresh array per batch, as tfjs gives). --modes released or --modes kept measures one.
+const modesArg = process.argv.indexOf('--modes');
+const modes = modesArg > 0 ? process.argv[modesArg + 1].split(',') : ['released', 'kept'];
 const require = createRequire(import.meta.url);
 const mean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
@@ -54,16 +63,28 @@ function pipeline(size) {
 const warmupArg = process.argv.indexOf('--warmup');
 const epochsArg = process.argv.indexOf('--epochs');
 
-async function vireo(ds, size, numWorkers, batchSize, warmup, epochs) {
+// Warm-up and measurement run whole epochs for at least this long (seconds): a 32x32 epoch of 4096
+// images lasts ~25-45 ms, so a fixed few epochs measured ~0.1 s, too short on a shared 2-core box (and
+// the workers' JIT was still warming up); --seconds S changes the measured time.
+const secondsArg = process.argv.indexOf('--seconds');
+const measureSeconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : quick ? 0.5 : 2;
+
+async function vireo(ds, size, numWorkers, batchSize, warmup, epochs, release) {
   ds.transform = pipeline(size);
   const loader = new DataLoader(ds, { batchSize, shuffle: true, numWorkers, seed: 1, prefetch, reuseBuffers });
-  // warm-up epochs: workers started, kernels compiled, nothing left in flight
-  for (let e = 0; e < (warmupArg > 0 ? Number(process.argv[warmupArg + 1]) : warmup); e++) for await (const _ of loader);
-  const t0 = performance.now();
-  let n = 0;
-  for (let e = 0; e < (epochsArg > 0 ? Number(process.argv[epochsArg + 1]) : epochs); e++)
-    for await (const { x } of loader) n += x.shape[0];
-  const s = (performance.now() - t0) / 1000;
+  const epochsFor = async (count, seconds) => {
+    const t0 = performance.now();
+    let n = 0;
+    for (let e = 0; e < count || performance.now() - t0 < seconds * 1000; e++)
+      for await (const batch of loader) {
+        n += batch.x.shape[0];
+        if (release) batch.release();
+      }
+    return { n, s: (performance.now() - t0) / 1000 };
+  };
+  // warm-up: workers started, kernels compiled and optimized, nothing left in flight
+  await epochsFor(warmupArg > 0 ? Number(process.argv[warmupArg + 1]) : warmup, measureSeconds / 2);
+  const { n, s } = await epochsFor(epochsArg > 0 ? Number(process.argv[epochsArg + 1]) : epochs, measureSeconds);
   await loader.close();
   return n / s;
 }
@@ -100,13 +121,37 @@ async function tfjs(tf, ds, size, batchSize) {
   return ds.length / ((performance.now() - t0) / 1000);
 }
 
-const tf = await import('@tensorflow/tfjs-core');
-await import('@tensorflow/tfjs-backend-cpu');
-const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
-wasmBackend.setWasmPaths(
-  wasmDirArg > 0 ? process.argv[wasmDirArg + 1] : `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`,
-);
-wasmBackend.setThreadsCount?.(1);
+// tfjs runs in a child process of this run: loaded here, its large heap made every GC of this
+// process slower, and a consumer that keeps its batches relies on GC to free them (2 workers: 160k ->
+// 112k images/s at 32x32 with tfjs merely imported). An app would not load both.
+const tfjsChild = process.argv.indexOf('--tfjs-child');
+if (tfjsChild > 0) {
+  const [size, n, batch] = process.argv.slice(tfjsChild + 1, tfjsChild + 4).map(Number);
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
+  wasmBackend.setWasmPaths(
+    wasmDirArg > 0 ? process.argv[wasmDirArg + 1] : `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`,
+  );
+  wasmBackend.setThreadsCount?.(1);
+  const row = {};
+  for (const backend of ['cpu', 'wasm']) {
+    if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to start`);
+    row[`tfjs-${backend}`] = await tfjs(tf, dataset(n), size, batch);
+  }
+  console.log(JSON.stringify(row));
+  process.exit(0);
+}
+
+function tfjsInChild(size, n, batch) {
+  const extra = wasmDirArg > 0 ? ['--tfjs-wasm-dir', process.argv[wasmDirArg + 1]] : [];
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--tfjs-child', size, n, batch, ...extra], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'pipe'], // tfjs's banner about tfjs-node stays out of the table
+  });
+  return JSON.parse(out.trim().split('\n').at(-1));
+}
 
 console.log(
   `data pipeline: 32x32 RGB -> Resize -> flips -> RandomRotation(20) -> ToTensor -> Normalize; ${availableParallelism()} cores, Node ${process.version}`,
@@ -125,24 +170,27 @@ const configs = quick
 for (const [size, n, batch, warmup, epochs] of configs.filter(([s]) => sizes.includes(s))) {
   const ds = dataset(n);
   const row = {};
-  for (const w of workerCounts) row[`vireo ${w} workers`] = await vireo(ds, size, w, batch, warmup, epochs);
-  for (const backend of noTfjs ? [] : ['cpu', 'wasm']) {
-    if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to start`);
-    row[`tfjs-${backend}`] = await tfjs(tf, dataset(quick ? n / 4 : n / 2), size, batch);
-  }
+  for (const mode of modes)
+    for (const w of workerCounts)
+      row[`vireo ${w}w ${mode}`] = await vireo(ds, size, w, batch, warmup, epochs, mode === 'released');
+  if (!noTfjs) Object.assign(row, tfjsInChild(size, quick ? n / 4 : n / 2, batch));
   results[size] = row;
-  console.log(`\n-> ${size}x${size} (${n} images, batch ${batch}; vireo: ${warmup} warm-up epoch(s), ${epochs} measured)`);
-  for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(16)} ${v.toFixed(0).padStart(7)} images/s`);
-  const v0 = row['vireo 0 workers'];
-  const bestTf = noTfjs ? Number.NaN : Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
-  const scaling = workerCounts
-    .filter((w) => w > 0)
-    .map((w) => `${w}w/0w ${(row[`vireo ${w} workers`] / v0).toFixed(2)}x`)
-    .join('  ');
-  const best = Math.max(...workerCounts.map((w) => row[`vireo ${w} workers`]));
   console.log(
-    `  ${scaling}   vireo 0 workers / best tfjs: ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs: ${(best / bestTf).toFixed(2)}x`,
+    `\n-> ${size}x${size} (${n} images, batch ${batch}; vireo: warm-up >= ${warmup} epoch(s) and ${measureSeconds / 2} s, measured >= ${epochs} epoch(s) and ${measureSeconds} s)`,
   );
+  for (const [k, v] of Object.entries(row)) console.log(`  ${k.padEnd(20)} ${v.toFixed(0).padStart(7)} images/s`);
+  const bestTf = noTfjs ? Number.NaN : Math.max(row['tfjs-cpu'], row['tfjs-wasm']);
+  for (const mode of modes) {
+    const v0 = row[`vireo 0w ${mode}`];
+    const scaling = workerCounts
+      .filter((w) => w > 0)
+      .map((w) => `${w}w/0w ${(row[`vireo ${w}w ${mode}`] / v0).toFixed(2)}x`)
+      .join('  ');
+    const best = Math.max(...workerCounts.map((w) => row[`vireo ${w}w ${mode}`]));
+    console.log(
+      `  batches ${mode.padEnd(8)}: ${scaling}   vireo 0 workers / best tfjs ${(v0 / bestTf).toFixed(2)}x   vireo best / best tfjs ${(best / bestTf).toFixed(2)}x`,
+    );
+  }
 }
 
 // --stall: how much of a training epoch waits on data when the issue's reference CNN trains on 32x32
@@ -192,4 +240,14 @@ if (process.argv.includes('--stall')) {
   console.log(
     `  waiting on data: ${((100 * waitMs) / ms).toFixed(1)}% of the epoch (${waitMs.toFixed(0)} ms; first batch ${firstWaitMs.toFixed(0)} ms); after the first batch ${((100 * (waitMs - firstWaitMs)) / (ms - firstWaitMs)).toFixed(1)}%`,
   );
+  results.stall = { images: n, batches, epochMs: ms, waitMs, firstWaitMs };
 }
+
+// Like run.mjs and train.mjs: the figures as JSON (--out FILE, default bench/results/data-latest.json).
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 ? process.argv[outArg + 1] : fileURLToPath(new URL('./results/data-latest.json', import.meta.url));
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), quick, results }, null, 2)}\n`,
+);
