@@ -167,6 +167,26 @@ describe('DataLoader', () => {
     await twice.close();
   });
 
+  it('a worker that dies with batches queued on it: each is retried once on its replacement, none is lost', async () => {
+    const ds = cifarLike(32, 4);
+    ds.transform = pipeline(32);
+    const reference = await collect(new DataLoader(ds, { batchSize: 4, seed: 6 }));
+    // 8 batches, up to 4 in flight, two queued per worker: sample 13's worker exits once.
+    const loader = new DataLoader(ds, {
+      batchSize: 4,
+      seed: 6,
+      numWorkers: 2,
+      debugWorkerFault: { exitOnSample: 13, attempts: 1 },
+    });
+    const got = [...(await collect(loader)), ...(await collect(loader))];
+    await loader.close();
+    const epoch1 = new DataLoader(ds, { batchSize: 4, seed: 6 });
+    epoch1.setEpoch(1);
+    const again = await collect(epoch1);
+    expect(got.map((b) => b.indices)).toEqual([...reference, ...again].map((b) => b.indices));
+    expect(got.map((b) => Array.from(b.x))).toEqual([...reference, ...again].map((b) => Array.from(b.x)));
+  });
+
   it('close() during an epoch ends the workers and fails the batches still in flight', async () => {
     const ds = cifarLike(64, 8);
     ds.transform = pipeline(64);
