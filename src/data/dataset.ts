@@ -122,7 +122,8 @@ export class ArrayDataset extends Dataset {
             channels: this.c,
             layout: this.layout === 'NHWC' ? 'HWC' : 'CHW',
           };
-    if (this.store.buffer instanceof SharedArrayBuffer && sharedMemory()) {
+    // (sharedMemory() first: browser pages that are not cross-origin isolated have no SharedArrayBuffer at all)
+    if (sharedMemory() && this.store.buffer instanceof SharedArrayBuffer) {
       // Already shared: no copy, and the workers see later writes to it.
       const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, this.length * 4)), 0, this.length);
       for (let i = 0; i < this.length; i++) labels[i] = this.labels[i];

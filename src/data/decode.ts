@@ -46,7 +46,9 @@ async function decodeNode(bytes: Uint8Array, source: string, channels: number): 
 async function decodeBrowser(bytes: Uint8Array, source: string, channels: number): Promise<DecodedImage> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    // A Blob cannot be made from shared memory (the worker's input buffer when cross-origin isolated).
+    const own = typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes;
+    bitmap = await createImageBitmap(new Blob([own as Uint8Array<ArrayBuffer>]));
   } catch (e) {
     throw new FormatError(`${source}: cannot decode the image (${(e as Error).message})`);
   }
