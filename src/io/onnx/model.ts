@@ -20,6 +20,11 @@ export interface ImportOnnxOptions {
   constants?: Record<string, OnnxTensor>;
   /** Shape to plan with at import time for dimensions the file leaves symbolic (default 1). */
   defaultDim?: number;
+  /**
+   * Concrete shapes for named graph inputs, used for the dimensions the file leaves symbolic (an image
+   * model exported with a dynamic height and width is planned at the size given here, not at defaultDim).
+   */
+  inputShapes?: Record<string, readonly number[]>;
 }
 
 /** An op vireo lacks, found while importing: the op type and the node that uses it. */
@@ -212,7 +217,12 @@ export async function importOnnx(bytes: Uint8Array | ArrayBuffer, options: Impor
   const shapes = proto.inputs.map((info) => {
     if (!info.dims)
       throw new FormatError(`importOnnx: input '${info.name}' has no shape; vireo needs the rank and channel count`);
-    return info.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : defaultDim));
+    const given = options.inputShapes?.[info.name];
+    if (given && given.length !== info.dims.length)
+      throw new ShapeError(
+        `importOnnx: input '${info.name}' has rank ${info.dims.length}, inputShapes gives [${given.join(', ')}]`,
+      );
+    return info.dims.map((d, k) => (typeof d === 'number' && d >= 0 ? d : (given?.[k] ?? defaultDim)));
   });
   return new OnnxModel(proto, shapes);
 }
