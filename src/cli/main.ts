@@ -12,8 +12,9 @@ export const help = `usage: vireo <command> [options]
 
 Commands:
   train   train a CNN (default: small-cnn on the embedded Fashion-MNIST subset); writes a model directory
-  eval    accuracy, per-class precision/recall/F1 and the confusion matrix of a trained model
-  predict top-k classes of images (PNG/JPEG) or dataset files with a trained model
+  eval    accuracy, per-class precision/recall/F1 and the confusion matrix of a trained or imported model
+  predict top-k classes of images (PNG/JPEG) or dataset files with a trained or imported model
+  import  convert an ONNX model to a model directory (class names, normalization, input size optional)
   demo    run the reference CNN on an embedded picture; prints the top-5 classes and the timing
   info    runtime, WebAssembly SIMD / relaxed-SIMD support, and which wasm build runs
   bench   the benchmark: each wasm build vs tfjs-backend-wasm, per layer, and the machine's SIMD peak
@@ -29,7 +30,7 @@ const commands: Record<string, { run: (argv: string[], io: Io) => Promise<number
   bench: { run: benchCommand },
   import: {
     run: (argv, io) => import('./import.js').then((m) => m.importCommand(argv, io)),
-    help: 'usage: vireo import MODEL.onnx --out DIR [--json]  (converts an ONNX model; vireo import --help for details)',
+    help: 'usage: vireo import MODEL.onnx --out DIR [--classes A,B,… | --classes-file FILE] [--mean M,… --std S,…] [--input-size H,W] [--json]\n(converts an ONNX model; vireo import --help for details)',
   },
 };
 
