@@ -1,22 +1,23 @@
 // `vireo eval`: accuracy, per-class precision / recall / F1 and the confusion matrix of a model
 // directory on a dataset split (default: the test split of the data it was trained on).
 import { resolve } from 'node:path';
-import { DataLoader, evaluate, metrics } from '../index.js';
+import { DataLoader, type Tensor, evaluate, metrics } from '../index.js';
 import type { BackendName } from '../backends/registry.js';
-import { loadModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
 import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { Subset, detectData, openData, range } from './data.js';
+import { type Classifier, type ClassifierMeta, forwardAnyBatch, loadClassifier } from './model-dir.js';
 import { choice, colours, progress } from './ui.js';
 
 export const evalHelp = `usage: vireo eval [--model DIR] [--data DIR] [--split test|train] [--limit N] [--json]
 
-Measures a trained model (a directory written by \`vireo train\`) on a dataset: accuracy, macro F1,
-per-class precision, recall and F1, and the confusion matrix (rows: true class, columns: predicted).
+Measures a model (a directory written by \`vireo train\` or \`vireo import\`) on a dataset: accuracy,
+macro F1, per-class precision, recall and F1, and the confusion matrix (rows: true class, columns: predicted).
 
   --model DIR       the model directory (default ./vireo-model)
   --data DIR        the dataset (same formats as \`vireo train --data\`); default: the one the model was trained on
+                    (required for an imported model)
   --split S         test (default) or train
   --limit N         only the first N images
   --batch-size N    images per forward (default 250)
@@ -24,21 +25,23 @@ per-class precision, recall and F1, and the confusion matrix (rows: true class, 
   --json            one JSON object: accuracy, macroF1, images, perClass [{class, precision, recall, f1, support}],
                     confusionMatrix`;
 
-/** The eval-time transform of a model: resize to its input (image folders), scale, normalize. */
+/** The eval-time transform of a model: resize to its input (image folders), scale, normalize (if it has one). */
 export function modelTransform(
-  meta: { inputShape: [number, number, number]; normalization: { mean: number[]; std: number[] } },
+  meta: { inputShape: [number, number, number]; normalization: { mean: number[]; std: number[] } | null },
   resize: boolean,
 ): T.Transform {
   const list: T.Transform[] = [];
   if (resize) list.push(new T.Resize([meta.inputShape[1], meta.inputShape[2]]));
-  list.push(new T.ToTensor(), new T.Normalize(meta.normalization.mean, meta.normalization.std));
+  list.push(new T.ToTensor());
+  if (meta.normalization) list.push(new T.Normalize(meta.normalization.mean, meta.normalization.std));
   return new T.Compose(list);
 }
 
-export async function loadModelOption(dir: string | undefined): Promise<Awaited<ReturnType<typeof loadModel>> & { dir: string }> {
+/** The --model directory (default ./vireo-model), trained or imported. */
+export async function loadModelOption(dir: string | undefined): Promise<Classifier & { dir: string }> {
   const path = resolve(dir ?? 'vireo-model');
   try {
-    return { ...(await loadModel(path)), dir: path };
+    return { ...(await loadClassifier(path)), dir: path };
   } catch (e) {
     if (dir === undefined)
       throw new UsageError(
@@ -68,8 +71,9 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
   const batchSize = intOption(values['batch-size'], 'batch-size', 250, 1);
   const { model, meta, dir } = await loadModelOption(values.model);
-  const trainedOn = typeof meta.training?.data === 'string' ? (meta.training.data as string) : undefined;
-  const source = detectData(values.data ?? trainedOn, meta.inputShape[1]);
+  if (values.data === undefined && meta.format === 'vireo-onnx')
+    throw new UsageError(`${dir} holds an imported model, which has no training data on record: pass --data DIR`);
+  const source = detectData(values.data ?? meta.trainedOn, meta.inputShape[1]);
   const data = await openData(source);
   const base = split === 'test' ? data.test : data.train;
   if (!base) throw new UsageError(`${data.label} has no test split; pass --split train or --data with a test split`);
@@ -80,7 +84,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const resize =
     source.kind === 'image-folder' || data.inputShape[1] !== meta.inputShape[1] || data.inputShape[2] !== meta.inputShape[2];
   const set = new Subset(base, range(limit ? Math.min(limit, base.length) : base.length), modelTransform(meta, resize));
-  const result = await evaluateModel(model, set, meta.classes.length, backend, batchSize, io, !values.json);
+  const result = await evaluateModel(model, meta, set, backend, batchSize, io, !values.json);
   const k = meta.classes.length;
   const perClass = meta.classes.map((name, c) => ({
     class: name,
@@ -134,8 +138,8 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
 
 export async function evaluateModel(
   model: Module,
+  meta: Pick<ClassifierMeta, 'classes' | 'batch'>,
   set: Subset,
-  numClasses: number,
   backend: BackendName,
   batchSize: number,
   io: Io,
@@ -144,7 +148,7 @@ export async function evaluateModel(
   await model.to(backend);
   model.eval();
   const loader = new DataLoader(set, { batchSize, numWorkers: 0 });
-  const cm = new metrics.ConfusionMatrix(numClasses);
+  const cm = new metrics.ConfusionMatrix(meta.classes.length);
   const bar = progress(io, showProgress);
   bar.start(loader.length, 'evaluating');
   let done = 0;
@@ -157,7 +161,19 @@ export async function evaluateModel(
     },
   };
   try {
-    const r = await evaluate(model, counted, [cm, new metrics.Accuracy()]);
+    // A model whose file fixes its batch size runs in chunks of that size (the argmax is the same for
+    // probabilities as for logits, so scores go to the metrics as they are).
+    const scored =
+      meta.batch === null
+        ? model
+        : {
+            forward: (x: Tensor) => forwardAnyBatch(model, x, meta.batch),
+            train: () => model,
+            eval: () => model.eval(),
+            parameters: () => model.parameters(),
+            training: false,
+          };
+    const r = await evaluate(scored, counted, [cm, new metrics.Accuracy()]);
     const confusion = cm.compute();
     const score = (kind: 'precision' | 'recall' | 'f1') => metrics.classificationScore(cm, kind, 'none') as number[];
     return {

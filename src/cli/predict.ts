@@ -13,14 +13,17 @@ import { imageExtensions } from '../data/image-folder.js';
 import type { RawSample } from '../data/sample.js';
 import { type Io, UsageError, intOption } from './args.js';
 import { loadModelOption, modelTransform } from './eval.js';
+import { forwardAnyBatch } from './model-dir.js';
 import { topK } from './sample.js';
 import { choice, colours } from './ui.js';
 
 export const predictHelp = `usage: vireo predict FILE… [--model DIR] [--top K] [--limit N] [--json]
 
-Prints the top-K classes of each FILE with a trained model directory. A FILE is an image (PNG, JPEG,
-WebP, …: resized to the model's input size) or a dataset file: IDX images (t10k-images-idx3-ubyte[.gz])
-or a CIFAR-10/100 binary batch (.bin), whose every image is classified.
+Prints the top-K classes of each FILE with a model directory (written by \`vireo train\` or
+\`vireo import\`). A FILE is an image (PNG, JPEG, WebP, …: resized to the model's input size) or a dataset
+file: IDX images (t10k-images-idx3-ubyte[.gz]) or a CIFAR-10/100 binary batch (.bin), whose every image is
+classified. Probabilities are the softmax of the model's outputs (its outputs as they are when it ends
+with a softmax).
 
   --model DIR     the model directory (default ./vireo-model)
   --top K         classes to show per image (default 3)
@@ -128,12 +131,12 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   try {
     let at = 0;
     for await (const { x } of loader) {
-      const logits = await (await model.forward(x)).data();
+      const logits = await (await forwardAnyBatch(model, x, meta.batch)).data();
       const n = x.shape[0];
       const classes = logits.length / n;
       for (let i = 0; i < n; i++, at++) {
         const it = items[at];
-        const top = topK(logits.subarray(i * classes, (i + 1) * classes), meta.classes, k);
+        const top = topK(logits.subarray(i * classes, (i + 1) * classes), meta.classes, k, meta.probabilities);
         if (values.json) io.out(JSON.stringify({ file: it.file, ...(it.index !== undefined ? { index: it.index } : {}), top }));
         else {
           const where = it.index !== undefined ? `${it.file}[${it.index}]` : it.file;

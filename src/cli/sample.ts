@@ -55,16 +55,17 @@ export function pixelsToChw(pixels: ArrayLike<number>, width: number, height: nu
   return out;
 }
 
-/** Softmax probabilities and the k most likely classes. */
+/** Softmax probabilities (or the scores as they are, when they are probabilities) and the k most likely classes. */
 export function topK(
   logits: ArrayLike<number>,
   classes: readonly string[],
   k: number,
+  probabilities = false,
 ): { label: string; index: number; probability: number }[] {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
+  const exps = Array.from(logits, (v) => (probabilities ? v : Math.exp(v - max)));
+  const sum = probabilities ? 1 : exps.reduce((a, b) => a + b, 0);
   return exps
     .map((e, index) => ({ label: classes[index] ?? String(index), index, probability: e / sum }))
     .sort((a, b) => b.probability - a.probability)
