@@ -4,9 +4,15 @@ import { onnxSchema } from '../../src/io/onnx/schema.js';
 const root = protobuf.Root.fromJSON(onnxSchema as unknown as protobuf.INamespace);
 const Model = root.lookupType('onnx.ModelProto');
 
-const floatInfo = (name: string, dims: number[]) => ({
+/** A float tensor's type; a string dim is symbolic (dim_param), as in a dynamic-batch export. */
+const floatInfo = (name: string, dims: (number | string)[]) => ({
   name,
-  type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => ({ dim_value: d })) } } },
+  type: {
+    tensor_type: {
+      elem_type: 1,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) },
+    },
+  },
 });
 
 /** Small hand-built ModelProtos for the error tests: one node of `op`, named my_<op>. */
@@ -79,7 +85,7 @@ export function init(name: string, dims: number[], values: number[], int64 = fal
 /** A one-graph model at `opset`, input 'x' of `inShape`, output 'y'. */
 export function graphModel(
   opset: number,
-  inShape: number[],
+  inShape: (number | string)[],
   nodes: NodeSpec[],
   initializers: Record<string, unknown>[] = [],
 ): Uint8Array {
