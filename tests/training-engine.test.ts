@@ -83,12 +83,15 @@ describe('wasm training matches the reference (conv-free model)', () => {
   for (const b of backendsUnderTest.filter((b) => b.name === 'wasm')) {
     it(`${b.label}: outputs, gradients, running statistics; warm steps allocate nothing`, async () => {
       const x = new Tensor(randomArray(4 * 3 * 9 * 11, 13, 2), [4, 3, 9, 11]);
-      // One network for both backends (a Dropout's mask seed is fixed when it is made), reset in between.
+      // One network for both backends, reset in between: weights, and the Dropout's mask count (it lives
+      // in the layer, so moving to another backend continues the stream, as torch's RNG would).
       manualSeed(11);
       const net = convFree();
       const initial = net.stateDict();
+      const initialRng = net.rngState();
       const run = async (name: 'reference' | 'wasm', steps: number) => {
         net.loadStateDict(initial);
+        net.loadRngState(initialRng);
         for (const p of net.parameters()) p.grad = null;
         await net.to(name, name === 'wasm' ? { build: b.build } : {});
         const backend = await net.currentBackend();

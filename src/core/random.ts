@@ -64,11 +64,25 @@ function rotl(x: number, k: number): number {
 
 let globalSeed = 0x5eed;
 let globalRandom = new Random(globalSeed);
+let layerSeeds = 0;
 
-/** Seeds the generator used for parameter initialization, like `torch.manual_seed`. */
+/**
+ * Seeds the generator used for parameter initialization, like `torch.manual_seed`, and the seeds that
+ * layers with a generator of their own (nn.Dropout) take when they are made.
+ */
 export function manualSeed(seed: number): void {
   globalSeed = seed;
   globalRandom = new Random(seed);
+  layerSeeds = 0;
+}
+
+/**
+ * A seed for a layer's own generator (dropout masks): the n-th one made since `manualSeed`, so the same
+ * seed and the same model code give the same masks in any process. Drawn without touching the
+ * initialization stream, so adding a Dropout leaves every other layer's initial weights as they were.
+ */
+export function nextLayerSeed(): number {
+  return new Random((globalSeed ^ Math.imul(++layerSeeds, 0x9e3779b9)) >>> 0).nextU32();
 }
 
 export function defaultRandom(): Random {

@@ -1,4 +1,4 @@
-export { Module, type StateDict } from './module.js';
+export { Module, type RngState, type StateDict } from './module.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';
 export { Linear } from './layers/linear.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type Pool2dOptions } from './layers/pool.js';

@@ -1,5 +1,5 @@
 import { ArgumentError, StateDictError } from '../core/errors.js';
-import { Parameter } from '../core/parameter.js';
+import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
@@ -8,8 +8,16 @@ import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
 import { TrainPlan } from '../graph/train-plan.js';
+import type { DropoutGenerator } from '../ops/types.js';
 
 export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
+
+/**
+ * Where each random layer (nn.Dropout) of a module stands in its mask stream, keyed by its state-dict path:
+ * vireo's `torch.get_rng_state()`, per layer. Not part of `stateDict()` (PyTorch's state_dict holds no
+ * RNG state either); checkpoints carry it next to the weights and the optimizer state.
+ */
+export type RngState = Record<string, DropoutGenerator>;
 
 /**
  * Base of every layer, shaped like torch.nn.Module: children and parameters registered in order
@@ -109,6 +117,59 @@ export abstract class Module {
       }
     }
     for (const [name, t] of entries) own.get(name)?.set(t.dataSync(), name);
+  }
+
+  /** The generator this layer draws from itself (nn.Dropout's), or null: the hook behind `rngState()`. */
+  protected ownGenerator(): DropoutGenerator | null {
+    return null;
+  }
+
+  private namedGenerators(path = ''): [string, DropoutGenerator][] {
+    const own = this.ownGenerator();
+    const out: [string, DropoutGenerator][] = own ? [[path, own]] : [];
+    for (const [name, child] of this.childModules) out.push(...child.namedGenerators(childPath(path, name)));
+    return out;
+  }
+
+  /** A copy of every Dropout's generator state ({ seed, calls }), keyed by layer path ('drop', 'classifier.1'). */
+  rngState(): RngState {
+    const out: RngState = {};
+    for (const [name, g] of this.namedGenerators()) out[name] = { seed: g.seed, calls: g.calls };
+    return out;
+  }
+
+  /**
+   * Restores `rngState()` (like `torch.set_rng_state`): the next masks are the ones the saved model would
+   * have drawn. Checked before anything is written; with `strict` (the default) every random layer must
+   * be in the state and nothing else. Compiled plans keep working (they read the generators at run time).
+   */
+  loadRngState(state: RngState, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    const own = new Map(this.namedGenerators());
+    const keys = Object.keys(state);
+    const missing = [...own.keys()].filter((k) => !(k in state));
+    const unexpected = keys.filter((k) => !own.has(k));
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      const parts = [];
+      if (missing.length) parts.push(`missing: ${missing.map((k) => k || '(root)').join(', ')}`);
+      if (unexpected.length) parts.push(`unexpected: ${unexpected.map((k) => k || '(root)').join(', ')}`);
+      throw new StateDictError(`loadRngState: layers do not match the model's Dropout layers (${parts.join('; ')})`);
+    }
+    const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    for (const k of keys) {
+      const g = state[k] as Partial<DropoutGenerator> | undefined;
+      if (!own.has(k)) continue;
+      if (!g || !isCount(g.seed) || (g.seed as number) > 0xffffffff || !isCount(g.calls))
+        throw new StateDictError(
+          `loadRngState: '${k || '(root)'}' must be { seed: an integer in [0, 2^32), calls: an integer ≥ 0 }, got ${JSON.stringify(g)}`,
+        );
+    }
+    for (const [k, g] of own) {
+      const saved = state[k];
+      if (!saved) continue;
+      g.seed = saved.seed;
+      g.calls = saved.calls;
+    }
   }
 
   train(mode = true): this {

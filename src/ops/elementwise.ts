@@ -1,5 +1,5 @@
 import { shapeToString, shapesEqual, sizeOf } from '../core/shape.js';
-import type { OpDef } from './types.js';
+import type { DropoutAttrs, DropoutGenerator, OpDef } from './types.js';
 import { expectRank } from './util.js';
 
 export const activationOp: OpDef<'activation'> = {
@@ -20,6 +20,16 @@ export const addOp: OpDef<'add'> = {
   },
   flops: ([a]) => sizeOf(a),
 };
+
+/** The generator a dropout kernel draws from: the layer's own, or one of the kernel's (count from 0). */
+export function dropoutGenerator(attrs: DropoutAttrs): DropoutGenerator {
+  return attrs.generator ?? { seed: attrs.seed, calls: 0 };
+}
+
+/** The seed of the generator's next mask (draw `calls` of `seed`), advancing it: every backend draws through this. */
+export function nextMaskSeed(g: DropoutGenerator): number {
+  return g.seed + g.calls++ * 7919;
+}
 
 export const dropoutOp: OpDef<'dropout'> = {
   name: 'dropout',

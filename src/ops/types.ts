@@ -93,11 +93,28 @@ export interface BatchNorm2dAttrs {
   training: boolean;
 }
 
+/**
+ * Where a dropout layer stands in its mask stream: mask number `calls` is drawn from
+ * `Random(seed + calls · 7919)`, so the masks are a pure function of (layer seed, count). Held by the
+ * layer (nn.Dropout), read and advanced by the kernel at run time, saved in checkpoints.
+ */
+export interface DropoutGenerator {
+  seed: number;
+  /** Masks drawn so far (training-mode forward passes through the layer). */
+  calls: number;
+}
+
 export interface DropoutAttrs {
   p: number;
   training: boolean;
   /** Seed of the layer's mask generator; each call draws a new mask from it. */
   seed: number;
+  /**
+   * The layer's generator state (nn.Dropout passes its own): the kernels take seed and count from it at run
+   * time and advance it, so plans recompiled or rebuilt in another process continue the same stream. Without
+   * it (op cases, ONNX imports) each kernel counts its own calls from 0 with `seed`.
+   */
+  generator?: DropoutGenerator;
 }
 
 export interface FlattenAttrs {

@@ -1,6 +1,8 @@
 import { ArgumentError } from '../../core/errors.js';
 import { Parameter } from '../../core/parameter.js';
+import { nextLayerSeed } from '../../core/random.js';
 import type { Graph, ValueId } from '../../graph/ir.js';
+import type { DropoutGenerator } from '../../ops/types.js';
 import { Module, childPath } from '../module.js';
 
 export class BatchNorm2d extends Module {
@@ -49,16 +51,23 @@ export class BatchNorm2d extends Module {
   }
 }
 
-let dropoutSeed = 1;
-
+/**
+ * Training-mode dropout. Mask number c of this layer is a pure function of its seed (from manualSeed when
+ * made) and c; the count lives here, not in a compiled plan, so it survives recompiles and travels in
+ * `rngState()` / checkpoints.
+ */
 export class Dropout extends Module {
-  private readonly seed = dropoutSeed++;
+  readonly generator: DropoutGenerator = { seed: nextLayerSeed(), calls: 0 };
   constructor(readonly p = 0.5) {
     super();
     if (!(p >= 0 && p < 1)) throw new ArgumentError(`Dropout: p must be in [0, 1), got ${p}`);
   }
+  protected override ownGenerator(): DropoutGenerator {
+    return this.generator;
+  }
   emit(graph: Graph, [x]: ValueId[], path: string): ValueId {
-    return graph.addNode('dropout', path || 'Dropout', { p: this.p, training: this.training, seed: this.seed }, [x]);
+    const attrs = { p: this.p, training: this.training, seed: this.generator.seed, generator: this.generator };
+    return graph.addNode('dropout', path || 'Dropout', attrs, [x]);
   }
 }
 

@@ -1,6 +1,7 @@
 import { Random } from '../../../core/random.js';
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { activationDerivative } from '../../../ops/activation-math.js';
+import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { BatchNorm2dAttrs } from '../../../ops/types.js';
 import type { HostArena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
@@ -37,18 +38,18 @@ export const mulReference =
     };
   };
 
-/** The mask training dropout multiplies by: the same draws as the dropout kernel (seed + call · 7919). */
+/** The mask training dropout multiplies by: the layer generator's next mask, the same draws as the dropout kernel. */
 export const dropoutMaskReference =
   (arena: HostArena): KernelFactory<'dropoutMask'> =>
   ({ node, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p, seed } = node.attrs;
-    let call = 0;
+    const { p } = node.attrs;
+    const generator = dropoutGenerator(node.attrs);
     return {
       scratchBytes: 0,
       run(_, mp) {
         const mask = arena.f32(mp, n);
-        const random = new Random(seed + call++ * 7919);
+        const random = new Random(nextMaskSeed(generator));
         const scale = 1 / (1 - p);
         for (let i = 0; i < n; i++) mask[i] = random.next() < p ? 0 : scale;
       },

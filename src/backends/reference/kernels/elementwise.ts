@@ -2,6 +2,7 @@ import { sizeOf } from '../../../core/shape.js';
 import { normalizeDim } from '../../../core/shape.js';
 import { Random } from '../../../core/random.js';
 import { activate } from '../../../ops/activation-math.js';
+import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { HostArena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
 
@@ -80,19 +81,19 @@ export const batchNorm2dReference =
     };
   };
 
-/** Training-mode dropout: a mask drawn from a generator seeded per layer and per call, scaled by 1/(1-p). */
+/** Training-mode dropout: the layer generator's next mask (see nextMaskSeed), scaled by 1/(1-p). */
 export const dropoutReference =
   (arena: HostArena): KernelFactory<'dropout'> =>
   ({ node, outputShape }) => {
     const n = sizeOf(outputShape);
     const { p } = node.attrs;
-    let call = 0;
+    const generator = dropoutGenerator(node.attrs);
     return {
       scratchBytes: 0,
       run([xp], yp) {
         const x = arena.f32(xp, n);
         const y = arena.f32(yp, n);
-        const random = new Random(node.attrs.seed + call++ * 7919);
+        const random = new Random(nextMaskSeed(generator));
         const scale = 1 / (1 - p);
         for (let i = 0; i < n; i++) y[i] = random.next() < p ? 0 : x[i] * scale;
       },

@@ -1,5 +1,6 @@
 import { Random } from '../../../core/random.js';
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
+import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
@@ -37,14 +38,14 @@ export const dropoutMaskWasm =
   ({ arena }: WasmContext): KernelFactory<'dropoutMask'> =>
   ({ node, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p, seed } = node.attrs;
+    const { p } = node.attrs;
     const scale = Math.fround(1 / (1 - p));
-    let call = 0;
+    const generator = dropoutGenerator(node.attrs);
     return {
       scratchBytes: 0,
       run(_, mp) {
         const mask = arena.f32(mp, n);
-        const random = new Random(seed + call++ * 7919);
+        const random = new Random(nextMaskSeed(generator));
         for (let i = 0; i < n; i++) mask[i] = random.next() < p ? 0 : scale;
       },
     };

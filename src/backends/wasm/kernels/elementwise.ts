@@ -1,5 +1,6 @@
 import { Random } from '../../../core/random.js';
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
+import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 
@@ -111,13 +112,13 @@ export const dropoutWasm =
   ({ exports, arena }: WasmContext): KernelFactory<'dropout'> =>
   ({ node, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p, seed } = node.attrs;
+    const { p } = node.attrs;
     const scale = 1 / (1 - p);
-    let call = 0;
+    const generator = dropoutGenerator(node.attrs);
     return {
       scratchBytes: n,
       run([x], y, scratch) {
-        const random = new Random(seed + call++ * 7919);
+        const random = new Random(nextMaskSeed(generator));
         const keep = new Uint8Array(arena.buffer, scratch, n);
         for (let i = 0; i < n; i++) keep[i] = random.next() < p ? 0 : 1;
         exports.f32_dropout_apply(x, scratch, y, n, scale);
