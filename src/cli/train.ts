@@ -272,7 +272,15 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     modelName = loaded.meta.name ?? config.model;
     config = { ...config, model: dir };
   }
-  if (ckpt) model.loadStateDict(ckpt.model);
+  if (ckpt) {
+    model.loadStateDict(ckpt.model);
+    // The dropout generators decide the masks: restored, a resumed run draws the masks the whole run would.
+    if (ckpt.rng.dropout) model.loadRngState(ckpt.rng.dropout);
+    else if (Object.keys(model.rngState()).length > 0)
+      log(
+        'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
+      );
+  }
   await model.to(backend);
   const engine = await model.currentBackend();
 
@@ -317,7 +325,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     model: model.stateDict(),
     optimizer: optimizer.stateDict(),
     schedule: schedule ? schedule.stateDict() : null,
-    rng: { seed: config.seed, loaderEpoch: epoch, initSeed: config.seed },
+    rng: { seed: config.seed, loaderEpoch: epoch, initSeed: config.seed, dropout: model.rngState() },
     history,
     config: config as unknown as Record<string, unknown>,
   });

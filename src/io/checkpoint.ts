@@ -1,11 +1,13 @@
-// Training checkpoints: one safetensors file holding the weights (`model.<state-dict name>`), the
-// optimizer's per-parameter buffers (`optimizer.<param index>.<buffer>`) and, in its metadata, the
-// optimizer hyperparameters and step counts, the LR schedule's state, the epoch reached, the data
-// order's RNG state (the loader's seed and epoch: they fix shuffles and augmentation) and the metrics
-// history. One file, replaced atomically (temp file, fsync, rename, fsync of the directory): a process
-// killed while saving leaves the previous checkpoint, complete.
+// Training checkpoints: one safetensors file holding the weights (`model.<state-dict name>`), the optimizer's
+// per-parameter buffers (`optimizer.<param index>.<buffer>`) and, in its metadata, the optimizer
+// hyperparameters and step counts, the LR schedule's state, the epoch reached, the data order's RNG state
+// (the loader's seed and epoch: they fix shuffles and augmentation), the model's dropout generators
+// (`Module.rngState()`: they fix the masks) and the metrics history. One file, replaced atomically (temp
+// file, fsync, rename, fsync of the directory): a process killed while saving leaves the previous checkpoint,
+// complete.
 import { FormatError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import type { RngState } from '../nn/module.js';
 import type { OptimizerStateDict } from '../train/optim/optimizer.js';
 import { writeFileAtomic } from './atomic.js';
 import { readSafetensorsFile, writeSafetensors } from './safetensors.js';
@@ -17,6 +19,14 @@ export interface CheckpointRng {
   loaderEpoch: number;
   /** The seed the model was initialized from (manualSeed). */
   initSeed?: number;
+  /**
+   * Each Dropout layer's mask generator ({ seed, calls }, `model.rngState()`); restore it with
+   * `model.loadRngState()`. Absent in checkpoints written before vireo saved it (and optional to write):
+   * such a checkpoint still loads, and the model's Dropout layers then keep the state they were built with
+   * (their seed from manualSeed, count 0), so masks restart from the first one and the resumed run is not
+   * bit-identical to an uninterrupted one.
+   */
+  dropout?: RngState;
 }
 
 export interface Checkpoint {
@@ -89,6 +99,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     throw new FormatError(`${source}: checkpoint metadata is not valid JSON (${(e as Error).message})`);
   }
   if (meta.version !== 1) throw new FormatError(`${source}: checkpoint version ${meta.version}; this vireo reads version 1`);
+  const dropout = meta.rng?.dropout;
+  if (dropout !== undefined && (typeof dropout !== 'object' || dropout === null || Array.isArray(dropout)))
+    throw new FormatError(`${source}: checkpoint rng.dropout is not an object of { seed, calls } per layer`);
   const model: Record<string, Tensor> = {};
   for (const [name, t] of tensors) if (name.startsWith('model.')) model[name.slice(6)] = t;
   let optimizer: OptimizerStateDict | null = null;
