@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateDictError, Tensor, manualSeed, nn, writeSafetensors } from '../src/index.js';
-import { type Checkpoint, decodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { writeSafetensors as writeRaw } from '../src/io/safetensors.js';
 import { type BackendName, dropoutNet, makeOptimizer, totalSteps, trainSteps } from './helpers/dropout-run.js';
 
@@ -148,6 +148,12 @@ describe('checkpoints of a model with Dropout(p = 0.5)', () => {
     const fromOld = await resumed('reference', old, true, seed);
     const ignoring = await resumed('reference', c, false, seed);
     expect(fromOld.equals(ignoring)).toBe(true);
+  });
+
+  it('a checkpoint whose rng.dropout is not an object of layers is a FormatError naming the file', async () => {
+    const c = await firstPart('reference', join(dir, 'bad-source.safetensors'));
+    const bad = encodeCheckpoint({ ...c, rng: { ...c.rng, dropout: [1, 2] as never } });
+    expect(() => decodeCheckpoint(bad, 'bad.safetensors')).toThrow(/bad\.safetensors: checkpoint rng\.dropout is not an object/);
   });
 
   it('loadRngState checks the layers and values before writing anything', () => {

@@ -10,9 +10,9 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../src/cli/args.js';
 import { run } from '../src/cli/main.js';
-import { Random, datasets } from '../src/index.js';
-import { loadCheckpoint } from '../src/io/checkpoint.js';
-import { loadModel } from '../src/io/model-file.js';
+import { Random, datasets, manualSeed, nn } from '../src/index.js';
+import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/io/checkpoint.js';
+import { loadModel, saveModel } from '../src/io/model-file.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vireo-cli-train-'));
@@ -314,6 +314,59 @@ describe('vireo train / eval / predict', () => {
       const again = await vireo('train', '--resume', b);
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/all 2 epochs are done/);
+    },
+    60_000,
+  );
+
+  it.each(['wasm', 'reference'])(
+    'a model with Dropout (--model DIR) stopped at an epoch boundary and resumed ends with the same weights, bit for bit (%s)',
+    async (backend) => {
+      // No built-in model has Dropout: a model directory with one is the starting point.
+      const start = join(dir, `dropout-start-${backend}`);
+      manualSeed(3);
+      const net = new nn.Sequential({
+        conv: new nn.Conv2d(1, 4, 3, { padding: 1 }),
+        relu1: new nn.ReLU(),
+        pool: new nn.MaxPool2d(4),
+        flatten: new nn.Flatten(),
+        fc1: new nn.Linear(4 * 7 * 7, 32),
+        relu2: new nn.ReLU(),
+        drop: new nn.Dropout(0.5),
+        fc2: new nn.Linear(32, 10),
+      });
+      await saveModel(start, net, {
+        inputShape: [1, 28, 28],
+        classes: datasets.FashionMNIST.classes,
+        normalization: { mean: [0.5], std: [0.5] },
+      });
+      const a = join(dir, `dropout-whole-${backend}`);
+      const b = join(dir, `dropout-sliced-${backend}`);
+      const c = join(dir, `dropout-old-${backend}`);
+      const opts = ['--model', start, '--epochs', '2', '--limit', '32', '--batch-size', '8', '--optimizer', 'sgd'];
+      const whole = await vireo('train', ...opts, '--backend', backend, '--out', a, '--json');
+      expect(whole.status, whole.stderr).toBe(0);
+      // 4 steps per epoch: one mask each.
+      expect((await loadCheckpoint(join(a, 'checkpoint.safetensors'))).rng.dropout?.drop.calls).toBe(8);
+      const first = await vireo('train', ...opts, '--backend', backend, '--out', b, '--json', '--stop-after', '1');
+      expect(first.status, first.stderr).toBe(0);
+      const saved = readFileSync(join(b, 'checkpoint.safetensors'));
+      expect(decodeCheckpoint(saved).rng.dropout?.drop.calls).toBe(4);
+
+      const second = await vireo('train', '--resume', b, '--json', '--backend', backend);
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stderr).not.toMatch(/predates saved dropout state/);
+      expect(weights(b).equals(weights(a))).toBe(true);
+
+      // The same checkpoint as an older vireo wrote it (no rng.dropout): it resumes, says the masks restart,
+      // and (restarted masks) ends elsewhere.
+      const old = decodeCheckpoint(saved);
+      old.rng = { seed: old.rng.seed, loaderEpoch: old.rng.loaderEpoch, initSeed: old.rng.initSeed };
+      mkdirSync(c, { recursive: true });
+      writeFileSync(join(c, 'checkpoint.safetensors'), encodeCheckpoint(old));
+      const fromOld = await vireo('train', '--resume', c, '--json', '--backend', backend);
+      expect(fromOld.status, fromOld.stderr).toBe(0);
+      expect(fromOld.stderr).toMatch(/predates saved dropout state; the Dropout masks restart/);
+      expect(weights(c).equals(weights(a))).toBe(false);
     },
     60_000,
   );
