@@ -1,7 +1,10 @@
-// A pool of data workers driven through comlink. A batch is split into contiguous chunks, one per
-// worker; pixel buffers move as transferables both ways. A worker that dies (exits, crashes) is
-// replaced and its chunk retried once on the replacement; a second death surfaces as an error naming
-// the chunk's sample indices. Idle workers are unref'd in Node, so a process never hangs on the pool.
+// A pool of data workers driven through comlink. A batch goes whole to one worker (split into
+// contiguous chunks only across idle workers), each worker with up to two queued; datasets in shared
+// memory are given to each worker once and batches then carry sample indices, others carry their raw
+// pixels (shared input buffers, or transferred ones). Where results are written: see run(). A worker
+// that dies (exits, crashes) is replaced and each of its chunks retried once on the replacement; a
+// second death surfaces as an error naming the chunk's sample indices. Idle workers are unref'd in
+// Node, so a process never hangs on the pool.
 import * as Comlink from 'comlink';
 import { FormatError, ShapeError, VireoError } from '../core/errors.js';
 import type { WasmBuild } from '../backends/registry.js';
@@ -103,7 +106,7 @@ export class WorkerPool {
   private waiters: ((s: Slot | null) => void)[] = [];
   private closed = false;
   readonly size: number;
-  /** Floats per sample of the last batch (0 until one is made): sizes the shared output buffer. */
+  /** Floats per sample of the last batch (0 until one is made): sizes shared batch memory. */
   private sampleSize = 0;
   /** Shared image sources by identity, with the id workers know them by. */
   private sourceIds = new Map<SharedImages, number>();

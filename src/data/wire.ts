@@ -1,5 +1,6 @@
-// How a chunk of raw samples crosses to a worker: one byte buffer and one float buffer holding every
-// image back to back, plus per-sample metadata. With shared memory the two buffers are views of the
+// How a chunk crosses to a worker: sample indices into a shared image source the worker already has
+// (SharedImages, in-memory datasets), or the raw samples themselves: one byte buffer and one float
+// buffer holding every image back to back, plus per-sample metadata. With shared memory the two buffers are views of the
 // worker's own SharedArrayBuffer (reused chunk after chunk: nothing allocated, transferred or
 // page-faulted per chunk); otherwise they are fresh buffers, transferred (moved, not copied). Samples
 // that are all raw images of one shape (the usual case) travel as one meta and a label array instead

@@ -1,5 +1,6 @@
 // Worker entry of the data pool (worker_threads in Node, a module Web Worker in browsers). It owns an
-// ImageContext and rebuilds the loader's transform from its spec; it keeps no dataset.
+// ImageContext and rebuilds the loader's transform from its spec; it keeps no dataset of its own, only
+// references to the shared image sources it was given (addSource).
 import * as Comlink from 'comlink';
 import type { WasmBuild } from '../backends/registry.js';
 import { ImageContext } from './kernels.js';
