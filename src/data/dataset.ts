@@ -1,10 +1,11 @@
 import type { WasmBuild } from '../backends/registry.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
+import { isSharedBuffer, sharedMemory } from '../core/platform.js';
 import { Tensor } from '../core/tensor.js';
 import { ImageContext } from './kernels.js';
 import { type RawImage, type RawSample, checkLabel, makeBatch } from './sample.js';
 import type { Transform } from './transforms.js';
-import { type SharedImages, sharedImagesFrom, sharedMemory } from './wire.js';
+import { type SharedImages, sharedImagesFrom } from './wire.js';
 
 const contexts = new Map<string, Promise<ImageContext>>();
 
@@ -122,8 +123,7 @@ export class ArrayDataset extends Dataset {
             channels: this.c,
             layout: this.layout === 'NHWC' ? 'HWC' : 'CHW',
           };
-    // (sharedMemory() first: browser pages that are not cross-origin isolated have no SharedArrayBuffer at all)
-    if (sharedMemory() && this.store.buffer instanceof SharedArrayBuffer) {
+    if (sharedMemory() && isSharedBuffer(this.store.buffer)) {
       // Already shared: no copy, and the workers see later writes to it.
       const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, this.length * 4)), 0, this.length);
       for (let i = 0; i < this.length; i++) labels[i] = this.labels[i];

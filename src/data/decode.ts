@@ -1,5 +1,6 @@
 // Image decoding: sharp in Node, createImageBitmap + OffscreenCanvas in browsers (and their workers).
 import { FormatError } from '../core/errors.js';
+import { isNode, isSharedBuffer } from '../core/platform.js';
 
 export interface DecodedImage {
   data: Uint8Array;
@@ -7,8 +8,6 @@ export interface DecodedImage {
   width: number;
   channels: number;
 }
-
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 // A non-literal specifier keeps bundlers from pulling sharp (a native Node addon) into browser builds.
 const sharpName = 'sharp';
@@ -47,7 +46,7 @@ async function decodeBrowser(bytes: Uint8Array, source: string, channels: number
   let bitmap: ImageBitmap;
   try {
     // A Blob cannot be made from shared memory (the worker's input buffer when cross-origin isolated).
-    const own = typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes;
+    const own = isSharedBuffer(bytes.buffer) ? bytes.slice() : bytes;
     bitmap = await createImageBitmap(new Blob([own as Uint8Array<ArrayBuffer>]));
   } catch (e) {
     throw new FormatError(`${source}: cannot decode the image (${(e as Error).message})`);

@@ -1,5 +1,6 @@
 // Reading dataset files: node:fs in Node, fetch() for URLs (browsers), gunzip either way.
 import { FormatError } from '../core/errors.js';
+import { isNode } from '../core/platform.js';
 
 /** Reads a whole file (a path in Node, or a URL). */
 export async function readBytes(path: string | URL): Promise<Uint8Array> {
@@ -21,7 +22,7 @@ export function isGzip(bytes: Uint8Array): boolean {
 export async function maybeGunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   try {
-    if (typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string') {
+    if (isNode) {
       const zlib = await import('node:zlib');
       return new Uint8Array(zlib.gunzipSync(bytes));
     }

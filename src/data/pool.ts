@@ -7,10 +7,11 @@
 // Node, so a process never hangs on the pool.
 import * as Comlink from 'comlink';
 import { FormatError, ShapeError, VireoError } from '../core/errors.js';
+import { isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
-import { type SharedImages, type WireChunk, type WireStore, packChunk, sharedMemory } from './wire.js';
+import { type SharedImages, type WireChunk, type WireStore, packChunk } from './wire.js';
 import type { WorkerApi, WorkerFault } from './worker.js';
 
 export interface WorkerPoolOptions {
@@ -59,8 +60,6 @@ function inputStore(holder: { input?: SharedArrayBuffer }): WireStore {
     return { bytes: new Uint8Array(holder.input, 0, nBytes), floats: new Float32Array(holder.input, floatsAt, nFloats) };
   };
 }
-
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 /** The default pool size: cores - 1, at least 1. */
 export async function defaultWorkerCount(): Promise<number> {
@@ -344,7 +343,7 @@ export class WorkerPool {
     let target: SharedArrayBuffer | null = null;
     let staged = false;
     if (sampleSize > 0 && sharedMemory()) {
-      if (spare && spare.buffer instanceof SharedArrayBuffer && spare.byteOffset === 0 && spare.buffer.byteLength === bytes)
+      if (spare && isSharedBuffer(spare.buffer) && spare.byteOffset === 0 && spare.buffer.byteLength === bytes)
         target = spare.buffer;
       else if (memory.fresh === 'shared') target = new SharedArrayBuffer(bytes);
       else {

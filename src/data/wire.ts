@@ -5,6 +5,7 @@
 // page-faulted per chunk); otherwise they are fresh buffers, transferred (moved, not copied). Samples
 // that are all raw images of one shape (the usual case) travel as one meta and a label array instead
 // of an object per sample.
+import { sharedMemory } from '../core/platform.js';
 import type { RawImage, RawSample } from './sample.js';
 
 export interface WireMeta {
@@ -23,14 +24,6 @@ export interface WireMeta {
 export interface WireUniform {
   meta: Omit<WireMeta, 'offset' | 'label'>;
   labels: Float64Array;
-}
-
-const onNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-
-/** SharedArrayBuffer is usable: always in Node, only when cross-origin isolated in browsers. */
-export function sharedMemory(): boolean {
-  if (typeof SharedArrayBuffer === 'undefined') return false;
-  return onNode || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 }
 
 /**
