@@ -57,15 +57,28 @@ export class CifarDataset extends Dataset {
   override sharedImages(): SharedImages | null {
     if (this.shared !== undefined) return this.shared;
     const meta = { kind: 'u8' as const, length: pixels, height: 32, width: 32, channels: 3, layout: 'CHW' as const };
+    // Straight from the file bytes: one read of each record's pixels and label, no sample objects.
     const shared = sharedImagesFrom(
       meta,
       this.length,
-      (i) => this.raw(i).image.data as Uint8Array,
-      (i) => this.raw(i).label,
+      (i) => {
+        const { bytes, start } = this.record(i);
+        return bytes.subarray(start + this.labelBytes, start + this.labelBytes + pixels);
+      },
+      (i) => {
+        const { bytes, start } = this.record(i);
+        return bytes[start + this.labelIndex];
+      },
     );
     if (shared) this.offsets.length = 0;
     this.shared = shared;
     return shared;
+  }
+
+  /** Where record `index` starts in its file's bytes (label byte(s), then the pixels). */
+  private record(index: number): { bytes: Uint8Array; start: number } {
+    const { bytes, record } = this.offsets[index];
+    return { bytes, start: record * (this.labelBytes + pixels) };
   }
 
   raw(index: number): RawSample {
@@ -74,8 +87,7 @@ export class CifarDataset extends Dataset {
       const data = this.shared.data.subarray(index * pixels, (index + 1) * pixels) as Uint8Array;
       return { image: { kind: 'u8', data, height: 32, width: 32, channels: 3, layout: 'CHW' }, label: this.shared.labels[index] };
     }
-    const { bytes, record } = this.offsets[index];
-    const start = record * (this.labelBytes + pixels);
+    const { bytes, start } = this.record(index);
     return {
       image: {
         kind: 'u8',

@@ -5,7 +5,7 @@ import { Tensor } from '../core/tensor.js';
 import { ImageContext } from './kernels.js';
 import { type RawImage, type RawSample, checkLabel, makeBatch } from './sample.js';
 import type { Transform } from './transforms.js';
-import { type SharedImages, sharedImagesFrom } from './wire.js';
+import { type SharedImages, sharedImagesFrom, sharedLabels } from './wire.js';
 
 const contexts = new Map<string, Promise<ImageContext>>();
 
@@ -125,9 +125,7 @@ export class ArrayDataset extends Dataset {
           };
     if (sharedMemory() && isSharedBuffer(this.store.buffer)) {
       // Already shared: no copy, and the workers see later writes to it.
-      const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, this.length * 4)), 0, this.length);
-      for (let i = 0; i < this.length; i++) labels[i] = this.labels[i];
-      this.shared = { meta, data: this.store, labels };
+      this.shared = { meta, data: this.store, labels: sharedLabels(this.length, (i) => this.labels[i]) };
     } else {
       const store = this.store;
       this.shared = sharedImagesFrom(

@@ -41,12 +41,15 @@ export function sharedImagesFrom(
   const buffer = new SharedArrayBuffer(Math.max(1, count * meta.length * bytesPer));
   const data =
     meta.kind === 'f32' ? new Float32Array(buffer, 0, count * meta.length) : new Uint8Array(buffer, 0, count * meta.length);
+  for (let i = 0; i < count; i++) (data as Uint8Array).set(imageAt(i) as Uint8Array, i * meta.length);
+  return { meta, data, labels: sharedLabels(count, labelAt) };
+}
+
+/** `count` labels in shared memory (the workers' copy of a SharedImages' labels). */
+export function sharedLabels(count: number, labelAt: (i: number) => number): Float32Array {
   const labels = new Float32Array(new SharedArrayBuffer(Math.max(4, count * 4)), 0, count);
-  for (let i = 0; i < count; i++) {
-    (data as Uint8Array).set(imageAt(i) as Uint8Array, i * meta.length);
-    labels[i] = labelAt(i);
-  }
-  return { meta, data, labels };
+  for (let i = 0; i < count; i++) labels[i] = labelAt(i);
+  return labels;
 }
 
 /**
