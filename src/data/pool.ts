@@ -235,7 +235,7 @@ export class WorkerPool {
     indices: number[],
     seed: number,
     epoch: number,
-    into: { shared?: WireChunk['shared'] },
+    shared: WireChunk['shared'],
   ): Promise<Batch & { inShared?: boolean }> {
     let slot = await this.acquire();
     try {
@@ -263,7 +263,7 @@ export class WorkerPool {
             chunk = packChunk(input, indices, seed, epoch, attempt);
             transfer.push(chunk.bytes.buffer, chunk.floats.buffer);
           }
-          chunk.shared = into.shared;
+          chunk.shared = shared;
           await slot.ready;
           return await Promise.race([slot.remote.run(transfer.length ? Comlink.transfer(chunk, transfer) : chunk), slot.died]);
         } catch (e) {
@@ -356,7 +356,7 @@ export class WorkerPool {
       const n = Math.min(per, count - start);
       const region = target ? { buffer: target, offset: start * sampleSize, length: n * sampleSize } : undefined;
       const part = Array.isArray(input) ? input.slice(start, start + per) : input;
-      jobs.push(this.runChunk(part, indices.slice(start, start + per), seed, epoch, { shared: region }));
+      jobs.push(this.runChunk(part, indices.slice(start, start + per), seed, epoch, region));
     }
     const results = await Promise.all(jobs);
     const [, c, h, w] = results[0].shape;
