@@ -3,18 +3,18 @@
 // in-memory dataset; once on a plain page (no SharedArrayBuffer: buffers are transferred) and once on a
 // cross-origin isolated one (COOP/COEP headers: shared memory). Every batch must equal what Node makes on
 // its main thread (sharp decoding, same transforms, same seed).
-import { existsSync, readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, Random, transforms as T, datasets } from '../src/index.js';
+import { CHROMIUM, launchChromium, serveStatic } from './helpers/chromium.js';
 import { mkdir, tempDir } from './helpers/data-files.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const demoDir = fileURLToPath(new URL('../demo/', import.meta.url));
 const needed = ['vireo.browser.js', 'vireo.worker.js'].map((f) => join(demoDir, f));
 const skipReason = !existsSync(CHROMIUM)
@@ -24,30 +24,13 @@ const skipReason = !existsSync(CHROMIUM)
     : null;
 if (skipReason) console.warn(`browser data tests skipped: ${skipReason}`);
 
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.png': 'image/png' };
-
 /** demo/ at /, the test images at /img/, an empty page at /page.html; COOP/COEP when `isolated`. */
 function serve(imageRoot: string, isolated: boolean): Promise<Server> {
-  const server = createServer((req, res) => {
-    const headers: Record<string, string> = isolated
-      ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
-      : {};
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    if (path === '/page.html') {
-      res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end('<!doctype html><title>data</title>');
-      return;
-    }
-    const root = path.startsWith('/img/') ? imageRoot : demoDir;
-    const file = join(root, path.startsWith('/img/') ? path.slice('/img/'.length) : path);
-    if (!file.startsWith(root) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res
-      .writeHead(200, { ...headers, 'content-type': types[extname(file)] ?? 'application/octet-stream' })
-      .end(readFileSync(file));
+  return serveStatic({
+    mounts: { '/': demoDir, '/img/': imageRoot },
+    pages: { '/page.html': '<!doctype html><title>data</title>' },
+    headers: isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {},
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 interface PageResult {
@@ -110,10 +93,7 @@ describe.skipIf(skipReason !== null)('data pipeline in chromium, Web Workers', (
       }
     }
     for (let i = 0; i < 10 * 8 * 8 * 3; i++) pixels.push(r.int(256));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

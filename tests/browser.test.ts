@@ -1,16 +1,16 @@
 // The demo page in a real browser: Debian's chromium driven by playwright-core, the page served from demo/
 // by a tiny local server. Checks the browser bundle (npm run build:browser) loads, runs the reference CNN
 // on the wasm backend and gives the same logits as Node for the same seed and input.
-import { existsSync, readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WasmBuild, manualSeed, nn, tensor } from '../src/index.js';
+import { CHROMIUM, launchChromium, serveStatic } from './helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const demoDir = fileURLToPath(new URL('../demo/', import.meta.url));
 const bundle = join(demoDir, 'vireo.browser.js');
 const skipReason = !existsSync(CHROMIUM)
@@ -19,21 +19,6 @@ const skipReason = !existsSync(CHROMIUM)
     ? 'demo/vireo.browser.js is missing (run npm run build)'
     : null;
 if (skipReason) console.warn(`browser tests skipped: ${skipReason}`);
-
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
-function serve(root: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(root, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(root) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 function referenceCnn(): nn.Sequential {
   return new nn.Sequential({
@@ -72,12 +57,9 @@ describe.skipIf(skipReason !== null)('demo page in chromium', () => {
   let url: string;
 
   beforeAll(async () => {
-    server = await serve(demoDir);
+    server = await serveStatic({ mounts: { '/': demoDir } });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
