@@ -1,5 +1,9 @@
 // Pieces every benchmark script shares: the command-line options, the median, number and table formatting,
-// and the reference CNN of issue 2 (built through the package's nn, which each script imports itself).
+// the reference CNN of issue 2 (built through the package's nn, which each script imports itself), writing
+// the result file and running as a command.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const BUILDS = ['relaxed', 'simd', 'scalar'];
 
@@ -63,4 +67,32 @@ export function referenceCnn(nn) {
     relu5: new nn.ReLU(),
     fc3: new nn.Linear(512, 10),
   });
+}
+
+/** Writes a benchmark's result as indented JSON, creating the folder. */
+export function writeJson(path, value) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Runs `main` when the script at `moduleUrl` is the one node was started with: exit status 0/1 from
+ * `main`, 2 for a UsageError (printed with `usage`), 1 for anything else thrown.
+ */
+export function runIfMain(moduleUrl, main, name, usage) {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      if (err instanceof UsageError) {
+        console.error(`${name}: ${err.message}\n\n${usage}`);
+        process.exitCode = 2;
+      } else {
+        console.error(err?.stack ?? err);
+        process.exitCode = 1;
+      }
+    },
+  );
 }

@@ -8,12 +8,12 @@
 // Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--modes released,kept] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E] [--seconds S]
 // (tfjs runs in a child process of the same run: see tfjsInChild)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CrossEntropyLoss, DataLoader, Random, datasets, fit, nn, optim, transforms as T } from '../dist/index.js';
+import { writeJson } from './common.mjs';
 
 const quick = process.argv.includes('--quick');
 const workersArg = process.argv.indexOf('--workers');
@@ -246,8 +246,4 @@ if (process.argv.includes('--stall')) {
 // Like run.mjs and train.mjs: the figures as JSON (--out FILE, default bench/results/data-latest.json).
 const outArg = process.argv.indexOf('--out');
 const out = outArg > 0 ? process.argv[outArg + 1] : fileURLToPath(new URL('./results/data-latest.json', import.meta.url));
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(
-  out,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), quick, results }, null, 2)}\n`,
-);
+writeJson(out, { date: new Date().toISOString(), node: process.version, cores: availableParallelism(), quick, results });

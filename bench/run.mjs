@@ -4,13 +4,13 @@
 // (bench/peak.ts), so every figure can be read as a fraction of what the FP units can do.
 // Imports the package entry (built dist/), like any user would. Median of timed runs after warm-up.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, table } from './common.mjs';
+import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, runIfMain, table, writeJson } from './common.mjs';
 
 export { UsageError };
 
@@ -438,27 +438,11 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     targets,
     seconds: (performance.now() - started) / 1000,
   };
-  mkdirSync(dirname(opts.out), { recursive: true });
-  writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  writeJson(opts.out, result);
   say('');
   say(`wrote ${opts.out} (${result.seconds.toFixed(0)} s)`);
   if (opts.json) log(JSON.stringify(result, null, 2));
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      if (err instanceof UsageError) {
-        console.error(`vireo bench: ${err.message}\n\n${usage}`);
-        process.exitCode = 2;
-      } else {
-        console.error(err?.stack ?? err);
-        process.exitCode = 1;
-      }
-    },
-  );
-}
+runIfMain(import.meta.url, main, 'vireo bench', usage);

@@ -9,13 +9,13 @@
 // Run: node bench/train.mjs [--quick] [--json] [--builds relaxed,simd] [--no-peer]   (npm run bench:train)
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, table } from './common.mjs';
+import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, runIfMain, table, writeJson } from './common.mjs';
 
 export { UsageError };
 
@@ -535,26 +535,10 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     targets,
     seconds: (performance.now() - started) / 1000,
   };
-  mkdirSync(dirname(opts.out), { recursive: true });
-  writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  writeJson(opts.out, result);
   say(`wrote ${opts.out} (${result.seconds.toFixed(0)} s)`);
   if (opts.json) log(JSON.stringify(result, null, 2));
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      if (err instanceof UsageError) {
-        console.error(`train bench: ${err.message}\n\n${usage}`);
-        process.exitCode = 2;
-      } else {
-        console.error(err?.stack ?? err);
-        process.exitCode = 1;
-      }
-    },
-  );
-}
+runIfMain(import.meta.url, main, 'train bench', usage);
