@@ -114,6 +114,8 @@ describe.skipIf(!present)(`ONNX conformance (${onnxTestRoot})`, () => {
   }
 });
 
-describe.skipIf(present)('ONNX conformance', () => {
-  it(`needs ${onnxTestRoot} (apt-get install libonnx-testdata)`, (ctx) => requireInCi(ctx, `${onnxTestRoot} is absent`));
-});
+// Defined only when the data is missing, so a run that has it counts no skip.
+if (!present)
+  describe('ONNX conformance', () => {
+    it(`needs ${onnxTestRoot} (apt-get install libonnx-testdata)`, (ctx) => requireInCi(ctx, `${onnxTestRoot} is absent`));
+  });
