@@ -7,6 +7,7 @@ import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/p
 import { conv2dWasm } from './kernels/conv2d.js';
 import { linearWasm } from './kernels/linear.js';
 import { loadWasm } from './loader.js';
+import { wasmUpdates } from './updates.js';
 import * as to from '../reference/kernels/tensor-ops.js';
 import { binaryWasm, unaryWasm } from './kernels/tensor-ops.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
@@ -15,7 +16,7 @@ import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad
 import * as pg from './kernels/pool2d-grad.js';
 
 /** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
-export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend> {
+export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend & { arena: WasmArena }> {
   const loaded = await loadWasm(options.build);
   const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
   const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
@@ -57,8 +58,10 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
   };
   return {
     name: 'wasm',
+    memory: arena,
     arena,
     kernels,
+    updates: wasmUpdates(ctx),
     info: () => ({ name: 'wasm', build: loaded.build, features: { ...loaded.features } }),
   };
 }

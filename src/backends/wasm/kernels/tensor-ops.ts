@@ -29,13 +29,13 @@ export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
   const generic = binaryGeneric(ctx.arena);
   return (kc) => {
     const {
-      node,
+      attrs,
       inputShapes: [as, bs],
       outputShape,
     } = kc;
     const n = sizeOf(outputShape);
     const { exports } = ctx;
-    const kind = node.attrs.kind;
+    const kind = attrs.kind;
     if (shapesEqual(as, bs)) {
       if (kind === 'add') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_add(a, b, y, n) };
       if (kind === 'mul') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_mul(a, b, y, n) };
@@ -64,7 +64,7 @@ export const unaryWasm = (ctx: WasmContext): KernelFactory<'unary'> => {
   const generic = unaryGeneric(ctx.arena);
   return (kc) => {
     const n = sizeOf(kc.outputShape);
-    const { kind, min, max } = kc.node.attrs;
+    const { kind, min, max } = kc.attrs;
     const { exports } = ctx;
     if (kind === 'hardSwish') return { scratchBytes: 0, run: ([x], y) => exports.f32_hardswish(x, y, n) };
     if (kind === 'clip' && Math.fround(min) === min && Math.fround(max) === max) {
