@@ -254,7 +254,9 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
     modelName = config.model;
   } else {
-    const dir = resolve(config.model);
+    // A resumed run takes the architecture from its own directory (every save writes model.json there):
+    // the --model directory it started from may have moved or gone since.
+    const dir = ckpt && values.resume !== undefined ? resolve(values.resume) : resolve(config.model);
     if (!existsSync(join(dir, 'model.json')))
       throw new UsageError(
         `--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`,
@@ -270,7 +272,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       );
     model = loaded.model;
     modelName = loaded.meta.name ?? config.model;
-    config = { ...config, model: dir };
+    if (!ckpt) config = { ...config, model: dir };
   }
   if (ckpt) {
     model.loadStateDict(ckpt.model);
