@@ -13,7 +13,6 @@ import {
   nn,
   optim,
 } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { loadModel, saveModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
@@ -22,7 +21,7 @@ import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
-import { choice, colours, floatOption, progress } from './ui.js';
+import { backendOption, choice, colours, floatOption, progress } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
 export const trainHelp = `usage: vireo train [options]
@@ -181,7 +180,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp);
     return 0;
   }
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
   const ui = colours(io);

@@ -98,8 +98,15 @@ export abstract class Module {
    */
   loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): void {
     const strict = options.strict ?? true;
-    const entries = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const entries = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
     const own = new Map(this.namedEntries());
+    // PyTorch's BatchNorm fills a missing num_batches_tracked with 0 when loading a plain dict (one without
+    // its version metadata, as from a file): do the same, so such a state dict loads under strict too.
+    for (const [name, p] of own) {
+      if (!entries.has(name) && p.isBuffer && p.dtype === 'int64' && name.split('.').pop() === 'num_batches_tracked') {
+        entries.set(name, new Tensor(new Float32Array(p.size), p.shape, { integer: true }));
+      }
+    }
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
