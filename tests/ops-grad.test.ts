@@ -9,7 +9,6 @@ import { backendsUnderTest, loadBackend } from './helpers/backends.js';
 import { expectClose } from './helpers/random.js';
 import { type OpCase, caseInputs, caseParams, runCase } from './helpers/single-op.js';
 import { gradCases } from './cases/grad.js';
-import { borrowsReferenceCode } from './cases/borrowed.js';
 
 /**
  * Backward op cases, as data: every backward node that autodiff emits for the gradient-check cases
@@ -46,8 +45,7 @@ function backwardCases(): OpCase[] {
   return out;
 }
 
-// Cases whose wasm kernel is the reference's code are checked against PyTorch in tensor-ops-torch.test.ts.
-const cases = backwardCases().filter((c) => !borrowsReferenceCode(c));
+const cases = backwardCases();
 const reference = createReferenceBackend();
 const expected = new Map(
   cases.map((c) => {

@@ -7,10 +7,10 @@ import { type OpCase, runCase } from './helpers/single-op.js';
 
 /**
  * The ONNX tensor ops against PyTorch (tests/fixtures/tensor_ops.safetensors, written by
- * scripts/make_op_fixtures.py), on every backend, the reference included. The wasm backend runs
- * constant, concat, transpose, pad, matmul, unaryGrad and the general broadcasts with the reference's
- * code, so ops.test.ts and ops-grad.test.ts leave those out (comparing the two would compare the code
- * with itself): this file is their evidence, on every backend.
+ * scripts/make_op_fixtures.py), on every backend, the reference included. Until the wasm backend had
+ * kernels of its own for constant, concat, transpose, pad, matmul, unaryGrad and the general broadcasts,
+ * it ran the reference's code for them and ops.test.ts compared that code with itself; this file is an
+ * oracle independent of both (ops.test.ts now checks that no wasm kernel borrows reference code).
  */
 const fixture = readFixture('tensor_ops.safetensors');
 const cases = (JSON.parse(fixture.metadata.cases) as OpCase[]).map((c) => {
@@ -26,11 +26,11 @@ const need = (key: string) => {
   return t.dataSync();
 };
 
-/** The ops this file is the evidence for (tests/cases/borrowed.ts names those ops.test.ts leaves out). */
+/** The ops this file covers. */
 const torchOracleOps = new Set(cases.map((c) => c.op));
 
 describe('tensor ops match PyTorch', () => {
-  it('the fixture covers every op the wasm backend borrows from the reference', () => {
+  it('the fixture covers every op the wasm backend once borrowed from the reference', () => {
     for (const op of ['constant', 'concat', 'transpose', 'pad', 'matmul', 'unaryGrad', 'binary', 'unary'])
       expect(torchOracleOps.has(op as never), op).toBe(true);
   });

@@ -8,7 +8,7 @@ import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { Subset, detectData, openData, range } from './data.js';
 import { type Classifier, type ClassifierMeta, forwardAnyBatch, loadClassifier } from './model-dir.js';
-import { choice, colours, progress } from './ui.js';
+import { backendOption, choice, colours, progress } from './ui.js';
 
 export const evalHelp = `usage: vireo eval [--model DIR] [--data DIR] [--split test|train] [--limit N] [--json]
 
@@ -67,7 +67,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const split = choice(values.split, 'split', ['test', 'train'] as const, 'test');
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
   const batchSize = intOption(values['batch-size'], 'batch-size', 250, 1);
   const { model, meta, dir } = await loadModelOption(values.model);

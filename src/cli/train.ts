@@ -13,7 +13,6 @@ import {
   nn,
   optim,
 } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { loadModel, saveModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
@@ -22,7 +21,7 @@ import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
-import { choice, colours, floatOption, progress } from './ui.js';
+import { backendOption, choice, colours, floatOption, progress } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
 export const trainHelp = `usage: vireo train [options]
@@ -181,7 +180,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp);
     return 0;
   }
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
   const ui = colours(io);
@@ -254,7 +253,9 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
     modelName = config.model;
   } else {
-    const dir = resolve(config.model);
+    // A resumed run takes the architecture from its own directory (every save writes model.json there):
+    // the --model directory it started from may have moved or gone since.
+    const dir = ckpt && values.resume !== undefined ? resolve(values.resume) : resolve(config.model);
     if (!existsSync(join(dir, 'model.json')))
       throw new UsageError(
         `--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`,
@@ -270,7 +271,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       );
     model = loaded.model;
     modelName = loaded.meta.name ?? config.model;
-    config = { ...config, model: dir };
+    if (!ckpt) config = { ...config, model: dir };
   }
   if (ckpt) {
     model.loadStateDict(ckpt.model);

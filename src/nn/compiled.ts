@@ -1,0 +1,136 @@
+import { ArgumentError } from '../core/errors.js';
+import { type Shape, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+import type { Backend } from '../backends/backend.js';
+import { hostBackend } from '../backends/host.js';
+import type { GraphNode } from '../graph/ir.js';
+import { Plan } from '../graph/plan.js';
+import type { Placement } from '../graph/executor.js';
+import { TrainPlan } from '../graph/train-plan.js';
+import type { Module } from './module.js';
+
+/** Validate mode's tolerances (relative to each value, and absolute relative to the layer output's largest value). */
+export interface ValidateOptions {
+  rtol?: number;
+  atol?: number;
+}
+
+/** Reads VIREO_VALIDATE (any value but '' and '0' turns validate mode on for every compiled model). */
+export function validateFromEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.VIREO_VALIDATE;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/**
+ * A module compiled for a placement: which backend runs each layer, the plans compiled per input shape
+ * and layer modes, and (through the plans) the device memory they hold. The module keeps structure and
+ * parameters only — like a torch module next to an ONNX Runtime session — so dropping this object and
+ * compiling again is always safe.
+ */
+export class CompiledModel {
+  private plans: { modes: string; plan: Plan }[] = [];
+  private trainPlans: { modes: string; plan: TrainPlan }[] = [];
+  readonly placement: Placement;
+  private readonly validate: { reference: Backend; rtol: number; atol: number } | null;
+
+  /**
+   * @param backend runs every layer not named in `layers`.
+   * @param layers layer path → backend; a path also places everything under it ('features' places 'features.0').
+   */
+  constructor(
+    readonly module: Module,
+    readonly backend: Backend,
+    readonly layers: ReadonlyMap<string, Backend> = new Map(),
+    validate: boolean | ValidateOptions = false,
+  ) {
+    this.placement = (node: GraphNode) => this.backendOf(node.name);
+    const v = validate === true ? {} : validate || null;
+    this.validate = v ? { reference: hostBackend(), rtol: v.rtol ?? 1e-3, atol: v.atol ?? 1e-4 } : null;
+  }
+
+  /** The backend of a layer (or of a backward node named after it: 'conv1', 'conv1.grad'). */
+  backendOf(name: string): Backend {
+    let best: Backend = this.backend;
+    let bestLength = -1;
+    for (const [path, b] of this.layers) {
+      const under = name === path || name.startsWith(`${path}.`);
+      if (under && path.length > bestLength) {
+        best = b;
+        bestLength = path.length;
+      }
+    }
+    return best;
+  }
+
+  /** Every backend this model places a layer on. */
+  get backends(): Backend[] {
+    return [...new Set([this.backend, ...this.layers.values()])];
+  }
+
+  /** The static plan for this input shape and the module's current layer modes, compiled on first use. */
+  plan(inputShape: Shape): Plan {
+    const modes = this.module.modeSignature();
+    const found = this.plans.find((p) => p.modes === modes && p.plan.matches([inputShape]));
+    if (found) return found.plan;
+    const plan = new Plan(this.module.toGraph(inputShape), [inputShape], this.placement, { validate: this.validate });
+    this.plans.push({ modes, plan });
+    return plan;
+  }
+
+  /**
+   * The training plan (forward + backward, planned together) for this input shape, rebuilt when the set
+   * of parameters with requiresGrad or any layer's train/eval mode changes.
+   */
+  trainPlan(inputShape: Shape): TrainPlan {
+    const modes = this.module.modeSignature();
+    const found = this.trainPlans.find((p) => p.plan.matches([inputShape]) && p.modes === modes);
+    if (found) return found.plan;
+    this.trainPlans = this.trainPlans.filter((p) => {
+      const stale = shapesEqual(p.plan.inputShapes[0], inputShape);
+      if (stale) p.plan.dispose();
+      return !stale;
+    });
+    const plan = new TrainPlan(this.module.toGraph(inputShape), [inputShape], this.placement, { validate: this.validate });
+    this.trainPlans.push({ modes, plan });
+    return plan;
+  }
+
+  /** Runs the module (differentiable in training mode: `await out.backward(dOut)` runs the plan's backward pass). */
+  forward(x: Tensor): Tensor {
+    if (this.module.training) {
+      const train = this.trainPlan(x.shape);
+      const out = train.run([x.dataSync()]);
+      const generation = train.generation;
+      return new Tensor(out, train.outputShape, { gradFn: (g) => train.backward(g, generation) });
+    }
+    const plan = this.plan(x.shape);
+    const [out] = plan.run([x.dataSync()]);
+    return new Tensor(out, plan.outputShapes[0]);
+  }
+
+  /**
+   * Frees every compiled plan's device memory and brings the module's parameters (values and gradients)
+   * back to the host: after this the model holds nothing on any device. The next run binds them again.
+   */
+  release(): void {
+    for (const { plan } of this.plans) plan.dispose();
+    this.plans = [];
+    for (const { plan } of this.trainPlans) plan.dispose();
+    this.trainPlans = [];
+    const mine = new Set(this.backends.map((b) => b.memory));
+    for (const [, p] of this.module.namedEntriesForDevice()) if (p.memory && mine.has(p.memory)) p.unbind();
+  }
+}
+
+/** Checks a placement map's layer names against the module's, so a typo fails instead of placing nothing. */
+export function checkPlacementNames(module: Module, names: readonly string[]): void {
+  const layers = module.layerPaths();
+  for (const name of names) {
+    if (!layers.some((l) => l === name || l.startsWith(`${name}.`))) {
+      throw new ArgumentError(
+        `placement: the model has no layer '${name}' (its layers: ${layers.slice(0, 12).join(', ')}${layers.length > 12 ? ', …' : ''})`,
+      );
+    }
+  }
+}
