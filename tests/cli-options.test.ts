@@ -41,13 +41,26 @@ describe('vireo train options', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(`${r.stdout}\n${r.stderr}`).toMatch(new RegExp(`: 700 training / ${Math.min(700, nVal)} validation images`));
     // Without it the embedded data validates on its test split, limited like the training set.
-    const t = await vireo('train', '--epochs', '1', '--limit', '700', '--batch-size', '64', '--out', join(dir, 'test'));
+    const t = await vireo(
+      'train',
+      '--backend',
+      'wasm',
+      '--epochs',
+      '1',
+      '--limit',
+      '700',
+      '--batch-size',
+      '64',
+      '--out',
+      join(dir, 'test'),
+    );
     expect(`${t.stdout}\n${t.stderr}`).toMatch(/: 700 training \/ 700 validation images/);
     expect(nVal).toBeLessThan(700); // so the two counts above tell the splits apart
   });
 
   it('--workers 2 trains the same weights as loading on the main thread', async () => {
-    const args = ['train', '--epochs', '1', '--limit', '96', '--batch-size', '32', '--augment', '--json'];
+    // One backend for both runs (not --backend auto, whose placement could differ between them).
+    const args = ['train', '--backend', 'wasm', '--epochs', '1', '--limit', '96', '--batch-size', '32', '--augment', '--json'];
     const a = await vireo(...args, '--workers', '0', '--out', join(dir, 'w0'));
     const b = await vireo(...args, '--workers', '2', '--out', join(dir, 'w2'));
     expect(a.status, a.stderr).toBe(0);
