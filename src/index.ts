@@ -32,6 +32,11 @@ export { Plan, type LayerTiming } from './graph/plan.js';
 export { TrainPlan } from './graph/train-plan.js';
 export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './graph/autodiff.js';
 export { opDefs } from './ops/index.js';
+export { CompiledModel, type ValidateOptions } from './nn/compiled.js';
+export type { ToOptions } from './nn/module.js';
+export { schedule, type Schedule, type LayerPlacement } from './scheduler/schedule.js';
+export { assign, type AssignProblem, type Assignment } from './scheduler/assign.js';
+export { clearCalibrationCache, calibrationStore, fingerprint } from './scheduler/cache.js';
 export {
   datasets,
   transforms,

@@ -67,12 +67,30 @@ function bruteForce(p: AssignProblem): number {
 
 describe('placement assignment (dynamic programming over the plan, copies counted)', () => {
   it('keeps everything on the CPU when the GPU is slower', () => {
-    const a = assign(chain([[1, 2], [1, 3], [2, 5]], { latency: 0.1, perMB: 0.1 }));
+    const a = assign(
+      chain(
+        [
+          [1, 2],
+          [1, 3],
+          [2, 5],
+        ],
+        { latency: 0.1, perMB: 0.1 },
+      ),
+    );
     expect(a.backends).toEqual([CPU, CPU, CPU]);
   });
 
   it('puts everything on the GPU when it is fast and copies are cheap', () => {
-    const a = assign(chain([[5, 1], [8, 1], [4, 1]], { latency: 0.05, perMB: 0.1 }));
+    const a = assign(
+      chain(
+        [
+          [5, 1],
+          [8, 1],
+          [4, 1],
+        ],
+        { latency: 0.05, perMB: 0.1 },
+      ),
+    );
     expect(a.backends).toEqual([GPU, GPU, GPU]);
     expect(a.copyMs).toBeGreaterThan(0); // the input up and the output back
   });
@@ -92,10 +110,28 @@ describe('placement assignment (dynamic programming over the plan, copies counte
   });
 
   it('does not make an island of one slightly faster layer that costs two copies', () => {
-    const a = assign(chain([[1, 5], [1, 0.8], [1, 5]], { latency: 0.5, perMB: 0.5 }));
+    const a = assign(
+      chain(
+        [
+          [1, 5],
+          [1, 0.8],
+          [1, 5],
+        ],
+        { latency: 0.5, perMB: 0.5 },
+      ),
+    );
     expect(a.backends).toEqual([CPU, CPU, CPU]);
     // …but does when the island saves more than the two copies cost.
-    const b = assign(chain([[1, 5], [10, 0.8], [1, 5]], { latency: 0.5, perMB: 0.5 }));
+    const b = assign(
+      chain(
+        [
+          [1, 5],
+          [10, 0.8],
+          [1, 5],
+        ],
+        { latency: 0.5, perMB: 0.5 },
+      ),
+    );
     expect(b.backends).toEqual([CPU, GPU, CPU]);
   });
 
@@ -112,8 +148,16 @@ describe('placement assignment (dynamic programming over the plan, copies counte
       inputs: [{ value: 0, bytes: 1 << 20 }],
       outputs: [5],
       backends: 2,
-      cost: (i, b) => [[4, 1], [6, 1], [6, 1], [0.5, 0.4], [0.1, 0.5]][i][b],
-      copy: (n, from, to) => (from === to ? 0 : (from === HOST && to === CPU) || (from === CPU && to === HOST) ? 0.01 : 0.3 + n / (1 << 22)),
+      cost: (i, b) =>
+        [
+          [4, 1],
+          [6, 1],
+          [6, 1],
+          [0.5, 0.4],
+          [0.1, 0.5],
+        ][i][b],
+      copy: (n, from, to) =>
+        from === to ? 0 : (from === HOST && to === CPU) || (from === CPU && to === HOST) ? 0.01 : 0.3 + n / (1 << 22),
     };
     const a = assign(p);
     expect(a.totalMs).toBeCloseTo(bruteForce(p), 9);
@@ -121,10 +165,23 @@ describe('placement assignment (dynamic programming over the plan, copies counte
   });
 
   it('never places a node on a backend that lacks its op', () => {
-    const p = chain([[1, 0.1], [1, Number.POSITIVE_INFINITY], [1, 0.1]], { latency: 0.01, perMB: 0.01 });
+    const p = chain(
+      [
+        [1, 0.1],
+        [1, Number.POSITIVE_INFINITY],
+        [1, 0.1],
+      ],
+      { latency: 0.01, perMB: 0.01 },
+    );
     const a = assign(p);
     expect(a.backends[1]).toBe(CPU);
-    const none = chain([[1, 0.1], [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]], { latency: 0, perMB: 0 });
+    const none = chain(
+      [
+        [1, 0.1],
+        [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+      ],
+      { latency: 0, perMB: 0 },
+    );
     expect(() => assign(none)).toThrow(/node 1 has no backend/);
   });
 
@@ -139,7 +196,9 @@ describe('placement assignment (dynamic programming over the plan, copies counte
         if (i > 1 && rng.next() < 0.4) inputs.push(1 + Math.floor(rng.next() * (i - 1))); // … plus a skip
         nodes.push({ inputs, output: i + 1, outputBytes: Math.floor(rng.next() * 4e6) });
       }
-      const costs = nodes.map(() => Array.from({ length: backends }, () => (rng.next() < 0.1 ? Number.POSITIVE_INFINITY : rng.next() * 10)));
+      const costs = nodes.map(() =>
+        Array.from({ length: backends }, () => (rng.next() < 0.1 ? Number.POSITIVE_INFINITY : rng.next() * 10)),
+      );
       for (const c of costs) if (c.every((x) => !Number.isFinite(x))) c[0] = 1;
       const lat = Array.from({ length: backends + 1 }, () => rng.next());
       const p: AssignProblem = {
