@@ -145,3 +145,24 @@ describe('the calibration cache', () => {
     expect(b?.measured).toBe(a?.measured);
   });
 });
+
+describe('vireo bench --placement', () => {
+  it('prints the placement report and auto against every single-backend plan, measured in the same run', async () => {
+    const { run } = await import('../src/cli/main.js');
+    const out: string[] = [];
+    const status = await run(['bench', '--placement', '--batch', '2', '--rounds', '1'], {
+      out: (l) => out.push(l),
+      err: () => {},
+    });
+    expect(status).toBe(0);
+    const text = out.join('\n');
+    expect(text).toMatch(/small-cnn, batch 2: auto placement \(candidates: wasm\)/);
+    expect(text).toMatch(/^conv1 +conv2d +\[2, 32, 28, 28\] +wasm +[0-9.]+/m);
+    expect(text).toMatch(/^auto +[0-9.]+ +[0-9.]+ /m);
+    expect(text).toMatch(/^wasm +[0-9.]+ +[0-9.]+ +0\.0% +0\.0%$/m);
+    const err: string[] = [];
+    const bad = await run(['bench', '--placement', '--batch', 'x'], { out: () => {}, err: (l) => err.push(l) });
+    expect(bad).toBe(2);
+    expect(err.join('\n')).toMatch(/--batch must be a positive integer/);
+  }, 60_000);
+});
