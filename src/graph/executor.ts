@@ -1,4 +1,4 @@
-import { ShapeError, VireoError } from '../core/errors.js';
+import { BackendFault, ShapeError, VireoError } from '../core/errors.js';
 import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, sizeOf } from '../core/shape.js';
 import { alignUp } from '../core/align.js';
@@ -467,6 +467,22 @@ export class Executor {
 
   private exec(step: Step): void {
     const t0 = this.timings ? performance.now() : 0;
+    try {
+      this.execStep(step);
+    } catch (e) {
+      // Our own errors say what is wrong with the input; anything else is the backend failing.
+      if (e instanceof VireoError) throw e;
+      const backend = step.kind === 'copy' ? step.to : step.backend;
+      throw new BackendFault(
+        backend.name,
+        step.kind === 'copy' ? step.label : step.kind === 'kernel' ? step.node.name : step.name,
+        e,
+      );
+    }
+    this.record(step, t0);
+  }
+
+  private execStep(step: Step): void {
     if (step.kind === 'kernel') {
       let output = step.output;
       step.wroteGrad = false;
@@ -491,6 +507,10 @@ export class Executor {
       step.backend.updates.accumulate(step.src, ptr, step.param.size, add);
       step.param.gradWritten();
     }
+  }
+
+  /** Profiling: the step's time, with its backend (and bytes, for a copy). */
+  private record(step: Step, t0: number): void {
     if (!this.timings) return;
     const ms = performance.now() - t0;
     if (step.kind === 'kernel') {

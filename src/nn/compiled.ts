@@ -1,4 +1,4 @@
-import { ArgumentError } from '../core/errors.js';
+import { ArgumentError, BackendFault } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
@@ -45,7 +45,7 @@ export class CompiledModel {
    */
   constructor(
     readonly module: Module,
-    readonly backend: Backend,
+    private main: Backend,
     readonly layers: ReadonlyMap<string, Backend> = new Map(),
     validate: boolean | ValidateOptions = false,
     readonly auto: { candidates: Backend[]; onProgress?: (done: number, total: number) => void } | null = null,
@@ -53,6 +53,33 @@ export class CompiledModel {
     this.placement = (node: GraphNode) => this.backendOf(node.name);
     const v = validate === true ? {} : validate || null;
     this.validate = v ? { reference: hostBackend(), rtol: v.rtol ?? 1e-3, atol: v.atol ?? 1e-4 } : null;
+  }
+
+  /** The backend of every layer not placed elsewhere (under auto: the first candidate left). */
+  get backend(): Backend {
+    return this.main;
+  }
+
+  /** Faults that removed a candidate: which backend, in which layer, and the message. */
+  readonly faults: { backend: string; layer: string; message: string }[] = [];
+
+  /**
+   * `auto` only: a candidate failed mid-run. It leaves the candidates, every plan and decision is dropped,
+   * and the caller runs again on the rest. Returns false when there is nothing to fall back to.
+   */
+  private dropFailed(fault: BackendFault): boolean {
+    if (!this.auto) return false;
+    const rest = this.auto.candidates.filter((b) => b.name !== fault.backend);
+    if (rest.length === 0 || rest.length === this.auto.candidates.length) return false;
+    this.faults.push({ backend: fault.backend, layer: fault.layer, message: fault.message });
+    for (const { plan } of this.plans) plan.dispose();
+    for (const { plan } of this.trainPlans) plan.dispose();
+    this.plans = [];
+    this.trainPlans = [];
+    this.decided.clear();
+    this.auto.candidates = rest;
+    this.main = rest[0];
+    return true;
   }
 
   /** The backend of a layer (or of a backward node named after it: 'conv1', 'conv1.grad'). */
@@ -158,13 +185,44 @@ export class CompiledModel {
     return plan;
   }
 
-  /** Runs the module (differentiable in training mode: `await out.backward(dOut)` runs the plan's backward pass). */
+  /**
+   * Runs the module (differentiable in training mode: `await out.backward(dOut)` runs the plan's backward
+   * pass). Under `auto`, a candidate that fails mid-run is removed and the call (or the training step's
+   * backward, which then re-runs its forward on the rebuilt plan) is answered by the rest.
+   */
   forward(x: Tensor): Tensor {
+    try {
+      return this.forwardOnce(x);
+    } catch (e) {
+      if (e instanceof BackendFault && this.dropFailed(e)) return this.forward(x);
+      throw e;
+    }
+  }
+
+  private forwardOnce(x: Tensor): Tensor {
     if (this.module.training) {
       const train = this.trainPlan(x.shape);
       const out = train.run([x.dataSync()]);
       const generation = train.generation;
-      return new Tensor(out, train.outputShape, { gradFn: (g) => train.backward(g, generation) });
+      const backward = (g: Float32Array): void => {
+        // A backward that fails half-way has written some gradients: a retry is exact only when every
+        // gradient was empty before (the usual zeroGrad → forward → backward), so it can be emptied again.
+        const params = this.module.parameters();
+        const before = params.map((p) => p.gradStatus);
+        try {
+          train.backward(g, generation);
+        } catch (e) {
+          if (!(e instanceof BackendFault) || before.includes('set') || !this.dropFailed(e)) throw e;
+          params.forEach((p, i) => {
+            if (before[i] === 'none') p.grad = null;
+            else p.zeroGrad();
+          });
+          const again = this.trainPlan(x.shape);
+          again.run([x.dataSync()]);
+          again.backward(g, again.generation);
+        }
+      };
+      return new Tensor(out, train.outputShape, { gradFn: backward });
     }
     const plan = this.plan(x.shape);
     const [out] = plan.run([x.dataSync()]);
