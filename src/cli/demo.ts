@@ -1,4 +1,4 @@
-import { type BackendName, type WasmBuild, manualSeed, tensor } from '../index.js';
+import { type WasmBuild, manualSeed, tensor } from '../index.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { backendOption } from './ui.js';
 import { cifar10Classes, cifarNetFor } from './zoo.js';
@@ -23,7 +23,7 @@ const median = (xs: number[]) => {
 };
 
 /** The demo's forward pass, shared with tests: seeded weights, the embedded input, logits and timings. */
-export async function runDemo(options: { seed: number; backend: BackendName; build?: WasmBuild; runs: number }) {
+export async function runDemo(options: { seed: number; backend: string; build?: WasmBuild; runs: number }) {
   manualSeed(options.seed);
   const net = cifarNetFor(3, 32, 32, 10);
   net.eval();
@@ -63,7 +63,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     io.out(demoHelp);
     return 0;
   }
-  const backend = backendOption(values.backend);
+  const backend = backendOption(values.backend, 'wasm');
   const build = values.build as WasmBuild | undefined;
   if (build !== undefined && !['relaxed', 'simd', 'scalar'].includes(build)) {
     throw new UsageError(`--build must be relaxed, simd or scalar, got '${build}'`);

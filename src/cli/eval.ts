@@ -2,7 +2,6 @@
 // directory on a dataset split (default: the test split of the data it was trained on).
 import { resolve } from 'node:path';
 import { DataLoader, type Tensor, evaluate, metrics } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import type { Module } from '../nn/module.js';
 import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
@@ -21,7 +20,7 @@ macro F1, per-class precision, recall and F1, and the confusion matrix (rows: tr
   --split S         test (default) or train
   --limit N         only the first N images
   --batch-size N    images per forward (default 250)
-  --backend B       wasm (default) or reference
+  --backend B       auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --json            one JSON object: accuracy, macroF1, images, perClass [{class, precision, recall, f1, support}],
                     confusionMatrix`;
 
@@ -140,7 +139,7 @@ export async function evaluateModel(
   model: Module,
   meta: Pick<ClassifierMeta, 'classes' | 'batch'>,
   set: Subset,
-  backend: BackendName,
+  backend: string,
   batchSize: number,
   io: Io,
   showProgress: boolean,

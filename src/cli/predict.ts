@@ -27,7 +27,7 @@ with a softmax).
   --model DIR     the model directory (default ./vireo-model)
   --top K         classes to show per image (default 3)
   --limit N       at most N images per dataset file
-  --backend B     wasm (default) or reference
+  --backend B     auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --json          one JSON object per image: file, index (dataset files), top [{label, index, probability}]`;
 
 interface Item {

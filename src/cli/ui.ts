@@ -1,5 +1,5 @@
 // Terminal helpers for the vireo commands: colour and progress bars only on a TTY (and not with NO_COLOR).
-import { type BackendName, backendNames } from '../backends/registry.js';
+import { backendNames } from '../backends/registry.js';
 import cliProgress from 'cli-progress';
 import { type Io, UsageError, consoleIo } from './args.js';
 
@@ -61,7 +61,10 @@ export function choice<T extends string>(value: string | undefined, name: string
   return value as T;
 }
 
-/** `--backend`: any registered backend (the registry is the one list), wasm by default. */
-export function backendOption(value: string | undefined): BackendName {
-  return choice(value, 'backend', backendNames() as BackendName[], 'wasm');
+/**
+ * `--backend`: 'auto' (the default: each layer on the backend measured fastest here, src/scheduler) or any
+ * registered backend (the registry is the one list).
+ */
+export function backendOption(value: string | undefined, fallback = 'auto'): string {
+  return choice(value, 'backend', ['auto', ...backendNames()], fallback);
 }

@@ -178,6 +178,11 @@ export class Parameter {
     home.memory.readSync(home.gradPtr, this.size, this.hostGrad);
   }
 
+  /** 'none' (no gradient), 'zero' (zeroed, not written since) or 'set': what a retried backward must restore. */
+  get gradStatus(): 'none' | 'zero' | 'set' {
+    return this.gradState === 'none' || this.gradState === 'zero' ? this.gradState : 'set';
+  }
+
   /** True when a gradient exists (without copying it to the host). */
   get hasGrad(): boolean {
     return this.gradState !== 'none';

@@ -1,4 +1,4 @@
-import { ShapeError, VireoError } from '../core/errors.js';
+import { BackendFault, ShapeError, VireoError } from '../core/errors.js';
 import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, sizeOf } from '../core/shape.js';
 import { alignUp } from '../core/align.js';
@@ -59,6 +59,13 @@ interface KernelStep {
   inputSlots: number[];
   outputSlot: number;
   handles: Record<string, ParamHandle>;
+  /**
+   * The parameter whose gradient is this step's output and nothing else's input: when that gradient is empty
+   * (zeroed, or none yet) the kernel writes straight into the parameter's gradient buffer, no copy.
+   */
+  gradOf: Parameter | null;
+  /** Set per run: this run wrote `gradOf`'s gradient directly (its grad step has nothing to do). */
+  wroteGrad: boolean;
 }
 
 interface CopyStep {
@@ -78,6 +85,8 @@ interface GradStep {
   kind: 'grad';
   backend: Backend;
   param: Parameter;
+  /** The kernel step that computed the gradient (it may have written it in place already). */
+  producer: KernelStep;
   srcSlot: number;
   src: number;
   name: string;
@@ -159,6 +168,8 @@ export class Executor {
     for (const v of graph.inputs) if (!this.homeOf.has(this.root[v])) this.homeOf.set(this.root[v], fallback);
     const gradsOf = new Map<ValueId, Parameter[]>();
     for (const pg of spec.paramGrads ?? []) gradsOf.set(pg.value, [...(gradsOf.get(pg.value) ?? []), pg.param]);
+    const uses = graph.useCounts();
+    const keep = new Set(spec.keep ?? []);
 
     // Graph inputs and late inputs get their slots first: they are written before any step.
     const late = new Set((spec.backwardInputs ?? []).map((v) => this.root[v]));
@@ -172,8 +183,13 @@ export class Executor {
         const backend = backendOf.get(node) as Backend;
         const inputSlots = node.inputs.map((v) => this.readOn(this.root[v], backend));
         const outputSlot = this.slotFor(this.root[node.output], backend, this.steps.length);
-        this.steps.push(this.prepareKernel(node, backend, inputSlots, outputSlot));
-        for (const param of gradsOf.get(node.output) ?? []) {
+        const step = this.prepareKernel(node, backend, inputSlots, outputSlot);
+        this.steps.push(step);
+        const grads = gradsOf.get(node.output) ?? [];
+        if (grads.length === 1 && uses[node.output] === 0 && !keep.has(node.output) && this.paramHome.get(grads[0]) === backend) {
+          step.gradOf = grads[0];
+        }
+        for (const param of grads) {
           const home = this.paramHome.get(param) as Backend;
           param.reserveGrad(home.memory);
           const srcSlot = this.readOn(this.root[node.output], home);
@@ -182,6 +198,7 @@ export class Executor {
             kind: 'grad',
             backend: home,
             param,
+            producer: step,
             srcSlot,
             src: 0,
             name: node.name,
@@ -295,6 +312,8 @@ export class Executor {
       inputSlots,
       outputSlot,
       handles,
+      gradOf: null,
+      wroteGrad: false,
     };
   }
 
@@ -448,19 +467,50 @@ export class Executor {
 
   private exec(step: Step): void {
     const t0 = this.timings ? performance.now() : 0;
+    try {
+      this.execStep(step);
+    } catch (e) {
+      // Our own errors say what is wrong with the input; anything else is the backend failing.
+      if (e instanceof VireoError) throw e;
+      const backend = step.kind === 'copy' ? step.to : step.backend;
+      throw new BackendFault(
+        backend.name,
+        step.kind === 'copy' ? step.label : step.kind === 'kernel' ? step.node.name : step.name,
+        e,
+      );
+    }
+    this.record(step, t0);
+  }
+
+  private execStep(step: Step): void {
     if (step.kind === 'kernel') {
-      step.kernel.run(step.inputs, step.output, step.scratch);
-      if (this.validate) this.validateStep(step);
+      let output = step.output;
+      step.wroteGrad = false;
+      if (step.gradOf) {
+        const target = step.gradOf.gradTarget(step.backend.memory);
+        if (!target.add) {
+          output = target.ptr;
+          step.wroteGrad = true;
+        }
+      }
+      step.kernel.run(step.inputs, output, step.scratch);
+      if (step.wroteGrad) step.gradOf?.gradWritten();
+      if (this.validate) this.validateStep(step, output);
     } else if (step.kind === 'copy') {
       const readSync = step.from.memory.readSync;
       if (!readSync) throw new VireoError(`${step.label}: the source memory needs an asynchronous read`);
       step.to.memory.upload(step.dst, readSync.call(step.from.memory, step.src, step.floats));
     } else {
+      if (step.producer.wroteGrad) return;
       const memory = step.backend.memory;
       const { ptr, add } = step.param.gradTarget(memory);
       step.backend.updates.accumulate(step.src, ptr, step.param.size, add);
       step.param.gradWritten();
     }
+  }
+
+  /** Profiling: the step's time, with its backend (and bytes, for a copy). */
+  private record(step: Step, t0: number): void {
     if (!this.timings) return;
     const ms = performance.now() - t0;
     if (step.kind === 'kernel') {
@@ -499,7 +549,7 @@ export class Executor {
    * Validate mode: the step's inputs, read back from its backend, run through the reference backend's
    * kernel for the same node; the first output that differs beyond tolerance stops the run naming the layer.
    */
-  private validateStep(step: KernelStep): void {
+  private validateStep(step: KernelStep, output: number): void {
     const v = this.validate as NonNullable<ExecutorSpec['validate']>;
     const op = step.node.op;
     // Random ops draw from the layer's generator: a second draw would change the real run.
@@ -539,7 +589,7 @@ export class Executor {
       temps.push(out, scratch);
       kernel.run(ins, out, scratch);
       const want = (ref.memory.readSync as NonNullable<DeviceMemory['readSync']>)(out, n);
-      const got = readSync.call(mem, step.output, n);
+      const got = readSync.call(mem, output, n);
       let scale = 0;
       for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(want[i]));
       for (let i = 0; i < n; i++) {

@@ -3,6 +3,7 @@ import { type Shape, shapesEqual } from '../core/shape.js';
 import type { Backend } from '../backends/backend.js';
 import { Executor, type ExecutorSpec, type LayerTiming, type Placement } from './executor.js';
 import type { Graph } from './ir.js';
+import { type PlacementEstimates, formatPlacementReport } from './report.js';
 import { inferShapes } from './shapes.js';
 
 export type { LayerTiming, Placement } from './executor.js';
@@ -25,6 +26,8 @@ export class Plan {
   readonly shapes: Shape[];
   readonly inputShapes: Shape[];
   readonly outputShapes: Shape[];
+  /** The scheduler's estimates when `auto` placed this plan (null for a fixed placement). */
+  schedule: PlacementEstimates | null = null;
   private readonly executor: Executor;
 
   constructor(
@@ -74,6 +77,17 @@ export class Plan {
 
   get totalFlops(): number {
     return this.executor.totalFlops;
+  }
+
+  /**
+   * The placement as a table: each step's layer, shape and backend, each candidate's estimated time (when
+   * `auto` placed the plan), the measured time of one profiled run when `inputs` are given, copies with
+   * their bytes, and the totals.
+   */
+  report(inputs?: readonly Float32Array[]): string {
+    const shapes = new Map(this.graph.nodes.map((n) => [n.name, this.shapes[n.output]] as const));
+    const measured = inputs ? this.runProfiled(inputs).layers : null;
+    return formatPlacementReport(this.placement, shapes, this.schedule, measured);
   }
 
   /** Bytes this plan holds in device memory for activations and scratch. */

@@ -3,7 +3,7 @@ import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
-import { type BackendOptions, getBackend } from '../backends/registry.js';
+import { type BackendOptions, backendNames, getBackend } from '../backends/registry.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import type { Plan } from '../graph/plan.js';
@@ -12,8 +12,13 @@ import { CompiledModel, type ValidateOptions, checkPlacementNames, validateFromE
 
 /** Options of `module.to()`: the wasm build, layers placed on other backends, validate mode. */
 export interface ToOptions extends BackendOptions {
+  /** Layer path → backend for layers that run elsewhere than the first argument. */
   placement?: Record<string, string>;
   validate?: boolean | ValidateOptions;
+  /** `auto` only: the backends to choose from (default: every registered backend but 'reference'). */
+  candidates?: string[];
+  /** `auto` only: hears the calibration's progress (kernel timings done, total). */
+  onCalibration?: (done: number, total: number) => void;
 }
 import type { DropoutGenerator } from '../ops/types.js';
 
@@ -198,7 +203,9 @@ export abstract class Module {
   }
 
   /**
-   * Chooses where this module runs: a backend for every layer ('wasm', the default, or 'reference'), and
+   * Chooses where this module runs: 'auto' (each layer on the candidate backend that runs it fastest on this
+   * device, measured and counting copies: src/scheduler), or a backend for every layer ('wasm', the default,
+   * or 'reference'), and
    * optionally `placement` — layer path → backend for the layers that run elsewhere (a path places the
    * layers under it too) — and `validate` (re-run every step on the reference backend, stop at the first
    * layer that differs; also VIREO_VALIDATE=1). Parameters move to their layer's backend when it compiles.
@@ -212,14 +219,23 @@ export abstract class Module {
   }
 
   private async compile(backend: string, options: ToOptions): Promise<CompiledModel> {
-    const { placement = {}, validate, ...backendOptions } = options;
+    const { placement = {}, validate, candidates, onCalibration, ...backendOptions } = options;
     checkPlacementNames(this, Object.keys(placement));
+    const v = validate ?? validateFromEnv();
+    if (backend === 'auto') {
+      // Every registered backend but the oracle, unless the caller names them (experts, tests).
+      const names = candidates ?? backendNames().filter((n) => n !== 'reference');
+      if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
+      const list: Backend[] = [];
+      for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));
+      return new CompiledModel(this, list[0], new Map(), v, { candidates: list, onProgress: onCalibration });
+    }
     const main = await getBackend(backend, backendOptions);
     const layers = new Map<string, Backend>();
     for (const [path, name] of Object.entries(placement)) {
       layers.set(path, name === backend ? main : await getBackend(name, name === 'wasm' ? backendOptions : {}));
     }
-    return new CompiledModel(this, main, layers, validate ?? validateFromEnv());
+    return new CompiledModel(this, main, layers, v);
   }
 
   /** The compiled model: placement, plans and their device memory (made on first use with the default backend). */
@@ -264,12 +280,16 @@ export abstract class Module {
 
   /** The static plan for this input shape and these layer modes, compiled on first use and then reused. */
   async plan(inputShape: Shape): Promise<Plan> {
-    return (await this.compiledModel()).plan(inputShape);
+    const compiled = await this.compiledModel();
+    await compiled.prepare(inputShape, false);
+    return compiled.plan(inputShape);
   }
 
   /** The training plan (forward + backward) for this input shape; see CompiledModel.trainPlan. */
   async trainPlan(inputShape: Shape): Promise<TrainPlan> {
-    return (await this.compiledModel()).trainPlan(inputShape);
+    const compiled = await this.compiledModel();
+    await compiled.prepare(inputShape, true);
+    return compiled.trainPlan(inputShape);
   }
 
   /**
@@ -277,7 +297,9 @@ export abstract class Module {
    * loss built on it) runs the plan's backward pass and accumulates into each `Parameter.grad`.
    */
   async forward(x: Tensor): Promise<Tensor> {
-    return (await this.compiledModel()).forward(x);
+    const compiled = await this.compiledModel();
+    await compiled.prepare(x.shape, this.training);
+    return compiled.forward(x);
   }
 
   /** Frees every compiled plan's device memory. */
