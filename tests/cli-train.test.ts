@@ -318,7 +318,8 @@ describe('vireo train / eval / predict', () => {
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/all 2 epochs are done/);
     },
-    60_000,
+    // Two trainings and a resume on the reference backend: ~35 s alone, over 60 s on two shared cores.
+    180_000,
   );
 
   it.each(['wasm', 'reference'])(
