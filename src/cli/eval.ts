@@ -7,7 +7,7 @@ import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { Subset, detectData, openData, range } from './data.js';
 import { type Classifier, type ClassifierMeta, forwardAnyBatch, loadClassifier } from './model-dir.js';
-import { backendOption, choice, colours, progress } from './ui.js';
+import { backendOption, choice, colours, progress, toBackend } from './ui.js';
 
 export const evalHelp = `usage: vireo eval [--model DIR] [--data DIR] [--split test|train] [--limit N] [--json]
 
@@ -144,7 +144,7 @@ export async function evaluateModel(
   io: Io,
   showProgress: boolean,
 ) {
-  await model.to(backend);
+  await toBackend(model, backend, io);
   model.eval();
   const loader = new DataLoader(set, { batchSize, numWorkers: 0 });
   const cm = new metrics.ConfusionMatrix(meta.classes.length);

@@ -14,7 +14,7 @@ import { type Io, UsageError, intOption } from './args.js';
 import { loadModelOption, modelTransform } from './eval.js';
 import { forwardAnyBatch } from './model-dir.js';
 import { topK } from './sample.js';
-import { backendOption, colours } from './ui.js';
+import { backendOption, colours, toBackend } from './ui.js';
 
 export const predictHelp = `usage: vireo predict FILE… [--model DIR] [--top K] [--limit N] [--json]
 
@@ -123,7 +123,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   );
   const set = new Items(items);
   set.transform = modelTransform(meta, needsResize);
-  await model.to(backend);
+  await toBackend(model, backend, io);
   model.eval();
   const loader = new DataLoader(set, { batchSize: needsResize ? 1 : 250, numWorkers: 0 });
   const ui = colours(io);

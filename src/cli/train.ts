@@ -21,7 +21,7 @@ import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
-import { backendOption, choice, colours, floatOption, progress } from './ui.js';
+import { backendOption, choice, colours, floatOption, progress, toBackend } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
 export const trainHelp = `usage: vireo train [options]
@@ -283,7 +283,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
       );
   }
-  await model.to(backend);
+  await toBackend(model, backend, io);
   const engine = await model.currentBackend();
 
   const trainLoader = new DataLoader(trainSet, {

@@ -1,5 +1,6 @@
 // Terminal helpers for the vireo commands: colour and progress bars only on a TTY (and not with NO_COLOR).
 import { backendNames } from '../backends/registry.js';
+import type { Module } from '../nn/module.js';
 import cliProgress from 'cli-progress';
 import { type Io, UsageError, consoleIo } from './args.js';
 
@@ -67,4 +68,27 @@ export function choice<T extends string>(value: string | undefined, name: string
  */
 export function backendOption(value: string | undefined, fallback = 'auto'): string {
   return choice(value, 'backend', ['auto', ...backendNames()], fallback);
+}
+
+/**
+ * Moves a model to `--backend`: under auto, the calibration (kernel timings on each candidate, once per
+ * device: then cached) shows as a progress line on a TTY, so a first run says why it takes a moment.
+ */
+export async function toBackend(model: Module, backend: string, io: Io, showProgress = true): Promise<void> {
+  if (backend !== 'auto') {
+    await model.to(backend);
+    return;
+  }
+  const bar = progress(io, showProgress);
+  let started = false;
+  await model.to('auto', {
+    onCalibration: (done, total) => {
+      if (!started && total > 0) {
+        bar.start(total, 'calibrating auto placement');
+        started = true;
+      }
+      bar.update(done, done === total ? 'done' : '');
+      if (done === total) bar.stop();
+    },
+  });
 }
