@@ -11,7 +11,7 @@ import { readBytes } from '../data/files.js';
 import { readIdxFile } from '../data/idx.js';
 import { imageExtensions } from '../data/image-folder.js';
 import type { RawSample } from '../data/sample.js';
-import { type Io, UsageError, intOption } from './args.js';
+import { type Io, UsageError, intOption, joinNegativeValues } from './args.js';
 import { loadModelOption, modelTransform } from './eval.js';
 import { forwardAnyBatch } from './model-dir.js';
 import { topK } from './sample.js';
@@ -89,7 +89,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   let parsed: ReturnType<typeof nodeParseArgs<{ args: string[]; strict: true; allowPositionals: true; options: typeof options }>>;
   try {
     parsed = nodeParseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       strict: true,
       allowPositionals: true,
       options,

@@ -14,14 +14,16 @@ import {
   optim,
 } from '../index.js';
 import type { BackendName } from '../backends/registry.js';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
-import { loadModel, saveModel } from '../io/model-file.js';
+import { type Checkpoint, encodeCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
+import { encodeModel, loadModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
 import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
+import { claimOutputDir } from './out-dir.js';
 import { choice, colours, floatOption, progress } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
@@ -50,7 +52,9 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --workers N         data-loading worker threads (default 0: on this thread)
   --backend B         wasm (default) or reference
   --seed N            seeds the weights, the shuffles and the augmentation (default 1)
-  --out DIR           where the model and checkpoint go (default ./vireo-model)
+  --out DIR           where the model and checkpoint go (default ./vireo-model); a directory that
+                      already holds another model is refused unless --force
+  --force             replace the model in --out (it stays until this run's first save)
   --resume DIR        continue the run whose checkpoint is in DIR (--epochs may raise the total)
   --stop-after N      train at most N epochs in this invocation, then stop with a checkpoint (time-sliced
                       training; --resume continues exactly where it stopped)
@@ -114,6 +118,7 @@ const optionSpec = {
   backend: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
   resume: { type: 'string' },
   'stop-after': { type: 'string' },
   json: { type: 'boolean' },
@@ -195,9 +200,16 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     const given = runOptions.filter((k) => (values as Record<string, unknown>)[k] !== undefined);
     if (given.length)
       throw new UsageError(
-        `--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json and --out may be given)`,
+        `--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json, --out and --force may be given)`,
       );
     outDir = resolve(values.out ?? values.resume);
+    // A save the last run was killed in is finished (or rolled back) before the checkpoint is read.
+    await settleDirectory(resolve(values.resume));
+    await claimOutputDir(outDir, {
+      option: '--out',
+      force: Boolean(values.force),
+      resuming: outDir === resolve(values.resume),
+    });
     const path = join(resolve(values.resume), checkpointFile);
     if (!existsSync(path))
       throw new UsageError(
@@ -222,6 +234,13 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } else {
     config = configFrom(values as Record<string, string | boolean | undefined>);
     outDir = resolve(values.out ?? 'vireo-model');
+    // Before any data is read or any step taken: a file, an unwritable place or another model there.
+    await claimOutputDir(outDir, {
+      option: '--out',
+      force: Boolean(values.force),
+      resuming: false,
+      resumeHint: `--resume ${values.out ?? 'vireo-model'} to continue its training`,
+    });
   }
 
   // Data.
@@ -329,8 +348,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     history,
     config: config as unknown as Record<string, unknown>,
   });
-  const writeModel = (record?: Record<string, unknown>) =>
-    saveModel(outDir, model, {
+  // The model, its weights and the checkpoint as one directory, replaced in one atomic step: a kill at any
+  // moment leaves the previous save or this one, whose three files always agree.
+  const save = (epoch: number, step: number, record: Record<string, unknown> | null) => {
+    const { files } = encodeModel(model, {
       name: modelName,
       inputShape,
       classes,
@@ -342,6 +363,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         ...(record ? { last: record } : {}),
       },
     });
+    return writeDirectoryAtomic(outDir, [...files, { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) }]);
+  };
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
   const lastEpoch = stopAfter ? Math.min(config.epochs, startEpoch + stopAfter) : config.epochs;
@@ -396,8 +419,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       };
       last = line;
       history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
-      await writeModel(line);
-      await saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
+      await save(epoch, 0, line);
       if (json) io.out(JSON.stringify(line));
       else
         io.out(
@@ -413,7 +435,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
-    await saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
+    await save(state.epoch - 1, state.step, last ?? (history.at(-1) as Record<string, unknown> | undefined) ?? null);
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
         `Continue with: vireo train --resume ${outDir}`,

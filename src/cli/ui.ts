@@ -49,7 +49,8 @@ export function floatOption(
   want: string,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  // Decimal notation only ('1e-3' included): Number() alone would take '0x1' or '0b1' as numbers.
+  const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value) ? Number(value) : Number.NaN;
   if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${want}, got '${value}'`);
   return n;
 }

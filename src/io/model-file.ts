@@ -229,9 +229,14 @@ export interface SaveModelOptions {
 export const modelJson = 'model.json';
 export const weightsFile = 'weights.safetensors';
 
-/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
-export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
-  const { mkdirSync } = await import('node:fs');
+/**
+ * model.json and weights.safetensors as bytes (the command writes them with its checkpoint as one
+ * directory, src/io/directory.ts).
+ */
+export function encodeModel(
+  model: Module,
+  options: SaveModelOptions,
+): { meta: ModelMeta; files: { name: string; data: Uint8Array | string }[] } {
   const { inputShape, classes, normalization } = options;
   if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
     throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
@@ -246,9 +251,21 @@ export async function saveModel(dir: string, model: Module, options: SaveModelOp
     weights: weightsFile,
     ...(options.training ? { training: options.training } : {}),
   };
+  return {
+    meta,
+    files: [
+      { name: weightsFile, data: writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }) },
+      { name: modelJson, data: `${JSON.stringify(meta, null, 2)}\n` },
+    ],
+  };
+}
+
+/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
+export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
+  const { mkdirSync } = await import('node:fs');
+  const { meta, files } = encodeModel(model, options);
   mkdirSync(dir, { recursive: true });
-  await writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
-  await writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  for (const f of files) await writeFileAtomic(join(dir, f.name), f.data);
   return meta;
 }
 
