@@ -6,6 +6,7 @@ import { inferShapes } from '../graph/shapes.js';
 import { type OnnxModelProto, decodeOnnx } from '../io/onnx/decode.js';
 import { unsupportedNodes } from '../io/onnx/model.js';
 import { writeDirectoryAtomic } from '../io/directory.js';
+import { checkMemory } from '../io/model-check.js';
 import { claimOutputDir } from './out-dir.js';
 import { parseArgs } from 'node:util';
 import { type Io, UsageError, joinNegativeValues } from './args.js';
@@ -61,6 +62,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   const missing = unsupportedNodes(proto);
   if (missing.length > 0) return reportUnsupported(io, file, missing, values.json);
   const image = imageInput(file, proto, values);
+  if (image) checkMemory(4 * image.shape.reduce((a, b) => a * b, 1), `${file}: input '${image.name}' of 1×${image.shape.join('×')}`);
   let model: Awaited<ReturnType<typeof importOnnx>>;
   try {
     model = await importOnnx(bytes, image ? { inputShapes: { [image.name]: [1, ...image.shape] } } : {});
@@ -72,6 +74,12 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const graph = model.buildGraph(model.declaredInputShapes, false);
+  if (image) {
+    // Every value of a one-image forward: what a plan of this model will hold, checked before one is built.
+    let values = 0;
+    for (const v of inferShapes(graph, model.declaredInputShapes)) if (v) values += v.reduce((a, b) => a * b, 1);
+    checkMemory(4 * values, `${file}: a plan for 1×${image.shape.join('×')} input`);
+  }
   const classifier = image && classifierMeta(file, model, graph, image, values);
   const meta = {
     format: 'vireo-onnx',

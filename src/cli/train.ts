@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   DataLoader,
+  FormatError,
   type LRScheduler,
   OneCycleLR,
   CosineAnnealingLR,
@@ -15,6 +16,7 @@ import {
 } from '../index.js';
 import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, encodeCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import { machineCores } from '../data/pool.js';
 import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
 import { encodeModel, loadModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
@@ -155,6 +157,33 @@ function configFrom(values: Record<string, string | boolean | undefined>): Train
   };
 }
 
+/** A checkpoint's run options, each checked as the command line's would be (an edited file fails naming the field). */
+function checkedConfig(raw: Record<string, unknown>, path: string): TrainConfig {
+  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const checks: [keyof TrainConfig, (v: unknown) => boolean, string][] = [
+    ['data', (v) => v === null || (typeof v === 'string' && v.length > 0), 'a path or null'],
+    ['imageSize', (v) => int(v, 8), 'an integer ≥ 8'],
+    ['model', (v) => typeof v === 'string' && v.length > 0, 'a model name or directory'],
+    ['epochs', (v) => int(v, 1), 'an integer ≥ 1'],
+    ['batchSize', (v) => int(v, 1), 'an integer ≥ 1'],
+    ['optimizer', (v) => v === 'sgd' || v === 'adam' || v === 'adamw', "'sgd', 'adam' or 'adamw'"],
+    ['lr', (v) => num(v) && (v as number) > 0, 'a number > 0'],
+    ['momentum', (v) => num(v) && (v as number) >= 0 && (v as number) < 1, 'a number in [0, 1)'],
+    ['weightDecay', (v) => num(v) && (v as number) >= 0, 'a number ≥ 0'],
+    ['schedule', (v) => v === 'onecycle' || v === 'cosine' || v === 'none', "'onecycle', 'cosine' or 'none'"],
+    ['clipNorm', (v) => v === null || (num(v) && (v as number) > 0), 'null or a number > 0'],
+    ['augment', (v) => typeof v === 'boolean', 'true or false'],
+    ['valSplit', (v) => v === null || (num(v) && (v as number) > 0 && (v as number) < 1), 'null or a fraction in (0, 1)'],
+    ['limit', (v) => v === null || int(v, 1), 'null or an integer ≥ 1'],
+    ['seed', (v) => int(v, 0), 'an integer ≥ 0'],
+  ];
+  for (const [key, ok, want] of checks)
+    if (!ok(raw[key]))
+      throw new FormatError(`${path}: checkpoint field 'config.${key}' must be ${want}, got ${JSON.stringify(raw[key]) ?? 'nothing'}`);
+  return raw as unknown as TrainConfig;
+}
+
 function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>): Optimizer<GroupBase> {
   if (c.optimizer === 'sgd')
     return new optim.SGD(params, {
@@ -187,10 +216,15 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
-  const workers = intOption(values.workers, 'workers', 0, 0);
+  let workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
   const ui = colours(io);
   const log = (line: string) => (json ? io.err(line) : io.out(line));
+  const cores = await machineCores();
+  if (workers > cores) {
+    log(`note: --workers ${workers} is more than this machine's ${cores} cores; using ${cores}`);
+    workers = cores;
+  }
 
   // The run's definition: fresh from the options, or the checkpoint's.
   let config: TrainConfig;
@@ -216,7 +250,11 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         `--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``,
       );
     ckpt = await loadCheckpoint(path);
-    config = ckpt.config as unknown as TrainConfig;
+    config = checkedConfig(ckpt.config, path);
+    if (!ckpt.optimizer)
+      throw new FormatError(
+        `${path}: checkpoint field 'optimizer' is missing; a run resumed without its optimizer state would silently restart Adam's moments or SGD's momentum`,
+      );
     if (values.epochs !== undefined) {
       const epochs = intOption(values.epochs, 'epochs', config.epochs, 1);
       if (epochs !== config.epochs && config.schedule === 'onecycle')
@@ -312,6 +350,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   });
   const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
   const stepsPerEpoch = trainLoader.length;
+  if (ckpt && ckpt.step >= stepsPerEpoch)
+    throw new FormatError(
+      `${join(resolve(values.resume as string), checkpointFile)}: checkpoint field 'step' is ${ckpt.step}, but an epoch of this run has ${stepsPerEpoch} steps`,
+    );
   const optimizer = makeOptimizer(config, model.parameters());
   await optimizer.to(engine);
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);

@@ -17,3 +17,6 @@ export class StateDictError extends VireoError {}
 
 /** An option or argument is out of its valid range. */
 export class ArgumentError extends VireoError {}
+
+/** A model, input or option asks for more than a stated limit (memory, file size, threads). */
+export class LimitError extends VireoError {}
