@@ -62,7 +62,8 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   const missing = unsupportedNodes(proto);
   if (missing.length > 0) return reportUnsupported(io, file, missing, values.json);
   const image = imageInput(file, proto, values);
-  if (image) checkMemory(4 * image.shape.reduce((a, b) => a * b, 1), `${file}: input '${image.name}' of 1×${image.shape.join('×')}`);
+  if (image)
+    checkMemory(4 * image.shape.reduce((a, b) => a * b, 1), `${file}: input '${image.name}' of 1×${image.shape.join('×')}`);
   let model: Awaited<ReturnType<typeof importOnnx>>;
   try {
     model = await importOnnx(bytes, image ? { inputShapes: { [image.name]: [1, ...image.shape] } } : {});

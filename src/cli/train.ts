@@ -18,6 +18,7 @@ import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, encodeCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { machineCores } from '../data/pool.js';
 import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
+import { checkPlanMemory } from '../io/model-check.js';
 import { encodeModel, loadModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
@@ -180,7 +181,9 @@ function checkedConfig(raw: Record<string, unknown>, path: string): TrainConfig 
   ];
   for (const [key, ok, want] of checks)
     if (!ok(raw[key]))
-      throw new FormatError(`${path}: checkpoint field 'config.${key}' must be ${want}, got ${JSON.stringify(raw[key]) ?? 'nothing'}`);
+      throw new FormatError(
+        `${path}: checkpoint field 'config.${key}' must be ${want}, got ${JSON.stringify(raw[key]) ?? 'nothing'}`,
+      );
   return raw as unknown as TrainConfig;
 }
 
@@ -215,6 +218,28 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp);
     return 0;
   }
+  // Ctrl-C is caught from the start: Node's default action would end the process at once, before the
+  // handler of the training loop existed. A signal during data loading still ends with a checkpoint.
+  const signal = { interrupted: false };
+  const onSigint = () => {
+    if (signal.interrupted) {
+      io.err('vireo train: interrupted twice, exiting without saving');
+      process.exit(130);
+    }
+    signal.interrupted = true;
+    io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await train(values, io, signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+type TrainValues = ReturnType<typeof parseArgs<typeof optionSpec>>['values'];
+
+async function train(values: TrainValues, io: Io, signal: { interrupted: boolean }): Promise<number> {
   const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
   let workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
@@ -338,6 +363,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
       );
   }
+  // Before a plan is built: --image-size 100000 or a huge --batch-size fails naming the size, not in a kernel.
+  checkPlanMemory(model, inputShape, config.batchSize, { training: true, what: `vireo train: ${modelName}` });
   await model.to(backend);
   const engine = await model.currentBackend();
 
@@ -369,16 +396,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   );
   if (ckpt) log(`resuming ${outDir} after epoch ${ckpt.epoch}${ckpt.step ? `, step ${ckpt.step}` : ''} of ${config.epochs}`);
 
-  const state = { interrupted: false, epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
-  const onSigint = () => {
-    if (state.interrupted) {
-      io.err('vireo train: interrupted twice, exiting without saving');
-      process.exit(130);
-    }
-    state.interrupted = true;
-    io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
+  const state = { epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
 
   const snapshot = (epoch: number, step: number): Checkpoint => ({
     epoch,
@@ -424,7 +442,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
           if (i++ < skip) continue;
           // Training otherwise runs on microtasks only: let the event loop deliver SIGINT between steps.
           await new Promise((r) => setImmediate(r));
-          if (state.interrupted) throw new Interrupted();
+          if (signal.interrupted) throw new Interrupted();
           yield b;
         }
       }
@@ -468,7 +486,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
           `epoch ${epoch}/${config.epochs}  loss ${line.loss.toFixed(4)}  val accuracy ${ui.bold(line.valAccuracy.toFixed(4))}  ` +
             `macro F1 ${line.valMacroF1.toFixed(4)}  ${Math.round(line.imagesPerSecond)} images/s  ${line.seconds.toFixed(1)} s`,
         );
-      if (state.interrupted && epoch < config.epochs) {
+      if (signal.interrupted && epoch < config.epochs) {
         state.epoch = epoch + 1;
         state.step = 0;
         throw new Interrupted();
@@ -484,7 +502,6 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     );
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
     await trainLoader.close();
     await valLoader.close();
     model.releasePlans();

@@ -86,7 +86,7 @@ export async function checkWritableDirectory(dir: string, option: string): Promi
       isDir = statSync(at).isDirectory();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && dirname(at) !== at) {
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(at) !== at) {
         at = dirname(at);
         continue;
       }

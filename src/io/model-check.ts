@@ -50,6 +50,8 @@ export interface SpecParams {
   shapes: Map<string, number[]>;
   /** Parameters and buffers, in values. */
   count: number;
+  /** The layer with the most values (named in messages): its path and type. */
+  largest: { layer: string; type: string; count: number } | null;
 }
 
 /**
@@ -60,9 +62,16 @@ export function specParams(spec: unknown, where: string): SpecParams {
   const shapes = new Map<string, number[]>();
   let layers = 0;
   let count = 0;
-  const add = (prefix: string, name: string, shape: number[]) => {
+  let largest: SpecParams['largest'] = null;
+  const perLayer = new Map<string, number>();
+  const add = (prefix: string, name: string, shape: number[], type: string) => {
     shapes.set(prefix + name, shape);
-    count += shape.reduce((a, b) => a * b, 1);
+    const n = shape.reduce((a, b) => a * b, 1);
+    count += n;
+    const layer = prefix.slice(0, -1) || '(root)';
+    const total = (perLayer.get(layer) ?? 0) + n;
+    perLayer.set(layer, total);
+    if (!largest || total > largest.count) largest = { layer, type, count: total };
   };
   const walk = (s: unknown, path: string, prefix: string, depth: number): void => {
     const at = path ? `${where}.${path}` : where;
@@ -110,15 +119,15 @@ export function specParams(spec: unknown, where: string): SpecParams {
         const [cin, cout] = [l.inChannels as number, l.outChannels as number];
         need(cin % g === 0 && cout % g === 0, `Conv2d groups (${g}) must divide inChannels (${cin}) and outChannels (${cout})`);
         const k = l.kernelSize as number[];
-        add(prefix, 'weight', [cout, cin / g, k[0], k[1]]);
-        if (l.bias !== false) add(prefix, 'bias', [cout]);
+        add(prefix, 'weight', [cout, cin / g, k[0], k[1]], 'Conv2d');
+        if (l.bias !== false) add(prefix, 'bias', [cout], 'Conv2d');
         return;
       }
       case 'Linear':
         ints(['inFeatures', 'outFeatures'], posInt, 'a positive integer');
         bool('bias');
-        add(prefix, 'weight', [l.outFeatures as number, l.inFeatures as number]);
-        if (l.bias !== false) add(prefix, 'bias', [l.outFeatures as number]);
+        add(prefix, 'weight', [l.outFeatures as number, l.inFeatures as number], 'Linear');
+        if (l.bias !== false) add(prefix, 'bias', [l.outFeatures as number], 'Linear');
         return;
       case 'BatchNorm2d': {
         ints(['numFeatures'], posInt, 'a positive integer');
@@ -128,8 +137,8 @@ export function specParams(spec: unknown, where: string): SpecParams {
             `BatchNorm2d ${n} must be a number ≥ 0`,
           );
         const n = l.numFeatures as number;
-        for (const p of ['weight', 'bias', 'running_mean', 'running_var']) add(prefix, p, [n]);
-        add(prefix, 'num_batches_tracked', []);
+        for (const p of ['weight', 'bias', 'running_mean', 'running_var']) add(prefix, p, [n], 'BatchNorm2d');
+        add(prefix, 'num_batches_tracked', [], 'BatchNorm2d');
         return;
       }
       case 'MaxPool2d':
@@ -151,10 +160,16 @@ export function specParams(spec: unknown, where: string): SpecParams {
         return;
       case 'Flatten':
         for (const n of ['startDim', 'endDim'])
-          need(l[n] === undefined || (Number.isSafeInteger(l[n]) && Math.abs(l[n] as number) <= 8), `Flatten ${n} must be a small integer`);
+          need(
+            l[n] === undefined || (Number.isSafeInteger(l[n]) && Math.abs(l[n] as number) <= 8),
+            `Flatten ${n} must be a small integer`,
+          );
         return;
       case 'Softmax':
-        need(l.dim === undefined || (Number.isSafeInteger(l.dim) && Math.abs(l.dim as number) <= 8), 'Softmax dim must be a small integer');
+        need(
+          l.dim === undefined || (Number.isSafeInteger(l.dim) && Math.abs(l.dim as number) <= 8),
+          'Softmax dim must be a small integer',
+        );
         return;
       case 'Dropout':
         need(typeof l.p === 'number' && l.p >= 0 && l.p < 1, `Dropout p must be in [0, 1), got ${JSON.stringify(l.p)}`);
@@ -169,7 +184,7 @@ export function specParams(spec: unknown, where: string): SpecParams {
     }
   };
   walk(spec, '', '', 0);
-  return { shapes, count };
+  return { shapes, count, largest };
 }
 
 /**
@@ -190,11 +205,12 @@ export function checkWeightsHeader(bytes: Uint8Array, path: string, expected: Sp
   if (!isObject(header)) return;
   for (const [name, shape] of expected.shapes) {
     const entry = header[name];
-    if (!isObject(entry)) throw new StateDictError(`${path}: no tensor '${name}', which the model's layer needs (shape ${shapeToString(shape)})`);
+    if (!isObject(entry))
+      throw new StateDictError(`${path}: no tensor '${name}', which the model's layer needs (shape ${shapeToString(shape)})`);
     const got = entry.shape;
     if (!Array.isArray(got) || got.length !== shape.length || got.some((d, i) => d !== shape[i]))
       throw new StateDictError(
-        `${path}: tensor '${name}' has shape ${JSON.stringify(got)}, the model's layer '${name.replace(/\.[^.]+$/, '')}' needs ${shapeToString(shape)}`,
+        `${path}: tensor '${name}' has shape ${Array.isArray(got) ? `[${got.join(', ')}]` : JSON.stringify(got)}, the model's layer '${name.replace(/\.[^.]+$/, '')}' needs ${shapeToString(shape)}`,
       );
   }
 }
@@ -246,7 +262,9 @@ export async function insideDirectory(dir: string, name: unknown, file: string, 
     return rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel);
   };
   if (leaves(path, root))
-    throw new FormatError(`${file}: '${field}' ${JSON.stringify(name)} points outside the model directory; it must name a file inside it`);
+    throw new FormatError(
+      `${file}: '${field}' ${JSON.stringify(name)} points outside the model directory; it must name a file inside it`,
+    );
   try {
     if (leaves(realpathSync(path), realpathSync(root)))
       throw new FormatError(`${file}: '${field}' ${JSON.stringify(name)} is a link to a file outside the model directory`);

@@ -334,7 +334,11 @@ export async function loadModel(dir: string): Promise<{ model: Module; meta: Mod
   const file = join(dir, modelJson);
   const where = `${file}: architecture`;
   const expected = specParams(meta.architecture, where);
-  checkMemory(4 * expected.count, `${where}: ${expected.count.toLocaleString('en-US')} parameters`);
+  const big = expected.largest;
+  checkMemory(
+    4 * expected.count,
+    `${where}: ${expected.count.toLocaleString('en-US')} parameters${big ? ` (largest: layer '${big.layer}', ${big.type}, ${big.count.toLocaleString('en-US')})` : ''}`,
+  );
   const wpath = await insideDirectory(dir, meta.weights ?? weightsFile, file, 'weights');
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);
   const bytes = await readRegularFile(wpath, 4 * expected.count + (1 << 20) + 64 * expected.shapes.size);
