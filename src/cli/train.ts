@@ -187,6 +187,30 @@ function checkedConfig(raw: Record<string, unknown>, path: string): TrainConfig 
   return raw as unknown as TrainConfig;
 }
 
+/**
+ * The checkpoint's optimizer groups have the fields this run's optimizer (and schedule) give a group, each
+ * of the same kind (a number, a list of that length, a boolean): loadStateDict assigns them as they are,
+ * and a `betas` of 0 would otherwise fail deep in the update as a TypeError.
+ */
+function checkOptimizerGroups(saved: Record<string, unknown>[], fresh: Record<string, unknown>[], path: string): void {
+  const kind = (v: unknown) => (Array.isArray(v) ? `a list of ${v.length}` : v === null ? 'null' : `a ${typeof v}`);
+  if (saved.length !== fresh.length)
+    throw new FormatError(
+      `${path}: checkpoint field 'optimizer.paramGroups' has ${saved.length} groups, this run's optimizer has ${fresh.length}`,
+    );
+  for (const [i, group] of saved.entries()) {
+    for (const [key, value] of Object.entries(group)) {
+      const field = `optimizer.paramGroups[${i}].${key}`;
+      if (!(key in fresh[i]))
+        throw new FormatError(`${path}: checkpoint field '${field}' is not a field of this run's optimizer`);
+      if (kind(value) !== kind(fresh[i][key]))
+        throw new FormatError(
+          `${path}: checkpoint field '${field}' must be ${kind(fresh[i][key])}, got ${JSON.stringify(value)}`,
+        );
+    }
+  }
+}
+
 function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>): Optimizer<GroupBase> {
   if (c.optimizer === 'sgd')
     return new optim.SGD(params, {
@@ -384,7 +408,14 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
   const optimizer = makeOptimizer(config, model.parameters());
   await optimizer.to(engine);
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
-  if (ckpt?.optimizer) optimizer.loadStateDict(ckpt.optimizer);
+  if (ckpt?.optimizer) {
+    checkOptimizerGroups(
+      ckpt.optimizer.paramGroups,
+      optimizer.stateDict().paramGroups,
+      join(resolve(values.resume as string), checkpointFile),
+    );
+    optimizer.loadStateDict(ckpt.optimizer);
+  }
   if (ckpt?.schedule && schedule) schedule.loadStateDict(ckpt.schedule);
 
   const history: Record<string, unknown>[] = ckpt ? [...ckpt.history] : [];
