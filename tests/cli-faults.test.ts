@@ -71,6 +71,24 @@ async function killAt(
 const hash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('fault injection (seed 1414)', () => {
+  it('a directory write that fails midway leaves the previous directory whole, and no temporary sibling', async () => {
+    const { writeDirectoryAtomic } = await import('../src/io/directory.js');
+    const target = join(dir, 'midway');
+    await writeDirectoryAtomic(target, [
+      { name: 'model.json', data: '{"v": 1}' },
+      { name: 'weights.safetensors', data: new Uint8Array([1]) },
+    ]);
+    await expect(
+      writeDirectoryAtomic(target, [
+        { name: 'model.json', data: '{"v": 2}' },
+        { name: 'weights.safetensors', copyFrom: join(dir, 'does-not-exist') },
+      ]),
+    ).rejects.toThrow(/ENOENT/);
+    expect(readdirSync(target).sort()).toEqual(['model.json', 'weights.safetensors']);
+    expect(readFileSync(join(target, 'model.json'), 'utf8')).toBe('{"v": 1}');
+    expect(readdirSync(dir).filter((f) => f.startsWith('.midway.vireo-'))).toEqual([]);
+  });
+
   it('a model directory rewritten in a loop and SIGKILLed: after settling, always one complete version', async () => {
     const rng = new Random(seed);
     const target = join(dir, 'loop');
