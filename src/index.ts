@@ -10,7 +10,15 @@ export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
 export { manualSeed, Random } from './core/random.js';
-export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError, BackendFault } from './core/errors.js';
+export {
+  VireoError,
+  ShapeError,
+  FormatError,
+  StateDictError,
+  ArgumentError,
+  BackendFault,
+  LimitError,
+} from './core/errors.js';
 export type { Shape } from './core/shape.js';
 export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
 export {

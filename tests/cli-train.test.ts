@@ -315,7 +315,9 @@ describe('vireo train / eval / predict', () => {
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/all 2 epochs are done/);
     },
-    60_000,
+    // A hang guard, not a speed check: the reference backend's ~30 s here reached 75 s in the full suite
+    // beside the fault-injection children on this shared 2-core machine.
+    180_000,
   );
 
   it.each(['wasm', 'reference'])(
@@ -411,5 +413,5 @@ describe('vireo train / eval / predict', () => {
     const resumed = await vireo('train', '--resume', cut, '--json');
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(weights(cut).equals(weights(whole))).toBe(true);
-  }, 60_000);
+  }, 180_000); // a hang guard: ~30 s alone, over 60 s in the full suite on the loaded shared machine
 });

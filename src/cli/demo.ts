@@ -70,7 +70,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   }
   if (build !== undefined && backend !== 'wasm') throw new UsageError('--build applies to --backend wasm only');
   const seed = intOption(values.seed, 'seed', 0, 0);
-  const runs = intOption(values.runs, 'runs', 20, 0);
+  const runs = intOption(values.runs, 'runs', 20, 1);
 
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {

@@ -1,11 +1,13 @@
 // A model directory: model.json (architecture as a serializable layer tree, input shape, class names,
 // normalization) + weights.safetensors (PyTorch state_dict names, so torch's load_state_dict(strict=True)
 // takes them for the equivalent torch.nn module). Both files are replaced atomically.
-import { ArgumentError, FormatError } from '../core/errors.js';
+import { ArgumentError, FormatError, ShapeError } from '../core/errors.js';
 import { joinPath as join } from '../data/files.js';
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkMemory, checkPlanMemory, checkWeightsHeader, insideDirectory, specParams } from './model-check.js';
+import { readRegularFile } from './read-file.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 type Pair = [number, number];
@@ -128,8 +130,23 @@ function need(cond: unknown, where: string, what: string): asserts cond {
 
 const isPair = (v: unknown): v is Pair => Array.isArray(v) && v.length === 2 && v.every((d) => Number.isInteger(d));
 
-/** Builds the module a layer tree describes (fresh weights; load a state dict after). */
+/**
+ * Builds the module a layer tree describes (fresh weights; load a state dict after). Errors are
+ * FormatErrors naming `where` and the layer's path. Sizes are not bounded here: `specParams` and
+ * `checkMemory` (src/io/model-check.ts) check a file's tree first, as `loadModel` does.
+ */
 export function moduleFromSpec(spec: LayerSpec, where = 'architecture'): Module {
+  try {
+    return buildLayer(spec, where);
+  } catch (e) {
+    // A layer constructor's own check (e.g. "Conv2d: outChannels must be a positive integer") gets its place.
+    if ((e instanceof ArgumentError || e instanceof ShapeError) && !e.message.startsWith(where))
+      throw new FormatError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+function buildLayer(spec: LayerSpec, where: string): Module {
   need(spec && typeof spec === 'object', where, 'a layer must be an object');
   const s = spec as LayerSpec & Record<string, unknown>;
   switch (s.type) {
@@ -229,9 +246,14 @@ export interface SaveModelOptions {
 export const modelJson = 'model.json';
 export const weightsFile = 'weights.safetensors';
 
-/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
-export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
-  const { mkdirSync } = await import('node:fs');
+/**
+ * model.json and weights.safetensors as bytes (the command writes them with its checkpoint as one
+ * directory, src/io/directory.ts).
+ */
+export function encodeModel(
+  model: Module,
+  options: SaveModelOptions,
+): { meta: ModelMeta; files: { name: string; data: Uint8Array | string }[] } {
   const { inputShape, classes, normalization } = options;
   if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
     throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
@@ -246,9 +268,21 @@ export async function saveModel(dir: string, model: Module, options: SaveModelOp
     weights: weightsFile,
     ...(options.training ? { training: options.training } : {}),
   };
+  return {
+    meta,
+    files: [
+      { name: weightsFile, data: writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }) },
+      { name: modelJson, data: `${JSON.stringify(meta, null, 2)}\n` },
+    ],
+  };
+}
+
+/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
+export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
+  const { mkdirSync } = await import('node:fs');
+  const { meta, files } = encodeModel(model, options);
   mkdirSync(dir, { recursive: true });
-  await writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
-  await writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  for (const f of files) await writeFileAtomic(join(dir, f.name), f.data);
   return meta;
 }
 
@@ -273,7 +307,11 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
     path,
     'inputShape must be [C, H, W]',
   );
-  need(Array.isArray(meta.classes) && meta.classes.length > 0, path, 'classes must be a non-empty list');
+  need(
+    Array.isArray(meta.classes) && meta.classes.length > 0 && meta.classes.every((c) => typeof c === 'string'),
+    path,
+    'classes must be a non-empty list of names',
+  );
   const c = meta.inputShape[0];
   need(
     meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
@@ -283,14 +321,36 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
   return meta;
 }
 
-/** Loads a model directory: the module (weights loaded, eval mode) and its metadata. */
+/**
+ * Loads a model directory: the module (weights loaded, eval mode) and its metadata. Everything is checked
+ * before it is allocated (src/io/model-check.ts): the layer tree, the weights' shapes, the memory of the
+ * parameters and of a one-image plan, the weights path (inside `dir`) and the class count (the outputs').
+ */
 export async function loadModel(dir: string): Promise<{ model: Module; meta: ModelMeta }> {
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { existsSync } = await import('node:fs');
+  const { settleDirectory } = await import('./directory.js');
+  await settleDirectory(dir);
   const meta = await readModelMeta(dir);
-  const model = moduleFromSpec(meta.architecture, `${join(dir, modelJson)}: architecture`);
-  const wpath = join(dir, meta.weights ?? weightsFile);
+  const file = join(dir, modelJson);
+  const where = `${file}: architecture`;
+  const expected = specParams(meta.architecture, where);
+  const big = expected.largest;
+  checkMemory(
+    4 * expected.count,
+    `${where}: ${expected.count.toLocaleString('en-US')} parameters${big ? ` (largest: layer '${big.layer}', ${big.type}, ${big.count.toLocaleString('en-US')})` : ''}`,
+  );
+  const wpath = await insideDirectory(dir, meta.weights ?? weightsFile, file, 'weights');
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);
-  model.loadStateDict(readSafetensors(new Uint8Array(readFileSync(wpath)), wpath));
+  const bytes = await readRegularFile(wpath, 4 * expected.count + (1 << 20) + 64 * expected.shapes.size);
+  checkWeightsHeader(bytes, wpath, expected);
+  const model = moduleFromSpec(meta.architecture, where);
+  model.loadStateDict(readSafetensors(bytes, wpath));
   model.eval();
+  const { output } = checkPlanMemory(model, meta.inputShape, 1, { training: false, what: file });
+  const k = output.length === 2 ? output[1] : null;
+  if (k !== meta.classes.length)
+    throw new FormatError(
+      `${file}: ${meta.classes.length} class names, but the model's output is ${k === null ? `shaped [${output.join(', ')}], not [N, classes]` : `${k} values per image`}; the class list must name every output`,
+    );
   return { model, meta };
 }
