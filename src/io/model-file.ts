@@ -232,6 +232,24 @@ export const weightsFile = 'weights.safetensors';
 /** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
 export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
   const { mkdirSync } = await import('node:fs');
+  const files = encodeModel(model, options);
+  mkdirSync(dir, { recursive: true });
+  await writeFileAtomic(join(dir, weightsFile), files.weights);
+  await writeFileAtomic(join(dir, modelJson), files.json);
+  return files.meta;
+}
+
+/** A model directory's two files in memory: what a browser stores, downloads or uploads. */
+export interface ModelFiles {
+  meta: ModelMeta;
+  /** model.json's text. */
+  json: string;
+  /** weights.safetensors' bytes. */
+  weights: Uint8Array;
+}
+
+/** The bytes saveModel writes, without a file system (browsers, workers, IndexedDB, downloads). */
+export function encodeModel(model: Module, options: SaveModelOptions): ModelFiles {
   const { inputShape, classes, normalization } = options;
   if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
     throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
@@ -246,10 +264,45 @@ export async function saveModel(dir: string, model: Module, options: SaveModelOp
     weights: weightsFile,
     ...(options.training ? { training: options.training } : {}),
   };
-  mkdirSync(dir, { recursive: true });
-  await writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
-  await writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  const weights = writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' });
+  return { meta, json: `${JSON.stringify(meta, null, 2)}\n`, weights };
+}
+
+/** Parses and checks model.json's text; `source` names the file in errors. */
+export function parseModelMeta(text: string, source = modelJson): ModelMeta {
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(text) as ModelMeta;
+  } catch (e) {
+    throw new FormatError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  need(meta && meta.format === 'vireo-model', source, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
+  need(meta.version === 1, source, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
+  need(
+    Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0),
+    source,
+    'inputShape must be [C, H, W]',
+  );
+  need(Array.isArray(meta.classes) && meta.classes.length > 0, source, 'classes must be a non-empty list');
+  const c = meta.inputShape[0];
+  need(
+    meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
+    source,
+    `normalization needs ${c} means and stds`,
+  );
   return meta;
+}
+
+/**
+ * A model from model.json's text and weights.safetensors' bytes (weights loaded, eval mode): loadModel
+ * without a file system. `source` names the directory in errors.
+ */
+export function decodeModel(json: string, weights: Uint8Array, source = '.'): { model: Module; meta: ModelMeta } {
+  const meta = parseModelMeta(json, join(source, modelJson));
+  const model = moduleFromSpec(meta.architecture, `${join(source, modelJson)}: architecture`);
+  model.loadStateDict(readSafetensors(weights, join(source, meta.weights ?? weightsFile)));
+  model.eval();
+  return { model, meta };
 }
 
 /** Reads and checks model.json (no weights). */
@@ -260,37 +313,14 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
     throw new FormatError(
       `${dir}: no ${modelJson} here; train one with \`vireo train --out ${dir}\` or point --model at a model directory`,
     );
-  let meta: ModelMeta;
-  try {
-    meta = JSON.parse(readFileSync(path, 'utf8')) as ModelMeta;
-  } catch (e) {
-    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  need(meta && meta.format === 'vireo-model', path, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
-  need(meta.version === 1, path, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
-  need(
-    Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0),
-    path,
-    'inputShape must be [C, H, W]',
-  );
-  need(Array.isArray(meta.classes) && meta.classes.length > 0, path, 'classes must be a non-empty list');
-  const c = meta.inputShape[0];
-  need(
-    meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
-    path,
-    `normalization needs ${c} means and stds`,
-  );
-  return meta;
+  return parseModelMeta(readFileSync(path, 'utf8'), path);
 }
 
 /** Loads a model directory: the module (weights loaded, eval mode) and its metadata. */
 export async function loadModel(dir: string): Promise<{ model: Module; meta: ModelMeta }> {
   const { existsSync, readFileSync } = await import('node:fs');
   const meta = await readModelMeta(dir);
-  const model = moduleFromSpec(meta.architecture, `${join(dir, modelJson)}: architecture`);
   const wpath = join(dir, meta.weights ?? weightsFile);
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);
-  model.loadStateDict(readSafetensors(new Uint8Array(readFileSync(wpath)), wpath));
-  model.eval();
-  return { model, meta };
+  return decodeModel(readFileSync(join(dir, modelJson), 'utf8'), new Uint8Array(readFileSync(wpath)), dir);
 }
