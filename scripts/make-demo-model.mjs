@@ -9,11 +9,13 @@
 // 970 KB) so the app stays light to download and precache; it is written as a model directory first,
 // and `vireo train --model DIR` trains it from there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manualSeed, nn, saveModel } from '../dist/index.js';
+import { gunzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import { datasets, manualSeed, nn, saveModel } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
@@ -47,6 +49,27 @@ function tinyCnn() {
     ]),
   );
 }
+
+/** demo/examples/K.png: the first test image of class K (28×28 grey), the Classify view's example buttons. */
+async function writeExamples() {
+  const images = datasets.parseIdx(gunzipSync(readFileSync(join(DATA, 't10k-images-idx3-ubyte.gz'))), 't10k-images');
+  const labels = datasets.parseIdx(gunzipSync(readFileSync(join(DATA, 't10k-labels-idx1-ubyte.gz'))), 't10k-labels');
+  const dir = join(root, 'demo', 'examples');
+  mkdirSync(dir, { recursive: true });
+  for (let k = 0; k < CLASSES.length; k++) {
+    const i = labels.data.indexOf(k);
+    const pixels = images.data.subarray(i * 784, (i + 1) * 784);
+    await sharp(Buffer.from(pixels), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toFile(join(dir, `${k}.png`));
+  }
+}
+
+if (process.argv.includes('--examples-only')) {
+  await writeExamples();
+  process.exit(0);
+}
+await writeExamples();
 
 const init = mkdtempSync(join(tmpdir(), 'vireo-demo-model-'));
 try {
