@@ -25,8 +25,15 @@ export class Camera {
       throw new Error(cameraMessage(err));
     }
     this.facing = facing;
-    this.video.srcObject = this.stream;
-    await this.video.play();
+    const stream = this.stream;
+    this.video.srcObject = stream;
+    try {
+      await this.video.play();
+    } catch (err) {
+      // Stopped or switched again before this stream started playing (a quick second tap): not a failure.
+      if (this.stream !== stream) return;
+      throw new Error(cameraMessage(err));
+    }
     if (!this.video.videoWidth) await new Promise((r) => this.video.addEventListener('loadedmetadata', r, { once: true }));
   }
 

@@ -38,6 +38,7 @@ export function inputPanel({ name, onImage, onFrame }) {
       stopCamera();
       return;
     }
+    if (!camera.running) return; // stopped while it was starting
     still.hidden = true;
     hint.hidden = true;
     video.hidden = false;
