@@ -106,12 +106,14 @@ export function classifyView(root) {
   }
 
   const names = { shipped: 'Fashion-MNIST (shipped)', taught: 'Your taught model', imported: 'Imported model' };
-  models.onChange(() => {
+  function listModels() {
     const keep = select.value;
     select.replaceChildren(...models.keys().map((k) => h('option', { value: k }, names[k] ?? k)));
     if (models.get(keep)) select.value = keep;
     describe();
-  });
+  }
+  models.onChange(listModels);
+  listModels(); // the models loaded before this view opened
   select.addEventListener('change', describe);
 
   root.append(
