@@ -14,6 +14,7 @@ import {
 import { headOnBackbone, teachCnn, trainMode } from './teach-model.js';
 
 const STORE = 64; // samples arrive as 64×64 RGB
+const MIN_EPOCH = 96;
 const NORM = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 let job = null;
 
@@ -84,7 +85,10 @@ function makeJob({ images, labels, classes, size, epochs, seed = 1, backbone }) 
       const trainable = model.parameters().filter((p) => p.requiresGrad);
       const optimizer = new optim.AdamW(trainable, { lr: 3e-3, weightDecay: 1e-4 });
       const lossFn = new CrossEntropyLoss();
-      const steps = Math.ceil(n / Math.min(16, n));
+      // An epoch is at least MIN_EPOCH augmented pictures (the samples passed over several times, each pass
+      // with fresh crops and flips): with ten pictures a class, epochs of one or two steps learnt too little.
+      const passes = Math.ceil(MIN_EPOCH / n);
+      const steps = passes * Math.ceil(n / Math.min(16, n));
       const t0 = performance.now();
       let pausedMs = 0;
       let done = 0;
@@ -94,40 +98,41 @@ function makeJob({ images, labels, classes, size, epochs, seed = 1, backbone }) 
         let correct = 0;
         let seen = 0;
         let step = 0;
-        for await (const batch of loader) {
-          optimizer.zeroGrad();
-          const out = await model.forward(batch.x);
-          const loss = lossFn.forward(out, batch.y);
-          const value = (await loss.data())[0];
-          await loss.backward();
-          optimizer.step();
-          const logits = await out.data();
-          const y = await batch.y.data();
-          const k = classes.length;
-          for (let i = 0; i < y.length; i++) {
-            let best = 0;
-            for (let j = 1; j < k; j++) if (logits[i * k + j] > logits[i * k + best]) best = j;
-            if (best === y[i]) correct++;
-          }
-          seen += y.length;
-          lossSum += value * y.length;
-          batch.release();
-          step++;
-          done++;
-          const elapsed = performance.now() - t0 - pausedMs;
-          const left = (elapsed / done) * (epochs * steps - done);
-          post({ type: 'progress', epoch, epochs, step, steps, loss: value, accuracy: correct / seen, etaS: left / 1000 });
-          await breathe();
-          if (cancelled) return;
-          if (paused) {
-            const p0 = performance.now();
-            post({ type: 'paused', epoch, step });
-            await paused.promise;
-            pausedMs += performance.now() - p0;
+        for (let pass = 0; pass < passes; pass++)
+          for await (const batch of loader) {
+            optimizer.zeroGrad();
+            const out = await model.forward(batch.x);
+            const loss = lossFn.forward(out, batch.y);
+            const value = (await loss.data())[0];
+            await loss.backward();
+            optimizer.step();
+            const logits = await out.data();
+            const y = await batch.y.data();
+            const k = classes.length;
+            for (let i = 0; i < y.length; i++) {
+              let best = 0;
+              for (let j = 1; j < k; j++) if (logits[i * k + j] > logits[i * k + best]) best = j;
+              if (best === y[i]) correct++;
+            }
+            seen += y.length;
+            lossSum += value * y.length;
+            batch.release();
+            step++;
+            done++;
+            const elapsed = performance.now() - t0 - pausedMs;
+            const left = (elapsed / done) * (epochs * steps - done);
+            post({ type: 'progress', epoch, epochs, step, steps, loss: value, accuracy: correct / seen, etaS: left / 1000 });
+            await breathe();
             if (cancelled) return;
-            post({ type: 'resumed' });
+            if (paused) {
+              const p0 = performance.now();
+              post({ type: 'paused', epoch, step });
+              await paused.promise;
+              pausedMs += performance.now() - p0;
+              if (cancelled) return;
+              post({ type: 'resumed' });
+            }
           }
-        }
         post({ type: 'epoch', epoch, epochs, loss: lossSum / seen, accuracy: correct / seen });
       }
       model.eval();
