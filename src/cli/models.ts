@@ -3,7 +3,7 @@ import { nn } from '../index.js';
 /** CIFAR-10's class names, in label order. */
 export const cifar10Classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-/** The reference CNN of issue 2 ('cifar-net'): 3×32×32 in, 10 logits out, 88.6 MFLOP per image. */
+/** The reference CNN ('cifar-net', the classic CIFAR-10 network): 3×32×32 in, 10 logits out, 88.6 MFLOP per image. */
 export function cifarNet(): nn.Sequential {
   return new nn.Sequential({
     conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),

@@ -34,7 +34,7 @@ export function smallCnn(c: number, h: number, w: number, classes: number): nn.S
   return new nn.Sequential(layers);
 }
 
-/** The reference CNN of issue 2 (src/cli/models.ts cifarNet), with its input channels, size and classes adapted. */
+/** The reference CNN (cifarNet in src/cli/models.ts), with its input channels, size and classes adapted. */
 export function cifarNetFor(c: number, h: number, w: number, classes: number): nn.Sequential {
   return new nn.Sequential({
     conv1: new nn.Conv2d(c, 64, 3, { padding: 1 }),
