@@ -157,6 +157,24 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
       expect(app.top).toBe((await nodeClassify(want)).top);
       await page.click('#classify-switch'); // front/back: the one fake camera serves both
       await page.click('#classify-camera'); // stop
+
+      // Teach: pressing and holding the record button takes a burst of camera frames; letting go stops it.
+      await page.click('.tab[data-view="teach"]');
+      await page.click('#teach-camera');
+      await page.waitForFunction(
+        () => (document.querySelector('#view-teach video') as HTMLVideoElement | null)?.readyState === 4,
+      );
+      const hold = page.locator('.hold').first();
+      await hold.hover();
+      await page.mouse.down();
+      type Teach = { vireoApp: { teach: { samples?: number[] } } };
+      await page.waitForFunction(() => ((window as unknown as Teach).vireoApp.teach.samples?.[0] ?? 0) >= 3);
+      await page.mouse.up();
+      const taken = await page.evaluate(() => (window as unknown as Teach).vireoApp.teach.samples ?? []);
+      await page.waitForTimeout(400);
+      expect(await page.evaluate(() => (window as unknown as Teach).vireoApp.teach.samples)).toEqual(taken);
+      expect(taken[1]).toBe(0);
+      expect(await page.locator('.class-card .count').first().textContent()).toBe(`${taken[0]} pictures`);
       expect(await page.locator('#notices .error').allTextContents()).toEqual([]);
     } finally {
       await camBrowser.close();

@@ -185,6 +185,35 @@ describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
     await page.close();
   });
 
+  it('storage full: an imported model still works, and a plain message says it could not be kept', async () => {
+    const tar = join(tmp, 'export', 'model.tar'); // exported by the first test
+    expect(existsSync(tar)).toBe(true);
+    const full = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    await full.addInitScript(() => {
+      IDBObjectStore.prototype.put = () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      };
+    });
+    const page = await appPage(full, errors);
+    await openApp(page, url, '?view=teach');
+    await page.setInputFiles('#teach-import', tar);
+    await expect
+      .poll(() => page.locator('#notices [data-id="teach-keep"]').textContent())
+      .toMatch(/could not be kept on this device: This device is out of storage space/);
+    expect(await page.locator('#teach-model-note').textContent()).toBe('Your model: bag, sneaker, trouser (32×32 input).');
+    await page.click('.tab[data-view="classify"]');
+    await page.selectOption('#classify-model', 'taught');
+    const r = await nextClassification(page, async () =>
+      page.setInputFiles('#classify-file', {
+        name: 'bag.png',
+        mimeType: 'image/png',
+        buffer: await rgbPng32(data.at(ofClass(data.labels, 8, 1, TRAIN)[0])),
+      }),
+    );
+    expect(r.model).toBe('taught');
+    await full.close();
+  });
+
   it.skipIf(!hasTorch)('fine-tunes only a new head on a backbone PyTorch made; PyTorch loads the export and agrees', async () => {
     const dir = join(tmp, 'backbone');
     mkdirSync(dir, { recursive: true });

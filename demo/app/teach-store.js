@@ -3,6 +3,7 @@
 import { decodeModel } from '../vireo.browser.js';
 import { models } from './state.js';
 import { deleteRecord, loadRecord, saveRecord } from './store.js';
+import { plainError } from './ui.js';
 
 const KEY = 'taught';
 
@@ -13,12 +14,19 @@ export async function taughtEntry(json, weights) {
   return { model, meta, json, weights, label: 'Your taught model', invert: false };
 }
 
-/** Makes the files the taught model, and keeps them on the device (throws QuotaExceededError when full). */
+/**
+ * Makes the files the taught model and keeps them on the device. A failure to keep them (storage full, storage
+ * off) does not take the model away: { kept: false, why } says so and the model works until the page closes.
+ */
 export async function keepTaught(json, weights) {
   const entry = await taughtEntry(json, weights);
   models.set('taught', entry);
-  await saveRecord(KEY, { json, weights, saved: Date.now() });
-  return entry;
+  try {
+    await saveRecord(KEY, { json, weights, saved: Date.now() });
+    return { entry, kept: true };
+  } catch (err) {
+    return { entry, kept: false, why: plainError(err) };
+  }
 }
 
 export async function restoreTaught() {

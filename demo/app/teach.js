@@ -274,16 +274,21 @@ export function teachView(root) {
     } else if (msg.type === 'done') {
       progress.value = 1;
       try {
-        await keepTaught(msg.json, new Uint8Array(msg.weights));
-        status.textContent = `Trained in ${msg.seconds.toFixed(1)} s and kept on this device. Try it with the camera or a picture below.`;
+        const { kept, why } = await keepTaught(msg.json, new Uint8Array(msg.weights));
+        status.textContent = `Trained in ${msg.seconds.toFixed(1)} s${kept ? ' and kept on this device' : ''}. Try it with the camera or a picture below.`;
+        if (!kept) notKept(why);
       } catch (err) {
-        notify(`The model is trained but could not be kept on this device: ${plainError(err)}`, {
-          kind: 'error',
-          id: 'teach-keep',
-        });
+        notify(`Training finished but the model could not be used: ${plainError(err)}`, { kind: 'error', id: 'teach-train' });
       }
       finish('done');
     }
+  }
+
+  function notKept(why) {
+    notify(`Your model works now but could not be kept on this device: ${why} Export it to keep a copy.`, {
+      kind: 'error',
+      id: 'teach-keep',
+    });
   }
 
   function finish(state) {
@@ -346,8 +351,9 @@ export function teachView(root) {
     onfiles: async (files) => {
       try {
         const { json, weights } = await modelFilesFrom(files);
-        await keepTaught(json, weights);
-        status.textContent = 'Imported and kept on this device.';
+        const { kept, why } = await keepTaught(json, weights);
+        status.textContent = kept ? 'Imported and kept on this device.' : 'Imported.';
+        if (!kept) notKept(why);
       } catch (err) {
         notify(`That model could not be imported: ${plainError(err)}`, { kind: 'error', id: 'teach-import' });
       }
