@@ -102,7 +102,7 @@ export function classifyView(root) {
     about.textContent = `${entry.label}: ${entry.meta.classes.length} classes, ${ww}×${hh} ${c === 1 ? 'grey' : 'colour'} input${acc}.`;
     examples.hidden = select.value !== 'shipped';
     list.replaceChildren();
-    timing.textContent = '';
+    timing.textContent = 'No picture classified yet.';
   }
 
   const names = { shipped: 'Fashion-MNIST (shipped)', taught: 'Your taught model', imported: 'Imported model' };

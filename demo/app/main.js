@@ -54,11 +54,17 @@ for (const ev of ['pointerdown', 'keydown', 'wheel']) addEventListener(ev, armId
 idle.addEventListener('change', armIdle);
 armIdle();
 
-function describeEnvironment() {
-  const parts = [];
-  parts.push(crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated (no shared memory)');
-  parts.push('gpu' in navigator ? 'WebGPU present' : 'no WebGPU');
-  document.getElementById('env').textContent = `This browser: ${parts.join(' · ')}`;
+/**
+ * What this browser offers beyond what vireo runs on today, as a plain line: shared memory (cross-origin
+ * isolation, which threaded kernels will need) and a WebGPU adapter. The app works without either.
+ */
+async function describeEnvironment() {
+  const parts = [
+    crossOriginIsolated ? 'cross-origin isolated (shared memory)' : 'not cross-origin isolated: no shared memory, so no threads',
+  ];
+  const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter().catch(() => null) : null;
+  parts.push(adapter ? 'WebGPU available' : 'no WebGPU');
+  document.getElementById('env').textContent = `This browser: ${parts.join(' · ')}. vireo runs on WebAssembly here.`;
 }
 
 async function registerServiceWorker() {
