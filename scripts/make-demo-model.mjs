@@ -19,7 +19,8 @@ import { datasets, manualSeed, nn, saveModel } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
-const OUT = join(root, 'demo', 'models', 'fashion-mnist');
+// VIREO_DEMO_MODEL_OUT: write elsewhere (to compare a rerun with the committed model).
+const OUT = process.env.VIREO_DEMO_MODEL_OUT ?? join(root, 'demo', 'models', 'fashion-mnist');
 const SEED = 15;
 const EPOCHS = Number(process.env.EPOCHS ?? 3);
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -69,7 +70,7 @@ if (process.argv.includes('--examples-only')) {
   await writeExamples();
   process.exit(0);
 }
-await writeExamples();
+if (!process.env.VIREO_DEMO_MODEL_OUT) await writeExamples();
 
 const init = mkdtempSync(join(tmpdir(), 'vireo-demo-model-'));
 try {

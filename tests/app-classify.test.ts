@@ -7,9 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel, tensor } from '../src/index.js';
+import { decodeModel, importOnnx, tensor } from '../src/index.js';
 import { fashionTest, greyPng, y4m } from './helpers/app-images.js';
 import {
   appPage,
@@ -25,6 +26,7 @@ import { launchChromium } from './helpers/chromium.js';
 
 if (appSkipReason) console.warn(`web app tests skipped: ${appSkipReason}`);
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const shipped = decodeModel(
   readFileSync(join(shippedDir, 'model.json'), 'utf8'),
   new Uint8Array(readFileSync(join(shippedDir, 'weights.safetensors'))),
@@ -204,6 +206,20 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     ]);
     await expect.poll(() => page.locator('#notices [data-id="import"]').textContent()).toMatch(/not a vireo model.*truncated/);
     expect(await page.locator('#classify-model').inputValue()).toBe('shipped');
+
+    // A real ONNX classifier imports and classifies as the library does in Node.
+    const onnxPath = join(root, 'tests', 'fixtures', 'onnx', 'mobilenet_mini.onnx');
+    await page.setInputFiles('#classify-import', onnxPath);
+    await expect.poll(() => page.locator('#classify-model').inputValue()).toBe('imported');
+    expect(await page.locator('#classify-about').textContent()).toMatch(/mobilenet_mini.onnx: \d+ classes, 32×32 colour input/);
+    const viaOnnx = await nextClassification(page, async () =>
+      page.setInputFiles('#classify-file', { name: 'x.png', mimeType: 'image/png', buffer: await greyPng(data.at(9)) }),
+    );
+    const onnx = await importOnnx(new Uint8Array(readFileSync(onnxPath)));
+    const want = Array.from(await (await onnx.forward(tensor(Float32Array.from(viaOnnx.input), [1, 3, 32, 32]))).data());
+    expectSameLogits(viaOnnx.logits, want);
+    expect(viaOnnx.top).toBe(`class ${want.indexOf(Math.max(...want))}`);
+    await page.selectOption('#classify-model', 'shipped');
     const app = await nextClassification(page, async () =>
       page.setInputFiles('#classify-file', { name: 'x.png', mimeType: 'image/png', buffer: await greyPng(data.at(5)) }),
     );
