@@ -180,7 +180,9 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     inputs[b] = x;
   }
 
-  say(`vireo bench — reference CNN (classic CIFAR-10 network), ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
+  say(
+    `vireo bench — reference CNN (classic CIFAR-10 network), ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`,
+  );
   say(`engine: default wasm build '${info.build}', features ${JSON.stringify(features)}`);
 
   // FLOPs from the engine's own count (reference backend: it has every kernel), checked against the design figure.

@@ -81,6 +81,8 @@ describe.skipIf(skip !== null)('vireo demo', () => {
     expect(precache.files.sort()).toEqual(['./', ...all].sort());
     // Nothing from another origin: no CDN, no web font (the SVG namespace and a bundled licence notice are text).
     for (const f of all.filter((f) => /\.(html|js|css|webmanifest)$/.test(f)))
-      expect(readFileSync(join(appDir, f), 'utf8'), f).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg|www\.apache\.org\/licenses\/)/);
+      expect(readFileSync(join(appDir, f), 'utf8'), f).not.toMatch(
+        /https?:\/\/(?!www\.w3\.org\/2000\/svg|www\.apache\.org\/licenses\/)/,
+      );
   });
 });

@@ -7,7 +7,7 @@ import { fileToBitmap, rgbCanvas, rgbOf, squarePixels, toInput } from './image.j
 import { inputPanel } from './input-panel.js';
 import { classify, modelFilesFrom } from './models.js';
 import { hooks, models } from './state.js';
-import { forgetTaught, keepTaught, restoreTaught } from './teach-store.js';
+import { forgetTaught, keepTaught } from './teach-store.js';
 import { download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
 
 const STORE = 64; // every sample is kept as 64×64 RGB; training crops and scales it to the input size
@@ -384,8 +384,7 @@ export function teachView(root) {
 
   addClass();
   addClass();
-  refreshModelButtons();
-  restoreTaught().catch(() => {});
+  refreshModelButtons(); // main.js restored a kept model at start-up
 
   root.append(
     h('h2', {}, '1. Classes and pictures'),
