@@ -89,7 +89,7 @@ async function main() {
   } catch (err) {
     notify(`The shipped model could not be loaded: ${plainError(err)}`, { kind: 'error', id: 'shipped' });
   }
-  // The taught model kept on this device, if any (Teach restores it too when opened).
+  // The taught model kept on this device, if any: Classify and Teach both offer it.
   try {
     const { restoreTaught } = await import('./teach-store.js');
     await restoreTaught();
