@@ -5,6 +5,7 @@
 // the benchmark table lists every backend; no view scrolls sideways at 360×740 or 1080×1920.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, importOnnx, tensor } from '../src/index.js';
 import { fashionTest, greyPng, y4m } from './helpers/app-images.js';
 import {
+  appDir,
   appPage,
   appSkipReason,
   horizontalOverflow,
@@ -22,7 +24,7 @@ import {
   startApp,
   stop,
 } from './helpers/app-page.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, serveStatic } from './helpers/chromium.js';
 
 if (appSkipReason) console.warn(`web app tests skipped: ${appSkipReason}`);
 
@@ -291,6 +293,23 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
       expect(small).toEqual([]);
       await ctx.close();
     }
+  });
+
+  it('says plainly when the page is not cross-origin isolated and has no WebGPU, and works; the kiosk idle reset returns to Classify', async () => {
+    // A server without COOP/COEP (as a plain static host would be).
+    const plain = await serveStatic({ mounts: { '/': appDir } });
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await appPage(ctx, errors);
+    await openApp(page, `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`, '?view=teach&kiosk&idle=1');
+    const env = await page.locator('#env').textContent();
+    expect(env).toMatch(/not cross-origin isolated: no shared memory/);
+    expect(env).toMatch(/no WebGPU/); // chromium runs with --disable-gpu here
+    expect(await page.locator('#idle-reset').isChecked()).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.body.dataset.view), { timeout: 15_000 }).toBe('classify');
+    const app = await nextClassification(page, () => page.click('.examples button >> nth=7'));
+    expect(app.top).toBe((await nodeClassify(app.input)).top);
+    await ctx.close();
+    await stop(plain);
   });
 
   it('after one visit the app starts and classifies with the network off and the server gone', async () => {

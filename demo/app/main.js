@@ -41,8 +41,8 @@ fullscreen.addEventListener('click', () =>
   document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}),
 );
 
-// Kiosk: after two minutes without touch, mouse or keys, stop the camera and go back to Classify.
-const IDLE_MS = 120_000;
+// Kiosk: after two minutes (or ?idle=SECONDS) without touch, mouse or keys, stop the camera and go back to Classify.
+const IDLE_MS = 1000 * (Number(new URLSearchParams(location.search).get('idle')) || 120);
 let idleTimer = 0;
 const idle = document.getElementById('idle-reset');
 function armIdle() {
