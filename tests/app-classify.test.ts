@@ -96,6 +96,17 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     // The model is 91.9% accurate: of ten pictures, most are right (the check above is the exact one).
     expect(agreeWithLabels).toBeGreaterThanOrEqual(7);
     await expect.poll(() => page.locator('#classify-results li').count()).toBe(5);
+    // The top bar is as long, relative to its track, as the top probability.
+    const [fill, track, shown] = await page
+      .locator('#classify-results li')
+      .first()
+      .evaluate((li) => [
+        (li.querySelector('.bar-fill') as HTMLElement).getBoundingClientRect().width,
+        (li.querySelector('.bar-track') as HTMLElement).getBoundingClientRect().width,
+        Number.parseFloat(li.querySelector('.p')?.textContent ?? ''),
+      ]);
+    expect(track).toBeGreaterThan(0);
+    expect(Math.abs(fill / track - shown / 100)).toBeLessThan(0.01);
     expect(await page.locator('#classify-timing').textContent()).toMatch(/ms per picture · wasm/);
     expect(await page.locator('#classify-spoken').textContent()).toMatch(/percent$/);
 

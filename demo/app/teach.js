@@ -305,6 +305,8 @@ export function teachView(root) {
   // ---- the taught model: try, export, import, forget
   const results = h('ol', { class: 'results', id: 'teach-results', 'aria-label': 'Top classes of your model' });
   const timing = h('p', { class: 'meta', id: 'teach-timing' });
+  // Announced to screen readers when the top class changes (not every camera frame).
+  const spoken = h('p', { class: 'sr-only', 'aria-live': 'polite', id: 'teach-spoken' });
   let busy = false;
   async function tryIt(source, width, height, origin) {
     const entry = models.get('taught');
@@ -317,6 +319,8 @@ export function teachView(root) {
       const ranked = rank(r.probs, entry.meta.classes);
       renderTopK(results, ranked, Math.min(5, ranked.length));
       timing.textContent = `${r.ms.toFixed(1)} ms per picture · ${r.backend}`;
+      const top = `${ranked[0].label}, ${Math.round(100 * ranked[0].p)} percent`;
+      if (spoken.textContent !== top) spoken.textContent = top;
       t.last = { origin, input: Array.from(input), logits: r.logits, top: ranked[0].label };
     } finally {
       busy = false;
@@ -413,7 +417,7 @@ export function teachView(root) {
     h('h2', {}, '3. Try it, keep it'),
     modelNote,
     h('div', { class: 'row' }, exportBtn, importBtn, forgetBtn),
-    h('div', { class: 'grid' }, panel.el, h('div', {}, results, timing)),
+    h('div', { class: 'grid' }, panel.el, h('div', {}, results, timing, spoken)),
   );
   return { paste: panel.paste, leave: panel.stopCamera };
 }
