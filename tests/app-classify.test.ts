@@ -135,7 +135,7 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     await page.close();
   });
 
-  it('a fake camera (a Y4M video of a test picture) gets the class Node gives for the pixels the app took', async () => {
+  it('a fake camera (a Y4M video of a test picture) gets the class Node gives for the pixels the app took; a refused camera says so', async () => {
     const i = 42;
     const video = join(tmp, 'camera.y4m');
     writeFileSync(video, y4m(data.at(i)));
@@ -191,19 +191,31 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
       expect(taken[1]).toBe(0);
       expect(await page.locator('.class-card .count').first().textContent()).toBe(`${taken[0]} pictures`);
       expect(await page.locator('#notices .error').allTextContents()).toEqual([]);
+
+      // The same camera, permission refused (no grant in this context): the message says so.
+      const refused = await camBrowser.newContext({ viewport: { width: 360, height: 740 } });
+      const denied = await appPage(refused, errors);
+      await openApp(denied, url);
+      await denied.click('#classify-camera');
+      await expect
+        .poll(() => denied.locator('#notices [data-id="camera"] p').textContent(), { timeout: 20_000 })
+        .toMatch(/^Camera permission was denied\. Allow the camera/);
+      expect(await denied.locator('#classify-camera').textContent()).toBe('Start camera');
+      await refused.close();
     } finally {
       await camBrowser.close();
     }
   });
 
-  it('a refused camera and a file that is not a model give plain messages, and classifying still works', async () => {
+  it('no camera, files that are not models or images: plain messages, and classifying still works', async () => {
     const denied = await browser.newContext({ viewport: { width: 360, height: 740 } });
     const page = await appPage(denied, errors);
     await openApp(page, url);
     await page.click('#classify-camera');
+    // This browser has no camera device (the fake-camera test covers a refused permission).
     await expect
-      .poll(() => page.locator('#notices [data-id="camera"]').textContent(), { timeout: 20_000 })
-      .toMatch(/Camera permission was denied|No camera was found/);
+      .poll(() => page.locator('#notices [data-id="camera"] p').textContent(), { timeout: 20_000 })
+      .toMatch(/^No camera was found on this device\. You can still pick, drop or paste/);
     for (const [name, buffer, message] of [
       ['model.tar', Buffer.from('this is not an archive, just text'.repeat(20)), /model.tar is not a model archive/],
       ['net.onnx', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]), /net.onnx is not an ONNX model vireo can run/],
