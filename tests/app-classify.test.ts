@@ -286,6 +286,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     expect(Object.keys(result.layers)).toEqual(['reference CNN', 'shipped model']);
     expect(result.layers['reference CNN'].rows.map((l: { name: string }) => l.name)).toContain('conv1+relu1');
     expect(await page.locator('#bench-table tbody tr').count()).toBe(result.rows.length);
+    if (process.env.VIREO_APP_SCREENSHOTS)
+      await page.screenshot({ path: join(process.env.VIREO_APP_SCREENSHOTS, 'bench-results-360.png'), fullPage: true });
     await page.close();
   });
 

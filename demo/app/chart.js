@@ -10,14 +10,16 @@ function prepare(canvas) {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  ctx.font = '12px system-ui, sans-serif';
+  // Labels a little smaller than the page's text, which is larger on a kiosk.
+  const px = Math.round(0.8 * Number.parseFloat(getComputedStyle(document.documentElement).fontSize || '16'));
+  ctx.font = `${px}px system-ui, sans-serif`;
   return { ctx, w, h };
 }
 
 /** series: [{ label, color, points: number[], max }] drawn over the same x range (one point per step). */
 export function lineChart(canvas, series) {
   const { ctx, w, h } = prepare(canvas);
-  const pad = { l: 8, r: 8, t: 22, b: 8 };
+  const pad = { l: 8, r: 8, t: Math.round(1.8 * Number.parseFloat(ctx.font)), b: 8 };
   const n = Math.max(2, ...series.map((s) => s.points.length));
   let legendX = pad.l;
   for (const s of series) {
@@ -35,26 +37,26 @@ export function lineChart(canvas, series) {
     const last = s.points.at(-1);
     const text = `${s.label}${last === undefined ? '' : ` ${s.format ? s.format(last) : last.toFixed(3)}`}`;
     ctx.fillStyle = s.color;
-    ctx.fillText(text, legendX, 14);
+    ctx.fillText(text, legendX, pad.t - 6);
     legendX += ctx.measureText(text).width + 16;
   }
 }
 
 /** rows: [{ label, value }] as bars, longest = full width; `unit` after each value. */
 export function barChart(canvas, rows, unit = 'ms') {
-  const rowH = 22;
+  const rowH = Math.round(1.7 * Number.parseFloat(getComputedStyle(document.documentElement).fontSize || '16'));
   canvas.style.height = `${rows.length * rowH + 8}px`;
   const { ctx, w } = prepare(canvas);
   const max = Math.max(1e-9, ...rows.map((r) => r.value));
-  const labelW = Math.min(150, w * 0.4);
+  const labelW = Math.min(11 * Number.parseFloat(ctx.font), w * 0.4);
   rows.forEach((r, i) => {
     const y = 4 + i * rowH;
     ctx.fillStyle = '#1b1f24';
-    ctx.fillText(r.label.length > 22 ? `${r.label.slice(0, 21)}…` : r.label, 4, y + 15);
-    const bw = ((w - labelW - 70) * r.value) / max;
+    ctx.fillText(r.label.length > 22 ? `${r.label.slice(0, 21)}…` : r.label, 4, y + rowH * 0.7);
+    const bw = ((w - labelW - 5 * Number.parseFloat(ctx.font)) * r.value) / max;
     ctx.fillStyle = '#1d4e89';
     ctx.fillRect(labelW, y + 4, Math.max(1, bw), rowH - 8);
     ctx.fillStyle = '#1b1f24';
-    ctx.fillText(`${r.value.toFixed(3)} ${unit}`, labelW + bw + 6, y + 15);
+    ctx.fillText(`${r.value.toFixed(3)} ${unit}`, labelW + bw + 6, y + rowH * 0.7);
   });
 }
