@@ -161,6 +161,26 @@ describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
     );
     expect(evaluated.images).toBe(results.length);
     expect(evaluated.accuracy).toBeCloseTo(accuracy, 10);
+    // vireo predict on the held-out files (32×32: no resizing) names the class the app named.
+    const files = CLASSES.flatMap((c) => ofClass(data.labels, c.label, 3, TRAIN).map((i) => join(folder, c.name, `${i}.png`)));
+    const predicted = execFileSync(
+      process.execPath,
+      ['bin/vireo.js', 'predict', '--model', dir, '--top', '1', '--json', ...files],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).top[0].label);
+    const appNamed = CLASSES.flatMap((c) =>
+      results
+        .filter((r) => r.truth === c.name)
+        .slice(0, 3)
+        .map((r) => r.top),
+    );
+    expect(predicted).toEqual(appNamed);
     const { model, meta } = await loadModel(dir);
     expect(meta.classes).toEqual(CLASSES.map((c) => c.name));
     expect(meta.inputShape).toEqual([3, 32, 32]);
