@@ -13,3 +13,4 @@ export * from './gemm';
 export * from './gemm_pack';
 export * from './im2col';
 export * from './broadcast';
+export * from './tensor_ops';

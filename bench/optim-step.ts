@@ -1,5 +1,5 @@
-// Optimizer step cost on the reference CNN's parameters (5.1M): TypeScript loop vs each wasm build
-// (wasm includes copying gradients in and parameters out). Run: npx tsx bench/optim-step.ts
+// Optimizer step cost on the reference CNN's parameters (5.1M): the reference backend's TypeScript loop vs
+// each wasm build, run where the parameters live (`opt.to` moves them). Run: npx tsx bench/optim-step.ts
 import { optim } from '../src/index.js';
 import { referenceCnn } from '../tests/helpers/models.js';
 const net = referenceCnn();

@@ -1,56 +1,23 @@
 // A/B of a training-side knob on the reference CNN at batch 32: TrainPlans compiled with each setting,
 // profiled steps alternating (machine load hits all alike), medians per op. Every step marks the
 // parameters changed, as an optimizer step does, so the weight packing is timed too.
-// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: all, accumulate, zero-scan, share-staging, grad-weight-panels, linear-pack)
+// Run: npx tsx bench/train-ab.ts EXPERIMENT [build]   (experiments: grad-weight-panels, weight-pack; src/core/flags.ts)
 import { getBackend, Random } from '../src/index.js';
-import { TrainPlan, trainPlanTuning } from '../src/graph/train-plan.js';
-import { linearGradTuning } from '../src/backends/wasm/kernels/linear-grad.js';
-import { convGradWeightTuning } from '../src/backends/wasm/kernels/conv2d-grad.js';
+import { flags } from '../src/core/flags.js';
+import { TrainPlan } from '../src/graph/train-plan.js';
 import { referenceCnn } from '../tests/helpers/models.js';
 
 const experiments: Record<string, [string, () => void][]> = {
-  accumulate: [
-    ['add loop', () => (trainPlanTuning.zeroCheck = false)],
-    ['zero check + copy', () => (trainPlanTuning.zeroCheck = true)],
-  ],
-  'share-staging': [
-    ['own copies', () => (linearGradTuning.shareStaging = false)],
-    ['shared copy', () => (linearGradTuning.shareStaging = true)],
-  ],
-  'zero-scan': [
-    ['int32 scan', () => (trainPlanTuning.zeroScan = 'i32')],
-    ['float64 scan', () => (trainPlanTuning.zeroScan = 'f64')],
-  ],
   'grad-weight-panels': [
-    ['im2col + f32_gemm', () => (convGradWeightTuning.panels = false)],
-    ['im2col into B panels', () => (convGradWeightTuning.panels = true)],
+    ['im2col + f32_gemm', () => (flags.convGradWeightPanels = false)],
+    ['im2col into B panels', () => (flags.convGradWeightPanels = true)],
   ],
-  // Every switchable training-side change of this round at once (linear forward and conv input-gradient
-  // packing in wasm have no switch and stay on in both).
-  all: [
-    [
-      'before',
-      () => {
-        trainPlanTuning.zeroCheck = false;
-        linearGradTuning.packInWasm = false;
-        convGradWeightTuning.panels = false;
-      },
-    ],
-    [
-      'after',
-      () => {
-        trainPlanTuning.zeroCheck = true;
-        linearGradTuning.packInWasm = true;
-        convGradWeightTuning.panels = true;
-      },
-    ],
-  ],
-  'linear-pack': [
-    ['TS packing', () => (linearGradTuning.packInWasm = false)],
-    ['wasm packing', () => (linearGradTuning.packInWasm = true)],
+  'weight-pack': [
+    ['TS packing', () => (flags.packWeightsInWasm = false)],
+    ['wasm packing', () => (flags.packWeightsInWasm = true)],
   ],
 };
-const name = process.argv[2] ?? 'linear-pack';
+const name = process.argv[2] ?? 'weight-pack';
 const build = (process.argv[3] ?? 'relaxed') as 'relaxed' | 'simd' | 'scalar';
 const variants = experiments[name];
 if (!variants) throw new Error(`unknown experiment ${name} (known: ${Object.keys(experiments).join(', ')})`);
@@ -71,7 +38,7 @@ for (let r = 0; r < 8; r++) {
     variants[i][1]();
     for (const p of net.parameters()) {
       p.markChanged();
-      p.grad?.fill(0); // optimizer.zeroGrad()
+      p.zeroGrad(); // optimizer.zeroGrad()
     }
     const t0 = performance.now();
     const { layers } = plan.profileStep([x], gy);

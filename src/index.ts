@@ -10,7 +10,7 @@ export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
 export { manualSeed, Random } from './core/random.js';
-export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError } from './core/errors.js';
+export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError, BackendFault } from './core/errors.js';
 export type { Shape } from './core/shape.js';
 export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
 export {
@@ -37,6 +37,11 @@ export { Plan, type LayerTiming } from './graph/plan.js';
 export { TrainPlan } from './graph/train-plan.js';
 export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './graph/autodiff.js';
 export { opDefs } from './ops/index.js';
+export { CompiledModel, type ValidateOptions } from './nn/compiled.js';
+export type { ToOptions } from './nn/module.js';
+export { schedule, type Schedule, type LayerPlacement } from './scheduler/schedule.js';
+export { assign, type AssignProblem, type Assignment } from './scheduler/assign.js';
+export { clearCalibrationCache, calibrationStore, fingerprint } from './scheduler/cache.js';
 export {
   datasets,
   transforms,

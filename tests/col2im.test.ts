@@ -76,8 +76,8 @@ for (const build of wasmBuilds) {
           ex.f32_col2im_nchw_kxp(cp, xp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
           expectClose(arena.f32(xp, c * h * w), col2imJs(col, g, oh, ow), 1e-6, 1e-5, 'col2im');
         } finally {
-          arena.release(xp);
-          arena.release(cp);
+          arena.free(xp);
+          arena.free(cp);
         }
       });
     }

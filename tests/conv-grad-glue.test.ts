@@ -1,6 +1,7 @@
 import { describe, it } from 'vitest';
 import { Graph } from '../src/index.js';
 import { WasmArena } from '../src/backends/arena.js';
+import { wasmUpdates } from '../src/backends/wasm/updates.js';
 import type { Backend } from '../src/backends/backend.js';
 import { createReferenceBackend } from '../src/backends/reference/index.js';
 import type { WasmContext } from '../src/backends/wasm/context.js';
@@ -86,7 +87,8 @@ for (const build of wasmBuilds) {
       const ctx: WasmContext = { exports, arena, build };
       backend = {
         name: 'wasm',
-        arena,
+        memory: arena,
+        updates: wasmUpdates(ctx),
         kernels: {
           conv2dGradInput: conv2dGradInputWasm(ctx),
           conv2dGradWeight: conv2dGradWeightWasm(ctx),

@@ -123,16 +123,16 @@ describe('static plans', () => {
       const backend = await model.currentBackend();
       const x = tensor(randomArray(2 * 3 * 16 * 16, 3, 1), [2, 3, 16, 16]);
       const first = await (await model.forward(x)).data();
-      const highWater = backend.arena.highWater;
-      const inUse = backend.arena.bytesInUse;
+      const highWater = backend.memory.highWater;
+      const inUse = backend.memory.bytesInUse;
       for (let i = 0; i < 100; i++) {
         // Changing a parameter forces the plan to repack batch norm's scale/shift: that must not allocate either.
         if (i % 10 === 0) (model.namedChildren()[0][1] as nn.BatchNorm2d).weight.markChanged();
         const out = await (await model.forward(x)).data();
         if (i === 99) expect([...out]).toEqual([...first]);
       }
-      expect(backend.arena.highWater).toBe(highWater);
-      expect(backend.arena.bytesInUse).toBe(inUse);
+      expect(backend.memory.highWater).toBe(highWater);
+      expect(backend.memory.bytesInUse).toBe(inUse);
       model.releasePlans();
     });
   }
@@ -149,9 +149,9 @@ describe('static plans', () => {
     const backend = await net.currentBackend();
     const x = tensor(randomArray(2 * 3 * 8 * 8, 5, 1), [2, 3, 8, 8]);
     await net.forward(x);
-    const highWater = backend.arena.highWater;
+    const highWater = backend.memory.highWater;
     for (let i = 0; i < 100; i++) await net.forward(x);
-    expect(backend.arena.highWater).toBe(highWater);
+    expect(backend.memory.highWater).toBe(highWater);
     net.releasePlans();
   });
 
@@ -359,22 +359,22 @@ describe('plan lifetime', () => {
     const model = poolingModel().eval();
     await model.to('wasm', { build: wasmUnderTest[0].build });
     expect(await model.currentBackend()).toBe(backend);
-    const before = backend.arena.bytesInUse;
+    const before = backend.memory.bytesInUse;
     await model.forward(tensor(randomArray(3 * 3 * 20 * 20, 4), [3, 3, 20, 20]));
-    expect(backend.arena.bytesInUse).toBeGreaterThan(before);
+    expect(backend.memory.bytesInUse).toBeGreaterThan(before);
     model.releasePlans();
-    expect(backend.arena.bytesInUse).toBe(before);
+    expect(backend.memory.bytesInUse).toBe(before);
   });
 
   it('a plan that fails to compile (missing kernel) gives back what the kernels before it allocated', async () => {
     // Batch norm packs its scale/shift in the arena when prepared; the softmax after it has no kernel here.
     const partial: Backend = { ...backend, name: 'wasm-without-softmax', kernels: { ...backend.kernels, softmax: undefined } };
     const model = new nn.Sequential({ bn: new nn.BatchNorm2d(3), softmax: new nn.Softmax(1) }).eval();
-    const before = backend.arena.bytesInUse;
+    const before = backend.memory.bytesInUse;
     expect(() => new Plan(model.toGraph(), [[1, 3, 4, 4]], partial)).toThrow(
       /'softmax' \(Softmax\): backend 'wasm-without-softmax' has no Softmax kernel/,
     );
-    expect(backend.arena.bytesInUse).toBe(before);
+    expect(backend.memory.bytesInUse).toBe(before);
   });
 
   it('the reference backend runs a plan built directly from a graph', () => {

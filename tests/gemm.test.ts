@@ -98,7 +98,7 @@ for (const build of wasmBuilds) {
               }
             }
           } finally {
-            for (const p of [ap, bp, cp, sp]) arena.release(p);
+            for (const p of [ap, bp, cp, sp]) arena.free(p);
           }
         });
       }

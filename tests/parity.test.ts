@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/index.js';
-import { backendsUnderTest } from './helpers/backends.js';
+import { moveTo, targetsUnderTest } from './helpers/backends.js';
 import { parityFixtures, readFixture } from './helpers/models.js';
 import { expectClose } from './helpers/random.js';
 
@@ -29,10 +29,10 @@ for (const fixture of parityFixtures) {
       expect(weights.metadata.model).toBe(fixture.name);
     });
 
-    for (const b of backendsUnderTest) {
+    for (const b of targetsUnderTest) {
       it(`eval output on ${b.label} matches PyTorch within atol ${ATOL} + rtol ${RTOL}`, async () => {
         const net = fixture.build();
-        await net.to(b.name, b.build ? { build: b.build } : {});
+        await moveTo(net, b);
         net.loadStateDict(weights.tensors);
         net.eval();
         // Every backend has every forward kernel these models use: a missing one fails here.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, Parameter, optim } from '../src/index.js';
-import type { WasmBuild } from '../src/backends/registry.js';
+import { type WasmBuild, getBackend } from '../src/backends/registry.js';
 import { wasmBuilds } from './helpers/backends.js';
 import { expectClose, randomArray } from './helpers/random.js';
 import { trainFixture } from './helpers/train-fixtures.js';
@@ -190,9 +190,9 @@ describe('optimizer behaviour', () => {
         ot.step();
         sw.step();
         st.step();
-        const { arena } = await import('../src/train/optim/runtime.js').then((m) => m.optimRuntime(build));
-        if (s === 1) high = arena.highWater;
-        if (s > 1) expect(arena.highWater).toBe(high);
+        const { memory } = await getBackend('wasm', { build });
+        if (s === 1) high = memory.highWater;
+        if (s > 1) expect(memory.highWater).toBe(high);
       }
       expectClose(pw.values, pt.values, 1e-6, 1e-5, `wasm:${build} vs TS`);
       ow.dispose();

@@ -27,7 +27,7 @@ describe.each(wasmBuilds)('training packers (%s build)', (build) => {
       e.f32_gemm_pack_b(s, lds, 1, k, n, want);
       e.f32_pack_b_transposed(s, lds, k, n, got);
       expect(Array.from(arena.f32(got, floats))).toEqual(Array.from(arena.f32(want, floats)));
-      for (const p of [s, want, got]) arena.release(p);
+      for (const p of [s, want, got]) arena.free(p);
     }
   });
 
@@ -56,7 +56,7 @@ describe.each(wasmBuilds)('training packers (%s build)', (build) => {
       arena.f32(got, floats).fill(Number.NaN);
       e.f32_im2col_nchw_bt_panels(x, got, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
       expect(Array.from(arena.f32(got, floats))).toEqual(Array.from(arena.f32(want, floats)));
-      for (const q of [x, col, want, got, tmp]) arena.release(q);
+      for (const q of [x, col, want, got, tmp]) arena.free(q);
     }
   });
 });

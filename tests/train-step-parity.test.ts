@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { clipGradNorm, nn, optim, tensor } from '../src/index.js';
-import { backendsUnderTest, loadBackend } from './helpers/backends.js';
+import { moveTo, targetsUnderTest } from './helpers/backends.js';
 import { readFixture, referenceCnn, smallNet } from './helpers/models.js';
 import { expectClose } from './helpers/random.js';
 import { trainFixture } from './helpers/train-fixtures.js';
@@ -26,12 +26,11 @@ function expectRel(actual: number, expected: number, what: string): void {
 describe('whole training steps match PyTorch (losses and every parameter within 1e-4 relative)', () => {
   for (const m of models) {
     const fx = trainFixture<StepsFixture>(`steps_${m.name}.json`);
-    for (const b of backendsUnderTest) {
+    for (const b of targetsUnderTest) {
       it(`${m.name} on ${b.label}`, async () => {
-        await loadBackend(b);
         const net = m.build();
         net.loadStateDict(readFixture(`${m.name}.safetensors`).tensors);
-        await net.to(b.name, b.build ? { build: b.build } : {});
+        await moveTo(net, b);
         const x = readFixture(`${m.name}.io.safetensors`).tensors.get('__input__');
         if (!x) throw new Error('fixture has no __input__');
         const labels = tensor(fx.labels);
@@ -40,10 +39,6 @@ describe('whole training steps match PyTorch (losses and every parameter within 
         const criterion = new nn.CrossEntropyLoss();
         const sgd = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
         const adam = new optim.Adam(net.parameters(), { lr: 1e-3, eps: 1e-3 });
-        if (b.name === 'wasm') {
-          await sgd.to(await net.currentBackend());
-          await adam.to(await net.currentBackend());
-        }
         for (let step = 0; step < 4; step++) {
           const opt = step < 3 ? sgd : adam;
           opt.zeroGrad();

@@ -52,11 +52,11 @@ for (const b of backendsUnderTest) {
         if (reason) ctx.skip(`not yet implemented: ${reason}`);
         throw e;
       }
-      const high = backend.arena.highWater;
-      const inUse = backend.arena.bytesInUse;
+      const high = backend.memory.highWater;
+      const inUse = backend.memory.bytesInUse;
       for (let i = 0; i < 3; i++) await step();
-      expect(backend.arena.highWater).toBe(high);
-      expect(backend.arena.bytesInUse).toBe(inUse);
+      expect(backend.memory.highWater).toBe(high);
+      expect(backend.memory.bytesInUse).toBe(inUse);
       net.releasePlans();
     });
   });
@@ -101,9 +101,9 @@ describe('wasm training matches the reference (conv-free model)', () => {
           const out = await net.forward(x);
           outs.push(out.dataSync().slice());
           await out.backward(randomArray(out.size, 20 + s, 1));
-          if (s === 0) high = backend.arena.highWater;
+          if (s === 0) high = backend.memory.highWater;
         }
-        expect(backend.arena.highWater).toBe(high);
+        expect(backend.memory.highWater).toBe(high);
         const state = net.stateDict();
         const grads = net.parameters().map((p) => gradOf(p).slice());
         net.releasePlans();
@@ -125,9 +125,9 @@ describe('a training plan that fails to compile leaves the arena as it was', () 
       // The same backend without one backward kernel: compiling fails after earlier kernels allocated.
       const broken = { ...backend, kernels: { ...backend.kernels, biasGrad: undefined } };
       const net = new nn.Sequential(new nn.BatchNorm2d(3), new nn.ReLU(), new nn.BatchNorm2d(3));
-      const inUse = backend.arena.bytesInUse;
+      const inUse = backend.memory.bytesInUse;
       expect(() => new TrainPlan(net.toGraph(), [[2, 3, 4, 4]], broken)).toThrow(/has no BiasGrad kernel/);
-      expect(backend.arena.bytesInUse).toBe(inUse);
+      expect(backend.memory.bytesInUse).toBe(inUse);
     });
   }
 });

@@ -44,8 +44,8 @@ for (const build of wasmBuilds) {
         for (let i = 0; i < n; i++) x[i] = lo + ((hi - lo) * i) / (n - 1);
         w.exports[fn](xp, yp, n);
         const err = worstRelativeError(arena.f32(xp, n), arena.f32(yp, n), f);
-        arena.release(yp);
-        arena.release(xp);
+        arena.free(yp);
+        arena.free(xp);
         expect(err).toBeLessThan(bound);
       });
     }
@@ -70,8 +70,8 @@ for (const build of wasmBuilds) {
           else expect(v, `${fn}[${i}]`).toBeCloseTo(want[i], 30);
         });
       }
-      arena.release(yp);
-      arena.release(xp);
+      arena.free(yp);
+      arena.free(xp);
     });
 
     it('max pooling propagates NaN (in the SIMD interior and in the border)', () => {
@@ -89,8 +89,8 @@ for (const build of wasmBuilds) {
       expect(y[2]).toBe(15);
       expect(y[3]).toBe(17);
       expect(y[4]).toBeNaN();
-      arena.release(yp);
-      arena.release(xp);
+      arena.free(yp);
+      arena.free(xp);
     });
 
     it('3x3 stride-2 max pooling propagates NaN from each tap (SIMD shuffles and scalar tail)', () => {
@@ -111,8 +111,8 @@ for (const build of wasmBuilds) {
           expect(v, `output ${i}`).toBe(best);
         }
       });
-      arena.release(yp);
-      arena.release(xp);
+      arena.free(yp);
+      arena.free(xp);
     });
 
     it('softmax of a row holding NaN is NaN, other rows unaffected', () => {
@@ -123,8 +123,8 @@ for (const build of wasmBuilds) {
       const y = arena.f32(yp, 10);
       for (let i = 0; i < 5; i++) expect(y[i]).toBeNaN();
       for (let i = 5; i < 10; i++) expect(y[i]).toBeCloseTo(0.2, 6);
-      arena.release(yp);
-      arena.release(xp);
+      arena.free(yp);
+      arena.free(xp);
     });
   });
 }

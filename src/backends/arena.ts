@@ -1,12 +1,20 @@
-import { alignUp } from '../graph/planner.js';
+import { alignUp } from '../core/align.js';
+import type { DeviceMemory, ParamHandle } from './backend.js';
+
+/**
+ * Regions start on cache lines: a kernel's SIMD loads never straddle two lines at a region's start.
+ * Larger than the 16 bytes a v128 load needs, which is what the contract states as `alignment`.
+ */
+const REGION_ALIGN = 64;
 
 /**
  * First-fit allocator over one growable linear memory (a wasm module's memory, or a host ArrayBuffer
- * for the reference backend). Plans allocate once when compiled; `highWater` lets tests prove that a warm
- * step allocates nothing.
+ * for the reference backend), and the device-memory contract over it. The memory is host-readable,
+ * so the backend's own kernels take Float32Array views with `f32`; nothing above the backend does.
  */
-export abstract class Arena {
-  private free: { start: number; end: number }[] = [];
+export abstract class Arena implements DeviceMemory {
+  readonly alignment = 16;
+  private freeBlocks: { start: number; end: number }[] = [];
   private top: number;
   private sizes = new Map<number, number>();
   private peak: number;
@@ -21,13 +29,13 @@ export abstract class Arena {
   protected abstract grow(minBytes: number): void;
 
   alloc(bytes: number): number {
-    const size = alignUp(Math.max(bytes, 1));
-    const slot = this.free.findIndex((b) => b.end - b.start >= size);
+    const size = alignUp(Math.max(bytes, 1), REGION_ALIGN);
+    const slot = this.freeBlocks.findIndex((b) => b.end - b.start >= size);
     let ptr: number;
     if (slot >= 0) {
-      const block = this.free[slot];
+      const block = this.freeBlocks[slot];
       ptr = block.start;
-      if (block.end - block.start === size) this.free.splice(slot, 1);
+      if (block.end - block.start === size) this.freeBlocks.splice(slot, 1);
       else block.start += size;
     } else {
       ptr = this.top;
@@ -39,14 +47,14 @@ export abstract class Arena {
     return ptr;
   }
 
-  release(ptr: number): void {
+  free(ptr: number): void {
     const size = this.sizes.get(ptr);
     if (size === undefined) return;
     this.sizes.delete(ptr);
-    this.free.push({ start: ptr, end: ptr + size });
-    this.free.sort((a, b) => a.start - b.start);
+    this.freeBlocks.push({ start: ptr, end: ptr + size });
+    this.freeBlocks.sort((a, b) => a.start - b.start);
     const merged: { start: number; end: number }[] = [];
-    for (const b of this.free) {
+    for (const b of this.freeBlocks) {
       const last = merged[merged.length - 1];
       if (last && last.end === b.start) last.end = b.end;
       else merged.push({ ...b });
@@ -56,12 +64,40 @@ export abstract class Arena {
       this.top = tail.start;
       merged.pop();
     }
-    this.free = merged;
+    this.freeBlocks = merged;
   }
 
-  /** A Float32Array view of `length` floats at byte offset `ptr`. */
+  /** A Float32Array view of `length` floats at byte offset `ptr` (for the backend's own kernels). */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.buffer, ptr, length);
+  }
+
+  /** A parameter's values in this memory, as a view (for the backend's own kernels). */
+  param(h: ParamHandle): Float32Array {
+    return this.f32(h.ptr, h.size);
+  }
+
+  upload(ptr: number, data: Float32Array): void {
+    this.f32(ptr, data.length).set(data);
+  }
+
+  readSync(ptr: number, length: number, into?: Float32Array): Float32Array {
+    const view = this.f32(ptr, length);
+    if (!into) return view.slice();
+    into.set(view);
+    return into;
+  }
+
+  async download(ptr: number, length: number): Promise<Float32Array> {
+    return this.readSync(ptr, length);
+  }
+
+  copy(src: number, dst: number, bytes: number): void {
+    new Uint8Array(this.buffer).copyWithin(dst, src, src + bytes);
+  }
+
+  fill(ptr: number, length: number, value: number): void {
+    this.f32(ptr, length).fill(value);
   }
 
   /** Highest byte ever handed out: constant across warm steps. */
@@ -101,7 +137,7 @@ export class WasmArena extends Arena {
     private readonly memory: WebAssembly.Memory,
     heapBase: number,
   ) {
-    super(alignUp(heapBase));
+    super(alignUp(heapBase, REGION_ALIGN));
   }
 
   get buffer(): ArrayBuffer {

@@ -1,23 +1,64 @@
 import type { Shape } from '../core/shape.js';
-import type { GraphNode } from '../graph/ir.js';
-import type { OpName } from '../ops/types.js';
-import type { Arena } from './arena.js';
+import type { OpAttrs, OpName } from '../ops/types.js';
 
-/** What a kernel factory sees at plan time: the node and its concrete shapes. */
+/**
+ * A backend's memory, opaque to everything above the backend: regions are byte offsets that only the
+ * backend's own kernels read or write. The executor moves data through this interface alone, so a
+ * memory the host cannot map (a GPU's) fits the same contract: `download` is asynchronous, and only a
+ * memory the host can read directly offers `readSync`.
+ */
+export interface DeviceMemory {
+  /** Byte alignment of every region and of every offset a kernel may be given (wasm 16; WebGPU 256). */
+  readonly alignment: number;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  /** Writes host floats at `ptr`. */
+  upload(ptr: number, data: Float32Array): void;
+  /** Reads `length` floats at `ptr` into a new host array. */
+  download(ptr: number, length: number): Promise<Float32Array>;
+  /** Host-readable memories (wasm, reference) only: the same as `download`, synchronously, into `into` when given. */
+  readSync?(ptr: number, length: number, into?: Float32Array): Float32Array;
+  /** Copies `bytes` within this memory (regions may not overlap). */
+  copy(src: number, dst: number, bytes: number): void;
+  /** Writes `length` copies of `value` at `ptr`. */
+  fill(ptr: number, length: number, value: number): void;
+  /** Highest byte ever handed out: constant across warm steps (tests prove a warm step allocates nothing). */
+  readonly highWater: number;
+  readonly bytesInUse: number;
+}
+
+/**
+ * A parameter as a kernel sees it: an offset in the kernel's backend memory, valid when read (the
+ * executor keeps it current), and a way to say the kernel changed it on the device (BatchNorm's
+ * running statistics).
+ */
+export interface ParamHandle {
+  readonly ptr: number;
+  readonly size: number;
+  readonly shape: Shape;
+  /** The kernel wrote new values at `ptr`. */
+  changed(): void;
+}
+
+/** What a kernel factory sees at plan time: the op, its attributes, its parameters and its concrete shapes. */
 export interface KernelContext<K extends OpName = OpName> {
-  node: GraphNode<K>;
+  op: K;
+  /** The layer's state-dict path, for error messages. */
+  name: string;
+  attrs: OpAttrs[K];
+  params: Readonly<Record<string, ParamHandle>>;
   inputShapes: Shape[];
   outputShape: Shape;
 }
 
 /**
- * A kernel bound to one node and shape. Buffers are byte offsets into the backend's arena; the
- * kernel may keep packed parameters of its own (allocated in `prepare`, refreshed by `pack`).
+ * A kernel bound to one op application and shape. Buffers are byte offsets into the backend's memory;
+ * the kernel may keep packed parameters of its own (allocated at plan time, refreshed by `pack`).
  */
 export interface PreparedKernel {
   /** Scratch bytes needed during `run` (im2col panels and the like); shared across a plan's steps. */
   scratchBytes: number;
-  /** (Re)writes packed parameters from the node's Parameters; called when their version changes. */
+  /** (Re)writes packed parameters from the parameter handles; called when a parameter's version changes. */
   pack?(): void;
   run(inputs: readonly number[], output: number, scratch: number): void;
   dispose?(): void;
@@ -25,7 +66,56 @@ export interface PreparedKernel {
 
 export type KernelFactory<K extends OpName = OpName> = (ctx: KernelContext<K>) => PreparedKernel;
 
+/** A backend's kernels by op. A partial table is normal: "can this backend run op X" is a lookup. */
 export type KernelTable = { [K in OpName]?: KernelFactory<K> };
+
+/**
+ * In-place updates of parameters, gradients and optimizer state in a backend's memory (pointers are byte
+ * offsets, `n` floats each). Gradient accumulation, the optimizers and gradient clipping run here, on the
+ * device that holds the parameters, so a training step never round-trips them through the host.
+ */
+export interface UpdateKernels {
+  /** dst = src (`add` false) or dst += src. */
+  accumulate(src: number, dst: number, n: number, add: boolean): void;
+  /** torch.optim.SGD's update; `buf` unused when momentum is 0. */
+  sgd(
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    first: boolean,
+  ): void;
+  /** torch.optim.Adam / AdamW's update; `vmax` is -1 without amsgrad. */
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vmax: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    stepSize: number,
+    bc2Sqrt: number,
+  ): void;
+  /** acc + Σ g² in float64, summed in index order onto `acc` (clipGradNorm's 2-norm, one running sum over every tensor). */
+  sumSquares(g: number, n: number, acc: number): number;
+  /** max |g| (NaN wins, as torch.max). */
+  maxAbs(g: number, n: number): number;
+  /** g = f32(g · coef), the product in float64. */
+  scale(g: number, n: number, coef: number): void;
+  /** g = clamp(g, −value, value). */
+  clamp(g: number, n: number, value: number): void;
+}
 
 export interface BackendInfo {
   name: string;
@@ -36,7 +126,13 @@ export interface BackendInfo {
 
 export interface Backend {
   readonly name: string;
-  readonly arena: Arena;
+  readonly memory: DeviceMemory;
   readonly kernels: KernelTable;
+  readonly updates: UpdateKernels;
   info(): BackendInfo;
+}
+
+/** Whether `backend` has a kernel for `op`: what placement and the scheduler ask. */
+export function hasKernel(backend: Backend, op: OpName): boolean {
+  return typeof backend.kernels[op] === 'function';
 }

@@ -1,5 +1,6 @@
 import { ArgumentError } from '../core/errors.js';
 import type { Backend } from './backend.js';
+import { registerMemoryOwner } from './host.js';
 
 export type BackendName = 'reference' | 'wasm';
 export type WasmBuild = 'simd' | 'relaxed' | 'scalar';
@@ -27,7 +28,10 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
   const key = `${name}:${options.build ?? 'auto'}`;
   let instance = instances.get(key);
   if (!instance) {
-    instance = loader(options);
+    instance = loader(options).then((b) => {
+      registerMemoryOwner(b);
+      return b;
+    });
     instances.set(key, instance);
     instance.catch(() => instances.delete(key));
   }

@@ -11,7 +11,9 @@ interface BenchModule {
 
 /** Runs bench/run.mjs (a source checkout's benchmark against its devDependency peers). */
 export async function benchCommand(argv: string[], io: Io): Promise<number> {
-  const script = `${packageRoot}bench/${argv.includes('--onnx') ? 'onnx' : 'run'}.mjs`; // --onnx: ONNX models vs onnxruntime-web
+  // --onnx: ONNX models vs onnxruntime-web; --placement: where auto puts each layer, against single backends.
+  const name = argv.includes('--onnx') ? 'onnx' : argv.includes('--placement') ? 'placement' : 'run';
+  const script = `${packageRoot}bench/${name}.mjs`;
   if (!existsSync(script)) {
     io.err('vireo bench: bench/ is not in this install; it runs from a source checkout with its devDependencies:');
     io.err('  git clone <vireo repository> && cd vireo && npm ci && npx vireo bench');

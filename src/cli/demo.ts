@@ -1,7 +1,8 @@
-import { type BackendName, type WasmBuild, manualSeed, tensor } from '../index.js';
+import { type WasmBuild, manualSeed, tensor } from '../index.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
-import { cifar10Classes, cifarNet } from './models.js';
 import { packageRoot } from './package.js';
+import { backendOption } from './ui.js';
+import { cifar10Classes, cifarNetFor } from './zoo.js';
 import { pixelsToChw, sampleImageRgb, topK } from './sample.js';
 import { appHeaders, ensureAppBuilt, serveApp } from './serve-app.js';
 
@@ -38,9 +39,9 @@ const median = (xs: number[]) => {
 };
 
 /** The demo's forward pass, shared with tests: seeded weights, the embedded input, logits and timings. */
-export async function runDemo(options: { seed: number; backend: BackendName; build?: WasmBuild; runs: number }) {
+export async function runDemo(options: { seed: number; backend: string; build?: WasmBuild; runs: number }) {
   manualSeed(options.seed);
-  const net = cifarNet();
+  const net = cifarNetFor(3, 32, 32, 10);
   net.eval();
   await net.to(options.backend, options.build ? { build: options.build } : {});
   const input = tensor(pixelsToChw(sampleImageRgb(32), 32, 32, 3), [1, 3, 32, 32]);
@@ -81,9 +82,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     io.out(demoHelp);
     return 0;
   }
-  const backend = (values.backend ?? 'wasm') as BackendName;
-  if (backend !== 'wasm' && backend !== 'reference')
-    throw new UsageError(`--backend must be wasm or reference, got '${backend}'`);
+  const backend = backendOption(values.backend, 'wasm');
   const build = values.build as WasmBuild | undefined;
   if (build !== undefined && !['relaxed', 'simd', 'scalar'].includes(build)) {
     throw new UsageError(`--build must be relaxed, simd or scalar, got '${build}'`);

@@ -2,13 +2,12 @@
 // directory on a dataset split (default: the test split of the data it was trained on).
 import { resolve } from 'node:path';
 import { DataLoader, type Tensor, evaluate, metrics } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import type { Module } from '../nn/module.js';
 import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { Subset, detectData, openData, range } from './data.js';
 import { type Classifier, type ClassifierMeta, forwardAnyBatch, loadClassifier } from './model-dir.js';
-import { choice, colours, progress } from './ui.js';
+import { backendOption, choice, colours, progress } from './ui.js';
 
 export const evalHelp = `usage: vireo eval [--model DIR] [--data DIR] [--split test|train] [--limit N] [--json]
 
@@ -21,7 +20,7 @@ macro F1, per-class precision, recall and F1, and the confusion matrix (rows: tr
   --split S         test (default) or train
   --limit N         only the first N images
   --batch-size N    images per forward (default 250)
-  --backend B       wasm (default) or reference
+  --backend B       auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --json            one JSON object: accuracy, macroF1, images, perClass [{class, precision, recall, f1, support}],
                     confusionMatrix`;
 
@@ -67,7 +66,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const split = choice(values.split, 'split', ['test', 'train'] as const, 'test');
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
   const batchSize = intOption(values['batch-size'], 'batch-size', 250, 1);
   const { model, meta, dir } = await loadModelOption(values.model);
@@ -140,7 +139,7 @@ export async function evaluateModel(
   model: Module,
   meta: Pick<ClassifierMeta, 'classes' | 'batch'>,
   set: Subset,
-  backend: BackendName,
+  backend: string,
   batchSize: number,
   io: Io,
   showProgress: boolean,

@@ -1,4 +1,4 @@
-import { backendInfo } from '../index.js';
+import { backendInfo, backendNames, calibrationStore, fingerprint, getBackend } from '../index.js';
 import { type Io, parseArgs } from './args.js';
 import { packageVersion } from './package.js';
 
@@ -50,6 +50,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
     },
     webgpu: await describeWebGpuAdapter(g.navigator?.gpu),
     build: wasm.build ?? 'unknown',
+    placement: await describePlacement(),
   };
   if (values.json) {
     io.out(JSON.stringify(info));
@@ -64,5 +65,23 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   io.out(`wasm threads   ${yes(info.wasm.threads)} (vireo uses one thread)`);
   io.out(`webgpu         ${info.webgpu}`);
   io.out(`running build  ${info.build} (best this engine validates: relaxed > simd > scalar)`);
+  io.out(`auto placement candidates: ${info.placement.candidates.join(', ')} (the reference backend is never one)`);
+  io.out(`calibration    ${info.placement.cache}: ${info.placement.cached}`);
   return 0;
+}
+
+/** `--backend auto`'s candidates here and what the calibration cache holds for each. */
+async function describePlacement(): Promise<{ candidates: string[]; cache: string; cached: string }> {
+  const names = backendNames().filter((n) => n !== 'reference');
+  const store = await calibrationStore();
+  const parts: string[] = [];
+  for (const n of names) {
+    const c = await store.load(fingerprint(await getBackend(n)));
+    parts.push(`${n} ${c ? `${Object.keys(c.kernels).length} kernel timings` : 'not calibrated'}`);
+  }
+  return {
+    candidates: names,
+    cache: store.where,
+    cached: parts.join(', ') + (store.notes.length ? ` (${store.notes.join('; ')})` : ''),
+  };
 }

@@ -4,7 +4,6 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs as nodeParseArgs } from 'node:util';
 import { basename } from 'node:path';
 import { DataLoader } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import { CIFAR10, CIFAR100 } from '../data/cifar.js';
 import { Dataset } from '../data/dataset.js';
 import { readBytes } from '../data/files.js';
@@ -15,7 +14,7 @@ import { type Io, UsageError, intOption } from './args.js';
 import { loadModelOption, modelTransform } from './eval.js';
 import { forwardAnyBatch } from './model-dir.js';
 import { topK } from './sample.js';
-import { choice, colours } from './ui.js';
+import { backendOption, colours } from './ui.js';
 
 export const predictHelp = `usage: vireo predict FILE… [--model DIR] [--top K] [--limit N] [--json]
 
@@ -28,7 +27,7 @@ with a softmax).
   --model DIR     the model directory (default ./vireo-model)
   --top K         classes to show per image (default 3)
   --limit N       at most N images per dataset file
-  --backend B     wasm (default) or reference
+  --backend B     auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --json          one JSON object per image: file, index (dataset files), top [{label, index, probability}]`;
 
 interface Item {
@@ -103,7 +102,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('give at least one image or dataset file');
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const limit = values.limit === undefined ? null : intOption(values.limit, 'limit', 0, 1);
   const { model, meta } = await loadModelOption(values.model);
   const k = Math.min(intOption(values.top, 'top', 3, 1), meta.classes.length);

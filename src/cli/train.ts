@@ -13,7 +13,6 @@ import {
   nn,
   optim,
 } from '../index.js';
-import type { BackendName } from '../backends/registry.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { loadModel, saveModel } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
@@ -22,7 +21,7 @@ import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
-import { choice, colours, floatOption, progress } from './ui.js';
+import { backendOption, choice, colours, floatOption, progress } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
 export const trainHelp = `usage: vireo train [options]
@@ -48,7 +47,7 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --image-size N      image folders: resize to N×N (default 32)
   --limit N           use only the first N training (and validation) images: quick trials and tests
   --workers N         data-loading worker threads (default 0: on this thread)
-  --backend B         wasm (default) or reference
+  --backend B         auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --seed N            seeds the weights, the shuffles and the augmentation (default 1)
   --out DIR           where the model and checkpoint go (default ./vireo-model)
   --resume DIR        continue the run whose checkpoint is in DIR (--epochs may raise the total)
@@ -181,7 +180,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp);
     return 0;
   }
-  const backend = choice(values.backend, 'backend', ['wasm', 'reference'] as const, 'wasm') as BackendName;
+  const backend = backendOption(values.backend);
   const workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
   const ui = colours(io);
@@ -254,7 +253,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
     modelName = config.model;
   } else {
-    const dir = resolve(config.model);
+    // A resumed run takes the architecture from its own directory when it is there (every save writes
+    // model.json): the --model directory it started from may have moved or gone since.
+    const own = values.resume !== undefined ? resolve(values.resume) : null;
+    const dir = ckpt && own && existsSync(join(own, 'model.json')) ? own : resolve(config.model);
     if (!existsSync(join(dir, 'model.json')))
       throw new UsageError(
         `--model ${config.model}: not a built-in model (${builtinModels.join(', ')}) nor a model directory with model.json`,
@@ -270,7 +272,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       );
     model = loaded.model;
     modelName = loaded.meta.name ?? config.model;
-    config = { ...config, model: dir };
+    if (!ckpt) config = { ...config, model: dir };
   }
   if (ckpt) {
     model.loadStateDict(ckpt.model);
@@ -294,14 +296,14 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
   const stepsPerEpoch = trainLoader.length;
   const optimizer = makeOptimizer(config, model.parameters());
-  await optimizer.to(engine);
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
   if (ckpt?.optimizer) optimizer.loadStateDict(ckpt.optimizer);
   if (ckpt?.schedule && schedule) schedule.loadStateDict(ckpt.schedule);
 
   const history: Record<string, unknown>[] = ckpt ? [...ckpt.history] : [];
   const startEpoch = ckpt ? ckpt.epoch : 0;
-  const where = engine.info().build ? `${engine.info().name} (${engine.info().build} build)` : engine.info().name;
+  const engineName = engine.info().build ? `${engine.info().name} (${engine.info().build} build)` : engine.info().name;
+  const where = backend === 'auto' ? `auto (${engineName} first)` : engineName;
   log(
     `${ui.bold('vireo train')}: ${modelName} (${parameterCount(model).toLocaleString('en-US')} parameters) on ${data.label}: ` +
       `${trainSet.length} training / ${valSet.length} validation images, ${where}`,

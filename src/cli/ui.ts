@@ -1,4 +1,5 @@
 // Terminal helpers for the vireo commands: colour and progress bars only on a TTY (and not with NO_COLOR).
+import { backendNames } from '../backends/registry.js';
 import cliProgress from 'cli-progress';
 import { type Io, UsageError, consoleIo } from './args.js';
 
@@ -58,4 +59,12 @@ export function choice<T extends string>(value: string | undefined, name: string
   if (value === undefined) return fallback;
   if (!options.includes(value as T)) throw new UsageError(`--${name} must be one of ${options.join(', ')}, got '${value}'`);
   return value as T;
+}
+
+/**
+ * `--backend`: 'auto' (the default: each layer on the backend measured fastest here, src/scheduler) or any
+ * registered backend (the registry is the one list).
+ */
+export function backendOption(value: string | undefined, fallback = 'auto'): string {
+  return choice(value, 'backend', ['auto', ...backendNames()], fallback);
 }

@@ -34,7 +34,13 @@ export function smallCnn(c: number, h: number, w: number, classes: number): nn.S
   return new nn.Sequential(layers);
 }
 
-/** The reference CNN (cifarNet in src/cli/models.ts), with its input channels, size and classes adapted. */
+/** CIFAR-10's class names, in label order. */
+export const cifar10Classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/**
+ * 'cifar-net', the reference CNN (the classic CIFAR-10 network: 3×32×32 in, 10 logits out, 88.6 MFLOP per
+ * image), with its input channels, size and classes adapted to the data.
+ */
 export function cifarNetFor(c: number, h: number, w: number, classes: number): nn.Sequential {
   return new nn.Sequential({
     conv1: new nn.Conv2d(c, 64, 3, { padding: 1 }),
@@ -60,4 +66,4 @@ export function buildModel(name: BuiltinModel, shape: [number, number, number], 
   return name === 'cifar-net' ? cifarNetFor(c, h, w, classes) : smallCnn(c, h, w, classes);
 }
 
-export const parameterCount = (m: Module) => m.parameters().reduce((s, p) => s + p.values.length, 0);
+export const parameterCount = (m: Module) => m.parameters().reduce((s, p) => s + p.size, 0);

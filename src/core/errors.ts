@@ -17,3 +17,17 @@ export class StateDictError extends VireoError {}
 
 /** An option or argument is out of its valid range. */
 export class ArgumentError extends VireoError {}
+
+/**
+ * A backend failed while running a step (an unexpected exception from its kernel or memory, a lost device):
+ * not a mistake in the caller's input. `auto` placement removes that backend and rebuilds on the rest.
+ */
+export class BackendFault extends VireoError {
+  constructor(
+    readonly backend: string,
+    readonly layer: string,
+    override readonly cause: unknown,
+  ) {
+    super(`backend '${backend}' failed in layer '${layer}': ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}

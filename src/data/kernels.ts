@@ -66,7 +66,7 @@ export class ImageContext {
     if (size === undefined) return;
     this.sizes.delete(ptr);
     if (this.spareBytes + size > ImageContext.spareLimit) {
-      this.arena.release(ptr);
+      this.arena.free(ptr);
       return;
     }
     let list = this.spare.get(size);

@@ -1,3 +1,5 @@
+import { alignUp } from '../core/align.js';
+
 /**
  * Static memory planning: every value of a plan gets a byte offset in one region, chosen once from
  * value lifetimes so values that are never alive together share memory.
@@ -15,21 +17,21 @@ export interface BufferLayout {
   totalBytes: number;
 }
 
-const ALIGN = 64;
-export const alignUp = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
-
-/** Greedy by size, largest first, each placed at the lowest offset that no overlapping lifetime uses. */
-export function planBuffers(requests: readonly BufferRequest[]): BufferLayout {
+/**
+ * Greedy by size, largest first, each placed at the lowest offset that no overlapping lifetime uses.
+ * Every offset is a multiple of `align` (the backend memory's alignment, at least a cache line).
+ */
+export function planBuffers(requests: readonly BufferRequest[], align = 64): BufferLayout {
   const order = requests.map((_, i) => i).sort((a, b) => requests[b].bytes - requests[a].bytes || a - b);
   const offsets = new Array<number>(requests.length).fill(0);
   const placed: number[] = [];
   let totalBytes = 0;
   for (const i of order) {
     const r = requests[i];
-    const size = alignUp(Math.max(r.bytes, 1));
+    const size = alignUp(Math.max(r.bytes, 1), align);
     const busy = placed
       .filter((j) => requests[j].firstUse <= r.lastUse && r.firstUse <= requests[j].lastUse)
-      .map((j) => [offsets[j], offsets[j] + alignUp(Math.max(requests[j].bytes, 1))] as const)
+      .map((j) => [offsets[j], offsets[j] + alignUp(Math.max(requests[j].bytes, 1), align)] as const)
       .sort((a, b) => a[0] - b[0]);
     let offset = 0;
     for (const [start, end] of busy) {

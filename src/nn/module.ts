@@ -3,11 +3,23 @@ import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
-import { type BackendOptions, getBackend } from '../backends/registry.js';
+import { type BackendOptions, backendNames, getBackend } from '../backends/registry.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
-import { Plan } from '../graph/plan.js';
-import { TrainPlan } from '../graph/train-plan.js';
+import type { Plan } from '../graph/plan.js';
+import type { TrainPlan } from '../graph/train-plan.js';
+import { CompiledModel, type ValidateOptions, checkPlacementNames, validateFromEnv } from './compiled.js';
+
+/** Options of `module.to()`: the wasm build, layers placed on other backends, validate mode. */
+export interface ToOptions extends BackendOptions {
+  /** Layer path → backend for layers that run elsewhere than the first argument. */
+  placement?: Record<string, string>;
+  validate?: boolean | ValidateOptions;
+  /** `auto` only: the backends to choose from (default: every registered backend but 'reference'). */
+  candidates?: string[];
+  /** `auto` only: hears the calibration's progress (kernel timings done, total). */
+  onCalibration?: (done: number, total: number) => void;
+}
 import type { DropoutGenerator } from '../ops/types.js';
 
 export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
@@ -28,13 +40,9 @@ export abstract class Module {
   training = true;
   private readonly childModules = new Map<string, Module>();
   private readonly ownParams = new Map<string, Parameter>();
-  private backendName = 'wasm';
-  private backendOptions: BackendOptions = {};
-  private backend: Backend | null = null;
-  private plans: { modes: string; plan: Plan }[] = [];
-  private trainPlans: TrainPlan[] = [];
-  /** Layer modes each training plan was compiled for (see modeSignature). */
-  private trainPlanModes = new WeakMap<TrainPlan, string>();
+  /** What `to()` asked for; compiled on first use. */
+  private target: { backend: string; options: ToOptions } = { backend: 'wasm', options: {} };
+  private compiled: CompiledModel | null = null;
 
   /** Adds this module's nodes to `graph`, reading `inputs`; `path` is its state-dict prefix. */
   abstract emit(graph: Graph, inputs: ValueId[], path: string): ValueId;
@@ -65,6 +73,11 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter and buffer (what a compiled model binds to device memory). */
+  namedEntriesForDevice(): [string, Parameter][] {
+    return this.namedEntries();
+  }
+
   namedParameters(): [string, Parameter][] {
     return this.namedEntries().filter(([, p]) => !p.isBuffer);
   }
@@ -90,8 +103,15 @@ export abstract class Module {
    */
   loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): void {
     const strict = options.strict ?? true;
-    const entries = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const entries = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
     const own = new Map(this.namedEntries());
+    // PyTorch's BatchNorm fills a missing num_batches_tracked with 0 when loading a plain dict (one without
+    // its version metadata, as from a file): do the same, so such a state dict loads under strict too.
+    for (const [name, p] of own) {
+      if (!entries.has(name) && p.isBuffer && p.dtype === 'int64' && name.split('.').pop() === 'num_batches_tracked') {
+        entries.set(name, new Tensor(new Float32Array(p.size), p.shape, { integer: true }));
+      }
+    }
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
@@ -182,24 +202,65 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Chooses the backend that runs this module: 'wasm' (default) or 'reference'. */
-  async to(backend: string, options: BackendOptions = {}): Promise<this> {
-    const next = await getBackend(backend, options);
-    if (next !== this.backend) this.releasePlans();
-    this.backend = next;
-    this.backendName = backend;
-    this.backendOptions = options;
+  /**
+   * Chooses where this module runs: 'auto' (each layer on the candidate backend that runs it fastest on this
+   * device, measured and counting copies: src/scheduler), or a backend for every layer ('wasm', the default,
+   * or 'reference'), and
+   * optionally `placement` — layer path → backend for the layers that run elsewhere (a path places the
+   * layers under it too) — and `validate` (re-run every step on the reference backend, stop at the first
+   * layer that differs; also VIREO_VALIDATE=1). Parameters move to their layer's backend when it compiles.
+   */
+  async to(backend: string, options: ToOptions = {}): Promise<this> {
+    const next = await this.compile(backend, options);
+    this.compiled?.release();
+    this.compiled = next;
+    this.target = { backend, options };
     return this;
   }
 
-  /** The backend this module runs on (loading the default on first use). */
+  private async compile(backend: string, options: ToOptions): Promise<CompiledModel> {
+    const { placement = {}, validate, candidates, onCalibration, ...backendOptions } = options;
+    checkPlacementNames(this, Object.keys(placement));
+    const v = validate ?? validateFromEnv();
+    if (backend === 'auto') {
+      // Every registered backend but the oracle, unless the caller names them (experts, tests).
+      const names = candidates ?? backendNames().filter((n) => n !== 'reference');
+      if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
+      const list: Backend[] = [];
+      for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));
+      return new CompiledModel(this, list[0], new Map(), v, { candidates: list, onProgress: onCalibration });
+    }
+    const main = await getBackend(backend, backendOptions);
+    const layers = new Map<string, Backend>();
+    for (const [path, name] of Object.entries(placement)) {
+      layers.set(path, name === backend ? main : await getBackend(name, name === 'wasm' ? backendOptions : {}));
+    }
+    return new CompiledModel(this, main, layers, v);
+  }
+
+  /** The compiled model: placement, plans and their device memory (made on first use with the default backend). */
+  async compiledModel(): Promise<CompiledModel> {
+    this.compiled ??= await this.compile(this.target.backend, this.target.options);
+    return this.compiled;
+  }
+
+  /** The backend that runs this module's layers (those not placed elsewhere). */
   async currentBackend(): Promise<Backend> {
-    if (!this.backend) this.backend = await getBackend(this.backendName, this.backendOptions);
-    return this.backend;
+    return (await this.compiledModel()).backend;
+  }
+
+  /** State-dict paths of every descendant layer ('conv1', 'features.0'): what a placement map names. */
+  layerPaths(prefix = ''): string[] {
+    const out: string[] = [];
+    for (const [name, child] of this.childModules) {
+      const path = childPath(prefix, name);
+      out.push(path, ...child.layerPaths(path));
+    }
+    return out;
   }
 
   /** The module as a graph for the current mode (activations fused into the conv/linear before them). */
-  toGraph(): Graph {
+  toGraph(_inputShape?: Shape): Graph {
     const graph = new Graph();
     const input = graph.addInput();
     graph.outputs = [this.emit(graph, [input], '')];
@@ -219,33 +280,16 @@ export abstract class Module {
 
   /** The static plan for this input shape and these layer modes, compiled on first use and then reused. */
   async plan(inputShape: Shape): Promise<Plan> {
-    const backend = await this.currentBackend();
-    const modes = this.modeSignature();
-    const found = this.plans.find((p) => p.modes === modes && p.plan.matches([inputShape]));
-    if (found) return found.plan;
-    const plan = new Plan(this.toGraph(), [inputShape], backend);
-    this.plans.push({ modes, plan });
-    return plan;
+    const compiled = await this.compiledModel();
+    await compiled.prepare(inputShape, false);
+    return compiled.plan(inputShape);
   }
 
-  /**
-   * The training plan (forward + backward, planned together) for this input shape, rebuilt when the
-   * set of parameters with requiresGrad or any layer's train/eval mode changes.
-   */
+  /** The training plan (forward + backward) for this input shape; see CompiledModel.trainPlan. */
   async trainPlan(inputShape: Shape): Promise<TrainPlan> {
-    const backend = await this.currentBackend();
-    const modes = this.modeSignature();
-    const found = this.trainPlans.find((p) => p.matches([inputShape]) && this.trainPlanModes.get(p) === modes);
-    if (found) return found;
-    this.trainPlans = this.trainPlans.filter((p) => {
-      const stale = shapesEqual(p.inputShapes[0], inputShape);
-      if (stale) p.dispose();
-      return !stale;
-    });
-    const plan = new TrainPlan(this.toGraph(), [inputShape], backend);
-    this.trainPlanModes.set(plan, modes);
-    this.trainPlans.push(plan);
-    return plan;
+    const compiled = await this.compiledModel();
+    await compiled.prepare(inputShape, true);
+    return compiled.trainPlan(inputShape);
   }
 
   /**
@@ -253,23 +297,14 @@ export abstract class Module {
    * loss built on it) runs the plan's backward pass and accumulates into each `Parameter.grad`.
    */
   async forward(x: Tensor): Promise<Tensor> {
-    if (this.training) {
-      const train = await this.trainPlan(x.shape);
-      const out = train.run([x.dataSync()]);
-      const generation = train.generation;
-      return new Tensor(out, train.outputShape, { gradFn: (g) => train.backward(g, generation) });
-    }
-    const plan = await this.plan(x.shape);
-    const [out] = plan.run([x.dataSync()]);
-    return new Tensor(out, plan.outputShapes[0]);
+    const compiled = await this.compiledModel();
+    await compiled.prepare(x.shape, this.training);
+    return compiled.forward(x);
   }
 
-  /** Frees every compiled plan's memory in the backend. */
+  /** Frees every compiled plan's device memory. */
   releasePlans(): void {
-    for (const { plan } of this.plans) plan.dispose();
-    this.plans = [];
-    for (const plan of this.trainPlans) plan.dispose();
-    this.trainPlans = [];
+    this.compiled?.release();
   }
 }
 

@@ -153,7 +153,7 @@ export async function evaluate(
 
 /**
  * Trains for `epochs` epochs. The loss reported per epoch is the mean over images of each batch's loss
- * (exact for 'mean' reductions). The optimizer runs on the model's backend unless `optimizer.to()` chose.
+ * (exact for 'mean' reductions). Updates run where the model placed each parameter (on its layer's backend).
  */
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
   const { optimizer, schedule, clip } = options;
@@ -170,7 +170,6 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const minDelta = Math.abs(es?.minDelta ?? 0);
   if (es && !options.val && monitor.startsWith('val'))
     throw new ArgumentError(`fit: earlyStopping monitors '${monitor}' but no val data was given`);
-  if (!optimizer.backendChosen && model.currentBackend) await optimizer.to(await model.currentBackend());
   const params = model.parameters();
   const history: History = { epochs: [], stoppedEarly: false };
   let best = mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;

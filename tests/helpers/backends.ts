@@ -1,5 +1,6 @@
 import { getBackend } from '../../src/index.js';
 import type { Backend } from '../../src/backends/backend.js';
+import type { Module } from '../../src/nn/module.js';
 import type { WasmBuild } from '../../src/backends/registry.js';
 
 /** Every backend configuration the suites run against: each wasm build is tested on its own. */
@@ -18,4 +19,46 @@ export const backendsUnderTest: BackendUnderTest[] = [
 
 export function loadBackend(b: BackendUnderTest): Promise<Backend> {
   return getBackend(b.name, b.build ? { build: b.build } : {});
+}
+
+/**
+ * A model split across the two CPU backends, layer by layer: the leaf layers in order, even ones on the
+ * first backend and odd ones on the other (`reference`/`wasm`), so every layer boundary is a copy step.
+ */
+export interface PlacementUnderTest {
+  label: string;
+  /** The backend of layer 0, 2, 4, …; the other one runs layers 1, 3, 5, … */
+  even: 'reference' | 'wasm';
+}
+
+export const alternatingPlacements: PlacementUnderTest[] = [
+  { label: 'alternating reference/wasm', even: 'reference' },
+  { label: 'alternating wasm/reference', even: 'wasm' },
+];
+
+/** The module's leaf layers (no children), in state-dict order. */
+export function leafLayers(net: Module): string[] {
+  const paths = net.layerPaths();
+  return paths.filter((p) => !paths.some((q) => q.startsWith(`${p}.`)));
+}
+
+/** Moves `net` onto the alternating placement: the main backend is the odd layers', the even layers are named. */
+export async function toAlternating(net: Module, p: PlacementUnderTest): Promise<Record<string, string>> {
+  const odd = p.even === 'reference' ? 'wasm' : 'reference';
+  const placement: Record<string, string> = {};
+  leafLayers(net).forEach((layer, i) => {
+    if (i % 2 === 0) placement[layer] = p.even;
+  });
+  await net.to(odd, { placement });
+  return placement;
+}
+
+/** A single backend or an alternating placement: every place a model can run in these suites. */
+export type Target = BackendUnderTest | PlacementUnderTest;
+
+export const targetsUnderTest: Target[] = [...backendsUnderTest, ...alternatingPlacements];
+
+export async function moveTo(net: Module, t: Target): Promise<void> {
+  if ('even' in t) await toAlternating(net, t);
+  else await net.to(t.name, t.build ? { build: t.build } : {});
 }

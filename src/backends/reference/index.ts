@@ -1,5 +1,6 @@
 import { HostArena } from '../arena.js';
 import type { Backend, KernelTable } from '../backend.js';
+import { hostUpdates } from '../host-updates.js';
 import { registerBackend } from '../registry.js';
 import { conv2dReference } from './kernels/conv2d.js';
 import {
@@ -18,7 +19,7 @@ import * as to from './kernels/tensor-ops.js';
 import { adaptiveAvgPool2dReference, avgPool2dReference, maxPool2dReference } from './kernels/pool2d.js';
 
 /** The plain TypeScript backend: slow, obviously right, the oracle every other backend is tested against. */
-export function createReferenceBackend(): Backend {
+export function createReferenceBackend(): Backend & { arena: HostArena } {
   const arena = new HostArena();
   const kernels: KernelTable = {
     conv2d: conv2dReference(arena),
@@ -56,7 +57,11 @@ export function createReferenceBackend(): Backend {
     matmul: to.matmulGeneric(arena),
     unaryGrad: to.unaryGradGeneric(arena),
   };
-  return { name: 'reference', arena, kernels, info: () => ({ name: 'reference' }) };
+  return { name: 'reference', memory: arena, arena, kernels, updates: hostUpdates(arena), info: () => ({ name: 'reference' }) };
 }
 
-registerBackend('reference', async () => createReferenceBackend());
+registerBackend('reference', async () => {
+  // One reference instance per process: the same one optimizers and validate mode use (host.ts).
+  const { hostBackend } = await import('../host.js');
+  return hostBackend();
+});

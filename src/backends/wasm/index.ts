@@ -7,15 +7,15 @@ import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/p
 import { conv2dWasm } from './kernels/conv2d.js';
 import { linearWasm } from './kernels/linear.js';
 import { loadWasm } from './loader.js';
-import * as to from '../reference/kernels/tensor-ops.js';
-import { binaryWasm, unaryWasm } from './kernels/tensor-ops.js';
+import { wasmUpdates } from './updates.js';
+import * as to from './kernels/tensor-ops.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
 import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad.js';
 import * as pg from './kernels/pool2d-grad.js';
 
 /** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
-export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend> {
+export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend & { arena: WasmArena }> {
   const loaded = await loadWasm(options.build);
   const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
   const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
@@ -46,19 +46,21 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     avgPool2d: avgPool2dWasm(ctx),
     adaptiveAvgPool2d: adaptiveAvgPool2dWasm(ctx),
     // ONNX import ops (wasm/kernels/tensor-ops.ts says which run in wasm).
-    binary: binaryWasm(ctx),
-    constant: to.constantGeneric(arena),
-    concat: to.concatGeneric(arena),
-    transpose: to.transposeGeneric(arena),
-    pad: to.padGeneric(arena),
-    unary: unaryWasm(ctx),
-    matmul: to.matmulGeneric(arena),
-    unaryGrad: to.unaryGradGeneric(arena),
+    binary: to.binaryWasm(ctx),
+    constant: to.constantWasm(ctx),
+    concat: to.concatWasm(ctx),
+    transpose: to.transposeWasm(ctx),
+    pad: to.padWasm(ctx),
+    unary: to.unaryWasm(ctx),
+    matmul: to.matmulWasm(ctx),
+    unaryGrad: to.unaryGradWasm(ctx),
   };
   return {
     name: 'wasm',
+    memory: arena,
     arena,
     kernels,
+    updates: wasmUpdates(ctx),
     info: () => ({ name: 'wasm', build: loaded.build, features: { ...loaded.features } }),
   };
 }

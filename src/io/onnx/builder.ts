@@ -1,7 +1,8 @@
 import { FormatError, VireoError } from '../../core/errors.js';
 import { Parameter } from '../../core/parameter.js';
 import { type Shape, sizeOf } from '../../core/shape.js';
-import { createReferenceBackend } from '../../backends/reference/index.js';
+import type { Backend } from '../../backends/backend.js';
+import { hostBackend } from '../../backends/host.js';
 import { Graph, type ValueId } from '../../graph/ir.js';
 import { Plan } from '../../graph/plan.js';
 import { opDef } from '../../ops/index.js';
@@ -47,7 +48,7 @@ export class UnsupportedOpError extends FormatError {
 
 export type Converter = (b: Builder, node: OnnxNode, ins: (Val | undefined)[]) => (Val | undefined)[];
 
-let foldBackend: ReturnType<typeof createReferenceBackend> | null = null;
+let foldBackend: Backend | null = null;
 
 /** Maps one ONNX graph onto vireo's IR for concrete input shapes, folding what is known at import time. */
 export class Builder {
@@ -132,7 +133,7 @@ export class Builder {
     const out = build(sub);
     if (out.kind === 'const') return out.c;
     g.outputs = [out.id];
-    foldBackend ??= createReferenceBackend();
+    foldBackend ??= hostBackend();
     const plan = new Plan(g, [], foldBackend);
     try {
       const [values] = plan.run([]);
@@ -141,6 +142,8 @@ export class Builder {
       throw new VireoError(`${nodeLabel(node)}: folding a constant failed: ${(e as Error).message}`);
     } finally {
       plan.dispose();
+      // The folded subgraph's constants were bound to the reference memory for this one run.
+      for (const n of g.nodes) for (const p of Object.values(n.params)) p.unbind();
     }
   }
 

@@ -5,7 +5,7 @@ import { Tensor } from '../../core/tensor.js';
 import { fuseActivations } from '../../graph/fuse.js';
 import { Graph, type ValueId } from '../../graph/ir.js';
 import { Plan } from '../../graph/plan.js';
-import type { TrainPlan } from '../../graph/train-plan.js';
+import type { CompiledModel } from '../../nn/compiled.js';
 import { Module } from '../../nn/module.js';
 import { Builder, ParamStore, UnsupportedOpError, type Val } from './builder.js';
 import { converters } from './converters.js';
@@ -55,7 +55,7 @@ export class OnnxModel extends Module {
   readonly outputNames: string[];
   private readonly store = new ParamStore();
   private pendingShape: Shape | null = null;
-  private runPlans: { shapes: Shape[]; training: boolean; plan: Plan }[] = [];
+  private runPlans: { shapes: Shape[]; compiled: CompiledModel; plan: Plan }[] = [];
 
   constructor(
     readonly proto: OnnxModelProto,
@@ -150,14 +150,10 @@ export class OnnxModel extends Module {
     return graph.outputs[0];
   }
 
-  override async plan(inputShape: Shape): Promise<Plan> {
-    this.pendingShape = inputShape;
-    return super.plan(inputShape);
-  }
-
-  override async trainPlan(inputShape: Shape): Promise<TrainPlan> {
-    this.pendingShape = inputShape;
-    return super.trainPlan(inputShape);
+  /** The forward graph for an input shape: an ONNX graph may resolve shapes (Reshape targets) from it. */
+  override toGraph(inputShape?: Shape): Graph {
+    this.pendingShape = inputShape ?? null;
+    return super.toGraph(inputShape);
   }
 
   /** Runs the model on named inputs; returns every graph output by name. Inference semantics. */
@@ -172,10 +168,11 @@ export class OnnxModel extends Module {
       throw new ShapeError(`run: unknown input(s) ${extra.join(', ')} (the model's inputs are ${this.inputNames.join(', ')})`);
     const tensors = this.inputNames.map((n) => inputs[n]);
     const shapes = tensors.map((t) => t.shape);
-    const backend = await this.currentBackend();
-    let entry = this.runPlans.find((p) => p.plan.backend === backend && p.shapes.every((s, i) => shapesEqual(s, shapes[i])));
+    const compiled = await this.compiledModel();
+    let entry = this.runPlans.find((p) => p.compiled === compiled && p.shapes.every((s, i) => shapesEqual(s, shapes[i])));
     if (!entry) {
-      entry = { shapes, training: false, plan: new Plan(fuseActivations(this.buildGraph(shapes, false)), shapes, backend) };
+      const graph = fuseActivations(this.buildGraph(shapes, false));
+      entry = { shapes, compiled, plan: new Plan(graph, shapes, compiled.placement) };
       this.runPlans.push(entry);
     }
     const outs = entry.plan.run(tensors.map((t) => t.dataSync()));

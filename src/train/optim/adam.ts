@@ -1,8 +1,14 @@
 import { ArgumentError } from '../../core/errors.js';
 import type { Parameter } from '../../core/parameter.js';
-import { adamUpdate } from './kernels.js';
-import { type GroupBase, Optimizer, type ParamGroup, type ParamState, type ParamsArg, checkLr } from './optimizer.js';
-import type { OptimRuntime } from './runtime.js';
+import {
+  type GroupBase,
+  Optimizer,
+  type ParamGroup,
+  type ParamState,
+  type ParamsArg,
+  type UpdateTarget,
+  checkLr,
+} from './optimizer.js';
 
 export interface AdamOptions extends GroupBase {
   lr: number;
@@ -35,32 +41,24 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     return { stepSize: group.lr / (1 - b1 ** st.step), bc2Sqrt: Math.sqrt(1 - b2 ** st.step) };
   }
 
-  protected updateHost(group: ParamGroup<AdamOptions>, st: ParamState, p: Float32Array, g: Float32Array, n: number): void {
+  protected update(group: ParamGroup<AdamOptions>, st: ParamState, t: UpdateTarget, n: number): void {
     const { stepSize, bc2Sqrt } = this.scalars(group, st);
-    const m = this.buffer(st, 'expAvg', n);
-    const v = this.buffer(st, 'expAvgSq', n);
-    const vmax = group.amsgrad ? this.buffer(st, 'maxExpAvgSq', n) : null;
     const [b1, b2] = group.betas;
-    adamUpdate(p, g, m, v, vmax, n, group.lr, b1, b2, group.eps, group.weightDecay, this.decoupled, stepSize, bc2Sqrt);
-  }
-
-  protected updateWasm(group: ParamGroup<AdamOptions>, st: ParamState, rt: OptimRuntime, n: number): void {
-    const { stepSize, bc2Sqrt } = this.scalars(group, st);
-    const ptr = st.ptr as NonNullable<ParamState['ptr']>;
-    const [b1, b2] = group.betas;
-    rt.exports.f32_adam_update(
-      ptr.p,
-      ptr.g,
-      ptr.bufs.get('expAvg') as number,
-      ptr.bufs.get('expAvgSq') as number,
-      group.amsgrad ? (ptr.bufs.get('maxExpAvgSq') as number) : 0,
+    const vmax = group.amsgrad ? t.buf('maxExpAvgSq') : -1;
+    const { lr, eps, weightDecay } = group;
+    t.updates.adam(
+      t.p,
+      t.g,
+      t.buf('expAvg'),
+      t.buf('expAvgSq'),
+      vmax,
       n,
-      group.lr,
+      lr,
       b1,
       b2,
-      group.eps,
-      group.weightDecay,
-      this.decoupled ? 1 : 0,
+      eps,
+      weightDecay,
+      this.decoupled,
       stepSize,
       bc2Sqrt,
     );

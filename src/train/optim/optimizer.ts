@@ -1,11 +1,12 @@
 // Optimizer base shaped like torch.optim.Optimizer: param groups with their own hyperparameters,
-// per-parameter state, zeroGrad/step, and a state dict for checkpoints. Updates run on the host
-// (TypeScript oracle, the reference backend) or as wasm kernels (see runtime.ts) after `await opt.to('wasm')`.
+// per-parameter state, zeroGrad/step, and a state dict for checkpoints. Every update runs as a kernel of
+// the backend whose memory holds the parameter (its layer's backend once a model ran; the reference
+// backend for parameters no model placed), on the parameter, its gradient and its state in place.
 import { ArgumentError, StateDictError } from '../../core/errors.js';
 import { Parameter } from '../../core/parameter.js';
-import type { Backend } from '../../backends/backend.js';
-import type { WasmBuild } from '../../backends/registry.js';
-import { type OptimRuntime, optimRuntime } from './runtime.js';
+import type { Backend, DeviceMemory, UpdateKernels } from '../../backends/backend.js';
+import { hostBackend, ownerOf, registerMemoryOwner } from '../../backends/host.js';
+import { getBackend, type WasmBuild } from '../../backends/registry.js';
 
 export interface GroupBase {
   lr: number;
@@ -21,15 +22,23 @@ export type ParamGroupSpec<H> = Partial<H> & { params: Iterable<Parameter> };
 
 export type ParamsArg<H> = Iterable<Parameter> | ParamGroupSpec<H>[];
 
-/** Per-parameter state: the step count and named buffers (present once created). */
+/** Per-parameter state: the step count and named buffers, in the parameter's device memory once it has stepped. */
 export interface ParamState {
   step: number;
-  /** Buffers that exist; their values live on the host or in the optimizer's wasm region. */
+  /** Buffers that exist (torch creates them on the first step that uses them). */
   has: Set<string>;
+  /** Buffers held on the host (loaded from a state dict, or moved off a device). */
   host: Map<string, Float32Array>;
-  /** wasm only: pointers of p, g and each buffer (by name) in the region, and the version copied in. */
-  ptr?: { p: number; g: number; bufs: Map<string, number> };
-  syncedVersion?: number;
+  /** Buffers in device memory: the memory and each buffer's offset. */
+  device: { memory: DeviceMemory; bufs: Map<string, number> } | null;
+}
+
+/** What an update kernel call needs: the parameter's, gradient's and buffers' offsets in one memory. */
+export interface UpdateTarget {
+  updates: UpdateKernels;
+  p: number;
+  g: number;
+  buf(name: string): number;
 }
 
 export interface OptimizerStateDict {
@@ -51,10 +60,6 @@ export abstract class Optimizer<H extends GroupBase> {
   readonly paramGroups: ParamGroup<H>[] = [];
   readonly defaults: H;
   protected readonly state = new Map<Parameter, ParamState>();
-  private runtime: OptimRuntime | null = null;
-  private region: { ptr: number; params: Parameter[] } | null = null;
-  /** True once `to()` chose where the updates run (the trainer then leaves the choice alone). */
-  backendChosen = false;
 
   protected constructor(
     readonly name: string,
@@ -72,8 +77,8 @@ export abstract class Optimizer<H extends GroupBase> {
   protected abstract validate(h: H): void;
   /** The state buffers a parameter of this group needs (names as in the state dict). */
   protected abstract bufferNames(group: ParamGroup<H>): string[];
-  protected abstract updateHost(group: ParamGroup<H>, st: ParamState, p: Float32Array, g: Float32Array, n: number): void;
-  protected abstract updateWasm(group: ParamGroup<H>, st: ParamState, runtime: OptimRuntime, n: number): void;
+  /** One update of `n` floats through the target's kernels. */
+  protected abstract update(group: ParamGroup<H>, st: ParamState, target: UpdateTarget, n: number): void;
 
   /** torch's add_param_group: hyperparameters not given come from the defaults. */
   addParamGroup(spec: ParamGroupSpec<H>): void {
@@ -87,7 +92,6 @@ export abstract class Optimizer<H extends GroupBase> {
     const group = { ...this.defaults, ...spec, params } as ParamGroup<H>;
     this.validate(group);
     this.paramGroups.push(group);
-    if (this.region) this.moveState(() => this.releaseRegion());
   }
 
   /** Parameters that get updated: trainable, not buffers (running statistics never are). */
@@ -96,23 +100,21 @@ export abstract class Optimizer<H extends GroupBase> {
   }
 
   /**
-   * Clears every gradient. Default (setToNone = false, torch 1.13's default) zeroes the arrays in place,
-   * so a warm step allocates nothing; `zeroGrad(true)` sets them to null like torch ≥ 2.0 (the backward
-   * then allocates fresh arrays, and a parameter left without a gradient is skipped by `step`).
+   * Clears every gradient. Default (setToNone = false, torch 1.13's default) keeps them as zeros without
+   * writing memory (the next backward pass writes instead of adding), so a warm step allocates nothing;
+   * `zeroGrad(true)` sets them to null like torch ≥ 2.0 (a parameter left without a gradient is skipped by `step`).
    */
   zeroGrad(setToNone = false): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (setToNone) p.grad = null;
-        else p.grad?.fill(0);
+        else p.zeroGrad();
       }
     }
   }
 
   /** One update of every trainable parameter that has a gradient; parameters without one are skipped. */
   step(): void {
-    const runtime = this.runtime;
-    if (runtime && !this.region) this.allocateRegion(runtime);
     for (const group of this.paramGroups) {
       // A schedule may legitimately reach 0 (cosine to etaMin = 0); only the user's lr must be > 0.
       if (!(group.lr >= 0 && Number.isFinite(group.lr))) {
@@ -121,23 +123,26 @@ export abstract class Optimizer<H extends GroupBase> {
         );
       }
       for (const p of this.trainable(group)) {
-        const g = p.grad;
-        if (!g) continue;
-        const n = p.values.length;
-        if (g.length !== n) throw new ArgumentError(`${this.name}: a gradient has ${g.length} values, its parameter ${n}`);
+        if (!p.hasGrad) continue;
+        const memory = p.memory ?? hostBackend().memory;
+        const backend = ownerOf(memory);
+        const pPtr = p.deviceValues(memory);
+        const gPtr = p.deviceGrad(memory);
         const st = this.stateOf(p, group);
+        const bufs = this.deviceState(st, p, group, memory);
         st.step++;
-        if (runtime && st.ptr) {
-          const { arena } = runtime;
-          if (st.syncedVersion !== p.version) arena.f32(st.ptr.p, n).set(p.values);
-          arena.f32(st.ptr.g, n).set(g);
-          this.updateWasm(group, st, runtime, n);
-          p.values.set(arena.f32(st.ptr.p, n));
-        } else {
-          this.updateHost(group, st, p.values, g, n);
-        }
-        p.markChanged();
-        st.syncedVersion = p.version;
+        const target: UpdateTarget = {
+          updates: backend.updates,
+          p: pPtr,
+          g: gPtr,
+          buf: (name) => {
+            const ptr = bufs.get(name);
+            if (ptr === undefined) throw new ArgumentError(`${this.name}: no '${name}' state`);
+            return ptr;
+          },
+        };
+        this.update(group, st, target, p.size);
+        p.markDeviceChanged();
       }
     }
   }
@@ -145,111 +150,80 @@ export abstract class Optimizer<H extends GroupBase> {
   protected stateOf(p: Parameter, group: ParamGroup<H>): ParamState {
     let st = this.state.get(p);
     if (!st) {
-      st = { step: 0, has: new Set(), host: new Map() };
+      st = { step: 0, has: new Set(), host: new Map(), device: null };
       this.state.set(p, st);
     }
     for (const name of this.bufferNames(group)) {
-      if (st.ptr && !st.ptr.bufs.has(name)) {
+      if (st.device && !st.device.bufs.has(name)) {
         throw new ArgumentError(
           `${this.name}: state '${name}' was not allocated for this parameter (an option changed after the first step)`,
         );
       }
-      if (!st.ptr && !st.host.has(name)) st.host.set(name, new Float32Array(p.values.length));
     }
     return st;
   }
 
-  /** A state buffer's values (a live view: read it before the next step). */
-  protected buffer(st: ParamState, name: string, n: number): Float32Array {
-    if (st.ptr && this.runtime) {
-      const ptr = st.ptr.bufs.get(name);
-      if (ptr === undefined) throw new ArgumentError(`${this.name}: no '${name}' state`);
-      return this.runtime.arena.f32(ptr, n);
+  /**
+   * The state buffers in `memory` (the parameter's): allocated on its first step there from the host copy
+   * (zeros when none), moved when the parameter moved to another memory.
+   */
+  private deviceState(st: ParamState, p: Parameter, group: ParamGroup<H>, memory: DeviceMemory): Map<string, number> {
+    if (st.device?.memory === memory) return st.device.bufs;
+    this.parkOnHost(st, p.size);
+    const bufs = new Map<string, number>();
+    for (const name of this.bufferNames(group)) {
+      const ptr = memory.alloc(4 * p.size);
+      const host = st.host.get(name);
+      if (host) memory.upload(ptr, host);
+      else memory.fill(ptr, p.size, 0);
+      bufs.set(name, ptr);
     }
+    st.host.clear();
+    st.device = { memory, bufs };
+    return bufs;
+  }
+
+  /** Moves a parameter's state buffers from device memory to the host and frees them there. */
+  private parkOnHost(st: ParamState, n: number): void {
+    const dev = st.device;
+    if (!dev) return;
+    for (const [name, ptr] of dev.bufs) {
+      st.host.set(name, readBack(dev.memory, ptr, n));
+      dev.memory.free(ptr);
+    }
+    st.device = null;
+  }
+
+  /** A copy of one state buffer's values, wherever it lives. */
+  private bufferValues(st: ParamState, name: string, n: number): Float32Array {
+    const ptr = st.device?.bufs.get(name);
+    if (st.device && ptr !== undefined) return readBack(st.device.memory, ptr, n);
     const host = st.host.get(name);
     if (!host) throw new ArgumentError(`${this.name}: no '${name}' state`);
-    return host;
-  }
-
-  private allocateRegion(runtime: OptimRuntime): void {
-    const layout: { p: Parameter; group: ParamGroup<H>; offset: number }[] = [];
-    let floats = 0;
-    for (const group of this.paramGroups) {
-      const bufs = this.bufferNames(group).length;
-      for (const p of this.trainable(group)) {
-        layout.push({ p, group, offset: floats });
-        // Keep every block 16-byte aligned for the SIMD loads.
-        const n = (p.values.length + 3) & ~3;
-        floats += n * (2 + bufs);
-      }
-    }
-    const ptr = runtime.arena.alloc(floats * 4);
-    const params: Parameter[] = [];
-    for (const { p, group, offset } of layout) {
-      const n = (p.values.length + 3) & ~3;
-      let at = ptr + offset * 4;
-      const st: ParamState = this.state.get(p) ?? { step: 0, has: new Set<string>(), host: new Map() };
-      const ptrs = { p: at, g: at + n * 4, bufs: new Map<string, number>() };
-      at += 2 * n * 4;
-      for (const name of this.bufferNames(group)) {
-        ptrs.bufs.set(name, at);
-        const host = st.host.get(name);
-        if (host) runtime.arena.f32(at, p.values.length).set(host);
-        else runtime.arena.f32(at, p.values.length).fill(0);
-        at += n * 4;
-      }
-      st.host.clear();
-      st.ptr = ptrs;
-      st.syncedVersion = undefined;
-      this.state.set(p, st);
-      params.push(p);
-    }
-    this.region = { ptr, params };
-  }
-
-  private releaseRegion(): void {
-    if (!this.region || !this.runtime) return;
-    this.runtime.arena.release(this.region.ptr);
-    this.region = null;
-  }
-
-  /** Runs `change` with the state parked in a state dict, then loads it back (where it now lives). */
-  private moveState(change: () => void): void {
-    const sd = this.stateDict();
-    this.state.clear();
-    change();
-    this.loadStateDict(sd);
+    return host.slice();
   }
 
   /**
-   * Where the updates run: 'wasm' (optionally a build) or a wasm Backend runs them as kernels in a region
-   * of a wasm module's memory; 'reference' (or a reference Backend) runs the TypeScript loops. State moves along.
+   * Moves the parameters (and, at the next step, their state) to a backend's memory: 'wasm' (optionally a
+   * build), 'reference', or a Backend. A compiled model does this itself for the layers it places.
    */
-  async to(backend: 'reference' | 'wasm' | Backend, options: { build?: WasmBuild } = {}): Promise<this> {
-    const name = typeof backend === 'string' ? backend : backend.name;
-    let build = options.build;
-    if (typeof backend !== 'string' && backend.name === 'wasm') build = (backend.info().build as WasmBuild | undefined) ?? build;
-    const next = name === 'wasm' ? await optimRuntime(build ?? (await bestBuild())) : null;
-    this.backendChosen = true;
-    if (next === this.runtime) return this;
-    this.moveState(() => {
-      this.releaseRegion();
-      this.runtime = next;
-    });
+  async to(backend: string | Backend, options: { build?: WasmBuild } = {}): Promise<this> {
+    const target = typeof backend === 'string' ? await getBackend(backend, options) : backend;
+    registerMemoryOwner(target);
+    for (const group of this.paramGroups) for (const p of group.params) p.deviceValues(target.memory);
     return this;
   }
 
-  /** Where updates run now: 'reference' or 'wasm:<build>'. */
+  /** Where the updates of the first parameter run: 'reference' (also before any placement) or 'wasm:<build>'. */
   get device(): string {
-    return this.runtime ? `wasm:${this.runtime.build}` : 'reference';
+    const memory = this.paramGroups.flatMap((g) => g.params)[0]?.memory ?? hostBackend().memory;
+    const info = ownerOf(memory).info();
+    return info.build ? `${info.name}:${info.build}` : info.name;
   }
 
-  /** Frees the optimizer's wasm region (state is kept on the host). */
+  /** Frees the optimizer's device buffers (the state is kept on the host). */
   dispose(): void {
-    this.moveState(() => {
-      this.releaseRegion();
-      this.runtime = null;
-    });
+    for (const [p, st] of this.state) this.parkOnHost(st, p.size);
   }
 
   /** Copies of the per-parameter state and the group hyperparameters; params are indices over all groups. */
@@ -264,7 +238,7 @@ export abstract class Optimizer<H extends GroupBase> {
         const st = this.state.get(p);
         if (st && st.step > 0) {
           const buffers: Record<string, Float32Array> = {};
-          for (const name of st.has) buffers[name] = this.buffer(st, name, p.values.length).slice();
+          for (const name of st.has) buffers[name] = this.bufferValues(st, name, p.size);
           state[index] = { step: st.step, buffers };
         }
         ids.push(index++);
@@ -294,9 +268,9 @@ export abstract class Optimizer<H extends GroupBase> {
       const p = all[Number(key)];
       if (!p) throw new StateDictError(`${this.name}.loadStateDict: state for parameter ${key}, the optimizer has ${all.length}`);
       for (const [name, values] of Object.entries(entry.buffers)) {
-        if (values.length !== p.values.length) {
+        if (values.length !== p.size) {
           throw new StateDictError(
-            `${this.name}.loadStateDict: '${name}' of parameter ${key} has ${values.length} values, the parameter ${p.values.length}`,
+            `${this.name}.loadStateDict: '${name}' of parameter ${key} has ${values.length} values, the parameter ${p.size}`,
           );
         }
       }
@@ -305,23 +279,20 @@ export abstract class Optimizer<H extends GroupBase> {
       const { params: _ids, ...hyper } = sd.paramGroups[i];
       Object.assign(group, hyper);
     }
+    for (const [p, st] of this.state) this.parkOnHost(st, p.size);
+    this.state.clear();
     for (const [key, entry] of Object.entries(sd.state)) {
       const p = all[Number(key)];
       const group = this.paramGroups.find((g) => g.params.includes(p)) as ParamGroup<H>;
       const st = this.stateOf(p, group);
       st.step = entry.step;
       st.has = new Set(Object.keys(entry.buffers));
-      for (const [name, values] of Object.entries(entry.buffers)) {
-        if (!st.ptr && !st.host.has(name)) st.host.set(name, new Float32Array(values.length));
-        this.buffer(st, name, values.length).set(values);
-      }
-      st.syncedVersion = undefined;
+      for (const [name, values] of Object.entries(entry.buffers)) st.host.set(name, Float32Array.from(values));
     }
   }
 }
 
-async function bestBuild(): Promise<WasmBuild> {
-  const { detectFeatures } = await import('../../backends/wasm/loader.js');
-  const f = await detectFeatures();
-  return f.relaxedSimd ? 'relaxed' : f.simd ? 'simd' : 'scalar';
+function readBack(memory: DeviceMemory, ptr: number, n: number): Float32Array {
+  if (!memory.readSync) throw new StateDictError('optimizer state lives on a device the host cannot read synchronously');
+  return memory.readSync(ptr, n);
 }

@@ -1,8 +1,14 @@
 import { ArgumentError } from '../../core/errors.js';
 import type { Parameter } from '../../core/parameter.js';
-import { sgdUpdate } from './kernels.js';
-import { type GroupBase, Optimizer, type ParamGroup, type ParamState, type ParamsArg, checkLr } from './optimizer.js';
-import type { OptimRuntime } from './runtime.js';
+import {
+  type GroupBase,
+  Optimizer,
+  type ParamGroup,
+  type ParamState,
+  type ParamsArg,
+  type UpdateTarget,
+  checkLr,
+} from './optimizer.js';
 
 export interface SGDOptions extends GroupBase {
   lr: number;
@@ -41,26 +47,9 @@ export class SGD extends Optimizer<SGDOptions> {
     return { first };
   }
 
-  protected updateHost(group: ParamGroup<SGDOptions>, st: ParamState, p: Float32Array, g: Float32Array, n: number): void {
+  protected update(group: ParamGroup<SGDOptions>, st: ParamState, t: UpdateTarget, n: number): void {
     const { first } = this.flags(group, st);
-    const buf = this.buffer(st, 'momentumBuffer', n);
-    sgdUpdate(p, g, buf, n, group.lr, group.momentum, group.dampening, group.weightDecay, group.nesterov, first);
-  }
-
-  protected updateWasm(group: ParamGroup<SGDOptions>, st: ParamState, rt: OptimRuntime, n: number): void {
-    const { first } = this.flags(group, st);
-    const ptr = st.ptr as NonNullable<ParamState['ptr']>;
-    rt.exports.f32_sgd_update(
-      ptr.p,
-      ptr.g,
-      ptr.bufs.get('momentumBuffer') as number,
-      n,
-      group.lr,
-      group.momentum,
-      group.dampening,
-      group.weightDecay,
-      group.nesterov ? 1 : 0,
-      first ? 1 : 0,
-    );
+    const { lr, momentum, dampening, weightDecay, nesterov } = group;
+    t.updates.sgd(t.p, t.g, t.buf('momentumBuffer'), n, lr, momentum, dampening, weightDecay, nesterov, first);
   }
 }

@@ -4,8 +4,8 @@ import type { KernelFactory } from '../../backend.js';
 /** dX: every dY scattered back through the window it came from (direct loops, PyTorch's definition). */
 export const conv2dGradInputReference =
   (arena: HostArena): KernelFactory<'conv2dGradInput'> =>
-  ({ node, inputShapes: [dys], outputShape: xs }) => {
-    const a = node.attrs;
+  ({ attrs, params, inputShapes: [dys], outputShape: xs }) => {
+    const a = attrs;
     const [n, cin, h, w] = xs;
     const [, cout, oh, ow] = dys;
     const [kh, kw] = a.kernel;
@@ -16,7 +16,7 @@ export const conv2dGradInputReference =
       run([dyp], dxp) {
         const dy = arena.f32(dyp, n * cout * oh * ow);
         const dx = arena.f32(dxp, n * cin * h * w);
-        const weight = node.params.weight.values;
+        const weight = arena.param(params.weight);
         const acc = new Float64Array(dx.length);
         for (let b = 0; b < n; b++) {
           for (let co = 0; co < cout; co++) {
@@ -48,8 +48,8 @@ export const conv2dGradInputReference =
 /** dW[co, ci, ky, kx] = Σ_{n, oy, ox} dY · X at the tap's input position. Inputs: dY, X. */
 export const conv2dGradWeightReference =
   (arena: HostArena): KernelFactory<'conv2dGradWeight'> =>
-  ({ node, inputShapes: [dys, xs] }) => {
-    const a = node.attrs;
+  ({ attrs, inputShapes: [dys, xs] }) => {
+    const a = attrs;
     const [n, cin, h, w] = xs;
     const [, cout, oh, ow] = dys;
     const [kh, kw] = a.kernel;

@@ -5,8 +5,8 @@ import type { HostArena } from '../../arena.js';
 /** Direct convolution, the plainest loop nest that follows PyTorch's definition. */
 export const conv2dReference =
   (arena: HostArena): KernelFactory<'conv2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
-    const a = node.attrs;
+  ({ attrs, params, inputShapes: [xs], outputShape: ys }) => {
+    const a = attrs;
     const [n, cin, h, w] = xs;
     const [, cout, oh, ow] = ys;
     const [kh, kw] = a.kernel;
@@ -20,8 +20,8 @@ export const conv2dReference =
       run([xp], yp) {
         const x = arena.f32(xp, n * cin * h * w);
         const y = arena.f32(yp, n * cout * oh * ow);
-        const weight = node.params.weight.values;
-        const bias = node.params.bias?.values;
+        const weight = arena.param(params.weight);
+        const bias = params.bias ? arena.param(params.bias) : undefined;
         for (let b = 0; b < n; b++) {
           for (let co = 0; co < cout; co++) {
             const g = Math.floor(co / coutG);

@@ -9,9 +9,9 @@ import type { KernelFactory } from '../../backend.js';
 /** Inputs: dY and the saved value the derivative reads (output, or input for leakyRelu). */
 export const activationGradReference =
   (arena: HostArena): KernelFactory<'activationGrad'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, alpha } = node.attrs;
+    const { kind, alpha } = attrs;
     return {
       scratchBytes: 0,
       run([dyp, vp], dxp) {
@@ -41,10 +41,10 @@ export const mulReference =
 /** The mask training dropout multiplies by: the layer generator's next mask, the same draws as the dropout kernel. */
 export const dropoutMaskReference =
   (arena: HostArena): KernelFactory<'dropoutMask'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p } = node.attrs;
-    const generator = dropoutGenerator(node.attrs);
+    const { p } = attrs;
+    const generator = dropoutGenerator(attrs);
     return {
       scratchBytes: 0,
       run(_, mp) {
@@ -59,8 +59,8 @@ export const dropoutMaskReference =
 /** Σ dY over every dimension but the channel one. */
 export const biasGradReference =
   (arena: HostArena): KernelFactory<'biasGrad'> =>
-  ({ node, inputShapes: [dys] }) => {
-    const dim = normalizeDim(node.attrs.channelDim, dys.length, 'biasGrad');
+  ({ attrs, inputShapes: [dys] }) => {
+    const dim = normalizeDim(attrs.channelDim, dys.length, 'biasGrad');
     const c = dys[dim];
     const outer = sizeOf(dys.slice(0, dim));
     const inner = sizeOf(dys.slice(dim + 1));
@@ -104,11 +104,11 @@ function channelStats(
  */
 export const batchNorm2dGradInputReference =
   (arena: HostArena): KernelFactory<'batchNorm2dGradInput'> =>
-  ({ node, inputShapes: [xs] }) => {
+  ({ attrs, params, inputShapes: [xs] }) => {
     const [n, c, h, w] = xs;
     const hw = h * w;
     const m = n * hw;
-    const p = node.params;
+    const p = params;
     return {
       scratchBytes: 0,
       run([dyp, xp], dxp) {
@@ -116,11 +116,11 @@ export const batchNorm2dGradInputReference =
         const x = arena.f32(xp, n * c * hw);
         const dx = arena.f32(dxp, n * c * hw);
         for (let ch = 0; ch < c; ch++) {
-          const [mean, invstd] = channelStats(x, n, c, hw, ch, node.attrs, p.running_mean.values, p.running_var.values);
-          const gamma = p.weight.values[ch];
+          const [mean, invstd] = channelStats(x, n, c, hw, ch, attrs, arena.param(p.running_mean), arena.param(p.running_var));
+          const gamma = arena.param(p.weight)[ch];
           let sdy = 0;
           let sdyx = 0;
-          if (node.attrs.training) {
+          if (attrs.training) {
             for (let b = 0; b < n; b++) {
               for (let i = 0; i < hw; i++) {
                 const k = (b * c + ch) * hw + i;
@@ -133,7 +133,7 @@ export const batchNorm2dGradInputReference =
             for (let i = 0; i < hw; i++) {
               const k = (b * c + ch) * hw + i;
               const xhat = (x[k] - mean) * invstd;
-              dx[k] = node.attrs.training ? gamma * invstd * (dy[k] - sdy / m - (xhat * sdyx) / m) : dy[k] * gamma * invstd;
+              dx[k] = attrs.training ? gamma * invstd * (dy[k] - sdy / m - (xhat * sdyx) / m) : dy[k] * gamma * invstd;
             }
           }
         }
@@ -144,10 +144,10 @@ export const batchNorm2dGradInputReference =
 /** dγ = Σ dY·x̂ per channel. Inputs: dY, X. */
 export const batchNorm2dGradWeightReference =
   (arena: HostArena): KernelFactory<'batchNorm2dGradWeight'> =>
-  ({ node, inputShapes: [xs] }) => {
+  ({ attrs, params, inputShapes: [xs] }) => {
     const [n, c, h, w] = xs;
     const hw = h * w;
-    const p = node.params;
+    const p = params;
     return {
       scratchBytes: 0,
       run([dyp, xp], dgp) {
@@ -155,7 +155,7 @@ export const batchNorm2dGradWeightReference =
         const x = arena.f32(xp, n * c * hw);
         const dg = arena.f32(dgp, c);
         for (let ch = 0; ch < c; ch++) {
-          const [mean, invstd] = channelStats(x, n, c, hw, ch, node.attrs, p.running_mean.values, p.running_var.values);
+          const [mean, invstd] = channelStats(x, n, c, hw, ch, attrs, arena.param(p.running_mean), arena.param(p.running_var));
           let sum = 0;
           for (let b = 0; b < n; b++)
             for (let i = 0; i < hw; i++) sum += dy[(b * c + ch) * hw + i] * (x[(b * c + ch) * hw + i] - mean) * invstd;
@@ -168,8 +168,8 @@ export const batchNorm2dGradWeightReference =
 /** dX = y·(dY − Σ dY·y) along dim. Inputs: dY, Y. */
 export const softmaxGradReference =
   (arena: HostArena): KernelFactory<'softmaxGrad'> =>
-  ({ node, outputShape }) => {
-    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+  ({ attrs, outputShape }) => {
+    const dim = normalizeDim(attrs.dim, outputShape.length, 'softmax');
     const size = outputShape[dim];
     const inner = sizeOf(outputShape.slice(dim + 1));
     const outer = sizeOf(outputShape.slice(0, dim));

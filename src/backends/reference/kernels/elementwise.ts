@@ -8,9 +8,9 @@ import type { KernelFactory } from '../../backend.js';
 
 export const activationReference =
   (arena: HostArena): KernelFactory<'activation'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, alpha } = node.attrs;
+    const { kind, alpha } = attrs;
     return {
       scratchBytes: 0,
       run([xp], yp) {
@@ -42,19 +42,23 @@ export const addReference =
  */
 export const batchNorm2dReference =
   (arena: HostArena): KernelFactory<'batchNorm2d'> =>
-  ({ node, inputShapes: [xs] }) => {
+  ({ attrs, params, inputShapes: [xs] }) => {
     const [n, c, h, w] = xs;
     const hw = h * w;
-    const { eps, momentum, training } = node.attrs;
-    const p = node.params;
+    const { eps, momentum, training } = attrs;
+    const p = params;
     return {
       scratchBytes: 0,
       run([xp], yp) {
         const x = arena.f32(xp, n * c * hw);
         const y = arena.f32(yp, n * c * hw);
+        const runningMean = arena.param(p.running_mean);
+        const runningVar = arena.param(p.running_var);
+        const gamma = arena.param(p.weight);
+        const beta = arena.param(p.bias);
         for (let ch = 0; ch < c; ch++) {
-          let mean = p.running_mean.values[ch];
-          let variance = p.running_var.values[ch];
+          let mean = runningMean[ch];
+          let variance = runningVar[ch];
           if (training) {
             let sum = 0;
             for (let b = 0; b < n; b++) for (let i = 0; i < hw; i++) sum += x[(b * c + ch) * hw + i];
@@ -63,19 +67,19 @@ export const batchNorm2dReference =
             for (let b = 0; b < n; b++) for (let i = 0; i < hw; i++) sq += (x[(b * c + ch) * hw + i] - mean) ** 2;
             variance = sq / (n * hw);
             const unbiased = n * hw > 1 ? sq / (n * hw - 1) : variance;
-            p.running_mean.values[ch] = (1 - momentum) * p.running_mean.values[ch] + momentum * mean;
-            p.running_var.values[ch] = (1 - momentum) * p.running_var.values[ch] + momentum * unbiased;
+            runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean;
+            runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * unbiased;
           }
-          const scale = p.weight.values[ch] / Math.sqrt(variance + eps);
-          const shift = p.bias.values[ch] - mean * scale;
+          const scale = gamma[ch] / Math.sqrt(variance + eps);
+          const shift = beta[ch] - mean * scale;
           for (let b = 0; b < n; b++) {
             const base = (b * c + ch) * hw;
             for (let i = 0; i < hw; i++) y[base + i] = x[base + i] * scale + shift;
           }
         }
         if (training) {
-          p.running_mean.markChanged();
-          p.running_var.markChanged();
+          p.running_mean.changed();
+          p.running_var.changed();
         }
       },
     };
@@ -84,10 +88,10 @@ export const batchNorm2dReference =
 /** Training-mode dropout: the layer generator's next mask (see nextMaskSeed), scaled by 1/(1-p). */
 export const dropoutReference =
   (arena: HostArena): KernelFactory<'dropout'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p } = node.attrs;
-    const generator = dropoutGenerator(node.attrs);
+    const { p } = attrs;
+    const generator = dropoutGenerator(attrs);
     return {
       scratchBytes: 0,
       run([xp], yp) {
@@ -102,8 +106,8 @@ export const dropoutReference =
 
 export const softmaxReference =
   (arena: HostArena): KernelFactory<'softmax'> =>
-  ({ node, outputShape }) => {
-    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+  ({ attrs, outputShape }) => {
+    const dim = normalizeDim(attrs.dim, outputShape.length, 'softmax');
     const size = outputShape[dim];
     const inner = sizeOf(outputShape.slice(dim + 1));
     const outer = sizeOf(outputShape.slice(0, dim));

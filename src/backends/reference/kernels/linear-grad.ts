@@ -5,15 +5,15 @@ import type { KernelFactory } from '../../backend.js';
 /** dX = dY · W. */
 export const linearGradInputReference =
   (arena: HostArena): KernelFactory<'linearGradInput'> =>
-  ({ node, inputShapes: [dys] }) => {
-    const { inFeatures: k, outFeatures: m } = node.attrs;
+  ({ attrs, params, inputShapes: [dys] }) => {
+    const { inFeatures: k, outFeatures: m } = attrs;
     const rows = sizeOf(dys) / m;
     return {
       scratchBytes: 0,
       run([dyp], dxp) {
         const dy = arena.f32(dyp, rows * m);
         const dx = arena.f32(dxp, rows * k);
-        const weight = node.params.weight.values;
+        const weight = arena.param(params.weight);
         for (let r = 0; r < rows; r++) {
           for (let i = 0; i < k; i++) {
             let sum = 0;
@@ -28,8 +28,8 @@ export const linearGradInputReference =
 /** dW = dYᵀ · X. Inputs: dY, X. */
 export const linearGradWeightReference =
   (arena: HostArena): KernelFactory<'linearGradWeight'> =>
-  ({ node, inputShapes: [dys] }) => {
-    const { inFeatures: k, outFeatures: m } = node.attrs;
+  ({ attrs, inputShapes: [dys] }) => {
+    const { inFeatures: k, outFeatures: m } = attrs;
     const rows = sizeOf(dys) / m;
     return {
       scratchBytes: 0,

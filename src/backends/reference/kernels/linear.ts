@@ -6,16 +6,16 @@ import type { KernelFactory } from '../../backend.js';
 /** y = x · Wᵀ + b over the last dimension. */
 export const linearReference =
   (arena: HostArena): KernelFactory<'linear'> =>
-  ({ node, inputShapes: [xs] }) => {
-    const { inFeatures: k, outFeatures: m, activation } = node.attrs;
+  ({ attrs, params, inputShapes: [xs] }) => {
+    const { inFeatures: k, outFeatures: m, activation } = attrs;
     const rows = sizeOf(xs) / k;
     return {
       scratchBytes: 0,
       run([xp], yp) {
         const x = arena.f32(xp, rows * k);
         const y = arena.f32(yp, rows * m);
-        const weight = node.params.weight.values;
-        const bias = node.params.bias?.values;
+        const weight = arena.param(params.weight);
+        const bias = params.bias ? arena.param(params.bias) : undefined;
         for (let r = 0; r < rows; r++) {
           for (let o = 0; o < m; o++) {
             let acc = bias ? bias[o] : 0;

@@ -5,8 +5,8 @@ import { avgPoolWindow } from './pool2d.js';
 /** Each dY goes to its window's argmax, recomputed from X with the forward's rule (first max, NaN wins). */
 export const maxPool2dGradReference =
   (arena: HostArena): KernelFactory<'maxPool2dGrad'> =>
-  ({ node, inputShapes: [dys, xs] }) => {
-    const { kernel, stride, padding, dilation } = node.attrs;
+  ({ attrs, inputShapes: [dys, xs] }) => {
+    const { kernel, stride, padding, dilation } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = dys;
     return {
@@ -45,7 +45,7 @@ export const maxPool2dGradReference =
 /** dY / divisor spread over the window's cells inside the input (same divisor rule as the forward). */
 export const avgPool2dGradReference =
   (arena: HostArena): KernelFactory<'avgPool2dGrad'> =>
-  ({ node, inputShapes: [dys], outputShape: xs }) => {
+  ({ attrs, inputShapes: [dys], outputShape: xs }) => {
     const [n, c, h, w] = xs;
     const [, , oh, ow] = dys;
     return {
@@ -57,7 +57,7 @@ export const avgPool2dGradReference =
         for (let p = 0; p < n * c; p++) {
           for (let oy = 0; oy < oh; oy++) {
             for (let ox = 0; ox < ow; ox++) {
-              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, node.attrs);
+              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, attrs);
               const d = dy[(p * oh + oy) * ow + ox] / divisor;
               for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) dx[(p * h + iy) * w + ix] += d;
             }

@@ -4,8 +4,8 @@ import type { HostArena } from '../../arena.js';
 
 export const maxPool2dReference =
   (arena: HostArena): KernelFactory<'maxPool2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
-    const { kernel, stride, padding, dilation } = node.attrs;
+  ({ attrs, inputShapes: [xs], outputShape: ys }) => {
+    const { kernel, stride, padding, dilation } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = ys;
     return {
@@ -38,7 +38,7 @@ export const maxPool2dReference =
 /** Average pooling; the window and divisor rule is avgPoolWindow below, shared with the backward. */
 export const avgPool2dReference =
   (arena: HostArena): KernelFactory<'avgPool2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
+  ({ attrs, inputShapes: [xs], outputShape: ys }) => {
     const [n, c, h, w] = xs;
     const [, , oh, ow] = ys;
     return {
@@ -49,7 +49,7 @@ export const avgPool2dReference =
         for (let p = 0; p < n * c; p++) {
           for (let oy = 0; oy < oh; oy++) {
             for (let ox = 0; ox < ow; ox++) {
-              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, node.attrs);
+              const { y0, y1, x0, x1, divisor } = avgPoolWindow(oy, ox, h, w, attrs);
               let sum = 0;
               for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[(p * h + iy) * w + ix];
               y[(p * oh + oy) * ow + ox] = sum / divisor;

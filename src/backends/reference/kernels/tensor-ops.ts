@@ -70,35 +70,35 @@ export function binaryBroadcast(
 
 export const binaryGeneric =
   (arena: Arena): KernelFactory<'binary'> =>
-  ({ node, inputShapes: [as, bs], outputShape }) => {
+  ({ attrs, inputShapes: [as, bs], outputShape }) => {
     const na = sizeOf(as);
     const nb = sizeOf(bs);
     const n = sizeOf(outputShape);
     return {
       scratchBytes: 0,
       run([ap, bp], yp) {
-        binaryBroadcast(node.attrs.kind, arena.f32(ap, na), as, arena.f32(bp, nb), bs, arena.f32(yp, n), outputShape);
+        binaryBroadcast(attrs.kind, arena.f32(ap, na), as, arena.f32(bp, nb), bs, arena.f32(yp, n), outputShape);
       },
     };
   };
 
 export const constantGeneric =
   (arena: Arena): KernelFactory<'constant'> =>
-  ({ node, outputShape }) => {
+  ({ params, outputShape }) => {
     const n = sizeOf(outputShape);
-    const value = node.params.value;
+    const value = params.value;
     return {
       scratchBytes: 0,
       run(_, yp) {
-        arena.f32(yp, n).set(value.values);
+        arena.f32(yp, n).set(arena.param(value));
       },
     };
   };
 
 export const concatGeneric =
   (arena: Arena): KernelFactory<'concat'> =>
-  ({ node, inputShapes, outputShape }) => {
-    const axis = normalizeDim(node.attrs.axis, outputShape.length, 'concat');
+  ({ attrs, inputShapes, outputShape }) => {
+    const axis = normalizeDim(attrs.axis, outputShape.length, 'concat');
     const outer = sizeOf(outputShape.slice(0, axis));
     const inner = sizeOf(outputShape.slice(axis + 1));
     const rows = inputShapes.map((s) => s[axis] * inner);
@@ -119,11 +119,11 @@ export const concatGeneric =
 
 export const transposeGeneric =
   (arena: Arena): KernelFactory<'transpose'> =>
-  ({ node, inputShapes: [xs], outputShape }) => {
+  ({ attrs, inputShapes: [xs], outputShape }) => {
     const n = sizeOf(xs);
     const rank = xs.length;
     const inStrides = broadcastStrides(xs, xs);
-    const strides = node.attrs.perm.map((p) => inStrides[p]);
+    const strides = attrs.perm.map((p) => inStrides[p]);
     return {
       scratchBytes: 0,
       run([xp], yp) {
@@ -153,11 +153,11 @@ export const transposeGeneric =
 
 export const padGeneric =
   (arena: Arena): KernelFactory<'pad'> =>
-  ({ node, inputShapes: [xs], outputShape }) => {
+  ({ attrs, inputShapes: [xs], outputShape }) => {
     const n = sizeOf(xs);
     const m = sizeOf(outputShape);
     const rank = xs.length;
-    const { pads, value } = node.attrs;
+    const { pads, value } = attrs;
     const outStrides = broadcastStrides(outputShape, outputShape);
     return {
       scratchBytes: 0,
@@ -193,9 +193,9 @@ export function unaryValue(x: number, kind: 'clip' | 'hardSwish', min: number, m
 
 export const unaryGeneric =
   (arena: Arena): KernelFactory<'unary'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, min, max } = node.attrs;
+    const { kind, min, max } = attrs;
     return {
       scratchBytes: 0,
       run([xp], yp) {
@@ -262,9 +262,9 @@ export function unaryDerivative(x: number, kind: 'clip' | 'hardSwish', min: numb
 
 export const unaryGradGeneric =
   (arena: Arena): KernelFactory<'unaryGrad'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, min, max } = node.attrs;
+    const { kind, min, max } = attrs;
     return {
       scratchBytes: 0,
       run([dyp, xp], yp) {

@@ -1,4 +1,5 @@
 import { VireoError } from '../../../core/errors.js';
+import { flags } from '../../../core/flags.js';
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
@@ -102,27 +103,20 @@ const convArgs = (a: Conv2dAttrs) =>
 
 export const conv2dGradInputWasm =
   ({ exports, arena }: WasmContext): KernelFactory<'conv2dGradInput'> =>
-  ({ node, inputShapes: [dys], outputShape: xs }) => {
-    const a = node.attrs;
+  ({ name, attrs, params, inputShapes: [dys], outputShape: xs }) => {
+    const a = attrs;
     const g = geometry(a, xs, dys);
-    const weight = node.params.weight;
+    const weight = params.weight;
     if (g.depthwise) {
-      // The weight lives on the host: a copy in wasm memory, rewritten by pack() when the parameter changes.
-      const wPtr = arena.alloc(4 * weight.values.length);
+      // The direct kernel reads the weight where it lives in wasm memory.
       return {
         scratchBytes: 0,
-        pack() {
-          arena.f32(wPtr, weight.values.length).set(weight.values);
-        },
         run([dy], dx) {
-          exports.f32_dwconv2d_grad_input_nchw(dy, wPtr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
-        },
-        dispose() {
-          arena.release(wPtr);
+          exports.f32_dwconv2d_grad_input_nchw(dy, weight.ptr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
         },
       };
     }
-    requirePackedGemm(exports, node.name);
+    requirePackedGemm(exports, name);
     // W_gᵀ packed once per weight version into A panels (M = K rows, inner dimension coutG); per image
     // and group dY_g is packed into B panels and col = W_gᵀ · dY_g goes through the packed GEMM.
     const mr = exports.f32_gemm_mr();
@@ -131,17 +125,16 @@ export const conv2dGradInputWasm =
     const bFloats = exports.f32_gemm_packed_b_floats(g.p, g.coutG);
     const packed = arena.alloc(4 * a.groups * aFloats);
     const colBytes = g.pointwise ? 0 : 4 * g.k * g.p;
-    // The weight is copied into wasm memory as it is and packed there (f32_gemm_pack_a, transposed): a
-    // training step changes the weight, so this runs once per step.
-    const staging = typeof exports.f32_gemm_pack_a === 'function' ? arena.alloc(4 * weight.values.length) : -1;
+    // Packed in wasm from where the weight lives (f32_gemm_pack_a, transposed): a training step changes
+    // the weight, so this runs once per step.
+    const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
     return {
       scratchBytes: align(colBytes) + 4 * (bFloats + mr * nr) + 32,
       pack() {
-        if (staging >= 0) {
-          arena.f32(staging, weight.values.length).set(weight.values);
+        if (inWasm) {
           for (let grp = 0; grp < a.groups; grp++) {
             // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
-            exports.f32_gemm_pack_a(staging + 4 * grp * g.coutG * g.k, g.k, 1, g.k, g.coutG, packed + 4 * grp * aFloats);
+            exports.f32_gemm_pack_a(weight.ptr + 4 * grp * g.coutG * g.k, g.k, 1, g.k, g.coutG, packed + 4 * grp * aFloats);
           }
           return;
         }
@@ -149,7 +142,7 @@ export const conv2dGradInputWasm =
         for (let grp = 0; grp < a.groups; grp++) {
           packTransposedAPanels(
             dst.subarray(grp * aFloats, (grp + 1) * aFloats),
-            weight.values,
+            arena.param(weight),
             g.k,
             grp * g.coutG,
             g.coutG,
@@ -173,16 +166,15 @@ export const conv2dGradInputWasm =
         }
       },
       dispose() {
-        arena.release(packed);
-        if (staging >= 0) arena.release(staging);
+        arena.free(packed);
       },
     };
   };
 
 export const conv2dGradWeightWasm =
   ({ exports }: WasmContext): KernelFactory<'conv2dGradWeight'> =>
-  ({ node, inputShapes: [dys, xs] }) => {
-    const a = node.attrs;
+  ({ name, attrs, inputShapes: [dys, xs] }) => {
+    const a = attrs;
     const g = geometry(a, xs, dys);
     if (g.depthwise) {
       const m = g.coutG;
@@ -193,9 +185,9 @@ export const conv2dGradWeightWasm =
         },
       };
     }
-    requireGemm(exports, node.name);
+    requireGemm(exports, name);
     if (
-      convGradWeightTuning.panels &&
+      flags.convGradWeightPanels &&
       typeof exports.f32_im2col_nchw_bt_panels === 'function' &&
       typeof exports.f32_gemm_pack_a === 'function' &&
       typeof exports.f32_gemm_packed === 'function'
@@ -261,8 +253,5 @@ export const conv2dGradWeightWasm =
       },
     };
   };
-
-/** Read when a plan is compiled: im2col straight into B panels (default) or im2col + f32_gemm (A/B benches). */
-export const convGradWeightTuning = { panels: true };
 
 const align = (n: number) => Math.ceil(n / 64) * 64;

@@ -1,3 +1,4 @@
+import { flags } from '../../../core/flags.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
@@ -12,9 +13,9 @@ import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
  */
 export const conv2dWasm =
   (ctx: WasmContext): KernelFactory<'conv2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
+  ({ attrs, params, inputShapes: [xs], outputShape: ys }) => {
     const { exports, arena } = ctx;
-    const a = node.attrs;
+    const a = attrs;
     const [n, cin, h, w] = xs;
     const [, cout, oh, ow] = ys;
     const [kh, kw] = a.kernel;
@@ -26,31 +27,29 @@ export const conv2dWasm =
     const coutG = cout / groups;
     const act = activationCode(a.activation.kind);
     const alpha = a.activation.alpha;
-    const weight = node.params.weight;
-    const bias = node.params.bias;
+    const weight = params.weight;
+    const bias = params.bias;
     const biasPtr = arena.alloc(4 * cout + 32);
     const packBias = () => {
       const b = arena.f32(biasPtr, cout);
-      if (bias) b.set(bias.values);
+      if (bias) b.set(arena.param(bias));
       else b.fill(0);
     };
 
     if (groups === cin && cinG === 1) {
+      // The direct kernel reads the weight where it lives in wasm memory ([cout][1][kh][kw] is its layout).
       const mult = coutG;
-      const taps = kh * kw;
-      const wPtr = arena.alloc(4 * cout * taps);
       const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
       return {
         scratchBytes: planeFloats > 0 ? 4 * planeFloats + 32 : 0,
         pack() {
-          arena.f32(wPtr, cout * taps).set(weight.values);
           packBias();
         },
         run([x], y, scratch) {
           const plane = align16(scratch);
           exports.f32_dwconv2d_nchw(
             x,
-            wPtr,
+            weight.ptr,
             biasPtr,
             y,
             n,
@@ -74,8 +73,7 @@ export const conv2dWasm =
           );
         },
         dispose() {
-          arena.release(wPtr);
-          arena.release(biasPtr);
+          arena.free(biasPtr);
         },
       };
     }
@@ -88,13 +86,20 @@ export const conv2dWasm =
     const wPtr = arena.alloc(4 * groups * aFloats);
     const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
     const biasMode = bias ? 1 : 0;
+    const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
     const tmpFloats = exports.f32_im2col_panels_tmp_floats(kh, kw, sh, sw, dh, dw, oh, ow);
     return {
       scratchBytes: 4 * (bFloats + mr * nr + tmpFloats) + 32,
       pack() {
-        const dst = arena.f32(wPtr, groups * aFloats);
-        for (let g = 0; g < groups; g++) {
-          packAPanels(dst.subarray(g * aFloats, (g + 1) * aFloats), weight.values, kg, g * coutG, coutG, kg, mr);
+        // W_g [coutG][kg] row-major, packed from where it lives in wasm memory (training repacks every step).
+        if (inWasm) {
+          for (let g = 0; g < groups; g++)
+            exports.f32_gemm_pack_a(weight.ptr + 4 * g * coutG * kg, kg, 0, coutG, kg, wPtr + 4 * g * aFloats);
+        } else {
+          const dst = arena.f32(wPtr, groups * aFloats);
+          for (let g = 0; g < groups; g++) {
+            packAPanels(dst.subarray(g * aFloats, (g + 1) * aFloats), arena.param(weight), kg, g * coutG, coutG, kg, mr);
+          }
         }
         packBias();
       },
@@ -127,8 +132,8 @@ export const conv2dWasm =
         }
       },
       dispose() {
-        arena.release(wPtr);
-        arena.release(biasPtr);
+        arena.free(wPtr);
+        arena.free(biasPtr);
       },
     };
   };

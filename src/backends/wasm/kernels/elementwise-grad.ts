@@ -2,7 +2,7 @@ import { Random } from '../../../core/random.js';
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
-import type { KernelFactory } from '../../backend.js';
+import type { KernelFactory, ParamHandle } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 
 /** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
@@ -10,13 +10,13 @@ const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, l
 
 export const activationGradWasm =
   ({ exports }: WasmContext): KernelFactory<'activationGrad'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const code = kindCode[node.attrs.kind];
+    const code = kindCode[attrs.kind];
     return {
       scratchBytes: 0,
       run([dy, v], dx) {
-        exports.f32_activation_grad(dy, v, dx, n, code, node.attrs.alpha);
+        exports.f32_activation_grad(dy, v, dx, n, code, attrs.alpha);
       },
     };
   };
@@ -36,11 +36,11 @@ export const mulWasm =
 /** The mask drawn on the host with the reference's generator and order, so both backends agree bit for bit. */
 export const dropoutMaskWasm =
   ({ arena }: WasmContext): KernelFactory<'dropoutMask'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p } = node.attrs;
+    const { p } = attrs;
     const scale = Math.fround(1 / (1 - p));
-    const generator = dropoutGenerator(node.attrs);
+    const generator = dropoutGenerator(attrs);
     return {
       scratchBytes: 0,
       run(_, mp) {
@@ -53,8 +53,8 @@ export const dropoutMaskWasm =
 
 export const biasGradWasm =
   ({ exports }: WasmContext): KernelFactory<'biasGrad'> =>
-  ({ node, inputShapes: [dys] }) => {
-    const dim = normalizeDim(node.attrs.channelDim, dys.length, 'biasGrad');
+  ({ attrs, inputShapes: [dys] }) => {
+    const dim = normalizeDim(attrs.channelDim, dys.length, 'biasGrad');
     const c = dys[dim];
     const outer = sizeOf(dys.slice(0, dim));
     const inner = sizeOf(dys.slice(dim + 1));
@@ -68,8 +68,8 @@ export const biasGradWasm =
 
 export const softmaxGradWasm =
   ({ exports }: WasmContext): KernelFactory<'softmaxGrad'> =>
-  ({ node, outputShape }) => {
-    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+  ({ attrs, outputShape }) => {
+    const dim = normalizeDim(attrs.dim, outputShape.length, 'softmax');
     const size = outputShape[dim];
     const inner = sizeOf(outputShape.slice(dim + 1));
     const outer = sizeOf(outputShape.slice(0, dim));
@@ -87,7 +87,8 @@ export const softmaxGradWasm =
  */
 function batchNormBackward(
   ctx: WasmContext,
-  node: { attrs: { eps: number; training: boolean }; params: Record<string, { values: Float32Array }> },
+  attrs: { eps: number; training: boolean },
+  params: Readonly<Record<string, ParamHandle>>,
   xs: readonly number[],
 ) {
   const [n, c, h, w] = xs;
@@ -97,15 +98,15 @@ function batchNormBackward(
   /** Fills stats and sums; returns [mean, invstd, sdy, sdyx] views (f64). */
   const reduce = (dy: number, x: number, scratch: number) => {
     const stats = new Float64Array(arena.buffer, scratch, 2 * c);
-    if (node.attrs.training) exports.f32_batchnorm_stats_nchw(x, scratch, n, c, hw);
+    if (attrs.training) exports.f32_batchnorm_stats_nchw(x, scratch, n, c, hw);
     else {
-      stats.set(node.params.running_mean.values, 0);
-      stats.set(node.params.running_var.values, c);
+      stats.set(arena.param(params.running_mean), 0);
+      stats.set(arena.param(params.running_var), c);
     }
     exports.f32_batchnorm_grad_sums_nchw(dy, x, scratch, scratch + 16 * c, n, c, hw);
     const s = new Float64Array(arena.buffer, scratch, 4 * c);
     const invstd = new Float64Array(c);
-    for (let ch = 0; ch < c; ch++) invstd[ch] = 1 / Math.sqrt(s[c + ch] + node.attrs.eps);
+    for (let ch = 0; ch < c; ch++) invstd[ch] = 1 / Math.sqrt(s[c + ch] + attrs.eps);
     return { mean: s.subarray(0, c), invstd, sdy: s.subarray(2 * c, 3 * c), sdyx: s.subarray(3 * c, 4 * c) };
   };
   return { n, c, hw, scratchBytes, reduce };
@@ -117,8 +118,8 @@ function batchNormBackward(
  */
 export const batchNorm2dGradInputWasm =
   (ctx: WasmContext): KernelFactory<'batchNorm2dGradInput'> =>
-  ({ node, inputShapes: [xs] }) => {
-    const bn = batchNormBackward(ctx, node, xs);
+  ({ attrs, params, inputShapes: [xs] }) => {
+    const bn = batchNormBackward(ctx, attrs, params, xs);
     const { n, c, hw } = bn;
     const m = n * hw;
     return {
@@ -126,9 +127,10 @@ export const batchNorm2dGradInputWasm =
       run([dy, x], dx, scratch) {
         const { mean, invstd, sdy, sdyx } = bn.reduce(dy, x, scratch);
         const coef = ctx.arena.f32(scratch + 32 * c, 3 * c);
+        const gamma = ctx.arena.param(params.weight);
         for (let ch = 0; ch < c; ch++) {
-          const k = node.params.weight.values[ch] * invstd[ch];
-          if (!node.attrs.training) {
+          const k = gamma[ch] * invstd[ch];
+          if (!attrs.training) {
             coef[ch] = k;
             coef[c + ch] = 0;
             coef[2 * c + ch] = 0;
@@ -148,8 +150,8 @@ export const batchNorm2dGradInputWasm =
 /** dγ = invstd · Σ dY·(X − mean). */
 export const batchNorm2dGradWeightWasm =
   (ctx: WasmContext): KernelFactory<'batchNorm2dGradWeight'> =>
-  ({ node, inputShapes: [xs] }) => {
-    const bn = batchNormBackward(ctx, node, xs);
+  ({ attrs, params, inputShapes: [xs] }) => {
+    const bn = batchNormBackward(ctx, attrs, params, xs);
     return {
       scratchBytes: bn.scratchBytes,
       run([dy, x], dg, scratch) {

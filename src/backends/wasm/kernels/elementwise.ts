@@ -7,9 +7,9 @@ import type { WasmContext } from '../context.js';
 /** Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place. */
 export const activationWasm =
   ({ exports }: WasmContext): KernelFactory<'activation'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, alpha } = node.attrs;
+    const { kind, alpha } = attrs;
     const run: (x: number, y: number) => void = (() => {
       switch (kind) {
         case 'relu':
@@ -56,25 +56,27 @@ export const addWasm =
  */
 export const batchNorm2dWasm =
   ({ exports, arena }: WasmContext): KernelFactory<'batchNorm2d'> =>
-  ({ node, inputShapes: [xs] }) => {
+  ({ attrs, params, inputShapes: [xs] }) => {
     const [n, c, h, w] = xs;
     const hw = h * w;
-    const { eps, momentum, training } = node.attrs;
-    const p = node.params;
+    const { eps, momentum, training } = attrs;
+    const p = params;
     const scaleShift = arena.alloc(8 * c);
     const stats = training ? arena.alloc(16 * c) : -1;
     const fold = (mean: ArrayLike<number>, variance: ArrayLike<number>) => {
       const ss = arena.f32(scaleShift, 2 * c);
+      const gamma = arena.param(p.weight);
+      const beta = arena.param(p.bias);
       for (let ch = 0; ch < c; ch++) {
-        const scale = p.weight.values[ch] / Math.sqrt(variance[ch] + eps);
+        const scale = gamma[ch] / Math.sqrt(variance[ch] + eps);
         ss[ch] = scale;
-        ss[c + ch] = p.bias.values[ch] - mean[ch] * scale;
+        ss[c + ch] = beta[ch] - mean[ch] * scale;
       }
     };
     return {
       scratchBytes: 0,
       pack() {
-        if (!training) fold(p.running_mean.values, p.running_var.values);
+        if (!training) fold(arena.param(p.running_mean), arena.param(p.running_var));
       },
       run([x], y) {
         if (training) {
@@ -83,22 +85,22 @@ export const batchNorm2dWasm =
           const mean = s.subarray(0, c);
           const variance = s.subarray(c);
           const count = n * hw;
-          const rm = p.running_mean.values;
-          const rv = p.running_var.values;
+          const rm = arena.param(p.running_mean);
+          const rv = arena.param(p.running_var);
           for (let ch = 0; ch < c; ch++) {
             const unbiased = count > 1 ? (variance[ch] * count) / (count - 1) : variance[ch];
             rm[ch] = (1 - momentum) * rm[ch] + momentum * mean[ch];
             rv[ch] = (1 - momentum) * rv[ch] + momentum * unbiased;
           }
           fold(mean, variance);
-          p.running_mean.markChanged();
-          p.running_var.markChanged();
+          p.running_mean.changed();
+          p.running_var.changed();
         }
         exports.f32_scale_shift_nchw(x, y, scaleShift, n, c, hw);
       },
       dispose() {
-        arena.release(scaleShift);
-        if (stats >= 0) arena.release(stats);
+        arena.free(scaleShift);
+        if (stats >= 0) arena.free(stats);
       },
     };
   };
@@ -110,11 +112,11 @@ export const batchNorm2dWasm =
  */
 export const dropoutWasm =
   ({ exports, arena }: WasmContext): KernelFactory<'dropout'> =>
-  ({ node, outputShape }) => {
+  ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { p } = node.attrs;
+    const { p } = attrs;
     const scale = 1 / (1 - p);
-    const generator = dropoutGenerator(node.attrs);
+    const generator = dropoutGenerator(attrs);
     return {
       scratchBytes: n,
       run([x], y, scratch) {
@@ -128,8 +130,8 @@ export const dropoutWasm =
 
 export const softmaxWasm =
   ({ exports }: WasmContext): KernelFactory<'softmax'> =>
-  ({ node, outputShape }) => {
-    const dim = normalizeDim(node.attrs.dim, outputShape.length, 'softmax');
+  ({ attrs, outputShape }) => {
+    const dim = normalizeDim(attrs.dim, outputShape.length, 'softmax');
     const size = outputShape[dim];
     const inner = sizeOf(outputShape.slice(dim + 1));
     const outer = sizeOf(outputShape.slice(0, dim));

@@ -2,7 +2,7 @@ import { VireoError } from '../../../core/errors.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { acquireStagedWeight } from './weight-staging.js';
+import { flags } from '../../../core/flags.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
@@ -27,30 +27,25 @@ function requireGemm(ctx: WasmContext, name: string): void {
  */
 export const linearGradInputWasm =
   (ctx: WasmContext): KernelFactory<'linearGradInput'> =>
-  ({ node, inputShapes: [dys] }) => {
-    requireGemm(ctx, node.name);
+  ({ name, attrs, params, inputShapes: [dys] }) => {
+    requireGemm(ctx, name);
     const { exports, arena } = ctx;
-    const { inFeatures: k, outFeatures: m } = node.attrs;
+    const { inFeatures: k, outFeatures: m } = attrs;
     const rows = sizeOf(dys) / m;
     const mr = exports.f32_gemm_mr();
     const nr = exports.f32_gemm_nr();
     const aFloats = exports.f32_gemm_packed_a_floats(rows, m);
     const bFloats = exports.f32_gemm_packed_b_floats(k, m);
-    const weight = node.params.weight;
+    const weight = params.weight;
     const packed = arena.alloc(4 * bFloats);
-    // The weight is copied into wasm memory as it is (one memcpy) and packed there by f32_gemm_pack_b: a
-    // training step changes every weight, so this runs once per step (fc 4096->1024: ~24 ms in a JS loop).
-    // The copy is shared with the forward kernel's (weight-staging.ts): one copy per weight version.
-    const staging = linearGradTuning.packInWasm
-      ? linearGradTuning.shareStaging
-        ? acquireStagedWeight(ctx, weight)
-        : ownStaging(ctx, weight)
-      : null;
+    // A training step changes every weight, so this packs once per step (fc 4096->1024: ~24 ms in a JS
+    // loop): f32_gemm_pack_b reads the weight where it lives in wasm memory.
+    const inWasm = flags.packWeightsInWasm;
     return {
       scratchBytes: 4 * (aFloats + mr * nr) + 32,
       pack() {
-        if (!staging) packBPanels(arena.f32(packed, bFloats), weight.values, m, k, nr);
-        else exports.f32_gemm_pack_b(staging.ptr(), k, 0, m, k, packed);
+        if (inWasm) exports.f32_gemm_pack_b(weight.ptr, k, 0, m, k, packed);
+        else packBPanels(arena.f32(packed, bFloats), arena.param(weight), m, k, nr);
       },
       run([dy], dx, scratch) {
         const ap = (scratch + 15) & ~15;
@@ -58,28 +53,10 @@ export const linearGradInputWasm =
         exports.f32_gemm_packed(rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, ap + 4 * aFloats);
       },
       dispose() {
-        arena.release(packed);
-        staging?.release();
+        arena.free(packed);
       },
     };
   };
-
-/** Read when a plan is compiled: pack the weight in wasm (default) or with the TypeScript loop (A/B benches). */
-export const linearGradTuning = { packInWasm: true, shareStaging: true };
-
-/** A staging copy of this kernel's own, refreshed on every pack (A/B against the shared one). */
-function ownStaging(ctx: WasmContext, weight: { values: Float32Array }): ReturnType<typeof acquireStagedWeight> {
-  const ptr = ctx.arena.alloc(4 * weight.values.length);
-  return {
-    ptr() {
-      ctx.arena.f32(ptr, weight.values.length).set(weight.values);
-      return ptr;
-    },
-    release() {
-      ctx.arena.release(ptr);
-    },
-  };
-}
 
 /** Packs a row-major k×n matrix into nr-column B panels: panel j, step p, lane l = w[p][j·nr + l] (0 past n). */
 function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, nr: number): void {
@@ -95,10 +72,10 @@ function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, n
 /** dW[out, in] = dYᵀ · X over all rows (f32_gemm with transA). */
 export const linearGradWeightWasm =
   (ctx: WasmContext): KernelFactory<'linearGradWeight'> =>
-  ({ node, inputShapes: [dys] }) => {
-    requireGemm(ctx, node.name);
+  ({ name, attrs, inputShapes: [dys] }) => {
+    requireGemm(ctx, name);
     const { exports } = ctx;
-    const { inFeatures: k, outFeatures: m } = node.attrs;
+    const { inFeatures: k, outFeatures: m } = attrs;
     const rows = sizeOf(dys) / m;
     return {
       scratchBytes: exports.f32_gemm_scratch_bytes(m, k, rows),

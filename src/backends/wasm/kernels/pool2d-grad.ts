@@ -3,8 +3,8 @@ import type { WasmContext } from '../context.js';
 
 export const maxPool2dGradWasm =
   ({ exports }: WasmContext): KernelFactory<'maxPool2dGrad'> =>
-  ({ node, inputShapes: [dys, xs] }) => {
-    const { kernel: k, stride: s, padding: p, dilation: d } = node.attrs;
+  ({ attrs, inputShapes: [dys, xs] }) => {
+    const { kernel: k, stride: s, padding: p, dilation: d } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = dys;
     return {
@@ -17,8 +17,8 @@ export const maxPool2dGradWasm =
 
 export const avgPool2dGradWasm =
   ({ exports }: WasmContext): KernelFactory<'avgPool2dGrad'> =>
-  ({ node, inputShapes: [dys], outputShape: xs }) => {
-    const { kernel: k, stride: s, padding: p, countIncludePad } = node.attrs;
+  ({ attrs, inputShapes: [dys], outputShape: xs }) => {
+    const { kernel: k, stride: s, padding: p, countIncludePad } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = dys;
     return {

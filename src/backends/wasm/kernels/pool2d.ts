@@ -4,8 +4,8 @@ import type { WasmContext } from '../context.js';
 /** Max pooling: one call over all N·C planes; the kernel picks its SIMD path from the stride. */
 export const maxPool2dWasm =
   ({ exports }: WasmContext): KernelFactory<'maxPool2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
-    const { kernel, stride, padding, dilation } = node.attrs;
+  ({ attrs, inputShapes: [xs], outputShape: ys }) => {
+    const { kernel, stride, padding, dilation } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = ys;
     const planes = n * c;
@@ -36,8 +36,8 @@ export const maxPool2dWasm =
 /** Average pooling (PyTorch ignores dilation here, and so do we: the op's dilation is 1). */
 export const avgPool2dWasm =
   ({ exports }: WasmContext): KernelFactory<'avgPool2d'> =>
-  ({ node, inputShapes: [xs], outputShape: ys }) => {
-    const { kernel, stride, padding, countIncludePad } = node.attrs;
+  ({ attrs, inputShapes: [xs], outputShape: ys }) => {
+    const { kernel, stride, padding, countIncludePad } = attrs;
     const [n, c, h, w] = xs;
     const [, , oh, ow] = ys;
     const planes = n * c;

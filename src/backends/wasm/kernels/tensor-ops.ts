@@ -1,8 +1,46 @@
-import { shapesEqual, sizeOf } from '../../../core/shape.js';
+import { normalizeDim, shapesEqual, sizeOf } from '../../../core/shape.js';
 import type { BinaryKind } from '../../../ops/types.js';
-import type { KernelFactory } from '../../backend.js';
-import { binaryGeneric, unaryGeneric } from '../../reference/kernels/tensor-ops.js';
+import type { KernelFactory, PreparedKernel } from '../../backend.js';
+import { broadcastStrides } from '../../reference/kernels/tensor-ops.js';
 import type { WasmContext } from '../context.js';
+
+/**
+ * i32 arrays (shapes, strides, pads) the layout kernels read, written into wasm memory at plan time with
+ * room for the kernel's odometer (`scratch` i32s) after them. Returns their offsets and a release.
+ */
+function intArrays(ctx: WasmContext, arrays: readonly (readonly number[])[], scratch: number): { ptrs: number[]; free(): void } {
+  const total = arrays.reduce((a, x) => a + x.length, 0) + scratch;
+  const base = ctx.arena.alloc(4 * Math.max(total, 1));
+  const view = new Int32Array(ctx.arena.buffer, base, Math.max(total, 1));
+  const ptrs: number[] = [];
+  let at = 0;
+  for (const a of arrays) {
+    ptrs.push(base + 4 * at);
+    view.set(a, at);
+    at += a.length;
+  }
+  ptrs.push(base + 4 * at);
+  return { ptrs, free: () => ctx.arena.free(base) };
+}
+
+/** The general broadcast: strides of each operand read as broadcast to the output (assembly/tensor_ops.ts). */
+function binaryBroadcastWasm(
+  ctx: WasmContext,
+  kind: BinaryKind,
+  as: readonly number[],
+  bs: readonly number[],
+  out: readonly number[],
+): PreparedKernel {
+  const n = sizeOf(out);
+  if (out.length === 0) return { scratchBytes: 0, run: ([a, b], y) => ctx.exports.f32_binary_same(a, b, y, 1, kindCode[kind]) };
+  const arrays = intArrays(ctx, [out, broadcastStrides(as, out), broadcastStrides(bs, out)], out.length);
+  const [shape, sa, sb, idx] = arrays.ptrs;
+  return {
+    scratchBytes: 0,
+    run: ([a, b], y) => ctx.exports.f32_binary_broadcast(a, b, y, n, out.length, shape, sa, sb, idx, kindCode[kind]),
+    dispose: arrays.free,
+  };
+}
 
 const kindCode: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
@@ -26,16 +64,15 @@ export function midBroadcast(small: readonly number[], out: readonly number[]): 
  * broadcast runs the generic loop over wasm memory.
  */
 export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
-  const generic = binaryGeneric(ctx.arena);
   return (kc) => {
     const {
-      node,
+      attrs,
       inputShapes: [as, bs],
       outputShape,
     } = kc;
     const n = sizeOf(outputShape);
     const { exports } = ctx;
-    const kind = node.attrs.kind;
+    const kind = attrs.kind;
     if (shapesEqual(as, bs)) {
       if (kind === 'add') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_add(a, b, y, n) };
       if (kind === 'mul') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_mul(a, b, y, n) };
@@ -55,21 +92,124 @@ export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
             : exports.f32_binary_bcast_mid(a, b, y, outer, mid, inner, kindCode[kind], 0),
       };
     }
-    return generic(kc);
+    return binaryBroadcastWasm(ctx, kind, as, bs, outputShape);
   };
 };
 
-/** clip and hardSwish on wasm (assembly/broadcast.ts). */
+/** clip and hardSwish on wasm (assembly/broadcast.ts; bounds that are not float32 values: assembly/tensor_ops.ts). */
 export const unaryWasm = (ctx: WasmContext): KernelFactory<'unary'> => {
-  const generic = unaryGeneric(ctx.arena);
   return (kc) => {
     const n = sizeOf(kc.outputShape);
-    const { kind, min, max } = kc.node.attrs;
+    const { kind, min, max } = kc.attrs;
     const { exports } = ctx;
     if (kind === 'hardSwish') return { scratchBytes: 0, run: ([x], y) => exports.f32_hardswish(x, y, n) };
     if (kind === 'clip' && Math.fround(min) === min && Math.fround(max) === max) {
       return { scratchBytes: 0, run: ([x], y) => exports.f32_clip(x, y, n, min, max) };
     }
-    return generic(kc);
+    return { scratchBytes: 0, run: ([x], y) => exports.f32_clip_f64(x, y, n, min, max) };
   };
 };
+
+/** dy · f'(x) for clip and hardSwish (assembly/tensor_ops.ts). */
+export const unaryGradWasm =
+  ({ exports }: WasmContext): KernelFactory<'unaryGrad'> =>
+  ({ attrs, outputShape }) => {
+    const n = sizeOf(outputShape);
+    const code = attrs.kind === 'clip' ? 0 : 1;
+    return { scratchBytes: 0, run: ([dy, x], dx) => exports.f32_unary_grad(dy, x, dx, n, code, attrs.min, attrs.max) };
+  };
+
+/** A constant: its values live in wasm memory as a parameter; each run copies them into the output. */
+export const constantWasm =
+  ({ arena }: WasmContext): KernelFactory<'constant'> =>
+  ({ params, outputShape }) => {
+    const bytes = 4 * sizeOf(outputShape);
+    return { scratchBytes: 0, run: (_, y) => arena.copy(params.value.ptr, y, bytes) };
+  };
+
+/** Concatenation as block copies within wasm memory: for each outer index, each input's run of rows. */
+export const concatWasm =
+  ({ arena }: WasmContext): KernelFactory<'concat'> =>
+  ({ attrs, inputShapes, outputShape }) => {
+    const axis = normalizeDim(attrs.axis, outputShape.length, 'concat');
+    const outer = sizeOf(outputShape.slice(0, axis));
+    const inner = sizeOf(outputShape.slice(axis + 1));
+    const rows = inputShapes.map((s) => s[axis] * inner);
+    const total = outputShape[axis] * inner;
+    return {
+      scratchBytes: 0,
+      run(ins, y) {
+        let offset = 0;
+        ins.forEach((x, k) => {
+          for (let o = 0; o < outer; o++) arena.copy(x + 4 * o * rows[k], y + 4 * (o * total + offset), 4 * rows[k]);
+          offset += rows[k];
+        });
+      },
+    };
+  };
+
+export const transposeWasm =
+  (ctx: WasmContext): KernelFactory<'transpose'> =>
+  ({ attrs, inputShapes: [xs], outputShape }) => {
+    const n = sizeOf(xs);
+    if (xs.length === 0) return { scratchBytes: 0, run: ([x], y) => ctx.arena.copy(x, y, 4) };
+    const inStrides = broadcastStrides(xs, xs);
+    const arrays = intArrays(ctx, [outputShape, attrs.perm.map((p) => inStrides[p])], xs.length);
+    const [shape, strides, idx] = arrays.ptrs;
+    return {
+      scratchBytes: 0,
+      run: ([x], y) => ctx.exports.f32_transpose(x, y, n, xs.length, shape, strides, idx),
+      dispose: arrays.free,
+    };
+  };
+
+export const padWasm =
+  (ctx: WasmContext): KernelFactory<'pad'> =>
+  ({ attrs, inputShapes: [xs], outputShape }) => {
+    const n = sizeOf(xs);
+    const m = sizeOf(outputShape);
+    const rank = xs.length;
+    const arrays = intArrays(ctx, [xs, outputShape, broadcastStrides(outputShape, outputShape), attrs.pads.slice(0, rank)], rank);
+    const [inShape, outShape, outStrides, pads, idx] = arrays.ptrs;
+    return {
+      scratchBytes: 0,
+      run: ([x], y) => ctx.exports.f32_pad_constant(x, y, n, m, rank, inShape, outShape, outStrides, pads, idx, attrs.value),
+      dispose: arrays.free,
+    };
+  };
+
+/** Batched matmul with broadcast batch dimensions: one f32_gemm per batch (assembly/gemm.ts). */
+export const matmulWasm =
+  ({ exports }: WasmContext): KernelFactory<'matmul'> =>
+  ({ inputShapes: [as, bs], outputShape }) => {
+    const rank = outputShape.length;
+    const m = outputShape[rank - 2];
+    const n = outputShape[rank - 1];
+    const k = as[as.length - 1];
+    const batchShape = outputShape.slice(0, -2);
+    const batches = sizeOf(batchShape);
+    const sa = broadcastStrides(as.slice(0, -2), batchShape);
+    const sb = broadcastStrides(bs.slice(0, -2), batchShape);
+    const offA: number[] = [];
+    const offB: number[] = [];
+    for (let t = 0; t < batches; t++) {
+      let r = t;
+      let oa = 0;
+      let ob = 0;
+      for (let d = batchShape.length - 1; d >= 0; d--) {
+        const i = r % batchShape[d];
+        r = Math.floor(r / batchShape[d]);
+        oa += i * sa[d];
+        ob += i * sb[d];
+      }
+      offA.push(4 * oa * m * k);
+      offB.push(4 * ob * k * n);
+    }
+    return {
+      scratchBytes: exports.f32_gemm_scratch_bytes(m, n, k),
+      run([a, b], y, scratch) {
+        for (let t = 0; t < batches; t++)
+          exports.f32_gemm(0, 0, m, n, k, a + offA[t], k, b + offB[t], n, y + 4 * t * m * n, n, 0, scratch);
+      },
+    };
+  };

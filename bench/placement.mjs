@@ -1,0 +1,154 @@
+// `vireo bench --placement`: where `auto` puts each layer of a model on this device, the placement report
+// (each candidate's estimate, the measured time, copies), and the chosen placement's forward and training
+// step against every single-backend plan, measured in the same run, interleaved. Imports the package entry.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UsageError, f2, median, runIfMain, table } from './common.mjs';
+
+export { UsageError };
+
+const root = resolve(import.meta.dirname, '..');
+
+export const usage = `usage: vireo bench --placement [--model small-cnn|cifar-net|DIR] [--batch N] [--rounds N] [--json]
+
+Calibrates 'auto' for the model at this batch size (cached per device), prints the placement report, then
+times the auto placement and each candidate backend alone, forward and one SGD training step, interleaved.
+
+  --model M    small-cnn (default), cifar-net, or a model directory (model.json + weights.safetensors)
+  --batch N    batch size (default 32)
+  --rounds N   interleaved rounds (default 7; each the median of several calls)
+  --json       one JSON object instead of tables`;
+
+function parse(argv) {
+  const o = { model: 'small-cnn', batch: 32, rounds: 7, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--placement') continue;
+    else if (a === '--model') o.model = next();
+    else if (a === '--batch' || a === '--rounds') {
+      const v = next();
+      if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${a} must be a positive integer, got '${v}'`);
+      o[a.slice(2)] = Number(v);
+    } else if (a === '--json') o.json = true;
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new UsageError(`unknown option '${a}'`);
+  }
+  return o;
+}
+
+async function loadNet(v, model) {
+  if (model === 'small-cnn' || model === 'cifar-net') {
+    const zoo = await import(pathToFileURL(join(root, 'dist', 'cli', 'zoo.js')).href);
+    const shape = model === 'small-cnn' ? [1, 28, 28] : [3, 32, 32];
+    return { net: zoo.buildModel(model, shape, 10), shape, classes: 10 };
+  }
+  const dir = resolve(model);
+  if (!existsSync(join(dir, 'model.json')))
+    throw new UsageError(`--model ${model}: not small-cnn, cifar-net or a model directory`);
+  const { model: net, meta } = await v.loadModel(dir);
+  return { net, shape: meta.inputShape, classes: meta.classes.length };
+}
+
+export async function main(argv = process.argv.slice(2), log = console.log) {
+  const o = parse(argv);
+  if (o.help) {
+    log(usage);
+    return 0;
+  }
+  const v = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  v.manualSeed(1);
+  const { net, shape, classes } = await loadNet(v, o.model);
+  const inputShape = [o.batch, ...shape];
+  const n = inputShape.reduce((a, b) => a * b, 1);
+  const x = v.tensor(
+    new Float32Array(n).map((_, i) => Math.sin(i * 0.37)),
+    inputShape,
+  );
+  const labels = v.tensor(Array.from({ length: o.batch }, (_, i) => i % classes));
+  let lastProgress = '';
+  await net.to('auto', {
+    onCalibration: (done, total) => {
+      const line = `calibrating: ${done}/${total} kernel timings`;
+      if (line !== lastProgress && !o.json && process.stderr.isTTY) process.stderr.write(`\r${line}`);
+      lastProgress = line;
+    },
+  });
+  const compiled = await net.compiledModel();
+  const candidates = compiled.auto.candidates.map((b) => b.name);
+  // Decide both placements (forward, training) now: calibration runs here, not inside the timed rounds.
+  net.eval();
+  await net.forward(x);
+  await net.forward(x);
+  const report = (await net.plan(inputShape)).report([x.dataSync()]);
+  net.train();
+  const loss = new v.nn.CrossEntropyLoss();
+  const sgd = new v.optim.SGD(net.parameters(), { lr: 1e-3, momentum: 0.9 });
+  const step = async () => {
+    sgd.zeroGrad();
+    await loss.forward(await net.forward(x), labels).backward();
+    sgd.step();
+  };
+  await step();
+  await step();
+  if (!o.json && process.stderr.isTTY && lastProgress) process.stderr.write('\n');
+  const trainSchedule = compiled.scheduleFor(inputShape, true);
+  const targets = ['auto', ...candidates];
+  const samples = Object.fromEntries(targets.map((t) => [t, { forward: [], train: [] }]));
+  const time = async (fn, reps) => {
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) await fn();
+    return (performance.now() - t0) / reps;
+  };
+  const reps = o.batch >= 32 ? 2 : 8;
+  for (let r = 0; r < o.rounds; r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      await net.to(t);
+      net.eval();
+      await net.forward(x); // compile (auto: from the cache, decided at once)
+      samples[t].forward.push(await time(() => net.forward(x), reps));
+      net.train();
+      await step();
+      samples[t].train.push(await time(step, Math.max(1, reps >> 1)));
+    }
+  }
+  net.releasePlans();
+  const result = {
+    model: o.model,
+    batch: o.batch,
+    candidates,
+    forwardMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].forward)])),
+    trainStepMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].train)])),
+    estimatedForwardMs: (await net.compiledModel()).scheduleFor?.(inputShape, false)?.estimatedTotalMs ?? null,
+    estimatedTrainMs: trainSchedule?.estimatedTotalMs ?? null,
+  };
+  if (o.json) {
+    log(JSON.stringify(result));
+    return 0;
+  }
+  log(`${o.model}, batch ${o.batch}: auto placement (candidates: ${candidates.join(', ')})`);
+  log(report);
+  log('');
+  const best = (k) => Math.min(...candidates.map((c) => result[k][c]));
+  log(
+    table(
+      ['placement', 'forward ms', 'train step ms', 'forward vs best single', 'train vs best single'],
+      targets.map((t) => [
+        t,
+        f2(result.forwardMs[t]),
+        f2(result.trainStepMs[t]),
+        `${((result.forwardMs[t] / best('forwardMs') - 1) * 100).toFixed(1)}%`,
+        `${((result.trainStepMs[t] / best('trainStepMs') - 1) * 100).toFixed(1)}%`,
+      ]),
+      ['l'],
+    ),
+  );
+  log(`medians of ${o.rounds} interleaved rounds; 'auto' with one candidate is that candidate's plan.`);
+  return 0;
+}
+
+runIfMain(import.meta.url, () => main(), 'bench/placement.mjs', usage);

@@ -1,0 +1,657 @@
+import { BackendFault, ShapeError, VireoError } from '../core/errors.js';
+import type { Parameter } from '../core/parameter.js';
+import { type Shape, shapeToString, sizeOf } from '../core/shape.js';
+import { alignUp } from '../core/align.js';
+import type { Backend, DeviceMemory, ParamHandle, PreparedKernel } from '../backends/backend.js';
+import { registerMemoryOwner } from '../backends/host.js';
+import { opDef } from '../ops/index.js';
+import type { Graph, GraphNode, ValueId } from './ir.js';
+import { type BufferRequest, planBuffers } from './planner.js';
+import { layerLabel, opLabel } from './shapes.js';
+
+/** Which backend runs each node. */
+export type Placement = (node: GraphNode) => Backend;
+
+export interface LayerTiming {
+  name: string;
+  op: string;
+  outputShape: Shape;
+  ms: number;
+  flops: number;
+  /** The backend that ran the step ('wasm', or 'wasm→reference' for a copy). */
+  backend?: string;
+  /** Copies only: bytes moved. */
+  bytes?: number;
+}
+
+/** What the executor must know about a graph besides its nodes: where the phases split and what outlives them. */
+export interface ExecutorSpec {
+  graph: Graph;
+  /** Shapes of every value (from inferShapes). */
+  shapes: Shape[];
+  placement: Placement;
+  /** Nodes [0, forwardNodes) run in `run`; the rest in `backward` (default: all in `run`). */
+  forwardNodes?: number;
+  /** Graph inputs written when the backward phase starts (dL/d(output)). */
+  backwardInputs?: readonly ValueId[];
+  /** Values read after the last forward step (the forward output, read before backward runs). */
+  readAfterForward?: readonly ValueId[];
+  /** Values read after the whole run (graph outputs, input gradients). */
+  keep?: readonly ValueId[];
+  /** Values whose contents are added into a parameter's gradient right after they are computed. */
+  paramGrads?: readonly { value: ValueId; param: Parameter }[];
+  /** Re-run every kernel on the reference backend and stop at the first layer that differs. */
+  validate?: { reference: Backend; rtol: number; atol: number } | null;
+}
+
+interface KernelStep {
+  kind: 'kernel';
+  node: GraphNode;
+  backend: Backend;
+  kernel: PreparedKernel;
+  inputs: number[];
+  output: number;
+  scratch: number;
+  params: Parameter[];
+  packedVersions: number[];
+  flops: number;
+  /** Slot indices (resolved to offsets once memory is planned). */
+  inputSlots: number[];
+  outputSlot: number;
+  handles: Record<string, ParamHandle>;
+  /**
+   * The parameter whose gradient is this step's output and nothing else's input: when that gradient is empty
+   * (zeroed, or none yet) the kernel writes straight into the parameter's gradient buffer, no copy.
+   */
+  gradOf: Parameter | null;
+  /** Set per run: this run wrote `gradOf`'s gradient directly (its grad step has nothing to do). */
+  wroteGrad: boolean;
+}
+
+interface CopyStep {
+  kind: 'copy';
+  from: Backend;
+  to: Backend;
+  floats: number;
+  srcSlot: number;
+  dstSlot: number;
+  src: number;
+  dst: number;
+  label: string;
+  shape: Shape;
+}
+
+interface GradStep {
+  kind: 'grad';
+  backend: Backend;
+  param: Parameter;
+  /** The kernel step that computed the gradient (it may have written it in place already). */
+  producer: KernelStep;
+  srcSlot: number;
+  src: number;
+  name: string;
+  shape: Shape;
+}
+
+type Step = KernelStep | CopyStep | GradStep;
+
+/** A buffer of one backend's region: a value (or its copy on another backend), live over [first, last] steps. */
+interface Slot {
+  backend: Backend;
+  floats: number;
+  first: number;
+  last: number;
+  offset: number;
+}
+
+/** A parameter copied into a backend other than its home (a rare shared parameter), refreshed on version change. */
+interface Mirror {
+  param: Parameter;
+  backend: Backend;
+  ptr: number;
+  version: number;
+}
+
+/**
+ * One executor for every compiled graph: forward-only (Plan) or forward + backward (TrainPlan), on one
+ * backend or placed across several. The graph becomes one list of steps — kernels, `copy a→b` steps
+ * wherever a value crosses backends, and gradient accumulations into the parameters' device memory —
+ * and each backend gets one region planned by value liveness. A warm run allocates nothing anywhere.
+ */
+export class Executor {
+  readonly shapes: Shape[];
+  readonly backends: Backend[];
+  private readonly steps: Step[] = [];
+  private readonly forwardEnd: number;
+  private readonly slots: Slot[] = [];
+  /** Slot of each value root on each backend that holds it (its home, and copies). */
+  private readonly slotOf = new Map<number, Map<Backend, number>>();
+  private readonly root: number[];
+  private readonly homeOf = new Map<number, Backend>();
+  private readonly regions = new Map<Backend, { ptr: number; scratch: number; bytes: number }>();
+  private readonly mirrors: Mirror[] = [];
+  private readonly paramHome = new Map<Parameter, Backend>();
+  /** Parameters this executor bound to a memory (they had no home there before it compiled). */
+  private readonly newlyBound: Parameter[] = [];
+  private readonly validate: ExecutorSpec['validate'];
+  private timings: LayerTiming[] | null = null;
+  private disposed = false;
+
+  constructor(spec: ExecutorSpec) {
+    const { graph, shapes, placement } = spec;
+    this.shapes = shapes;
+    this.validate = spec.validate ?? null;
+    const forwardNodes = spec.forwardNodes ?? graph.nodes.length;
+
+    // Alias ops (flatten, eval dropout) reuse their input's memory: map each value to its root.
+    this.root = Array.from({ length: graph.numValues }, (_, i) => i);
+    const computed: GraphNode[] = [];
+    const backendOf = new Map<GraphNode, Backend>();
+    for (const node of graph.nodes) {
+      if (opDef(node.op).alias?.(node.attrs as never)) this.root[node.output] = this.root[node.inputs[0]];
+      else {
+        computed.push(node);
+        backendOf.set(node, placement(node));
+      }
+    }
+    // A value lives where it is computed; a graph input where it is first read.
+    for (const node of computed) {
+      const b = backendOf.get(node) as Backend;
+      this.homeOf.set(node.output, b);
+      for (const v of node.inputs) {
+        const r = this.root[v];
+        if (!this.homeOf.has(r)) this.homeOf.set(r, b);
+      }
+      for (const p of Object.values(node.params)) if (!this.paramHome.has(p)) this.paramHome.set(p, b);
+    }
+    const fallback = computed.length ? (backendOf.get(computed[0]) as Backend) : placement(graph.nodes[0] ?? ({} as GraphNode));
+    for (const v of graph.inputs) if (!this.homeOf.has(this.root[v])) this.homeOf.set(this.root[v], fallback);
+    const gradsOf = new Map<ValueId, Parameter[]>();
+    for (const pg of spec.paramGrads ?? []) gradsOf.set(pg.value, [...(gradsOf.get(pg.value) ?? []), pg.param]);
+    const uses = graph.useCounts();
+    const keep = new Set(spec.keep ?? []);
+
+    // Graph inputs and late inputs get their slots first: they are written before any step.
+    const late = new Set((spec.backwardInputs ?? []).map((v) => this.root[v]));
+    for (const v of graph.inputs) this.slotFor(this.root[v], this.homeOf.get(this.root[v]) as Backend, -1);
+
+    let forwardEnd = -1;
+    try {
+      computed.forEach((node) => {
+        const isBackward = graph.nodes.indexOf(node) >= forwardNodes;
+        if (isBackward && forwardEnd < 0) forwardEnd = this.steps.length;
+        const backend = backendOf.get(node) as Backend;
+        const inputSlots = node.inputs.map((v) => this.readOn(this.root[v], backend));
+        const outputSlot = this.slotFor(this.root[node.output], backend, this.steps.length);
+        const step = this.prepareKernel(node, backend, inputSlots, outputSlot);
+        this.steps.push(step);
+        const grads = gradsOf.get(node.output) ?? [];
+        if (grads.length === 1 && uses[node.output] === 0 && !keep.has(node.output) && this.paramHome.get(grads[0]) === backend) {
+          step.gradOf = grads[0];
+        }
+        for (const param of grads) {
+          const home = this.paramHome.get(param) as Backend;
+          param.reserveGrad(home.memory);
+          const srcSlot = this.readOn(this.root[node.output], home);
+          this.touch(srcSlot);
+          this.steps.push({
+            kind: 'grad',
+            backend: home,
+            param,
+            producer: step,
+            srcSlot,
+            src: 0,
+            name: node.name,
+            shape: shapes[node.output],
+          });
+        }
+      });
+    } catch (e) {
+      // Kernels prepared before the failing one hold packed weights in device memory, and parameters were
+      // bound for them: give everything back, so a failed compile leaves every memory as it was.
+      this.disposeKernels();
+      for (const p of this.newlyBound) p.unbind();
+      throw e;
+    }
+    this.forwardEnd = forwardEnd < 0 ? this.steps.length : forwardEnd;
+    // Late inputs are written when the backward phase starts; values read after the forward or kept.
+    for (const r of late) {
+      for (const s of this.slotsOfRoot(r)) this.slots[s].first = this.forwardEnd;
+    }
+    for (const v of spec.readAfterForward ?? []) {
+      for (const s of this.slotsOfRoot(this.root[v])) this.slots[s].last = Math.max(this.slots[s].last, this.forwardEnd - 1);
+    }
+    for (const v of [...graph.outputs, ...(spec.keep ?? [])]) {
+      for (const s of this.slotsOfRoot(this.root[v])) this.slots[s].last = Number.POSITIVE_INFINITY;
+    }
+    this.backends = [...new Set([...this.slots.map((s) => s.backend), ...backendOf.values()])];
+    for (const b of this.backends) registerMemoryOwner(b);
+    this.planMemory();
+  }
+
+  /** The slot of `root` on `backend`, created (written at `step`) if new. */
+  private slotFor(root: number, backend: Backend, step: number): number {
+    let byBackend = this.slotOf.get(root);
+    if (!byBackend) {
+      byBackend = new Map();
+      this.slotOf.set(root, byBackend);
+    }
+    let s = byBackend.get(backend);
+    if (s === undefined) {
+      s = this.slots.length;
+      this.slots.push({ backend, floats: sizeOf(this.shapes[root]), first: step, last: step, offset: 0 });
+      byBackend.set(backend, s);
+    }
+    return s;
+  }
+
+  private slotsOfRoot(root: number): number[] {
+    return [...(this.slotOf.get(root)?.values() ?? [])];
+  }
+
+  /** Marks a slot read by the step about to be pushed. */
+  private touch(slot: number): void {
+    this.slots[slot].last = Math.max(this.slots[slot].last, this.steps.length);
+  }
+
+  /**
+   * The slot a step on `backend` reads `root` from: its home slot, or a copy on `backend` made by a
+   * copy step inserted before the first reader there (one copy per value and backend).
+   */
+  private readOn(root: number, backend: Backend): number {
+    const home = this.homeOf.get(root) as Backend;
+    const homeSlot = this.slotFor(root, home, -1);
+    if (home === backend) {
+      this.touch(homeSlot);
+      return homeSlot;
+    }
+    const existing = this.slotOf.get(root)?.get(backend);
+    if (existing !== undefined) {
+      this.touch(existing);
+      return existing;
+    }
+    this.touch(homeSlot);
+    const dstSlot = this.slotFor(root, backend, this.steps.length);
+    const floats = sizeOf(this.shapes[root]);
+    this.steps.push({
+      kind: 'copy',
+      from: home,
+      to: backend,
+      floats,
+      srcSlot: homeSlot,
+      dstSlot,
+      src: 0,
+      dst: 0,
+      label: `copy ${home.name}→${backend.name}`,
+      shape: this.shapes[root],
+    });
+    this.touch(dstSlot);
+    return dstSlot;
+  }
+
+  private prepareKernel(node: GraphNode, backend: Backend, inputSlots: number[], outputSlot: number): KernelStep {
+    const factory = backend.kernels[node.op] as ((ctx: unknown) => PreparedKernel) | undefined;
+    if (!factory) throw new VireoError(`${layerLabel(node)}: backend '${backend.name}' has no ${opLabel(node.op)} kernel`);
+    const handles: Record<string, ParamHandle> = {};
+    for (const [key, p] of Object.entries(node.params)) handles[key] = this.handle(p, backend);
+    const inputShapes = node.inputs.map((v) => this.shapes[v]);
+    const outputShape = this.shapes[node.output];
+    const kernel = factory({ op: node.op, name: node.name, attrs: node.attrs, params: handles, inputShapes, outputShape });
+    const params = Object.values(node.params);
+    return {
+      kind: 'kernel',
+      node,
+      backend,
+      kernel,
+      inputs: [],
+      output: 0,
+      scratch: 0,
+      params,
+      packedVersions: params.map(() => -1),
+      flops: opDef(node.op).flops(inputShapes, outputShape, node.attrs as never),
+      inputSlots,
+      outputSlot,
+      handles,
+      gradOf: null,
+      wroteGrad: false,
+    };
+  }
+
+  /** A parameter as a kernel on `backend` reads it: bound to that memory when it is the parameter's home, else a mirror. */
+  private handle(p: Parameter, backend: Backend): ParamHandle {
+    const memory = backend.memory;
+    if (this.paramHome.get(p) === backend) {
+      // Bound now, at plan time: binding allocates, and a run must never grow a memory under a kernel's views.
+      if (p.memory !== memory) this.newlyBound.push(p);
+      p.deviceValues(memory);
+      return {
+        get ptr() {
+          return p.deviceValues(memory);
+        },
+        size: p.size,
+        shape: p.shape,
+        changed: () => p.markDeviceChanged(),
+      };
+    }
+    const mirror: Mirror = { param: p, backend, ptr: memory.alloc(4 * p.size), version: -1 };
+    this.mirrors.push(mirror);
+    return {
+      get ptr() {
+        if (mirror.version !== p.version) {
+          memory.upload(mirror.ptr, p.values);
+          mirror.version = p.version;
+        }
+        return mirror.ptr;
+      },
+      size: p.size,
+      shape: p.shape,
+      // A kernel that writes a mirrored parameter (BatchNorm statistics) writes them home through the host.
+      changed: () => {
+        const values = (memory.readSync as NonNullable<DeviceMemory['readSync']>)(mirror.ptr, p.size);
+        p.set(values);
+        mirror.version = p.version;
+      },
+    };
+  }
+
+  /** One region per backend: the liveness plan of its slots, then scratch for its largest kernel. */
+  private planMemory(): void {
+    for (const backend of this.backends) {
+      const mine = this.slots.map((s, i) => [s, i] as const).filter(([s]) => s.backend === backend);
+      const align = Math.max(64, backend.memory.alignment);
+      const requests: BufferRequest[] = mine.map(([s]) => ({
+        bytes: 4 * s.floats,
+        firstUse: s.first,
+        lastUse: Math.max(s.last, s.first),
+      }));
+      const layout = planBuffers(requests, align);
+      const scratchBytes = Math.max(
+        0,
+        ...this.steps.map((s) => (s.kind === 'kernel' && s.backend === backend ? s.kernel.scratchBytes : 0)),
+      );
+      const bytes = layout.totalBytes + alignUp(scratchBytes, align) + align;
+      const ptr = backend.memory.alloc(bytes);
+      this.regions.set(backend, { ptr, scratch: ptr + layout.totalBytes, bytes });
+      mine.forEach(([s], k) => {
+        s.offset = ptr + layout.offsets[k];
+      });
+    }
+    for (const step of this.steps) {
+      if (step.kind === 'kernel') {
+        step.inputs = step.inputSlots.map((s) => this.slots[s].offset);
+        step.output = this.slots[step.outputSlot].offset;
+        step.scratch = (this.regions.get(step.backend) as { scratch: number }).scratch;
+      } else if (step.kind === 'copy') {
+        step.src = this.slots[step.srcSlot].offset;
+        step.dst = this.slots[step.dstSlot].offset;
+      } else step.src = this.slots[step.srcSlot].offset;
+    }
+  }
+
+  /** Where value `v` lives (its home backend) and its byte offset there. */
+  private location(v: ValueId): { backend: Backend; ptr: number } {
+    const r = this.root[v];
+    const backend = this.homeOf.get(r) as Backend;
+    return { backend, ptr: this.slots[this.slotFor(r, backend, -1)].offset };
+  }
+
+  /** Writes host values into graph input `v` (its home, and nothing else: copies are steps). */
+  write(v: ValueId, values: Float32Array, what: string): void {
+    if (this.disposed) throw new VireoError('plan was disposed');
+    const n = sizeOf(this.shapes[v]);
+    if (values.length !== n) {
+      throw new ShapeError(`${what}: expected ${n} values for ${shapeToString(this.shapes[v])}, got ${values.length}`);
+    }
+    const { backend, ptr } = this.location(v);
+    backend.memory.upload(ptr, values);
+  }
+
+  /** Reads value `v` to the host (a copy). */
+  read(v: ValueId): Float32Array {
+    const { backend, ptr } = this.location(v);
+    const readSync = backend.memory.readSync;
+    if (!readSync) throw new VireoError(`backend '${backend.name}' needs an asynchronous read: use readAsync`);
+    return readSync.call(backend.memory, ptr, sizeOf(this.shapes[v]));
+  }
+
+  async readAsync(v: ValueId): Promise<Float32Array> {
+    const { backend, ptr } = this.location(v);
+    return backend.memory.download(ptr, sizeOf(this.shapes[v]));
+  }
+
+  /** Runs the forward phase (every step before the first backward node). */
+  runForward(): void {
+    this.runRange(0, this.forwardEnd);
+  }
+
+  /** Runs the backward phase. */
+  runBackward(): void {
+    this.runRange(this.forwardEnd, this.steps.length);
+  }
+
+  private runRange(from: number, to: number): void {
+    if (this.disposed) throw new VireoError('plan was disposed');
+    this.repack(from, to);
+    for (let i = from; i < to; i++) this.exec(this.steps[i]);
+  }
+
+  private repack(from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const step = this.steps[i];
+      if (step.kind !== 'kernel' || step.params.length === 0) continue;
+      let changed = false;
+      for (let k = 0; k < step.params.length; k++) {
+        const v = step.params[k].version;
+        if (step.packedVersions[k] !== v) {
+          step.packedVersions[k] = v;
+          changed = true;
+        }
+      }
+      if (!changed || !step.kernel.pack) continue;
+      const t0 = this.timings ? performance.now() : 0;
+      step.kernel.pack();
+      // Packing read the parameters: the versions it saw are the ones now (a pack may itself bind and upload).
+      for (let k = 0; k < step.params.length; k++) step.packedVersions[k] = step.params[k].version;
+      if (this.timings) {
+        this.timings.push({
+          name: step.node.name,
+          op: 'pack',
+          outputShape: this.shapes[step.node.output],
+          ms: performance.now() - t0,
+          flops: 0,
+          backend: step.backend.name,
+        });
+      }
+    }
+  }
+
+  private exec(step: Step): void {
+    const t0 = this.timings ? performance.now() : 0;
+    try {
+      this.execStep(step);
+    } catch (e) {
+      // Our own errors say what is wrong with the input; anything else is the backend failing.
+      if (e instanceof VireoError) throw e;
+      const backend = step.kind === 'copy' ? step.to : step.backend;
+      throw new BackendFault(
+        backend.name,
+        step.kind === 'copy' ? step.label : step.kind === 'kernel' ? step.node.name : step.name,
+        e,
+      );
+    }
+    this.record(step, t0);
+  }
+
+  private execStep(step: Step): void {
+    if (step.kind === 'kernel') {
+      let output = step.output;
+      step.wroteGrad = false;
+      if (step.gradOf) {
+        const target = step.gradOf.gradTarget(step.backend.memory);
+        if (!target.add) {
+          output = target.ptr;
+          step.wroteGrad = true;
+        }
+      }
+      step.kernel.run(step.inputs, output, step.scratch);
+      if (step.wroteGrad) step.gradOf?.gradWritten();
+      if (this.validate) this.validateStep(step, output);
+    } else if (step.kind === 'copy') {
+      const readSync = step.from.memory.readSync;
+      if (!readSync) throw new VireoError(`${step.label}: the source memory needs an asynchronous read`);
+      step.to.memory.upload(step.dst, readSync.call(step.from.memory, step.src, step.floats));
+    } else {
+      if (step.producer.wroteGrad) return;
+      const memory = step.backend.memory;
+      const { ptr, add } = step.param.gradTarget(memory);
+      step.backend.updates.accumulate(step.src, ptr, step.param.size, add);
+      step.param.gradWritten();
+    }
+  }
+
+  /** Profiling: the step's time, with its backend (and bytes, for a copy). */
+  private record(step: Step, t0: number): void {
+    if (!this.timings) return;
+    const ms = performance.now() - t0;
+    if (step.kind === 'kernel') {
+      const name = [step.node.name, ...(step.node.fused ?? [])].join('+');
+      this.timings.push({
+        name,
+        op: step.node.op,
+        outputShape: this.shapes[step.node.output],
+        ms,
+        flops: step.flops,
+        backend: step.backend.name,
+      });
+    } else if (step.kind === 'copy') {
+      this.timings.push({
+        name: step.label,
+        op: 'copy',
+        outputShape: step.shape,
+        ms,
+        flops: 0,
+        backend: `${step.from.name}→${step.to.name}`,
+        bytes: 4 * step.floats,
+      });
+    } else {
+      this.timings.push({
+        name: step.name,
+        op: 'gradAccumulate',
+        outputShape: step.shape,
+        ms,
+        flops: 0,
+        backend: step.backend.name,
+      });
+    }
+  }
+
+  /**
+   * Validate mode: the step's inputs, read back from its backend, run through the reference backend's
+   * kernel for the same node; the first output that differs beyond tolerance stops the run naming the layer.
+   */
+  private validateStep(step: KernelStep, output: number): void {
+    const v = this.validate as NonNullable<ExecutorSpec['validate']>;
+    const op = step.node.op;
+    // Random ops draw from the layer's generator: a second draw would change the real run.
+    if (op === 'dropout' || op === 'dropoutMask') return;
+    if (step.backend === v.reference) return;
+    const readSync = step.backend.memory.readSync;
+    if (!readSync) return;
+    const mem = step.backend.memory;
+    const ref = v.reference;
+    const inputShapes = step.node.inputs.map((x) => this.shapes[x]);
+    const outputShape = this.shapes[step.node.output];
+    const handles: Record<string, ParamHandle> = {};
+    const temps: number[] = [];
+    const mirrorOf = (p: Parameter): ParamHandle => {
+      const ptr = ref.memory.alloc(4 * p.size);
+      temps.push(ptr);
+      ref.memory.upload(ptr, p.values);
+      return { ptr, size: p.size, shape: p.shape, changed: () => {} };
+    };
+    // BatchNorm in training updates its running statistics: validate with the statistics it read.
+    for (const [key, p] of Object.entries(step.node.params)) handles[key] = mirrorOf(p);
+    const factory = ref.kernels[op] as ((ctx: unknown) => PreparedKernel) | undefined;
+    if (!factory) return;
+    const kernel = factory({ op, name: step.node.name, attrs: step.node.attrs, params: handles, inputShapes, outputShape });
+    try {
+      kernel.pack?.();
+      const ins = step.inputs.map((ptr, i) => {
+        const n = sizeOf(inputShapes[i]);
+        const at = ref.memory.alloc(4 * n);
+        temps.push(at);
+        ref.memory.upload(at, readSync.call(mem, ptr, n));
+        return at;
+      });
+      const n = sizeOf(outputShape);
+      const out = ref.memory.alloc(4 * n);
+      const scratch = ref.memory.alloc(kernel.scratchBytes + 64);
+      temps.push(out, scratch);
+      kernel.run(ins, out, scratch);
+      const want = (ref.memory.readSync as NonNullable<DeviceMemory['readSync']>)(out, n);
+      const got = readSync.call(mem, output, n);
+      let scale = 0;
+      for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(want[i]));
+      for (let i = 0; i < n; i++) {
+        const a = got[i];
+        const b = want[i];
+        const bad = Number.isNaN(a) !== Number.isNaN(b) || Math.abs(a - b) > v.atol * Math.max(1, scale) + v.rtol * Math.abs(b);
+        if (bad) {
+          throw new VireoError(
+            `validate: ${layerLabel(step.node)} on '${step.backend.name}' differs from the reference backend at output index ${i} of ${shapeToString(outputShape)}: got ${a}, reference ${b}`,
+          );
+        }
+      }
+    } finally {
+      kernel.dispose?.();
+      for (const p of temps) ref.memory.free(p);
+    }
+  }
+
+  /** Runs `fn` recording every step's time (and packs, copies, gradient accumulations). */
+  profile<T>(fn: () => T): { result: T; layers: LayerTiming[] } {
+    this.timings = [];
+    try {
+      const result = fn();
+      return { result, layers: this.timings };
+    } finally {
+      this.timings = null;
+    }
+  }
+
+  /** FLOPs of every kernel step (multiply-adds count 2). */
+  get totalFlops(): number {
+    return this.steps.reduce((a, s) => a + (s.kind === 'kernel' ? s.flops : 0), 0);
+  }
+
+  /** The placed step list: each kernel with its backend, each copy with its bytes (for reports and tests). */
+  describe(): { kind: Step['kind']; name: string; op: string; backend: string; bytes?: number }[] {
+    return this.steps.map((s) =>
+      s.kind === 'kernel'
+        ? { kind: s.kind, name: s.node.name, op: s.node.op, backend: s.backend.name }
+        : s.kind === 'copy'
+          ? { kind: s.kind, name: s.label, op: 'copy', backend: `${s.from.name}→${s.to.name}`, bytes: 4 * s.floats }
+          : { kind: s.kind, name: s.name, op: 'gradAccumulate', backend: s.backend.name },
+    );
+  }
+
+  /** Bytes this executor holds in device memory for activations, saved values, gradients and scratch (all backends). */
+  get activationBytes(): number {
+    let n = 0;
+    for (const r of this.regions.values()) n += r.bytes;
+    return n;
+  }
+
+  private disposeKernels(): void {
+    for (const s of this.steps) if (s.kind === 'kernel') s.kernel.dispose?.();
+    for (const m of this.mirrors) m.backend.memory.free(m.ptr);
+    this.mirrors.length = 0;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeKernels();
+    for (const [b, r] of this.regions) b.memory.free(r.ptr);
+  }
+}

@@ -1,0 +1,265 @@
+import { ArgumentError, BackendFault } from '../core/errors.js';
+import { type Shape, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+import type { Backend } from '../backends/backend.js';
+import { hostBackend } from '../backends/host.js';
+import type { GraphNode } from '../graph/ir.js';
+import { Plan } from '../graph/plan.js';
+import type { Placement } from '../graph/executor.js';
+import { TrainPlan } from '../graph/train-plan.js';
+import { type Schedule, schedule } from '../scheduler/schedule.js';
+import type { Module } from './module.js';
+
+/** Validate mode's tolerances (relative to each value, and absolute relative to the layer output's largest value). */
+export interface ValidateOptions {
+  rtol?: number;
+  atol?: number;
+}
+
+/** Reads VIREO_VALIDATE (any value but '' and '0' turns validate mode on for every compiled model). */
+export function validateFromEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.VIREO_VALIDATE;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/**
+ * A module compiled for a placement: which backend runs each layer, the plans compiled per input shape
+ * and layer modes, and (through the plans) the device memory they hold. The module keeps structure and
+ * parameters only — like a torch module next to an ONNX Runtime session — so dropping this object and
+ * compiling again is always safe.
+ */
+export class CompiledModel {
+  private plans: { modes: string; plan: Plan; schedule: Schedule | null }[] = [];
+  private trainPlans: { modes: string; plan: TrainPlan; schedule: Schedule | null }[] = [];
+  readonly placement: Placement;
+  private readonly validate: { reference: Backend; rtol: number; atol: number } | null;
+  /** `auto`: the candidates, each shape's decided schedule, calibrations under way, and placement switches made. */
+  private readonly decided = new Map<string, Schedule>();
+  private readonly calibrating = new Map<string, Promise<void>>();
+  readonly switches: { shape: Shape; training: boolean; to: string }[] = [];
+
+  /**
+   * @param backend runs every layer not named in `layers`.
+   * @param layers layer path → backend; a path also places everything under it ('features' places 'features.0').
+   */
+  constructor(
+    readonly module: Module,
+    private main: Backend,
+    readonly layers: ReadonlyMap<string, Backend> = new Map(),
+    validate: boolean | ValidateOptions = false,
+    readonly auto: { candidates: Backend[]; onProgress?: (done: number, total: number) => void } | null = null,
+  ) {
+    this.placement = (node: GraphNode) => this.backendOf(node.name);
+    const v = validate === true ? {} : validate || null;
+    this.validate = v ? { reference: hostBackend(), rtol: v.rtol ?? 1e-3, atol: v.atol ?? 1e-4 } : null;
+  }
+
+  /** The backend of every layer not placed elsewhere (under auto: the first candidate left). */
+  get backend(): Backend {
+    return this.main;
+  }
+
+  /** Faults that removed a candidate: which backend, in which layer, and the message. */
+  readonly faults: { backend: string; layer: string; message: string }[] = [];
+
+  /**
+   * `auto` only: a candidate failed mid-run. It leaves the candidates, every plan and decision is dropped,
+   * and the caller runs again on the rest. Returns false when there is nothing to fall back to.
+   */
+  private dropFailed(fault: BackendFault): boolean {
+    if (!this.auto) return false;
+    const rest = this.auto.candidates.filter((b) => b.name !== fault.backend);
+    if (rest.length === 0 || rest.length === this.auto.candidates.length) return false;
+    this.faults.push({ backend: fault.backend, layer: fault.layer, message: fault.message });
+    for (const { plan } of this.plans) plan.dispose();
+    for (const { plan } of this.trainPlans) plan.dispose();
+    this.plans = [];
+    this.trainPlans = [];
+    this.decided.clear();
+    this.auto.candidates = rest;
+    this.main = rest[0];
+    return true;
+  }
+
+  /** The backend of a layer (or of a backward node named after it: 'conv1', 'conv1.grad'). */
+  backendOf(name: string, layers: ReadonlyMap<string, Backend> = this.layers): Backend {
+    let best: Backend = this.backend;
+    let bestLength = -1;
+    for (const [path, b] of layers) {
+      const under = name === path || name.startsWith(`${path}.`);
+      if (under && path.length > bestLength) {
+        best = b;
+        bestLength = path.length;
+      }
+    }
+    return best;
+  }
+
+  /** Every backend this model places a layer on. */
+  get backends(): Backend[] {
+    return [...new Set([this.backend, ...this.layers.values(), ...(this.auto?.candidates ?? [])])];
+  }
+
+  private scheduleKey(inputShape: Shape, training: boolean): string {
+    return `${training ? 'train' : 'eval'}|${this.module.modeSignature()}|${inputShape.join('x')}`;
+  }
+
+  /**
+   * `auto` only: makes sure this shape has a placement decided when it can be without delaying a result.
+   * Cached calibrations decide at once; otherwise the first call runs on the first candidate (wasm) and the
+   * calibration runs right after it, so the call after that runs the chosen placement (a switch, recorded).
+   */
+  async prepare(inputShape: Shape, training: boolean): Promise<void> {
+    if (!this.auto || this.auto.candidates.length < 2) return;
+    const key = this.scheduleKey(inputShape, training);
+    if (this.decided.has(key)) return;
+    const pending = this.calibrating.get(key);
+    if (pending) return pending;
+    const graph = this.module.toGraph(inputShape);
+    const cached = await schedule(graph, inputShape, this.auto.candidates, { training, measure: false });
+    if (cached) {
+      this.decided.set(key, cached);
+      return;
+    }
+    const { candidates, onProgress } = this.auto;
+    const run = new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        schedule(graph, inputShape, candidates, { training, onProgress }).then((s) => {
+          if (s) this.decided.set(key, s);
+          this.calibrating.delete(key);
+          resolve();
+        }, reject);
+      }, 0);
+    });
+    this.calibrating.set(key, run);
+  }
+
+  /** The decided schedule for a shape (auto), or null (a fixed placement, or not decided yet). */
+  scheduleFor(inputShape: Shape, training: boolean): Schedule | null {
+    return this.decided.get(this.scheduleKey(inputShape, training)) ?? null;
+  }
+
+  private placementFor(s: Schedule | null): Placement {
+    if (!s) return this.placement;
+    return (node: GraphNode) => this.backendOf(node.name, s.layers);
+  }
+
+  /** The static plan for this input shape and the module's current layer modes, compiled on first use. */
+  plan(inputShape: Shape): Plan {
+    const modes = this.module.modeSignature();
+    const s = this.scheduleFor(inputShape, false);
+    const found = this.plans.find((p) => p.modes === modes && p.plan.matches([inputShape]));
+    if (found && found.schedule === s) return found.plan;
+    if (found) {
+      // The calibration finished since this plan compiled: switch to the chosen placement between calls.
+      found.plan.dispose();
+      this.plans = this.plans.filter((p) => p !== found);
+      this.switches.push({ shape: inputShape, training: false, to: describe(s) });
+    }
+    const plan = new Plan(this.module.toGraph(inputShape), [inputShape], this.placementFor(s), { validate: this.validate });
+    plan.schedule = s;
+    this.plans.push({ modes, plan, schedule: s });
+    return plan;
+  }
+
+  /**
+   * The training plan (forward + backward, planned together) for this input shape, rebuilt when the set
+   * of parameters with requiresGrad or any layer's train/eval mode changes.
+   */
+  trainPlan(inputShape: Shape): TrainPlan {
+    const modes = this.module.modeSignature();
+    const s = this.scheduleFor(inputShape, true);
+    const found = this.trainPlans.find((p) => p.plan.matches([inputShape]) && p.modes === modes);
+    if (found && found.schedule === s) return found.plan;
+    if (found) this.switches.push({ shape: inputShape, training: true, to: describe(s) });
+    this.trainPlans = this.trainPlans.filter((p) => {
+      const stale = shapesEqual(p.plan.inputShapes[0], inputShape);
+      if (stale) p.plan.dispose();
+      return !stale;
+    });
+    const plan = new TrainPlan(this.module.toGraph(inputShape), [inputShape], this.placementFor(s), {
+      validate: this.validate,
+    });
+    this.trainPlans.push({ modes, plan, schedule: s });
+    return plan;
+  }
+
+  /**
+   * Runs the module (differentiable in training mode: `await out.backward(dOut)` runs the plan's backward
+   * pass). Under `auto`, a candidate that fails mid-run is removed and the call (or the training step's
+   * backward, which then re-runs its forward on the rebuilt plan) is answered by the rest.
+   */
+  forward(x: Tensor): Tensor {
+    try {
+      return this.forwardOnce(x);
+    } catch (e) {
+      if (e instanceof BackendFault && this.dropFailed(e)) return this.forward(x);
+      throw e;
+    }
+  }
+
+  private forwardOnce(x: Tensor): Tensor {
+    if (this.module.training) {
+      const train = this.trainPlan(x.shape);
+      const out = train.run([x.dataSync()]);
+      const generation = train.generation;
+      const backward = (g: Float32Array): void => {
+        // A backward that fails half-way has written some gradients: a retry is exact only when every
+        // gradient was empty before (the usual zeroGrad → forward → backward), so it can be emptied again.
+        const params = this.module.parameters();
+        const before = params.map((p) => p.gradStatus);
+        try {
+          train.backward(g, generation);
+        } catch (e) {
+          if (!(e instanceof BackendFault) || before.includes('set') || !this.dropFailed(e)) throw e;
+          params.forEach((p, i) => {
+            if (before[i] === 'none') p.grad = null;
+            else p.zeroGrad();
+          });
+          const again = this.trainPlan(x.shape);
+          again.run([x.dataSync()]);
+          again.backward(g, again.generation);
+        }
+      };
+      return new Tensor(out, train.outputShape, { gradFn: backward });
+    }
+    const plan = this.plan(x.shape);
+    const [out] = plan.run([x.dataSync()]);
+    return new Tensor(out, plan.outputShapes[0]);
+  }
+
+  /**
+   * Frees every compiled plan's device memory and brings the module's parameters (values and gradients)
+   * back to the host: after this the model holds nothing on any device. The next run binds them again.
+   */
+  release(): void {
+    for (const { plan } of this.plans) plan.dispose();
+    this.plans = [];
+    for (const { plan } of this.trainPlans) plan.dispose();
+    this.trainPlans = [];
+    const mine = new Set(this.backends.map((b) => b.memory));
+    for (const [, p] of this.module.namedEntriesForDevice()) if (p.memory && mine.has(p.memory)) p.unbind();
+  }
+}
+
+/** A schedule in words: 'all on wasm' or 'wasm 12 layers, webgpu 3 layers'. */
+function describe(s: Schedule | null): string {
+  if (!s) return 'the first candidate';
+  const count = new Map<string, number>();
+  for (const b of s.layers.values()) count.set(b.name, (count.get(b.name) ?? 0) + 1);
+  if (count.size === 1) return `all on ${[...count.keys()][0]}`;
+  return [...count].map(([n, c]) => `${n} ${c} layer${c === 1 ? '' : 's'}`).join(', ');
+}
+
+/** Checks a placement map's layer names against the module's, so a typo fails instead of placing nothing. */
+export function checkPlacementNames(module: Module, names: readonly string[]): void {
+  const layers = module.layerPaths();
+  for (const name of names) {
+    if (!layers.some((l) => l === name || l.startsWith(`${name}.`))) {
+      throw new ArgumentError(
+        `placement: the model has no layer '${name}' (its layers: ${layers.slice(0, 12).join(', ')}${layers.length > 12 ? ', …' : ''})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import { type Shape, sizeOf } from '../core/shape.js';
+import { type Backend, hasKernel } from '../backends/backend.js';
+import { buildTrainingGraph, isTrainable } from '../graph/autodiff.js';
+import type { Graph, GraphNode } from '../graph/ir.js';
+import { inferShapes } from '../graph/shapes.js';
+import { opDef } from '../ops/index.js';
+import { type AssignNode, HOST, assign } from './assign.js';
+import { type Calibration, calibrationStore, fingerprint } from './cache.js';
+import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode } from './calibrate.js';
+
+/** One layer's line of the placement report. */
+export interface LayerPlacement {
+  layer: string;
+  op: string;
+  outputShape: Shape;
+  backend: string;
+  /** Estimated ms on each candidate (forward, plus backward and the update when training); Infinity: no kernel. */
+  estimatedMs: Record<string, number>;
+}
+
+export interface Schedule {
+  /** Layer path → backend, for every layer. */
+  layers: Map<string, Backend>;
+  lines: LayerPlacement[];
+  estimatedTotalMs: number;
+  estimatedCopyMs: number;
+  /** Kernel timings run for this schedule (0 when everything came from the cache). */
+  measured: number;
+  candidates: string[];
+  notes: string[];
+}
+
+interface Work {
+  backend: Backend;
+  key: string;
+  node: GraphNode;
+  inputShapes: Shape[];
+  outputShape: Shape;
+}
+
+/** Nodes that run a kernel (alias ops share their input's memory and cost nothing), with their shapes. */
+function computed(graph: Graph, shapes: Shape[]): { node: GraphNode; inputShapes: Shape[]; outputShape: Shape }[] {
+  return graph.nodes
+    .filter((n) => !opDef(n.op).alias?.(n.attrs as never))
+    .map((node) => ({ node, inputShapes: node.inputs.map((v) => shapes[v]), outputShape: shapes[node.output] }));
+}
+
+/**
+ * Measures (or takes from the cache) what the schedule needs, then assigns every layer to a candidate so the
+ * total — kernels, copies, and for training the backward kernels, the updates and the gradients' copies back —
+ * is least. `onProgress` hears each kernel timing as it runs (the CLI's progress line).
+ */
+export async function schedule(
+  forward: Graph,
+  inputShape: Shape,
+  candidates: readonly Backend[],
+  options: { training?: boolean; measure?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Schedule | null> {
+  const training = options.training ?? false;
+  const shapes = inferShapes(forward, [inputShape]);
+  const nodes = computed(forward, shapes);
+  let costed = nodes;
+  if (training) {
+    const tg = buildTrainingGraph(forward, [inputShape]);
+    costed = computed(tg.graph, inferShapes(tg.graph, [inputShape, tg.outputShape]));
+  }
+  const store = await calibrationStore();
+  const tables = new Map<Backend, Calibration>();
+  for (const b of candidates) tables.set(b, (await store.load(fingerprint(b))) ?? { kernels: {}, copies: {} });
+
+  // What is not cached yet: each distinct kernel once per candidate that has it.
+  const work: Work[] = [];
+  for (const b of candidates) {
+    const table = tables.get(b) as Calibration;
+    const seen = new Set<string>();
+    for (const c of costed) {
+      if (!hasKernel(b, c.node.op)) continue;
+      const key = nodeKey(c.node, c.inputShapes, c.outputShape);
+      if (key in table.kernels || seen.has(key)) continue;
+      seen.add(key);
+      work.push({ backend: b, key, ...c });
+    }
+  }
+  // Without measuring (a first call that must not wait): decide only from a complete cache.
+  const copiesCached = candidates.every((b) => {
+    const t = tables.get(b) as Calibration;
+    return Object.keys(t.copies).length > 0 && (!training || t.updateMsPerFloat !== undefined);
+  });
+  if (options.measure === false && (work.length > 0 || !copiesCached)) return null;
+  work.forEach((w, i) => {
+    options.onProgress?.(i, work.length);
+    (tables.get(w.backend) as Calibration).kernels[w.key] = timeNode(w.node, w.inputShapes, w.backend);
+  });
+  options.onProgress?.(work.length, work.length);
+  // Copies between every pair of places (the host included), and one update's cost per float when training.
+  const places: (Backend | null)[] = [null, ...candidates];
+  const nameOf = (b: Backend | null) => (b ? b.name : 'host');
+  const copyCost = new Map<string, CopyCost>();
+  for (const from of places) {
+    for (const to of places) {
+      if (from === to || (!from && !to)) continue;
+      const owner = (to ?? from) as Backend;
+      const table = tables.get(owner) as Calibration;
+      const k = `${nameOf(from)}→${nameOf(to)}`;
+      table.copies[k] ??= timeCopy(from, to);
+      copyCost.set(k, table.copies[k]);
+    }
+  }
+  if (training) {
+    for (const b of candidates) {
+      const table = tables.get(b) as Calibration;
+      table.updateMsPerFloat ??= timeUpdate(b);
+    }
+  }
+  for (const b of candidates) await store.save(fingerprint(b), tables.get(b) as Calibration);
+
+  // Layer costs: a layer's forward node, its backward nodes (named after it) and its parameters' updates.
+  const layerCost = (name: string, b: Backend): number => {
+    const table = tables.get(b) as Calibration;
+    let ms = 0;
+    for (const c of costed) {
+      if (c.node.name !== name && !c.node.name.startsWith(`${name}.`)) continue;
+      if (!hasKernel(b, c.node.op)) return Number.POSITIVE_INFINITY;
+      ms += table.kernels[nodeKey(c.node, c.inputShapes, c.outputShape)] ?? 0;
+    }
+    if (training) {
+      const floats = nodes
+        .filter((c) => c.node.name === name)
+        .flatMap((c) => Object.values(c.node.params))
+        .filter(isTrainable)
+        .reduce((a, p) => a + p.size, 0);
+      ms += floats * (table.updateMsPerFloat ?? 0);
+    }
+    return ms;
+  };
+
+  // The assignment problem over the forward nodes (values by alias root; each layer decided by its first node).
+  const root = Array.from({ length: forward.numValues }, (_, i) => i);
+  for (const n of forward.nodes) if (opDef(n.op).alias?.(n.attrs as never)) root[n.output] = root[n.inputs[0]];
+  const problemNodes: AssignNode[] = nodes.map((c) => ({
+    inputs: c.node.inputs.map((v) => root[v]),
+    output: root[c.node.output],
+    outputBytes: 4 * sizeOf(c.outputShape),
+  }));
+  const costs = nodes.map((c) => candidates.map((b) => layerCost(c.node.name, b)));
+  const factor = training ? 2 : 1; // a value crossing forward is crossed back by its gradient
+  const result = assign({
+    nodes: problemNodes,
+    inputs: forward.inputs.map((v) => ({ value: root[v], bytes: 4 * sizeOf(shapes[v]) })),
+    outputs: forward.outputs.map((v) => root[v]),
+    backends: candidates.length,
+    cost: (i, b) => costs[i][b],
+    copy: (bytes, from, to) => {
+      const c = copyCost.get(`${nameOf(from === HOST ? null : candidates[from])}→${nameOf(to === HOST ? null : candidates[to])}`);
+      const ms = c ? copyMs(c, bytes) : 0;
+      return from === HOST || to === HOST ? ms : factor * ms;
+    },
+  });
+  const layers = new Map<string, Backend>();
+  const lines: LayerPlacement[] = [];
+  nodes.forEach((c, i) => {
+    const b = layers.get(c.node.name) ?? candidates[result.backends[i]];
+    if (!layers.has(c.node.name)) {
+      layers.set(c.node.name, b);
+      lines.push({
+        layer: [c.node.name, ...(c.node.fused ?? [])].join('+'),
+        op: c.node.op,
+        outputShape: c.outputShape,
+        backend: b.name,
+        estimatedMs: Object.fromEntries(candidates.map((cb, k) => [cb.name, costs[i][k]])),
+      });
+    }
+  });
+  return {
+    layers,
+    lines,
+    estimatedTotalMs: result.totalMs,
+    estimatedCopyMs: result.copyMs,
+    measured: work.length,
+    candidates: candidates.map((b) => b.name),
+    notes: [...store.notes],
+  };
+}
+
+/** ms per parameter of an SGD update with momentum on `backend` (measured on 1M floats). */
+function timeUpdate(backend: Backend): number {
+  const n = 1 << 20;
+  const m = backend.memory;
+  const p = m.alloc(4 * n);
+  const g = m.alloc(4 * n);
+  const buf = m.alloc(4 * n);
+  try {
+    m.fill(p, n, 0.5);
+    m.fill(g, n, 0.01);
+    m.fill(buf, n, 0);
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, r === 0);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[2] / n;
+  } finally {
+    m.free(p);
+    m.free(g);
+    m.free(buf);
+  }
+}
