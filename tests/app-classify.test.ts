@@ -257,7 +257,7 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     await denied.close();
   });
 
-  it('runs the benchmark: every wasm build and the reference backend on both models, per-layer chart, JSON export', async () => {
+  it('runs the benchmark: every wasm build, the reference backend and auto (with its placement) on both models, per-layer chart, JSON export', async () => {
     const page = await appPage(context, errors);
     await openApp(page, url, '?view=bench');
     await page.click('#bench-run');
@@ -273,7 +273,7 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     const ok = result.rows.filter((r: { status: string }) => r.status === 'ok');
     expect(ok.map((r: { model: string; backend: string }) => `${r.model} / ${r.backend}`)).toEqual(
       ['reference CNN', 'shipped model'].flatMap((m) =>
-        ['wasm (relaxed)', 'wasm (simd)', 'wasm (scalar)', 'reference'].map((b) => `${m} / ${b}`),
+        ['wasm (relaxed)', 'wasm (simd)', 'wasm (scalar)', 'reference', 'auto'].map((b) => `${m} / ${b}`),
       ),
     );
     for (const r of ok) expect(r.imagesPerSecond).toBeCloseTo(1000 / r.ms, 6);
@@ -281,8 +281,18 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     expect(result.rows.filter((r: { status: string }) => r.status !== 'ok').map((r: { backend: string }) => r.backend)).toEqual([
       'wasm threads',
       'WebGPU',
-      'auto (placement)',
     ]);
+    // Each row says where its layers ran; auto's placement covers every layer of the model once.
+    for (const r of ok) expect(r.placement.copies).toBeGreaterThanOrEqual(0);
+    const single = ok.find(
+      (r: { model: string; backend: string }) => r.model === 'shipped model' && r.backend === 'wasm (relaxed)',
+    );
+    const auto = ok.find((r: { model: string; backend: string }) => r.model === 'shipped model' && r.backend === 'auto');
+    const count = (p: { layers: Record<string, number> }) => Object.values(p.layers).reduce((a, b) => a + b, 0);
+    expect(single.placement.layers).toEqual({ wasm: count(single.placement) });
+    expect(single.placement.copies).toBe(0);
+    expect(count(auto.placement)).toBe(count(single.placement));
+    expect(await page.locator('#bench-table').textContent()).toMatch(/auto\s*placement: /);
     expect(Object.keys(result.layers)).toEqual(['reference CNN', 'shipped model']);
     expect(result.layers['reference CNN'].rows.map((l: { name: string }) => l.name)).toContain('conv1+relu1');
     expect(await page.locator('#bench-table tbody tr').count()).toBe(result.rows.length);

@@ -1,7 +1,7 @@
 // The Benchmark view: vireo's forward pass at batch 1 on the reference CNN and on the shipped model, on every
-// backend this browser has (the wasm builds relaxed / simd / scalar, and the plain TypeScript reference
-// backend), per-layer times of the fastest as a chart, images per second, and the results as JSON. This is
-// what a developer runs on the target device before shipping.
+// backend this browser has (the wasm builds relaxed / simd / scalar, the plain TypeScript reference backend,
+// and 'auto', the scheduler's placement with its copies), per-layer times of the fastest as a chart, images
+// per second, and the results as JSON. This is what a developer runs on the target device before shipping.
 import { backendInfo, manualSeed, nn } from '../vireo.browser.js';
 import { barChart } from './chart.js';
 import { loadShipped } from './models.js';
@@ -13,6 +13,8 @@ const TARGETS = [
   { backend: 'wasm', build: 'simd', runs: 20 },
   { backend: 'wasm', build: 'scalar', runs: 10 },
   { backend: 'reference', build: null, runs: 3 },
+  // The scheduler times each layer on every backend and places the plan (copies where values cross).
+  { backend: 'auto', build: null, runs: 20 },
 ];
 
 /** The reference CNN (the classic CIFAR-10 network, 88.6 MFLOP per image) with seeded random weights. */
@@ -56,7 +58,6 @@ async function futureRows() {
       status: `not in this vireo version${crossOriginIsolated ? '' : '; this page is not cross-origin isolated either (no shared memory)'}`,
     },
     { backend: 'WebGPU', status: `not in this vireo version; ${gpu}` },
-    { backend: 'auto (placement)', status: 'not in this vireo version: the wasm backend picks its best build' },
   ];
 }
 
@@ -76,7 +77,21 @@ async function timeOne(net, shape, target) {
     await yieldToBrowser();
   }
   const ms = median(times);
-  return { ms, imagesPerSecond: 1000 / ms, runs: target.runs, flops: plan.totalFlops, plan, x };
+  return { ms, imagesPerSecond: 1000 / ms, runs: target.runs, flops: plan.totalFlops, placement: placementOf(plan), plan, x };
+}
+
+/** Where the plan's layers run and what crosses between backends: "wasm ×9", or "wasm ×7, reference ×2; 2 copies, 8.0 KB". */
+function placementOf(plan) {
+  const steps = plan.placement;
+  const counts = {};
+  for (const s of steps) if (s.kind === 'kernel') counts[s.backend] = (counts[s.backend] ?? 0) + 1;
+  const copies = steps.filter((s) => s.kind === 'copy');
+  const bytes = copies.reduce((a, c) => a + (c.bytes ?? 0), 0);
+  const where = Object.entries(counts)
+    .map(([b, n]) => `${b} ×${n}`)
+    .join(', ');
+  const text = copies.length ? `${where}; ${copies.length} copies, ${(bytes / 1024).toFixed(1)} KB` : `${where}; no copies`;
+  return { layers: counts, copies: copies.length, copyBytes: bytes, text };
 }
 
 async function perLayer(plan, x, runs = 5) {
@@ -162,6 +177,7 @@ export function benchView(root) {
             imagesPerSecond: r.imagesPerSecond,
             runs: r.runs,
             flops: r.flops,
+            placement: r.placement,
             status: 'ok',
           };
           if (!best || r.ms < best.ms) best = { ms: r.ms, target, label };
@@ -194,7 +210,13 @@ export function benchView(root) {
   }
 
   function addRow(r) {
-    const name = h('td', {}, r.model === 'all' ? r.backend : `${r.model} · ${r.backend}`);
+    const name = h(
+      'td',
+      {},
+      r.model === 'all' ? r.backend : `${r.model} · ${r.backend}`,
+      // Where auto put the layers (kernels per backend, copies between them).
+      r.backend === 'auto' && r.placement ? h('div', { class: 'note' }, `placement: ${r.placement.text}`) : null,
+    );
     if (r.status === 'ok')
       tbody.append(
         h(
