@@ -25,12 +25,17 @@ export {
   saveModel,
   loadModel,
   readModelMeta,
+  encodeModel,
+  decodeModel,
+  parseModelMeta,
+  type ModelFiles,
   moduleToSpec,
   moduleFromSpec,
   type ModelMeta,
   type LayerSpec,
   type SaveModelOptions,
 } from './io/model-file.js';
+export { writeTar, readTar, type TarEntry } from './io/tar.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
 export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
 export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';

@@ -18,7 +18,7 @@ import { type Checkpoint, encodeCheckpoint, loadCheckpoint } from '../io/checkpo
 import { machineCores } from '../data/pool.js';
 import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
 import { checkPlanMemory } from '../io/model-check.js';
-import { encodeModel, loadModel } from '../io/model-file.js';
+import { encodeModel, loadModel, modelFileEntries } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
 import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
@@ -444,7 +444,7 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
   // The model, its weights and the checkpoint as one directory, replaced in one atomic step: a kill at any
   // moment leaves the previous save or this one, whose three files always agree.
   const save = (epoch: number, step: number, record: Record<string, unknown> | null) => {
-    const { files } = encodeModel(model, {
+    const files = encodeModel(model, {
       name: modelName,
       inputShape,
       classes,
@@ -456,7 +456,8 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
         ...(record ? { last: record } : {}),
       },
     });
-    return writeDirectoryAtomic(outDir, [...files, { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) }]);
+    const entries = [...modelFileEntries(files), { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) }];
+    return writeDirectoryAtomic(outDir, entries);
   };
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
