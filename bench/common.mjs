@@ -1,5 +1,5 @@
 // Pieces every benchmark script shares: the command-line options, the median, number and table formatting,
-// the reference CNN of issue 2 (built through the package's nn, which each script imports itself), writing
+// the reference CNN (built through the package's nn, which each script imports itself), writing
 // the result file and running as a command.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -48,7 +48,7 @@ export function table(headers, rows, align) {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** The reference CNN of issue 2 (the classic CIFAR-10 network), named as in the issue. */
+/** The reference CNN (the classic CIFAR-10 network), its layers named as in vireo's design. */
 export function referenceCnn(nn) {
   return new nn.Sequential({
     conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),

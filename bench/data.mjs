@@ -1,4 +1,4 @@
-// Data pipeline benchmark (issue 4): images/s of the issue's preprocessing on CIFAR-sized 32x32 RGB
+// Data pipeline benchmark: images/s of the target preprocessing on CIFAR-sized 32x32 RGB
 // input, resized to 224 and to 32 (Resize, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation(20),
 // ToTensor, Normalize), with vireo's DataLoader at 0, 1 and 2 workers, against the same pipeline
 // written with @tensorflow/tfjs-core image ops (resizeBilinear with half-pixel centres, flipLeftRight,

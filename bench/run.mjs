@@ -1,4 +1,4 @@
-// `npm run bench`: the reference CNN (issue 2) forward at batch 1 and 32 on every wasm build this engine
+// `npm run bench`: the reference CNN (the classic CIFAR-10 network) forward at batch 1 and 32 on every wasm build this engine
 // runs and on @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, one thread), in one run; a per-layer table for
 // the best build; and this machine's WebAssembly SIMD peak from a register-only multiply-add loop
 // (bench/peak.ts), so every figure can be read as a fraction of what the FP units can do.
@@ -17,13 +17,13 @@ export { UsageError };
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** FLOPs per image of the reference CNN as issue 2 states it; Plan.totalFlops is checked against it. */
+/** FLOPs per image of the reference CNN as vireo's design targets state it; Plan.totalFlops is checked against it. */
 const ISSUE_FLOPS_PER_IMAGE = 89.6e6;
 const BATCHES = [1, 32];
 
 export const usage = `usage: vireo bench [--quick] [--json] [--out FILE] [--no-peer] [--builds LIST]
 
-Runs the reference CNN (issue 2) forward at batch 1 and 32 on each wasm build and on
+Runs the reference CNN (the classic CIFAR-10 network) forward at batch 1 and 32 on each wasm build and on
 @tensorflow/tfjs-backend-wasm (SIMD, 1 thread), a per-layer table, and the machine's wasm SIMD peak.
 
   --quick          fewer repetitions (a smoke run; figures are noisier)
@@ -180,16 +180,18 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     inputs[b] = x;
   }
 
-  say(`vireo bench — reference CNN (issue 2), ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
+  say(
+    `vireo bench — reference CNN (classic CIFAR-10 network), ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`,
+  );
   say(`engine: default wasm build '${info.build}', features ${JSON.stringify(features)}`);
 
-  // FLOPs from the engine's own count (reference backend: it has every kernel), checked against the issue's figure.
+  // FLOPs from the engine's own count (reference backend: it has every kernel), checked against the design figure.
   await net.to('reference');
   const refPlan1 = await net.plan([1, 3, 32, 32]);
   const flopsPerImage = refPlan1.totalFlops;
   const flopsCheck = flopsPerImage / ISSUE_FLOPS_PER_IMAGE - 1;
   say(
-    `FLOPs/image: ${(flopsPerImage / 1e6).toFixed(2)} M from Plan.totalFlops (issue states ${ISSUE_FLOPS_PER_IMAGE / 1e6} M; ` +
+    `FLOPs/image: ${(flopsPerImage / 1e6).toFixed(2)} M from Plan.totalFlops (the design target states ${ISSUE_FLOPS_PER_IMAGE / 1e6} M; ` +
       `${(100 * flopsCheck).toFixed(1)}% apart${Math.abs(flopsCheck) > 0.02 ? ' — CHECK' : ''})`,
   );
   const reference1 = (await net.forward(tensor(inputs[1], [1, 3, 32, 32]))).dataSync();
@@ -408,7 +410,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     }
   }
 
-  // Targets from issue 2 (informational; the bench never fails on them).
+  // vireo's inference speed targets (informational; the bench never fails on them).
   const ok = (r) => r?.status === 'ok';
   const vireoBest = (b) => rows.filter((r) => r.engine === 'vireo' && r.batch === b && ok(r)).sort((x, y) => x.ms - y.ms)[0];
   const relaxed32 = rows.find((r) => r.engine === 'vireo' && r.build === 'relaxed' && r.batch === 32 && ok(r));
@@ -418,7 +420,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     { target: 'relaxed build ≥ 48 GFLOP/s at batch 32', value: relaxed32?.gflops ?? null, need: 48, unit: ' GFLOP/s' },
   ].map((t) => ({ ...t, met: t.value == null ? null : t.value >= t.need }));
   say('');
-  say('targets (issue 2):');
+  say('inference speed targets:');
   for (const t of targets) {
     say(
       `  ${t.met == null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.value == null ? 'not measured' : `${t.value.toFixed(2)}${t.unit}`}`,

@@ -1,4 +1,4 @@
-// Training benchmark (issue 3): one step of the reference CNN at batch 32 — forward, CrossEntropyLoss,
+// Training benchmark: one step of the reference CNN at batch 32 — forward, CrossEntropyLoss,
 // backward, SGD momentum update — on every wasm build vireo runs, and in the same run on PyTorch's CPU build
 // with one thread (bench/train_torch.py, when /usr/bin/python3 has torch) and on @tensorflow/tfjs-backend-cpu
 // (tf.variableGrads through optimizer.minimize). It also tries to train the model on
@@ -519,7 +519,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     { target: '≥ 1.3× PyTorch (CPU, 1 thread)', value: bestRow?.vsPytorch ?? null, need: 1.3, unit: '×' },
   ].map((t) => ({ ...t, met: t.value == null ? null : t.value >= t.need }));
   say('');
-  say('targets (issue 3):');
+  say('training speed targets:');
   for (const t of targets)
     say(
       `  ${t.met == null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.value == null ? 'not measured' : `${t.value.toFixed(2)}${t.unit}`}`,

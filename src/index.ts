@@ -10,19 +10,32 @@ export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
 export { manualSeed, Random } from './core/random.js';
-export { VireoError, ShapeError, FormatError, StateDictError, ArgumentError, BackendFault } from './core/errors.js';
+export {
+  VireoError,
+  ShapeError,
+  FormatError,
+  StateDictError,
+  ArgumentError,
+  BackendFault,
+  LimitError,
+} from './core/errors.js';
 export type { Shape } from './core/shape.js';
 export { readSafetensors, readSafetensorsFile, writeSafetensors } from './io/safetensors.js';
 export {
   saveModel,
   loadModel,
   readModelMeta,
+  encodeModel,
+  decodeModel,
+  parseModelMeta,
+  type ModelFiles,
   moduleToSpec,
   moduleFromSpec,
   type ModelMeta,
   type LayerSpec,
   type SaveModelOptions,
 } from './io/model-file.js';
+export { writeTar, readTar, type TarEntry } from './io/tar.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
 export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
 export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';

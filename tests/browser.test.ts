@@ -72,7 +72,7 @@ describe.skipIf(skipReason !== null)('demo page in chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     try {
-      await page.goto(`${url}${query}`);
+      await page.goto(`${url}reference.html${query}`);
       await page.waitForFunction(() => (window as { vireoDemo?: unknown }).vireoDemo !== undefined, null, { timeout: 60_000 });
       const result = (await page.evaluate(() => (window as unknown as { vireoDemo: unknown }).vireoDemo)) as DemoResult;
       expect(errors).toEqual([]);

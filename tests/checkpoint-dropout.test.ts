@@ -153,7 +153,9 @@ describe('checkpoints of a model with Dropout(p = 0.5)', () => {
   it('a checkpoint whose rng.dropout is not an object of layers is a FormatError naming the file', async () => {
     const c = await firstPart('reference', join(dir, 'bad-source.safetensors'));
     const bad = encodeCheckpoint({ ...c, rng: { ...c.rng, dropout: [1, 2] as never } });
-    expect(() => decodeCheckpoint(bad, 'bad.safetensors')).toThrow(/bad\.safetensors: checkpoint rng\.dropout is not an object/);
+    expect(() => decodeCheckpoint(bad, 'bad.safetensors')).toThrow(
+      /bad\.safetensors: checkpoint field 'rng\.dropout' must be an object/,
+    );
   });
 
   it('loadRngState checks the layers and values before writing anything', () => {

@@ -69,7 +69,7 @@ describe('vireo command', () => {
     const outputs = [];
     for (let i = 0; i < 2; i++) {
       const io = capture();
-      expect(await run(['demo', '--json', '--runs', '1', '--seed', '3'], io)).toBe(0);
+      expect(await run(['demo', '--terminal', '--json', '--runs', '1', '--seed', '3'], io)).toBe(0);
       outputs.push(JSON.parse(io.stdout[0]));
     }
     const [a, b] = outputs;

@@ -368,7 +368,17 @@ describe('vireo predict / eval on an imported model', () => {
     const f = await vireo('import', fixture('resnet_mini'), '--out', dir, '--classes-file', names);
     expect(f.status, f.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).classes).toEqual(classes);
-    const both = await vireo('import', fixture('resnet_mini'), '--out', dir, '--classes-file', names, '--classes', 'a');
+    const both = await vireo(
+      'import',
+      fixture('resnet_mini'),
+      '--out',
+      dir,
+      '--force',
+      '--classes-file',
+      names,
+      '--classes',
+      'a',
+    );
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/give --classes or --classes-file, not both/);
 
@@ -385,7 +395,7 @@ describe('vireo predict / eval on an imported model', () => {
     }
 
     // An imported directory without its model.onnx.
-    expect((await vireo('import', fixture('resnet_mini'), '--out', dir)).status).toBe(0);
+    expect((await vireo('import', fixture('resnet_mini'), '--out', dir, '--force')).status).toBe(0);
     rmSync(join(dir, 'model.onnx'));
     const png = join(tmp, 'picture.png');
     const m = await vireo('predict', '--model', dir, png);
@@ -400,7 +410,7 @@ describe('vireo predict / eval on an imported model', () => {
     const q = await vireo('predict', '--model', reluDir, png);
     expect(q.status).toBe(1);
     expect(q.stderr).toMatch(/model\.json: no inputShape: the imported model is not an image classifier/);
-    const c = await vireo('import', relu, '--out', reluDir, '--classes', 'a,b');
+    const c = await vireo('import', relu, '--out', reluDir, '--force', '--classes', 'a,b');
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/--classes: .*relu\.onnx is not an image classifier/);
   }, 60_000);

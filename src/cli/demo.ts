@@ -1,14 +1,30 @@
 import { type WasmBuild, manualSeed, tensor } from '../index.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
+import { packageRoot } from './package.js';
 import { backendOption } from './ui.js';
 import { cifar10Classes, cifarNetFor } from './zoo.js';
 import { pixelsToChw, sampleImageRgb, topK } from './sample.js';
+import { appHeaders, ensureAppBuilt, serveApp } from './serve-app.js';
 
-export const demoHelp = `usage: vireo demo [--seed N] [--backend wasm|reference] [--build relaxed|simd|scalar] [--runs N] [--json]
+export const demoHelp = `usage: vireo demo [--port N] [--host H]
+       vireo demo --terminal [--seed N] [--backend wasm|reference] [--build relaxed|simd|scalar] [--runs N] [--json]
 
-Runs the reference CNN (issue 2, CIFAR-10 classes) with seeded random weights on an embedded 32×32
-picture and prints the top-5 classes and the time per forward. Random weights mean the classes are not
-meaningful yet: training arrives with \`vireo train\`.
+Serves the vireo web app on this machine and prints its URL: Classify (a Fashion-MNIST model vireo
+trained, with the camera, files, drag-and-drop or paste), Teach (train a classifier from your own camera
+pictures, in the browser) and Benchmark (vireo's speed on this device). It builds the app first when
+dist/app/ is missing or older than its sources; \`npm run build:demo\` writes the same static folder for
+any web server. The server sends the headers the app needs: ${Object.entries(appHeaders)
+  .slice(0, 2)
+  .map(([k, v]) => `${k}: ${v}`)
+  .join(', ')}.
+
+  --port N       port to listen on (default 8000; 0 picks a free one)
+  --host H       address to listen on (default 127.0.0.1; 0.0.0.0 lets phones on your network connect,
+                 but browsers give camera access to http pages on localhost only)
+
+--terminal runs the reference CNN (the classic CIFAR-10 network) with seeded random weights on an
+embedded 32×32 picture in this process instead, and prints the top-5 classes and the time per forward.
+The weights are random, so the ranking is not a prediction: it shows the engine runs and how fast.
 
   --seed N       weight seed for manualSeed (default 0)
   --backend B    wasm (default) or reference
@@ -57,6 +73,9 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     build: { type: 'string' },
     runs: { type: 'string' },
     json: { type: 'boolean' },
+    terminal: { type: 'boolean' },
+    port: { type: 'string' },
+    host: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -70,7 +89,18 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   }
   if (build !== undefined && backend !== 'wasm') throw new UsageError('--build applies to --backend wasm only');
   const seed = intOption(values.seed, 'seed', 0, 0);
-  const runs = intOption(values.runs, 'runs', 20, 0);
+  const runs = intOption(values.runs, 'runs', 20, 1);
+  const port = intOption(values.port, 'port', 8000, 0);
+  if (!values.terminal) {
+    const terminalOnly = ['seed', 'backend', 'build', 'runs', 'json'].filter(
+      (k) => values[k as keyof typeof values] !== undefined,
+    );
+    if (terminalOnly.length)
+      throw new UsageError(`--${terminalOnly[0]} applies to \`vireo demo --terminal\` (the web app takes no such option)`);
+    return serveCommand(values.host ?? '127.0.0.1', port, io);
+  }
+  if (values.port !== undefined || values.host !== undefined)
+    throw new UsageError('--port and --host serve the web app; leave out --terminal');
 
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {
@@ -107,6 +137,24 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   io.out(
     `time: first forward ${result.firstMs.toFixed(1)} ms (plan + weight packing), then ${result.warmMs.toFixed(2)} ms (median of ${result.runs})`,
   );
-  io.out('note: the weights are random, so the ranking is not a prediction; `vireo train` (issue 5) will train them.');
+  io.out('note: the weights are random, so the ranking is not a prediction; `vireo demo` without --terminal serves');
+  io.out('the web app, whose Classify view runs a model vireo trained on Fashion-MNIST.');
+  return 0;
+}
+
+/** Builds the app if needed and serves it until the process is stopped. */
+async function serveCommand(host: string, port: number, io: Io): Promise<number> {
+  const dir = ensureAppBuilt(packageRoot, io.err);
+  const server = await serveApp(dir, host, port);
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  io.out(`vireo app: http://${shown}:${actual}/`);
+  io.out(`serving ${dir} (Ctrl-C stops)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => server.close(() => resolve());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   return 0;
 }

@@ -7,7 +7,7 @@ import * as T from '../data/transforms.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { Subset, detectData, openData, range } from './data.js';
 import { type Classifier, type ClassifierMeta, forwardAnyBatch, loadClassifier } from './model-dir.js';
-import { backendOption, choice, colours, progress } from './ui.js';
+import { backendOption, choice, colours, printable, progress, toBackend } from './ui.js';
 
 export const evalHelp = `usage: vireo eval [--model DIR] [--data DIR] [--split test|train] [--limit N] [--json]
 
@@ -108,16 +108,18 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const ui = colours(io);
+  // Human output: class names come from a file and may hold terminal escapes.
+  const names = meta.classes.map(printable);
   io.out(
-    `${ui.bold('vireo eval')}: ${dir} on ${data.label}, ${split} split, ${result.images} images (${result.seconds.toFixed(1)} s)`,
+    `${ui.bold('vireo eval')}: ${printable(dir)} on ${data.label}, ${split} split, ${result.images} images (${result.seconds.toFixed(1)} s)`,
   );
   io.out(`accuracy ${ui.bold(result.accuracy.toFixed(4))}   macro F1 ${result.macroF1.toFixed(4)}`);
-  const w = Math.max(5, ...meta.classes.map((c) => c.length));
+  const w = Math.max(5, ...names.map((c) => c.length));
   io.out('');
   io.out(`${'class'.padEnd(w)}  precision  recall     f1  support`);
-  for (const r of perClass)
+  for (const [c, r] of perClass.entries())
     io.out(
-      `${r.class.padEnd(w)}  ${r.precision.toFixed(4).padStart(9)}  ${r.recall.toFixed(4).padStart(6)}  ${r.f1.toFixed(4).padStart(6)}  ${String(r.support).padStart(7)}`,
+      `${names[c].padEnd(w)}  ${r.precision.toFixed(4).padStart(9)}  ${r.recall.toFixed(4).padStart(6)}  ${r.f1.toFixed(4).padStart(6)}  ${String(r.support).padStart(7)}`,
     );
   io.out('');
   io.out('confusion matrix (rows: true class, columns: predicted, in class order)');
@@ -129,7 +131,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   );
   result.confusion.forEach((row, r) =>
     io.out(
-      `${meta.classes[r].padEnd(w)} ${row.map((v, c) => (r === c ? ui.green : (s: string) => s)(String(v).padStart(cw))).join('')}`,
+      `${names[r].padEnd(w)} ${row.map((v, c) => (r === c ? ui.green : (s: string) => s)(String(v).padStart(cw))).join('')}`,
     ),
   );
   return 0;
@@ -144,7 +146,7 @@ export async function evaluateModel(
   io: Io,
   showProgress: boolean,
 ) {
-  await model.to(backend);
+  await toBackend(model, backend, io);
   model.eval();
   const loader = new DataLoader(set, { batchSize, numWorkers: 0 });
   const cm = new metrics.ConfusionMatrix(meta.classes.length);

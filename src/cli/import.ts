@@ -1,15 +1,18 @@
 // `vireo import model.onnx --out DIR`: converts an ONNX model to a vireo model directory.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { FormatError, UnsupportedOpError, importOnnx, writeSafetensors } from '../index.js';
 import { inferShapes } from '../graph/shapes.js';
 import { type OnnxModelProto, decodeOnnx } from '../io/onnx/decode.js';
 import { unsupportedNodes } from '../io/onnx/model.js';
+import { writeDirectoryAtomic } from '../io/directory.js';
+import { checkMemory } from '../io/model-check.js';
+import { claimOutputDir } from './out-dir.js';
 import { parseArgs } from 'node:util';
-import { type Io, UsageError } from './args.js';
+import { type Io, UsageError, joinNegativeValues } from './args.js';
 
 export const importHelp = `usage: vireo import MODEL.onnx --out DIR [--classes A,B,… | --classes-file FILE]
-                    [--mean M,… --std S,…] [--input-size H,W] [--json]
+                    [--mean M,… --std S,…] [--input-size H,W] [--force] [--json]
 
 Converts an ONNX model (opsets 9-18) to a vireo model directory:
   DIR/model.json          format 'vireo-onnx': inputs, outputs, opset and the converted graph (node, op, parameters);
@@ -20,7 +23,9 @@ An image classifier (one [N, C, H, W] input, one [N, classes] output) then runs 
 \`vireo predict FILE… --model DIR\` and \`vireo eval --model DIR --data …\`.
 Unsupported ops are listed by op type and node name (exit status 1).
 
-  --out DIR            where to write (created if missing)
+  --out DIR            where to write (created if missing; written as a whole, atomically); a directory
+                       holding another model is refused unless --force
+  --force              replace the model in --out
   --classes A,B,…      class names in output order (default: "0", "1", …)
   --classes-file FILE  class names, one per line
   --mean M,… --std S,… per-channel normalization after scaling pixels to [0, 1] (default: none)
@@ -43,6 +48,8 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   if (!values.out) throw new UsageError('--out DIR is required');
   const file = positionals[0];
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const outDir = resolve(values.out);
+  await claimOutputDir(outDir, { option: '--out', force: Boolean(values.force), resuming: false });
   const bytes = new Uint8Array(readFileSync(file));
   let proto: OnnxModelProto;
   try {
@@ -55,6 +62,8 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   const missing = unsupportedNodes(proto);
   if (missing.length > 0) return reportUnsupported(io, file, missing, values.json);
   const image = imageInput(file, proto, values);
+  if (image)
+    checkMemory(4 * image.shape.reduce((a, b) => a * b, 1), `${file}: input '${image.name}' of 1×${image.shape.join('×')}`);
   let model: Awaited<ReturnType<typeof importOnnx>>;
   try {
     model = await importOnnx(bytes, image ? { inputShapes: { [image.name]: [1, ...image.shape] } } : {});
@@ -66,6 +75,12 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const graph = model.buildGraph(model.declaredInputShapes, false);
+  if (image) {
+    // Every value of a one-image forward: what a plan of this model will hold, checked before one is built.
+    let values = 0;
+    for (const v of inferShapes(graph, model.declaredInputShapes)) if (v) values += v.reduce((a, b) => a * b, 1);
+    checkMemory(4 * values, `${file}: a plan for 1×${image.shape.join('×')} input`);
+  }
   const classifier = image && classifierMeta(file, model, graph, image, values);
   const meta = {
     format: 'vireo-onnx',
@@ -85,13 +100,13 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     onnx: 'model.onnx',
     ...(classifier ?? {}),
   };
-  mkdirSync(values.out, { recursive: true });
-  writeFileSync(
-    join(values.out, 'weights.safetensors'),
-    writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo import' }),
-  );
-  writeFileSync(join(values.out, 'model.json'), `${JSON.stringify(meta, null, 2)}\n`);
-  copyFileSync(file, join(values.out, 'model.onnx'));
+  // One atomic step: a failure or a kill leaves the directory as it was (never half a model, never the
+  // previous model's checkpoint beside the import).
+  await writeDirectoryAtomic(outDir, [
+    { name: 'weights.safetensors', data: writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo import' }) },
+    { name: 'model.json', data: `${JSON.stringify(meta, null, 2)}\n` },
+    { name: 'model.onnx', data: bytes },
+  ]);
   const summary = {
     ok: true,
     out: values.out,
@@ -121,22 +136,20 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+const importOptions = {
+  out: { type: 'string' },
+  classes: { type: 'string' },
+  'classes-file': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  'input-size': { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 const parseOptions = (args: string[]) =>
-  parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string' },
-      classes: { type: 'string' },
-      'classes-file': { type: 'string' },
-      mean: { type: 'string' },
-      std: { type: 'string' },
-      'input-size': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  parseArgs({ args: joinNegativeValues(args, importOptions), allowPositionals: true, strict: true, options: importOptions });
 
 type Values = ReturnType<typeof parseOptions>['values'];
 

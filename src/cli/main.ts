@@ -15,7 +15,7 @@ Commands:
   eval    accuracy, per-class precision/recall/F1 and the confusion matrix of a trained or imported model
   predict top-k classes of images (PNG/JPEG) or dataset files with a trained or imported model
   import  convert an ONNX model to a model directory (class names, normalization, input size optional)
-  demo    run the reference CNN on an embedded picture; prints the top-5 classes and the timing
+  demo    serve the web app (classify, teach from the camera, benchmark) on localhost and print its URL
   info    runtime, WebAssembly SIMD / relaxed-SIMD support, and which wasm build runs
   bench   the benchmark: each wasm build vs tfjs-backend-wasm, per layer, and the machine's SIMD peak
 

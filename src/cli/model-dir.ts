@@ -4,7 +4,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, StateDictError, type Tensor, importOnnx, readSafetensors, tensor } from '../index.js';
+import { inferShapes } from '../graph/shapes.js';
+import { settleDirectory } from '../io/directory.js';
+import { checkMemory, insideDirectory, memoryLimit } from '../io/model-check.js';
 import { loadModel, modelJson, weightsFile } from '../io/model-file.js';
+import { readRegularFile } from '../io/read-file.js';
 import type { Module } from '../nn/module.js';
 
 /** What eval/predict need to know about a classifier, whichever command wrote its directory. */
@@ -30,6 +34,8 @@ export interface Classifier {
 
 /** Loads `dir` (absolute) as a classifier; errors are FormatErrors naming the file. */
 export async function loadClassifier(dir: string): Promise<Classifier> {
+  // A save a killed process left half done is finished (or rolled back) before anything is read.
+  await settleDirectory(dir);
   const path = join(dir, modelJson);
   // No model.json: loadModel's message (what to run to make one).
   if (!existsSync(path)) return fromTrained(await loadModel(dir));
@@ -96,26 +102,38 @@ async function loadImported(dir: string, path: string, raw: Record<string, unkno
     path,
     `normalization needs ${shape[0]} means and stds (or null)`,
   );
-  const onnxPath = join(dir, typeof raw.onnx === 'string' ? raw.onnx : 'model.onnx');
+  const onnxPath = await insideDirectory(dir, raw.onnx ?? 'model.onnx', path, 'onnx');
   if (!existsSync(onnxPath))
     throw new FormatError(
       `${onnxPath}: missing; an imported model directory reloads from its ONNX file (re-run \`vireo import MODEL.onnx --out ${dir}\`)`,
     );
   const batchDim = inputs[0].shape?.[0];
   const batch = typeof batchDim === 'number' && batchDim > 0 ? batchDim : null;
+  checkMemory(4 * (batch ?? 1) * shape[0] * shape[1] * shape[2], `${path}: an input of ${[batch ?? 1, ...shape].join('×')}`);
   let model: Awaited<ReturnType<typeof importOnnx>>;
   try {
-    model = await importOnnx(new Uint8Array(readFileSync(onnxPath)), {
+    model = await importOnnx(await readRegularFile(onnxPath, memoryLimit()), {
       inputShapes: { [inputs[0].name]: [batch ?? 1, ...shape] },
     });
   } catch (e) {
     if (e instanceof FormatError) throw new FormatError(`${onnxPath}: ${e.message}`);
     throw e;
   }
-  const wpath = join(dir, typeof raw.weights === 'string' ? raw.weights : weightsFile);
+  // What a plan of this graph holds (every value of a one-batch forward) and what it outputs, before one runs.
+  const graph = model.buildGraph(model.declaredInputShapes, false);
+  const shapes = inferShapes(graph, model.declaredInputShapes);
+  let values = 0;
+  for (const v of shapes) if (v) values += v.reduce((a, b) => a * b, 1);
+  checkMemory(4 * values, `${onnxPath}: a plan for ${[batch ?? 1, ...shape].join('×')} input`);
+  const out = shapes[graph.outputs[0]];
+  if (out?.length !== 2 || out[1] !== classes.length)
+    throw new FormatError(
+      `${path}: ${classes.length} class names, but the model's output is ${out?.length === 2 ? `${out[1]} values per image` : `shaped [${out?.join(', ')}]`}; the class list must name every output`,
+    );
+  const wpath = await insideDirectory(dir, raw.weights ?? weightsFile, path, 'weights');
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo import\`)`);
   try {
-    model.loadStateDict(readSafetensors(new Uint8Array(readFileSync(wpath)), wpath));
+    model.loadStateDict(readSafetensors(await readRegularFile(wpath, memoryLimit()), wpath));
   } catch (e) {
     if (e instanceof StateDictError) throw new StateDictError(`${wpath}: ${e.message}`);
     throw e;

@@ -6,15 +6,16 @@ import { basename } from 'node:path';
 import { DataLoader } from '../index.js';
 import { CIFAR10, CIFAR100 } from '../data/cifar.js';
 import { Dataset } from '../data/dataset.js';
-import { readBytes } from '../data/files.js';
+import { FormatError } from '../core/errors.js';
+import { checkRegularFile, readRegularFile } from '../io/read-file.js';
 import { readIdxFile } from '../data/idx.js';
 import { imageExtensions } from '../data/image-folder.js';
 import type { RawSample } from '../data/sample.js';
-import { type Io, UsageError, intOption } from './args.js';
+import { type Io, UsageError, intOption, joinNegativeValues } from './args.js';
 import { loadModelOption, modelTransform } from './eval.js';
 import { forwardAnyBatch } from './model-dir.js';
 import { topK } from './sample.js';
-import { backendOption, colours } from './ui.js';
+import { backendOption, colours, printable, toBackend } from './ui.js';
 
 export const predictHelp = `usage: vireo predict FILE… [--model DIR] [--top K] [--limit N] [--json]
 
@@ -47,11 +48,20 @@ class Items extends Dataset {
   }
 }
 
+/** Largest image file predict reads (a 100-megapixel PNG is far below it). */
+export const maxImageFileBytes = 256 * 1024 ** 2;
+/** Largest dataset file (IDX / CIFAR batch) predict reads. */
+export const maxDatasetFileBytes = 2 * 1024 ** 3;
+
 async function itemsOf(file: string, channels: number, numClasses: number, limit: number | null): Promise<Item[]> {
-  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  // Missing, or a dangling or looping link: the open names which (existsSync says only "false").
+  if (!existsSync(file)) await asUsage(() => checkRegularFile(file, Number.POSITIVE_INFINITY));
   if (statSync(file).isDirectory())
     throw new UsageError(`${file}: a directory; give image or dataset files (vireo eval --data measures a whole dataset)`);
   const name = basename(file).toLowerCase();
+  const dataset = /idx3-ubyte(\.gz)?$/.test(name) || name.endsWith('.bin');
+  // Only regular files, of a bounded size: a FIFO, a link to /dev/zero or a link loop is named, not read.
+  if (dataset) await asUsage(() => checkRegularFile(file, maxDatasetFileBytes));
   const cap = (n: number) => (limit ? Math.min(limit, n) : n);
   if (/idx3-ubyte(\.gz)?$/.test(name)) {
     const idx = await readIdxFile(file, 3);
@@ -70,11 +80,23 @@ async function itemsOf(file: string, channels: number, numClasses: number, limit
     return Array.from({ length: cap(ds.length) }, (_, i) => ({ file, index: i, sample: { ...ds.raw(i), label: 0 } }));
   }
   if (imageExtensions.some((e) => name.endsWith(e)))
-    return [{ file, sample: { image: { kind: 'encoded', data: await readBytes(file), source: file, channels }, label: 0 } }];
+    return [{ file, sample: { image: { kind: 'encoded', data: await readImage(file), source: file, channels }, label: 0 } }];
   throw new UsageError(
     `${file}: not an image (${imageExtensions.join(', ')}) nor a dataset file (*-idx3-ubyte[.gz], CIFAR *.bin)`,
   );
 }
+
+/** A file the user named that cannot be read as one is bad usage (exit 2), named as the open found it. */
+async function asUsage<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+const readImage = (file: string) => asUsage(() => readRegularFile(file, maxImageFileBytes));
 
 export async function predictCommand(argv: string[], io: Io): Promise<number> {
   const options = {
@@ -88,7 +110,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   let parsed: ReturnType<typeof nodeParseArgs<{ args: string[]; strict: true; allowPositionals: true; options: typeof options }>>;
   try {
     parsed = nodeParseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       strict: true,
       allowPositionals: true,
       options,
@@ -123,7 +145,7 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
   );
   const set = new Items(items);
   set.transform = modelTransform(meta, needsResize);
-  await model.to(backend);
+  await toBackend(model, backend, io);
   model.eval();
   const loader = new DataLoader(set, { batchSize: needsResize ? 1 : 250, numWorkers: 0 });
   const ui = colours(io);
@@ -138,9 +160,9 @@ export async function predictCommand(argv: string[], io: Io): Promise<number> {
         const top = topK(logits.subarray(i * classes, (i + 1) * classes), meta.classes, k, meta.probabilities);
         if (values.json) io.out(JSON.stringify({ file: it.file, ...(it.index !== undefined ? { index: it.index } : {}), top }));
         else {
-          const where = it.index !== undefined ? `${it.file}[${it.index}]` : it.file;
+          const where = printable(it.index !== undefined ? `${it.file}[${it.index}]` : it.file);
           io.out(
-            `${where}: ${top.map((t, j) => `${j === 0 ? ui.bold(t.label) : t.label} ${(100 * t.probability).toFixed(1)}%`).join('  ')}`,
+            `${where}: ${top.map((t, j) => `${j === 0 ? ui.bold(printable(t.label)) : printable(t.label)} ${(100 * t.probability).toFixed(1)}%`).join('  ')}`,
           );
         }
       }

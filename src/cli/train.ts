@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   DataLoader,
+  FormatError,
   type LRScheduler,
   OneCycleLR,
   CosineAnnealingLR,
@@ -13,15 +14,19 @@ import {
   nn,
   optim,
 } from '../index.js';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
-import { loadModel, saveModel } from '../io/model-file.js';
+import { type Checkpoint, encodeCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import { machineCores } from '../data/pool.js';
+import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
+import { checkPlanMemory } from '../io/model-check.js';
+import { encodeModel, loadModel, modelFileEntries } from '../io/model-file.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
 import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { type Io, UsageError, intOption, parseArgs } from './args.js';
 import { type DataSource, Subset, detectData, makeTransform, openData, range, splitIndices } from './data.js';
-import { backendOption, choice, colours, floatOption, progress } from './ui.js';
+import { claimOutputDir } from './out-dir.js';
+import { backendOption, choice, colours, floatOption, progress, toBackend } from './ui.js';
 import { type BuiltinModel, buildModel, builtinModels, parameterCount } from './zoo.js';
 
 export const trainHelp = `usage: vireo train [options]
@@ -49,7 +54,9 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --workers N         data-loading worker threads (default 0: on this thread)
   --backend B         auto (default; each layer where it runs fastest here: wasm on a CPU), wasm or reference
   --seed N            seeds the weights, the shuffles and the augmentation (default 1)
-  --out DIR           where the model and checkpoint go (default ./vireo-model)
+  --out DIR           where the model and checkpoint go (default ./vireo-model); a directory that
+                      already holds another model is refused unless --force
+  --force             replace the model in --out (it stays until this run's first save)
   --resume DIR        continue the run whose checkpoint is in DIR (--epochs may raise the total)
   --stop-after N      train at most N epochs in this invocation, then stop with a checkpoint (time-sliced
                       training; --resume continues exactly where it stopped)
@@ -113,6 +120,7 @@ const optionSpec = {
   backend: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
   resume: { type: 'string' },
   'stop-after': { type: 'string' },
   json: { type: 'boolean' },
@@ -149,6 +157,59 @@ function configFrom(values: Record<string, string | boolean | undefined>): Train
   };
 }
 
+/** A checkpoint's run options, each checked as the command line's would be (an edited file fails naming the field). */
+function checkedConfig(raw: Record<string, unknown>, path: string): TrainConfig {
+  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const checks: [keyof TrainConfig, (v: unknown) => boolean, string][] = [
+    ['data', (v) => v === null || (typeof v === 'string' && v.length > 0), 'a path or null'],
+    ['imageSize', (v) => int(v, 8), 'an integer ≥ 8'],
+    ['model', (v) => typeof v === 'string' && v.length > 0, 'a model name or directory'],
+    ['epochs', (v) => int(v, 1), 'an integer ≥ 1'],
+    ['batchSize', (v) => int(v, 1), 'an integer ≥ 1'],
+    ['optimizer', (v) => v === 'sgd' || v === 'adam' || v === 'adamw', "'sgd', 'adam' or 'adamw'"],
+    ['lr', (v) => num(v) && (v as number) > 0, 'a number > 0'],
+    ['momentum', (v) => num(v) && (v as number) >= 0 && (v as number) < 1, 'a number in [0, 1)'],
+    ['weightDecay', (v) => num(v) && (v as number) >= 0, 'a number ≥ 0'],
+    ['schedule', (v) => v === 'onecycle' || v === 'cosine' || v === 'none', "'onecycle', 'cosine' or 'none'"],
+    ['clipNorm', (v) => v === null || (num(v) && (v as number) > 0), 'null or a number > 0'],
+    ['augment', (v) => typeof v === 'boolean', 'true or false'],
+    ['valSplit', (v) => v === null || (num(v) && (v as number) > 0 && (v as number) < 1), 'null or a fraction in (0, 1)'],
+    ['limit', (v) => v === null || int(v, 1), 'null or an integer ≥ 1'],
+    ['seed', (v) => int(v, 0), 'an integer ≥ 0'],
+  ];
+  for (const [key, ok, want] of checks)
+    if (!ok(raw[key]))
+      throw new FormatError(
+        `${path}: checkpoint field 'config.${key}' must be ${want}, got ${JSON.stringify(raw[key]) ?? 'nothing'}`,
+      );
+  return raw as unknown as TrainConfig;
+}
+
+/**
+ * The checkpoint's optimizer groups have the fields this run's optimizer (and schedule) give a group, each
+ * of the same kind (a number, a list of that length, a boolean): loadStateDict assigns them as they are,
+ * and a `betas` of 0 would otherwise fail deep in the update as a TypeError.
+ */
+function checkOptimizerGroups(saved: Record<string, unknown>[], fresh: Record<string, unknown>[], path: string): void {
+  const kind = (v: unknown) => (Array.isArray(v) ? `a list of ${v.length}` : v === null ? 'null' : `a ${typeof v}`);
+  if (saved.length !== fresh.length)
+    throw new FormatError(
+      `${path}: checkpoint field 'optimizer.paramGroups' has ${saved.length} groups, this run's optimizer has ${fresh.length}`,
+    );
+  for (const [i, group] of saved.entries()) {
+    for (const [key, value] of Object.entries(group)) {
+      const field = `optimizer.paramGroups[${i}].${key}`;
+      if (!(key in fresh[i]))
+        throw new FormatError(`${path}: checkpoint field '${field}' is not a field of this run's optimizer`);
+      if (kind(value) !== kind(fresh[i][key]))
+        throw new FormatError(
+          `${path}: checkpoint field '${field}' must be ${kind(fresh[i][key])}, got ${JSON.stringify(value)}`,
+        );
+    }
+  }
+}
+
 function makeOptimizer(c: TrainConfig, params: ReturnType<Module['parameters']>): Optimizer<GroupBase> {
   if (c.optimizer === 'sgd')
     return new optim.SGD(params, {
@@ -180,11 +241,38 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp);
     return 0;
   }
+  // Ctrl-C is caught from the start: Node's default action would end the process at once, before the
+  // handler of the training loop existed. A signal during data loading still ends with a checkpoint.
+  const signal = { interrupted: false };
+  const onSigint = () => {
+    if (signal.interrupted) {
+      io.err('vireo train: interrupted twice, exiting without saving');
+      process.exit(130);
+    }
+    signal.interrupted = true;
+    io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await train(values, io, signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+type TrainValues = ReturnType<typeof parseArgs<typeof optionSpec>>['values'];
+
+async function train(values: TrainValues, io: Io, signal: { interrupted: boolean }): Promise<number> {
   const backend = backendOption(values.backend);
-  const workers = intOption(values.workers, 'workers', 0, 0);
+  let workers = intOption(values.workers, 'workers', 0, 0);
   const json = Boolean(values.json);
   const ui = colours(io);
   const log = (line: string) => (json ? io.err(line) : io.out(line));
+  const cores = await machineCores();
+  if (workers > cores) {
+    log(`note: --workers ${workers} is more than this machine's ${cores} cores; using ${cores}`);
+    workers = cores;
+  }
 
   // The run's definition: fresh from the options, or the checkpoint's.
   let config: TrainConfig;
@@ -194,16 +282,27 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     const given = runOptions.filter((k) => (values as Record<string, unknown>)[k] !== undefined);
     if (given.length)
       throw new UsageError(
-        `--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json and --out may be given)`,
+        `--resume continues a run as it was defined; drop ${given.map((k) => `--${k}`).join(', ')} (only --epochs, --stop-after, --workers, --backend, --json, --out and --force may be given)`,
       );
     outDir = resolve(values.out ?? values.resume);
+    // A save the last run was killed in is finished (or rolled back) before the checkpoint is read.
+    await settleDirectory(resolve(values.resume));
+    await claimOutputDir(outDir, {
+      option: '--out',
+      force: Boolean(values.force),
+      resuming: outDir === resolve(values.resume),
+    });
     const path = join(resolve(values.resume), checkpointFile);
     if (!existsSync(path))
       throw new UsageError(
         `--resume ${values.resume}: no ${checkpointFile} there; give the --out directory of an earlier \`vireo train\``,
       );
     ckpt = await loadCheckpoint(path);
-    config = ckpt.config as unknown as TrainConfig;
+    config = checkedConfig(ckpt.config, path);
+    if (!ckpt.optimizer)
+      throw new FormatError(
+        `${path}: checkpoint field 'optimizer' is missing; a run resumed without its optimizer state would silently restart Adam's moments or SGD's momentum`,
+      );
     if (values.epochs !== undefined) {
       const epochs = intOption(values.epochs, 'epochs', config.epochs, 1);
       if (epochs !== config.epochs && config.schedule === 'onecycle')
@@ -221,6 +320,13 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } else {
     config = configFrom(values as Record<string, string | boolean | undefined>);
     outDir = resolve(values.out ?? 'vireo-model');
+    // Before any data is read or any step taken: a file, an unwritable place or another model there.
+    await claimOutputDir(outDir, {
+      option: '--out',
+      force: Boolean(values.force),
+      resuming: false,
+      resumeHint: `--resume ${values.out ?? 'vireo-model'} to continue its training`,
+    });
   }
 
   // Data.
@@ -283,7 +389,9 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
       );
   }
-  await model.to(backend);
+  // Before a plan is built: --image-size 100000 or a huge --batch-size fails naming the size, not in a kernel.
+  checkPlanMemory(model, inputShape, config.batchSize, { training: true, what: `vireo train: ${modelName}` });
+  await toBackend(model, backend, io);
   const engine = await model.currentBackend();
 
   const trainLoader = new DataLoader(trainSet, {
@@ -295,9 +403,20 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   });
   const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
   const stepsPerEpoch = trainLoader.length;
+  if (ckpt && ckpt.step >= stepsPerEpoch)
+    throw new FormatError(
+      `${join(resolve(values.resume as string), checkpointFile)}: checkpoint field 'step' is ${ckpt.step}, but an epoch of this run has ${stepsPerEpoch} steps`,
+    );
   const optimizer = makeOptimizer(config, model.parameters());
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
-  if (ckpt?.optimizer) optimizer.loadStateDict(ckpt.optimizer);
+  if (ckpt?.optimizer) {
+    checkOptimizerGroups(
+      ckpt.optimizer.paramGroups,
+      optimizer.stateDict().paramGroups,
+      join(resolve(values.resume as string), checkpointFile),
+    );
+    optimizer.loadStateDict(ckpt.optimizer);
+  }
   if (ckpt?.schedule && schedule) schedule.loadStateDict(ckpt.schedule);
 
   const history: Record<string, unknown>[] = ckpt ? [...ckpt.history] : [];
@@ -310,16 +429,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   );
   if (ckpt) log(`resuming ${outDir} after epoch ${ckpt.epoch}${ckpt.step ? `, step ${ckpt.step}` : ''} of ${config.epochs}`);
 
-  const state = { interrupted: false, epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
-  const onSigint = () => {
-    if (state.interrupted) {
-      io.err('vireo train: interrupted twice, exiting without saving');
-      process.exit(130);
-    }
-    state.interrupted = true;
-    io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
+  const state = { epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
 
   const snapshot = (epoch: number, step: number): Checkpoint => ({
     epoch,
@@ -331,8 +441,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     history,
     config: config as unknown as Record<string, unknown>,
   });
-  const writeModel = (record?: Record<string, unknown>) =>
-    saveModel(outDir, model, {
+  // The model, its weights and the checkpoint as one directory, replaced in one atomic step: a kill at any
+  // moment leaves the previous save or this one, whose three files always agree.
+  const save = (epoch: number, step: number, record: Record<string, unknown> | null) => {
+    const files = encodeModel(model, {
       name: modelName,
       inputShape,
       classes,
@@ -344,6 +456,9 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         ...(record ? { last: record } : {}),
       },
     });
+    const entries = [...modelFileEntries(files), { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) }];
+    return writeDirectoryAtomic(outDir, entries);
+  };
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
   const lastEpoch = stopAfter ? Math.min(config.epochs, startEpoch + stopAfter) : config.epochs;
@@ -361,7 +476,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
           if (i++ < skip) continue;
           // Training otherwise runs on microtasks only: let the event loop deliver SIGINT between steps.
           await new Promise((r) => setImmediate(r));
-          if (state.interrupted) throw new Interrupted();
+          if (signal.interrupted) throw new Interrupted();
           yield b;
         }
       }
@@ -398,15 +513,14 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       };
       last = line;
       history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
-      await writeModel(line);
-      await saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
+      await save(epoch, 0, line);
       if (json) io.out(JSON.stringify(line));
       else
         io.out(
           `epoch ${epoch}/${config.epochs}  loss ${line.loss.toFixed(4)}  val accuracy ${ui.bold(line.valAccuracy.toFixed(4))}  ` +
             `macro F1 ${line.valMacroF1.toFixed(4)}  ${Math.round(line.imagesPerSecond)} images/s  ${line.seconds.toFixed(1)} s`,
         );
-      if (state.interrupted && epoch < config.epochs) {
+      if (signal.interrupted && epoch < config.epochs) {
         state.epoch = epoch + 1;
         state.step = 0;
         throw new Interrupted();
@@ -415,14 +529,13 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
-    await saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
+    await save(state.epoch - 1, state.step, last ?? (history.at(-1) as Record<string, unknown> | undefined) ?? null);
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
         `Continue with: vireo train --resume ${outDir}`,
     );
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
     await trainLoader.close();
     await valLoader.close();
     model.releasePlans();

@@ -31,3 +31,6 @@ export class BackendFault extends VireoError {
     super(`backend '${backend}' failed in layer '${layer}': ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }
+
+/** A model, input or option asks for more than a stated limit (memory, file size, threads). */
+export class LimitError extends VireoError {}

@@ -146,5 +146,7 @@ export function tensor(values: Float32Array | ArrayLike<number>, shape?: Shape):
 }
 
 export function zeros(shape: Shape): Tensor {
+  // Checked before the allocation: new Float32Array(-5) would be a raw RangeError.
+  assertValidShape(shape, 'zeros');
   return new Tensor(new Float32Array(sizeOf(shape)), shape);
 }

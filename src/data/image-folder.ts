@@ -43,6 +43,15 @@ export class ImageFolder extends Dataset {
       }
     }
     if (samples.length === 0) throw new FormatError(`${root}: no images with extensions ${exts.join(', ')} in its class folders`);
+    // As torchvision's ImageFolder: a class without images is a mistake (a class the model would learn
+    // never to predict, and one index off for the class names), not a class.
+    const counts = new Array(classes.length).fill(0);
+    for (const s of samples) counts[s.label]++;
+    const empty = classes.filter((_, c) => counts[c] === 0);
+    if (empty.length > 0)
+      throw new FormatError(
+        `${root}: class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} hold${empty.length > 1 ? '' : 's'} no images with extensions ${exts.join(', ')}; add images or remove the folder`,
+      );
     return new ImageFolder(samples, classes, options.channels ?? 3, options.transform ?? null);
   }
 

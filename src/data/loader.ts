@@ -3,7 +3,7 @@ import { ArgumentError, VireoError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WasmBuild } from '../backends/registry.js';
 import { type Dataset, defaultImageContext } from './dataset.js';
-import { WorkerPool, defaultWorkerCount } from './pool.js';
+import { WorkerPool, cappedWorkerCount, defaultWorkerCount } from './pool.js';
 import { type Batch, type RawSample, makeBatch } from './sample.js';
 import { epochPermutation } from './seed.js';
 import type { WorkerFault } from './worker.js';
@@ -14,7 +14,7 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /** Drop the last, smaller batch. */
   dropLast?: boolean;
-  /** 0 = transform on this thread; 'auto' = cores - 1 (at least 1). */
+  /** 0 = transform on this thread; 'auto' = cores - 1 (at least 1); at most the machine's cores. */
   numWorkers?: number | 'auto';
   /**
    * Batches prepared ahead, per worker (torch's prefetch_factor, default 2): up to
@@ -89,7 +89,7 @@ export class DataLoader implements AsyncIterable<DataBatch> {
     const nw = options.numWorkers ?? 0;
     if (nw !== 'auto' && (!Number.isInteger(nw) || nw < 0))
       throw new ArgumentError(`DataLoader: numWorkers must be a non-negative integer or 'auto', got ${nw}`);
-    this.poolSize = nw === 'auto' ? defaultWorkerCount() : Promise.resolve(nw);
+    this.poolSize = nw === 'auto' ? defaultWorkerCount() : cappedWorkerCount(nw);
   }
 
   /** Number of batches per epoch. */

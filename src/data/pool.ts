@@ -6,7 +6,7 @@
 // second death surfaces as an error naming the chunk's sample indices. Idle workers are unref'd in
 // Node, so a process never hangs on the pool.
 import * as Comlink from 'comlink';
-import { FormatError, ShapeError, VireoError } from '../core/errors.js';
+import { ArgumentError, FormatError, LimitError, ShapeError, StateDictError, VireoError } from '../core/errors.js';
 import { isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
@@ -62,13 +62,26 @@ function inputStore(holder: { input?: SharedArrayBuffer }): WireStore {
 }
 
 /** The default pool size: cores - 1, at least 1. */
-export async function defaultWorkerCount(): Promise<number> {
+/** The cores this process may use (2 when the platform does not say). */
+export async function machineCores(): Promise<number> {
   let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
   if (!cores && isNode) {
     const os = await import('node:os');
     cores = os.availableParallelism?.() ?? os.cpus().length;
   }
-  return Math.max(1, (cores || 2) - 1);
+  return cores || 2;
+}
+
+export async function defaultWorkerCount(): Promise<number> {
+  return Math.max(1, (await machineCores()) - 1);
+}
+
+/**
+ * A pool never has more workers than the machine has cores: more only add threads, each with its own
+ * wasm instance and batch buffers (a thousand of them held gigabytes), and no speed.
+ */
+export async function cappedWorkerCount(requested: number): Promise<number> {
+  return Math.min(requested, await machineCores());
 }
 
 /**
@@ -89,7 +102,16 @@ async function nodeWorkerScript(): Promise<{ script: string | URL; eval: boolean
   };
 }
 
-const errorClasses: Record<string, new (m: string) => Error> = { FormatError, ShapeError, VireoError };
+// Errors cross the worker boundary as { name, message }: rebuilt as the class they were (an ArgumentError
+// from a transform stays one), so callers can tell bad input from a bug.
+const errorClasses: Record<string, new (m: string) => Error> = {
+  ArgumentError,
+  FormatError,
+  LimitError,
+  ShapeError,
+  StateDictError,
+  VireoError,
+};
 
 function rethrown(e: unknown): Error {
   const err = e as { name?: string; message?: string };

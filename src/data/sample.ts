@@ -52,6 +52,17 @@ async function load(ctx: ImageContext, image: RawImage): Promise<Img> {
  * `samples[k]`: with (seed, epoch) it seeds that sample's random draws. A pipeline without ToTensor
  * gets one at the end, so batches always hold tensor-scaled floats.
  */
+/**
+ * The error of one sample's decode or transforms, with the sample's index and file in front. The error
+ * object itself is kept (its class survives the trip back from a worker: the pool maps it by name).
+ */
+function withSample(e: unknown, index: number, image: RawSample['image']): unknown {
+  if (!(e instanceof Error) || e.message.startsWith('sample ')) return e;
+  const source = image.kind === 'encoded' && image.source ? ` (${image.source})` : '';
+  e.message = `sample ${index}${source}: ${e.message}`;
+  return e;
+}
+
 export async function makeBatch(
   ctx: ImageContext,
   samples: RawSample[],
@@ -66,13 +77,14 @@ export async function makeBatch(
   let shape: [number, number, number, number] = [samples.length, 0, 0, 0];
   const y = new Float32Array(samples.length);
   for (let k = 0; k < samples.length; k++) {
-    let img = await load(ctx, samples[k].image);
+    let img: Awaited<ReturnType<typeof load>> | null = null;
     try {
+      img = await load(ctx, samples[k].image);
       if (transform) img = transform.apply(ctx, img, sampleRandom(seed, epoch, indices[k]));
       if (img.uint8) img = toTensor(ctx, img);
     } catch (e) {
-      ctx.release(img);
-      throw e;
+      if (img) ctx.release(img);
+      throw withSample(e, indices[k], samples[k].image);
     }
     if (x === null) {
       shape = [samples.length, img.c, img.h, img.w];

@@ -8,6 +8,7 @@ import { opDef } from '../ops/index.js';
 import type { Graph, GraphNode, ValueId } from './ir.js';
 import { type BufferRequest, planBuffers } from './planner.js';
 import { layerLabel, opLabel } from './shapes.js';
+import { type ValidateSpec, validateStep } from './validate.js';
 
 /** Which backend runs each node. */
 export type Placement = (node: GraphNode) => Backend;
@@ -41,7 +42,7 @@ export interface ExecutorSpec {
   /** Values whose contents are added into a parameter's gradient right after they are computed. */
   paramGrads?: readonly { value: ValueId; param: Parameter }[];
   /** Re-run every kernel on the reference backend and stop at the first layer that differs. */
-  validate?: { reference: Backend; rtol: number; atol: number } | null;
+  validate?: ValidateSpec | null;
 }
 
 interface KernelStep {
@@ -495,7 +496,7 @@ export class Executor {
       }
       step.kernel.run(step.inputs, output, step.scratch);
       if (step.wroteGrad) step.gradOf?.gradWritten();
-      if (this.validate) this.validateStep(step, output);
+      if (this.validate) validateStep(this.validate, step.node, step.backend, step.inputs, output, this.shapes);
     } else if (step.kind === 'copy') {
       const readSync = step.from.memory.readSync;
       if (!readSync) throw new VireoError(`${step.label}: the source memory needs an asynchronous read`);
@@ -542,69 +543,6 @@ export class Executor {
         flops: 0,
         backend: step.backend.name,
       });
-    }
-  }
-
-  /**
-   * Validate mode: the step's inputs, read back from its backend, run through the reference backend's
-   * kernel for the same node; the first output that differs beyond tolerance stops the run naming the layer.
-   */
-  private validateStep(step: KernelStep, output: number): void {
-    const v = this.validate as NonNullable<ExecutorSpec['validate']>;
-    const op = step.node.op;
-    // Random ops draw from the layer's generator: a second draw would change the real run.
-    if (op === 'dropout' || op === 'dropoutMask') return;
-    if (step.backend === v.reference) return;
-    const readSync = step.backend.memory.readSync;
-    if (!readSync) return;
-    const mem = step.backend.memory;
-    const ref = v.reference;
-    const inputShapes = step.node.inputs.map((x) => this.shapes[x]);
-    const outputShape = this.shapes[step.node.output];
-    const handles: Record<string, ParamHandle> = {};
-    const temps: number[] = [];
-    const mirrorOf = (p: Parameter): ParamHandle => {
-      const ptr = ref.memory.alloc(4 * p.size);
-      temps.push(ptr);
-      ref.memory.upload(ptr, p.values);
-      return { ptr, size: p.size, shape: p.shape, changed: () => {} };
-    };
-    // BatchNorm in training updates its running statistics: validate with the statistics it read.
-    for (const [key, p] of Object.entries(step.node.params)) handles[key] = mirrorOf(p);
-    const factory = ref.kernels[op] as ((ctx: unknown) => PreparedKernel) | undefined;
-    if (!factory) return;
-    const kernel = factory({ op, name: step.node.name, attrs: step.node.attrs, params: handles, inputShapes, outputShape });
-    try {
-      kernel.pack?.();
-      const ins = step.inputs.map((ptr, i) => {
-        const n = sizeOf(inputShapes[i]);
-        const at = ref.memory.alloc(4 * n);
-        temps.push(at);
-        ref.memory.upload(at, readSync.call(mem, ptr, n));
-        return at;
-      });
-      const n = sizeOf(outputShape);
-      const out = ref.memory.alloc(4 * n);
-      const scratch = ref.memory.alloc(kernel.scratchBytes + 64);
-      temps.push(out, scratch);
-      kernel.run(ins, out, scratch);
-      const want = (ref.memory.readSync as NonNullable<DeviceMemory['readSync']>)(out, n);
-      const got = readSync.call(mem, output, n);
-      let scale = 0;
-      for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(want[i]));
-      for (let i = 0; i < n; i++) {
-        const a = got[i];
-        const b = want[i];
-        const bad = Number.isNaN(a) !== Number.isNaN(b) || Math.abs(a - b) > v.atol * Math.max(1, scale) + v.rtol * Math.abs(b);
-        if (bad) {
-          throw new VireoError(
-            `validate: ${layerLabel(step.node)} on '${step.backend.name}' differs from the reference backend at output index ${i} of ${shapeToString(outputShape)}: got ${a}, reference ${b}`,
-          );
-        }
-      }
-    } finally {
-      kernel.dispose?.();
-      for (const p of temps) ref.memory.free(p);
     }
   }
 

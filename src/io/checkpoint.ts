@@ -10,6 +10,7 @@ import { Tensor } from '../core/tensor.js';
 import type { RngState } from '../nn/module.js';
 import type { OptimizerStateDict } from '../train/optim/optimizer.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkCheckpointMeta } from './checkpoint-schema.js';
 import { readSafetensorsFile, writeSafetensors } from './safetensors.js';
 
 export interface CheckpointRng {
@@ -79,29 +80,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const raw = metadata[metaKey];
   if (raw === undefined)
     throw new FormatError(`${source}: a safetensors file but not a vireo checkpoint (no '${metaKey}' metadata)`);
-  let meta: {
-    version: number;
-    epoch: number;
-    step: number;
-    optimizer: {
-      paramGroups: Record<string, unknown>[];
-      steps: Record<string, number>;
-      buffers: Record<string, string[]>;
-    } | null;
-    schedule: Record<string, unknown> | null;
-    rng: CheckpointRng;
-    history: Record<string, unknown>[];
-    config: Record<string, unknown>;
-  };
+  let parsed: unknown;
   try {
-    meta = JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch (e) {
     throw new FormatError(`${source}: checkpoint metadata is not valid JSON (${(e as Error).message})`);
   }
-  if (meta.version !== 1) throw new FormatError(`${source}: checkpoint version ${meta.version}; this vireo reads version 1`);
-  const dropout = meta.rng?.dropout;
-  if (dropout !== undefined && (typeof dropout !== 'object' || dropout === null || Array.isArray(dropout)))
-    throw new FormatError(`${source}: checkpoint rng.dropout is not an object of { seed, calls } per layer`);
+  const meta = checkCheckpointMeta(parsed, source);
   const model: Record<string, Tensor> = {};
   for (const [name, t] of tensors) if (name.startsWith('model.')) model[name.slice(6)] = t;
   let optimizer: OptimizerStateDict | null = null;

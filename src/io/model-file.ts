@@ -1,11 +1,13 @@
 // A model directory: model.json (architecture as a serializable layer tree, input shape, class names,
 // normalization) + weights.safetensors (PyTorch state_dict names, so torch's load_state_dict(strict=True)
 // takes them for the equivalent torch.nn module). Both files are replaced atomically.
-import { ArgumentError, FormatError } from '../core/errors.js';
+import { ArgumentError, FormatError, ShapeError } from '../core/errors.js';
 import { joinPath as join } from '../data/files.js';
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkMemory, checkPlanMemory, checkWeightsHeader, insideDirectory, specParams } from './model-check.js';
+import { readRegularFile } from './read-file.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 type Pair = [number, number];
@@ -128,8 +130,23 @@ function need(cond: unknown, where: string, what: string): asserts cond {
 
 const isPair = (v: unknown): v is Pair => Array.isArray(v) && v.length === 2 && v.every((d) => Number.isInteger(d));
 
-/** Builds the module a layer tree describes (fresh weights; load a state dict after). */
+/**
+ * Builds the module a layer tree describes (fresh weights; load a state dict after). Errors are
+ * FormatErrors naming `where` and the layer's path. Sizes are not bounded here: `specParams` and
+ * `checkMemory` (src/io/model-check.ts) check a file's tree first, as `loadModel` does.
+ */
 export function moduleFromSpec(spec: LayerSpec, where = 'architecture'): Module {
+  try {
+    return buildLayer(spec, where);
+  } catch (e) {
+    // A layer constructor's own check (e.g. "Conv2d: outChannels must be a positive integer") gets its place.
+    if ((e instanceof ArgumentError || e instanceof ShapeError) && !e.message.startsWith(where))
+      throw new FormatError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+function buildLayer(spec: LayerSpec, where: string): Module {
   need(spec && typeof spec === 'object', where, 'a layer must be an object');
   const s = spec as LayerSpec & Record<string, unknown>;
   switch (s.type) {
@@ -229,9 +246,20 @@ export interface SaveModelOptions {
 export const modelJson = 'model.json';
 export const weightsFile = 'weights.safetensors';
 
-/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
-export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
-  const { mkdirSync } = await import('node:fs');
+/** A model directory's two files in memory: what a browser stores, downloads or uploads. */
+export interface ModelFiles {
+  meta: ModelMeta;
+  /** model.json's text. */
+  json: string;
+  /** weights.safetensors' bytes. */
+  weights: Uint8Array;
+}
+
+/**
+ * model.json and weights.safetensors as bytes, without a file system (browsers, workers, IndexedDB,
+ * downloads); the command writes them with its checkpoint as one directory (src/io/directory.ts).
+ */
+export function encodeModel(model: Module, options: SaveModelOptions): ModelFiles {
   const { inputShape, classes, normalization } = options;
   if (normalization.mean.length !== inputShape[0] || normalization.std.length !== inputShape[0])
     throw new ArgumentError(`saveModel: normalization needs ${inputShape[0]} means and stds (one per input channel)`);
@@ -246,10 +274,101 @@ export async function saveModel(dir: string, model: Module, options: SaveModelOp
     weights: weightsFile,
     ...(options.training ? { training: options.training } : {}),
   };
+  const weights = writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' });
+  return { meta, json: `${JSON.stringify(meta, null, 2)}\n`, weights };
+}
+
+/** The two files of `encodeModel` as a directory's entries, weights first (the order saveModel writes them). */
+export function modelFileEntries(files: ModelFiles): { name: string; data: Uint8Array | string }[] {
+  return [
+    { name: weightsFile, data: files.weights },
+    { name: modelJson, data: files.json },
+  ];
+}
+
+/** Writes `dir`/model.json and `dir`/weights.safetensors (each atomically; weights first). */
+export async function saveModel(dir: string, model: Module, options: SaveModelOptions): Promise<ModelMeta> {
+  const { mkdirSync } = await import('node:fs');
+  const files = encodeModel(model, options);
   mkdirSync(dir, { recursive: true });
-  await writeFileAtomic(join(dir, weightsFile), writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo' }));
-  await writeFileAtomic(join(dir, modelJson), `${JSON.stringify(meta, null, 2)}\n`);
+  for (const f of modelFileEntries(files)) await writeFileAtomic(join(dir, f.name), f.data);
+  return files.meta;
+}
+
+/** Parses and checks model.json's text; `source` names the file in errors. */
+export function parseModelMeta(text: string, source = modelJson): ModelMeta {
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(text) as ModelMeta;
+  } catch (e) {
+    throw new FormatError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  need(meta && meta.format === 'vireo-model', source, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
+  need(meta.version === 1, source, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
+  need(
+    Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0),
+    source,
+    'inputShape must be [C, H, W]',
+  );
+  need(
+    Array.isArray(meta.classes) && meta.classes.length > 0 && meta.classes.every((c) => typeof c === 'string'),
+    source,
+    'classes must be a non-empty list of names',
+  );
+  const c = meta.inputShape[0];
+  need(
+    meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
+    source,
+    `normalization needs ${c} means and stds`,
+  );
   return meta;
+}
+
+/** What a model's architecture needs in weights, checked against the memory limit before anything is allocated. */
+function expectedWeights(meta: ModelMeta, file: string): ReturnType<typeof specParams> {
+  const where = `${file}: architecture`;
+  const expected = specParams(meta.architecture, where);
+  const big = expected.largest;
+  checkMemory(
+    4 * expected.count,
+    `${where}: ${expected.count.toLocaleString('en-US')} parameters${big ? ` (largest: layer '${big.layer}', ${big.type}, ${big.count.toLocaleString('en-US')})` : ''}`,
+  );
+  return expected;
+}
+
+/**
+ * The module from checked metadata and weight bytes: the weights' header against the architecture, the
+ * memory of a one-image plan, and the class count against the outputs, each before it is allocated.
+ */
+function buildChecked(
+  meta: ModelMeta,
+  bytes: Uint8Array,
+  expected: ReturnType<typeof specParams>,
+  file: string,
+  wpath: string,
+): { model: Module; meta: ModelMeta } {
+  checkWeightsHeader(bytes, wpath, expected);
+  const model = moduleFromSpec(meta.architecture, `${file}: architecture`);
+  model.loadStateDict(readSafetensors(bytes, wpath));
+  model.eval();
+  const { output } = checkPlanMemory(model, meta.inputShape, 1, { training: false, what: file });
+  const k = output.length === 2 ? output[1] : null;
+  if (k !== meta.classes.length)
+    throw new FormatError(
+      `${file}: ${meta.classes.length} class names, but the model's output is ${k === null ? `shaped [${output.join(', ')}], not [N, classes]` : `${k} values per image`}; the class list must name every output`,
+    );
+  return { model, meta };
+}
+
+/**
+ * A model from model.json's text and weights.safetensors' bytes (weights loaded, eval mode): loadModel
+ * without a file system, with the same checks. `source` names the directory in errors.
+ */
+export function decodeModel(json: string, weights: Uint8Array, source = '.'): { model: Module; meta: ModelMeta } {
+  const file = join(source, modelJson);
+  const meta = parseModelMeta(json, file);
+  const expected = expectedWeights(meta, file);
+  return buildChecked(meta, weights, expected, file, join(source, meta.weights ?? weightsFile));
 }
 
 /** Reads and checks model.json (no weights). */
@@ -260,37 +379,23 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
     throw new FormatError(
       `${dir}: no ${modelJson} here; train one with \`vireo train --out ${dir}\` or point --model at a model directory`,
     );
-  let meta: ModelMeta;
-  try {
-    meta = JSON.parse(readFileSync(path, 'utf8')) as ModelMeta;
-  } catch (e) {
-    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  need(meta && meta.format === 'vireo-model', path, `not a vireo model file (format ${JSON.stringify(meta?.format)})`);
-  need(meta.version === 1, path, `version ${meta.version} is newer than this vireo reads (1); upgrade vireo`);
-  need(
-    Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((d) => Number.isInteger(d) && d > 0),
-    path,
-    'inputShape must be [C, H, W]',
-  );
-  need(Array.isArray(meta.classes) && meta.classes.length > 0, path, 'classes must be a non-empty list');
-  const c = meta.inputShape[0];
-  need(
-    meta.normalization?.mean?.length === c && meta.normalization?.std?.length === c,
-    path,
-    `normalization needs ${c} means and stds`,
-  );
-  return meta;
+  return parseModelMeta(readFileSync(path, 'utf8'), path);
 }
 
-/** Loads a model directory: the module (weights loaded, eval mode) and its metadata. */
+/**
+ * Loads a model directory: the module (weights loaded, eval mode) and its metadata. Everything is checked
+ * before it is allocated (src/io/model-check.ts): the layer tree, the weights' shapes, the memory of the
+ * parameters and of a one-image plan, the weights path (inside `dir`) and the class count (the outputs').
+ */
 export async function loadModel(dir: string): Promise<{ model: Module; meta: ModelMeta }> {
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { existsSync } = await import('node:fs');
+  const { settleDirectory } = await import('./directory.js');
+  await settleDirectory(dir);
   const meta = await readModelMeta(dir);
-  const model = moduleFromSpec(meta.architecture, `${join(dir, modelJson)}: architecture`);
-  const wpath = join(dir, meta.weights ?? weightsFile);
+  const file = join(dir, modelJson);
+  const expected = expectedWeights(meta, file);
+  const wpath = await insideDirectory(dir, meta.weights ?? weightsFile, file, 'weights');
   if (!existsSync(wpath)) throw new FormatError(`${wpath}: missing; the model directory is incomplete (re-run \`vireo train\`)`);
-  model.loadStateDict(readSafetensors(new Uint8Array(readFileSync(wpath)), wpath));
-  model.eval();
-  return { model, meta };
+  const bytes = await readRegularFile(wpath, 4 * expected.count + (1 << 20) + 64 * expected.shapes.size);
+  return buildChecked(meta, bytes, expected, file, wpath);
 }

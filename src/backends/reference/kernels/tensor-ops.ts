@@ -1,5 +1,7 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
+import { broadcastStrides, matmulBatches } from '../../../ops/strides.js';
 import type { BinaryKind } from '../../../ops/types.js';
+
 import type { Arena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
 
@@ -7,18 +9,6 @@ import type { KernelFactory } from '../../backend.js';
  * Kernels of the ONNX tensor ops (src/ops/tensor-ops.ts), plain TypeScript over any arena. The wasm
  * backend runs these too, over its own memory, except where it has a faster path (wasm/kernels/tensor-ops.ts).
  */
-
-/** Element strides of `shape` read as broadcast to `out` (0 along broadcast dimensions). */
-export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
-  const strides = new Array<number>(out.length).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const o = out.length - shape.length + i;
-    strides[o] = shape[i] === 1 ? 0 : s;
-    s *= shape[i];
-  }
-  return strides;
-}
 
 const binaryFns: Record<BinaryKind, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -209,30 +199,8 @@ export const unaryGeneric =
 export const matmulGeneric =
   (arena: Arena): KernelFactory<'matmul'> =>
   ({ inputShapes: [as, bs], outputShape }) => {
-    const rank = outputShape.length;
-    const m = outputShape[rank - 2];
-    const n = outputShape[rank - 1];
-    const k = as[as.length - 1];
-    const batchShape = outputShape.slice(0, -2);
-    const batches = sizeOf(batchShape);
-    // Per-batch offsets of A and B (broadcast over the leading dimensions).
-    const sa = broadcastStrides(as.slice(0, -2), batchShape);
-    const sb = broadcastStrides(bs.slice(0, -2), batchShape);
-    const offA: number[] = [];
-    const offB: number[] = [];
-    for (let t = 0; t < batches; t++) {
-      let r = t;
-      let oa = 0;
-      let ob = 0;
-      for (let d = batchShape.length - 1; d >= 0; d--) {
-        const i = r % batchShape[d];
-        r = Math.floor(r / batchShape[d]);
-        oa += i * sa[d];
-        ob += i * sb[d];
-      }
-      offA.push(oa * m * k);
-      offB.push(ob * k * n);
-    }
+    const { m, n, k, offA, offB } = matmulBatches(as, bs, outputShape);
+    const batches = offA.length;
     return {
       scratchBytes: 0,
       run([ap, bp], yp) {

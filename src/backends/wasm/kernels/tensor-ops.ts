@@ -1,7 +1,7 @@
 import { normalizeDim, shapesEqual, sizeOf } from '../../../core/shape.js';
 import type { BinaryKind } from '../../../ops/types.js';
 import type { KernelFactory, PreparedKernel } from '../../backend.js';
-import { broadcastStrides } from '../../reference/kernels/tensor-ops.js';
+import { broadcastStrides, matmulBatches } from '../../../ops/strides.js';
 import type { WasmContext } from '../context.js';
 
 /**
@@ -182,34 +182,13 @@ export const padWasm =
 export const matmulWasm =
   ({ exports }: WasmContext): KernelFactory<'matmul'> =>
   ({ inputShapes: [as, bs], outputShape }) => {
-    const rank = outputShape.length;
-    const m = outputShape[rank - 2];
-    const n = outputShape[rank - 1];
-    const k = as[as.length - 1];
-    const batchShape = outputShape.slice(0, -2);
-    const batches = sizeOf(batchShape);
-    const sa = broadcastStrides(as.slice(0, -2), batchShape);
-    const sb = broadcastStrides(bs.slice(0, -2), batchShape);
-    const offA: number[] = [];
-    const offB: number[] = [];
-    for (let t = 0; t < batches; t++) {
-      let r = t;
-      let oa = 0;
-      let ob = 0;
-      for (let d = batchShape.length - 1; d >= 0; d--) {
-        const i = r % batchShape[d];
-        r = Math.floor(r / batchShape[d]);
-        oa += i * sa[d];
-        ob += i * sb[d];
-      }
-      offA.push(4 * oa * m * k);
-      offB.push(4 * ob * k * n);
-    }
+    const { m, n, k, offA, offB } = matmulBatches(as, bs, outputShape);
+    const batches = offA.length;
     return {
       scratchBytes: exports.f32_gemm_scratch_bytes(m, n, k),
       run([a, b], y, scratch) {
         for (let t = 0; t < batches; t++)
-          exports.f32_gemm(0, 0, m, n, k, a + offA[t], k, b + offB[t], n, y + 4 * t * m * n, n, 0, scratch);
+          exports.f32_gemm(0, 0, m, n, k, a + 4 * offA[t], k, b + 4 * offB[t], n, y + 4 * t * m * n, n, 0, scratch);
       },
     };
   };

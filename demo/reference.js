@@ -1,4 +1,4 @@
-// The demo page: draw a picture, turn it into a [1,3,32,32] tensor, run the reference CNN on the wasm
+// The bundle check page (the browser tests compare it with Node): draw a picture, turn it into a [1,3,32,32] tensor, run the reference CNN on the wasm
 // backend and show the top classes. Uses the package entry only (the browser bundle, vireo.browser.js).
 import { backendInfo, manualSeed, nn, tensor } from './vireo.browser.js';
 
@@ -6,7 +6,7 @@ const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
 const MEAN = [0.4914, 0.4822, 0.4465];
 const STD = [0.247, 0.2435, 0.2616];
 
-/** The reference CNN of issue 2 (the classic CIFAR-10 network). */
+/** The reference CNN (the classic CIFAR-10 network, as `vireo train --model cifar-net` builds it). */
 function referenceCnn() {
   return new nn.Sequential({
     conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
