@@ -246,9 +246,20 @@ def training_steps():
             losses.append(float(loss))
         tensors = {}
         for k, v in net.state_dict().items():
+            v64 = v.detach().double().reshape(-1)
             v = v.detach().float().reshape(-1)
             stride = max(1, -(-v.numel() // 256))
-            tensors[k] = {'stride': stride, 'values': flat(v[::stride]), 'sum': float(v.double().sum())}
+            entry = {'stride': stride, 'values': flat(v[::stride]), 'sum': float(v.double().sum())}
+            if k in state and state[k].is_floating_point():
+                # The change over the four steps, in float64 (fc1/fc2 move by < 1e-6, far below any
+                # tolerance on the values themselves): sampled at a finer stride, with its sum and L1 norm
+                # over every element so a parameter that never moved cannot pass.
+                delta = v64 - state[k].double().reshape(-1)
+                # An odd stride walks across columns too: an even one kept hitting the same dead fc1 input.
+                dstride = max(1, -(-delta.numel() // 512)) | 1
+                entry['delta'] = {'stride': dstride, 'values': [float(d) for d in delta[::dstride].tolist()],
+                                  'sum': float(delta.sum()), 'absSum': float(delta.abs().sum())}
+            tensors[k] = entry
         dump(f'steps_{name}.json', {'labels': flat(labels.float()), 'losses': losses, 'gradNorms': norms, 'state': tensors})
 
 

@@ -13,12 +13,6 @@ import { maxViolation, randomArray } from './helpers/random.js';
  */
 const wasmUnderTest = backendsUnderTest.filter((b) => b.name === 'wasm');
 
-// Conv2d and Linear kernels arrive separately; the whole-CNN tests say so instead of failing.
-const probe = await getBackend('wasm');
-const missingKernels = (['conv2d', 'linear'] as const).filter((op) => !probe.kernels[op]);
-const needsConvLinear = missingKernels.length > 0;
-const skipNote = needsConvLinear ? ` (skipped: the wasm backend has no ${missingKernels.join('/')} kernel yet)` : '';
-
 /** The reference CNN of issue 2, children named exactly as written there. */
 function referenceCnn(): nn.Sequential {
   return new nn.Sequential({
@@ -84,13 +78,12 @@ describe('reference CNN (issue 2) on every wasm build matches the reference back
   const inputs = new Map([1, 3].map((batch) => [batch, randomArray(batch * 3 * 32 * 32, 100 + batch, 1)]));
 
   beforeAll(async () => {
-    if (needsConvLinear) return;
     for (const [batch, x] of inputs) expected.set(batch, await forwardOn(net, 'reference', [batch, 3, 32, 32], x));
   });
 
   for (const b of wasmUnderTest) {
     for (const batch of [1, 3]) {
-      it.skipIf(needsConvLinear)(`${b.label}, batch ${batch}${skipNote}`, async () => {
+      it(`${b.label}, batch ${batch}`, async () => {
         const x = inputs.get(batch) as Float32Array;
         const out = await forwardOn(net, b, [batch, 3, 32, 32], x);
         expect(out.length).toBe(batch * 10);
@@ -137,7 +130,7 @@ describe('static plans', () => {
     });
   }
 
-  it.skipIf(needsConvLinear)(`the reference CNN's arena high-water mark stays constant over 100 calls${skipNote}`, async () => {
+  it("the reference CNN's arena high-water mark stays constant over 100 calls", async () => {
     const net = new nn.Sequential({
       conv1: new nn.Conv2d(3, 8, 3, { padding: 1 }),
       relu1: new nn.ReLU(),
@@ -193,7 +186,7 @@ describe('residual DAG (nn.Residual)', () => {
   for (const withConv of [false, true]) {
     for (const b of wasmUnderTest) {
       const label = `${withConv ? 'conv' : 'pooling'} blocks on ${b.label} match the reference`;
-      it.skipIf(withConv && needsConvLinear)(withConv ? label + skipNote : label, async () => {
+      it(label, async () => {
         manualSeed(7);
         const model = residualModel(withConv).eval();
         const shape = [2, 4, 11, 10];

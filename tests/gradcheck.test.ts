@@ -125,6 +125,26 @@ describe('gradients match finite differences (reference backend)', () => {
     });
   }
 
+  it('binary: a trainable operand that is broadcast is refused with a reason (no reduce-to-shape op yet)', () => {
+    const g = new Graph();
+    const x = g.addInput();
+    const bias = g.addInput();
+    g.outputs = [g.addNode('binary', 'add_bias', { kind: 'add' }, [x, bias])];
+    const shapes = [
+      [2, 3, 4, 4],
+      [3, 1, 1],
+    ];
+    expect(() => new TrainPlan(g, shapes, reference, { inputGrads: true })).toThrow(
+      /add: input 1 \[3, ?1, ?1\] is broadcast to \[2, ?3, ?4, ?4\]; gradients of broadcast operands are not supported \(freeze it: requiresGrad = false\)/,
+    );
+    // With equal shapes the same graph plans: the refusal is about the broadcast alone.
+    const same = new Graph();
+    const a = same.addInput();
+    const b = same.addInput();
+    same.outputs = [same.addNode('binary', 'add', { kind: 'add' }, [a, b])];
+    new TrainPlan(same, [shapes[0], shapes[0]], reference, { inputGrads: true }).dispose();
+  });
+
   it('training dropout: the backward multiplies by the very mask the forward drew', () => {
     const attrs = { p: 0.3, training: true, seed: 42 };
     const g = new Graph();

@@ -9,10 +9,12 @@ import { expectClose } from './helpers/random.js';
  * from torch with a fixed seed) is loaded into the same model built with vireo's nn API, run in eval
  * mode, and compared with PyTorch's eval-mode output on the stored input.
  *
- * Tolerance: |vireo - torch| <= ATOL + RTOL * |torch| elementwise, ATOL = RTOL = 1e-4.
+ * Tolerance, relative to the output's own scale: |vireo - torch| <= ATOL·max|torch| + RTOL·|torch|
+ * elementwise. An absolute 1e-4 let a reference CNN logit (mean magnitude ~0.03) be off by 0.3%; float32
+ * over these depths meets 1e-6 of the largest logit (measured), checked at 3e-6.
  */
-const ATOL = 1e-4;
-const RTOL = 1e-4;
+const ATOL = 3e-6;
+const RTOL = 1e-5;
 
 for (const fixture of parityFixtures) {
   describe(`PyTorch parity: ${fixture.name}`, () => {
@@ -30,16 +32,17 @@ for (const fixture of parityFixtures) {
     });
 
     for (const b of targetsUnderTest) {
-      it(`eval output on ${b.label} matches PyTorch within atol ${ATOL} + rtol ${RTOL}`, async () => {
+      it(`eval output on ${b.label} matches PyTorch within ${ATOL}·max|y| + ${RTOL}·|y|`, async () => {
         const net = fixture.build();
         await moveTo(net, b);
         net.loadStateDict(weights.tensors);
         net.eval();
         // Every backend has every forward kernel these models use: a missing one fails here.
         const out = await net.forward(tensor(input.dataSync().slice(), input.shape));
+        const atol = ATOL * Math.max(...expected.dataSync().map(Math.abs));
         try {
           expect(out.shape).toEqual(expected.shape);
-          expectClose(await out.data(), expected.dataSync(), ATOL, RTOL, `${fixture.name} on ${b.label}`);
+          expectClose(await out.data(), expected.dataSync(), atol, RTOL, `${fixture.name} on ${b.label}`);
           // The compiled plan is reused: a second call gives the same values.
           const again = await net.forward(tensor(input.dataSync().slice(), input.shape));
           expect(Array.from(await again.data())).toEqual(Array.from(await out.data()));
@@ -50,7 +53,7 @@ for (const fixture of parityFixtures) {
           expectClose(
             await one.data(),
             expected.dataSync().slice(0, outPerImage),
-            ATOL,
+            atol,
             RTOL,
             `${fixture.name} batch 1 on ${b.label}`,
           );

@@ -1,6 +1,8 @@
 // Runs the README's usage block as written, against the built package (dist/), with random weights written by
-// writeSafetensors. The only change: the 'vireo' specifier points at this checkout's dist/index.js, and two
-// lines around the block supply `bytes` and report the result. The reference backend in-process is the oracle.
+// writeSafetensors. The changes: the 'vireo' specifier points at this checkout's dist/index.js, the README's
+// all-zero input is filled with a different random image per batch row (with every row the same, a batch-row
+// mix-up could not show), and lines around the block supply `bytes` and the input and report the result.
+// The reference backend in-process is the oracle.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { manualSeed, nn, tensor, writeSafetensors } from '../src/index.js';
+import { randomArray } from './helpers/random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const distEntry = join(root, 'dist', 'index.js');
@@ -68,9 +71,16 @@ describe('README usage', () => {
   const bytes = writeSafetensors(state);
   const weightsPath = join(work, 'weights.safetensors');
   writeFileSync(weightsPath, bytes);
+  const input = randomArray(32 * 3 * 32 * 32, 12, 1);
+  const inputPath = join(work, 'input.f32');
+  writeFileSync(inputPath, input);
   it('runs as written (wasm) and matches the same weights on the reference backend in-process', async () => {
     expect(existsSync(distEntry), 'dist/ is missing: run npm run build').toBe(true);
-    const code = block.replace("from 'vireo'", `from '${pathToFileURL(distEntry).href}'`);
+    const zeros = 'new Float32Array(32 * 3 * 32 * 32)';
+    expect(block).toContain(zeros);
+    const code = block
+      .replace("from 'vireo'", `from '${pathToFileURL(distEntry).href}'`)
+      .replace(zeros, `new Float32Array(__read(${JSON.stringify(inputPath)}).buffer.slice(0))`);
     const program = [
       `import { readFileSync as __read } from 'node:fs';`,
       `const bytes = new Uint8Array(__read(${JSON.stringify(weightsPath)}));`,
@@ -87,16 +97,28 @@ describe('README usage', () => {
     expect(out.values).toHaveLength(320);
     expect(out.values.every(Number.isFinite)).toBe(true);
 
-    // The same weights through the source tree on the reference backend: the oracle. The README's input is all
-    // zeros, so every row of the batch is the same image: one reference row stands for all 32.
+    // The same weights and input through the source tree on the reference backend: the oracle, for eight rows
+    // spread over the batch (edges of the 4- and 8-row GEMM tiles, both halves, the last): a row computed from
+    // another image, or rows shuffled or repeated, shows in them. (All 32 on the reference cost ~4x more.)
+    const rows = [0, 1, 3, 4, 15, 16, 30, 31];
     const net = referenceCnn();
     await net.to('reference');
     net.loadStateDict(state);
     net.eval();
-    const expected = await (await net.forward(tensor(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]))).data();
-    for (let i = 0; i < out.values.length; i++) {
-      const e = expected[i % 10];
-      expect(Math.abs(out.values[i] - e)).toBeLessThan(1e-4 * (1 + Math.abs(e)));
+    const picked = new Float32Array(rows.length * 3 * 32 * 32);
+    rows.forEach((r, k) => picked.set(input.subarray(r * 3072, (r + 1) * 3072), k * 3072));
+    const expected = await (await net.forward(tensor(picked, [rows.length, 3, 32, 32]))).data();
+    rows.forEach((r, k) => {
+      for (let j = 0; j < 10; j++) {
+        const e = expected[k * 10 + j];
+        expect(Math.abs(out.values[r * 10 + j] - e), `row ${r} logit ${j}`).toBeLessThan(1e-4 * (1 + Math.abs(e)));
+      }
+    });
+    // The rows differ by over ten times the tolerance, so a row computed from another image would not match.
+    for (let k = 1; k < rows.length; k++) {
+      let gap = 0;
+      for (let j = 0; j < 10; j++) gap = Math.max(gap, Math.abs(expected[k * 10 + j] - expected[j]));
+      expect(gap, `row ${rows[k]} vs row 0`).toBeGreaterThan(1e-3);
     }
   });
 });

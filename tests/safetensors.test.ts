@@ -217,7 +217,9 @@ describe.skipIf(torchMissing !== null)(
           .filter(([k]) => k.endsWith('num_batches_tracked'))
           .map(([, p]) => p.values[0]),
       );
-      expect(typeof report.library).toBe('string');
+      // Debian 12 has no python3-safetensors, so CI checks with the strict reader alone; where the package
+      // is installed it must agree (the python side asserts so and fails the run otherwise).
+      expect(['safetensors.torch.load_file agrees', 'python safetensors package not installed']).toContain(report.library);
       expect(report.rejected).toEqual(['trailing byte', 'shifted offset']);
 
       const theirs = readSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors'))), 'output.safetensors').get(

@@ -25,6 +25,8 @@ class FakeLinear implements TrainableModel {
   forwardCalls = 0;
   /** Rows of the next forward output to poison with NaN (to test onNaN). */
   poison = new Set<number>();
+  /** Forward calls whose gradient gets an infinite entry while the loss stays finite. */
+  poisonGrad = new Set<number>();
   constructor(
     readonly d: number,
     readonly c: number,
@@ -55,6 +57,7 @@ class FakeLinear implements TrainableModel {
         out[i * c + k] = s;
       }
     if (this.poison.has(this.forwardCalls)) out[0] = Number.NaN;
+    const infiniteGrad = this.poisonGrad.has(this.forwardCalls);
     if (!this.training) return new Tensor(out, [n, c]);
     return new Tensor(out, [n, c], {
       gradFn: (g) => {
@@ -65,6 +68,7 @@ class FakeLinear implements TrainableModel {
             this.b.grad[k] += g[i * c + k];
             for (let j = 0; j < d; j++) this.w.grad[k * d + j] += g[i * c + k] * xv[i * d + j];
           }
+        if (infiniteGrad) this.w.grad[0] = Number.POSITIVE_INFINITY;
       },
     });
   }
@@ -217,5 +221,74 @@ describe('fit / evaluate', () => {
     );
     expect(() => arrayBatches(data.x, tensor([1, 2]), 2)).toThrow(/first dimension/);
     expect(() => arrayBatches(data.x, data.y, 0)).toThrow(/batchSize/);
+  });
+
+  it('a non-finite gradient norm (finite loss) stops with an error when clipping by norm, or skips the step', async () => {
+    const data = blobs(32, 9);
+    const model = new FakeLinear(2, 3);
+    model.poisonGrad.add(6); // epoch 2, step 2
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const base = { train: arrayBatches(data.x, data.y, 8), epochs: 3, optimizer: opt, loss: new nn.CrossEntropyLoss() };
+    await expect(fitModel(model, { ...base, clip: { maxNorm: 1 } })).rejects.toThrow(
+      /non-finite loss at epoch 2, step 2 \(the gradient norm is Infinity\)/,
+    );
+    const skipper = new FakeLinear(2, 3);
+    skipper.poisonGrad.add(6);
+    const h = await fitModel(skipper, {
+      ...base,
+      optimizer: new optim.SGD(skipper.parameters(), { lr: 0.1 }),
+      clip: { maxNorm: 1 },
+      onNaN: 'skip',
+    });
+    expect(h.epochs.map((e) => e.skippedSteps)).toEqual([0, 1, 0]);
+    expect(skipper.w.values.every((v) => Number.isFinite(v))).toBe(true);
+  });
+
+  it('onEpochEnd returning false stops after that epoch; any other value goes on', async () => {
+    const data = blobs(12, 10);
+    const model = new FakeLinear(2, 3);
+    const seen: number[] = [];
+    const h = await fitModel(model, {
+      train: arrayBatches(data.x, data.y, 4),
+      epochs: 10,
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+      loss: new nn.CrossEntropyLoss(),
+      onEpochEnd: async (r) => {
+        seen.push(r.epoch);
+        return r.epoch === 1 ? undefined : r.epoch === 2 ? true : r.epoch < 3;
+      },
+    });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(h.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(model.forwardCalls).toBe(9);
+  });
+
+  it('clip: { value } clamps every gradient entry before the step', async () => {
+    const data = blobs(12, 11);
+    const make = () => {
+      const m = new FakeLinear(2, 3);
+      m.w.values.set(randomArray(6, 12, 3)); // large weights: gradients well beyond the clip value
+      return m;
+    };
+    // The unclipped gradient of one full batch, by hand.
+    const probe = make();
+    const loss = new nn.CrossEntropyLoss();
+    await loss.forward(await probe.forward(data.x), data.y).backward();
+    const g = probe.w.grad as Float32Array;
+    // A clip value between the gradient's entries: some are clamped, some pass unchanged.
+    const sorted = Array.from(g, Math.abs).sort((a, b) => a - b);
+    const v = (sorted[2] + sorted[3]) / 2;
+    expect(sorted[3] - sorted[2]).toBeGreaterThan(1e-3);
+    const model = make();
+    const w0 = model.w.values.slice();
+    await fitModel(model, {
+      train: arrayBatches(data.x, data.y, 'full'),
+      epochs: 1,
+      optimizer: new optim.SGD(model.parameters(), { lr: 1 }),
+      loss,
+      clip: { value: v },
+    });
+    const want = w0.map((w, i) => w - Math.min(v, Math.max(-v, g[i])));
+    for (let i = 0; i < 6; i++) expect(model.w.values[i]).toBeCloseTo(want[i], 6);
   });
 });

@@ -26,15 +26,9 @@ function cnn(): nn.Sequential {
 const shape = [4, 3, 8, 8];
 const input = () => new Tensor(randomArray(4 * 3 * 64, 3, 1), shape);
 
-/** The wasm builds run these once their forward and backward kernels exist; a missing kernel skips. */
-function missingKernel(e: unknown): string | null {
-  const m = /has no (\w+) kernel/.exec((e as Error).message ?? '');
-  return m ? m[0] : null;
-}
-
 for (const b of backendsUnderTest) {
   describe(`training engine on ${b.label}`, () => {
-    it('a warm training step (forward + backward) allocates nothing in the arena', async (ctx) => {
+    it('a warm training step (forward + backward) allocates nothing in the arena', async () => {
       manualSeed(1);
       const net = cnn();
       await net.to(b.name, b.build ? { build: b.build } : {});
@@ -45,13 +39,8 @@ for (const b of backendsUnderTest) {
         const out = await net.forward(x);
         await out.backward(randomArray(out.size, 4, 1));
       };
-      try {
-        await step();
-      } catch (e) {
-        const reason = b.name === 'wasm' ? missingKernel(e) : null;
-        if (reason) ctx.skip(`not yet implemented: ${reason}`);
-        throw e;
-      }
+      // Every backend has every forward and backward kernel: a missing one throws and fails the test.
+      await step();
       const high = backend.memory.highWater;
       const inUse = backend.memory.bytesInUse;
       for (let i = 0; i < 3; i++) await step();

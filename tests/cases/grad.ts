@@ -202,6 +202,16 @@ export const gradCases: GradCase[] = [
       [2, 5, 3],
     ],
   },
+  {
+    name: 'binary div',
+    op: 'binary',
+    attrs: { kind: 'div' },
+    inputs: [
+      [2, 3, 5],
+      [2, 3, 5],
+    ],
+    awayFromZero: [1],
+  },
   { name: 'transpose nchw-nhwc', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 4, 5]] },
   { name: 'pad asymmetric', op: 'pad', attrs: { pads: [0, 1, 2, 0, 0, 0, 1, 3], value: 0.5 }, inputs: [[1, 2, 3, 4]] },
 ];

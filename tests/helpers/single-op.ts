@@ -15,6 +15,8 @@ export interface OpCase<K extends OpName = OpName> {
   inputs: Shape[];
   /** Backend labels ('wasm:scalar', ...) that skip this case, with the reason in a comment beside it. */
   skip?: string[];
+  /** Inputs (by index) kept at least 0.5 away from zero: divisors. */
+  awayFromZero?: number[];
 }
 
 /** Random parameters for a case, deterministic per case name (running_var kept positive). */
@@ -31,7 +33,11 @@ export function caseParams(c: OpCase): Record<string, Parameter> {
 }
 
 export function caseInputs(c: OpCase, seed = 11): Float32Array[] {
-  return c.inputs.map((s, i) => randomArray(sizeOf(s), seed + i * 101, 2));
+  return c.inputs.map((s, i) => {
+    const values = randomArray(sizeOf(s), seed + i * 101, 2);
+    if (c.awayFromZero?.includes(i)) for (let k = 0; k < values.length; k++) values[k] += values[k] < 0 ? -0.5 : 0.5;
+    return values;
+  });
 }
 
 /** Runs a case as a one-node graph on a backend, twice (to prove the plan reruns cleanly). */
