@@ -148,7 +148,7 @@ export class CompiledModel {
   /** The static plan for this input shape and the module's current layer modes, compiled on first use. */
   plan(inputShape: Shape): Plan {
     const modes = this.module.modeSignature();
-    const s = this.scheduleFor(inputShape, false);
+    const s = this.auto ? this.scheduleFor(inputShape, false) : null;
     const found = this.plans.find((p) => p.modes === modes && p.plan.matches([inputShape]));
     if (found && found.schedule === s) return found.plan;
     if (found) {
@@ -169,7 +169,7 @@ export class CompiledModel {
    */
   trainPlan(inputShape: Shape): TrainPlan {
     const modes = this.module.modeSignature();
-    const s = this.scheduleFor(inputShape, true);
+    const s = this.auto ? this.scheduleFor(inputShape, true) : null;
     const found = this.trainPlans.find((p) => p.plan.matches([inputShape]) && p.modes === modes);
     if (found && found.schedule === s) return found.plan;
     if (found) this.switches.push({ shape: inputShape, training: true, to: describe(s) });

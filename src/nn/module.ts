@@ -297,8 +297,8 @@ export abstract class Module {
    * loss built on it) runs the plan's backward pass and accumulates into each `Parameter.grad`.
    */
   async forward(x: Tensor): Promise<Tensor> {
-    const compiled = await this.compiledModel();
-    await compiled.prepare(x.shape, this.training);
+    const compiled = this.compiled ?? (await this.compiledModel());
+    if (compiled.auto) await compiled.prepare(x.shape, this.training);
     return compiled.forward(x);
   }
 
