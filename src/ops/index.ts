@@ -10,6 +10,9 @@ import { linearGrad, linearGradInputOp, linearGradWeightOp } from './linear-grad
 import * as pg from './pool2d-grad.js';
 import * as to from './tensor-ops.js';
 import * as tg from './tensor-ops-grad.js';
+import { expandOp, reduceOp } from './reduce.js';
+import { sliceOp } from './slice.js';
+import { layerNormGradInputOp, layerNormGradWeightOp, layerNormOp } from './layer-norm.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
@@ -52,6 +55,12 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   unary: { ...to.unaryOp, grad: tg.unaryGrad },
   matmul: to.matmulOp,
   unaryGrad: tg.unaryGradOp,
+  reduce: reduceOp,
+  expand: expandOp,
+  slice: sliceOp,
+  layerNorm: layerNormOp,
+  layerNormGradInput: layerNormGradInputOp,
+  layerNormGradWeight: layerNormGradWeightOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

@@ -15,6 +15,8 @@ export interface OpCase<K extends OpName = OpName> {
   inputs: Shape[];
   /** Backend labels ('wasm:scalar', ...) that skip this case, with the reason in a comment beside it. */
   skip?: string[];
+  /** Inputs drawn from [0.25, 2.25] instead of [-2, 2] (sqrt, log, pow's domain). */
+  positive?: boolean;
 }
 
 /** Random parameters for a case, deterministic per case name (running_var kept positive). */
@@ -31,7 +33,10 @@ export function caseParams(c: OpCase): Record<string, Parameter> {
 }
 
 export function caseInputs(c: OpCase, seed = 11): Float32Array[] {
-  return c.inputs.map((s, i) => randomArray(sizeOf(s), seed + i * 101, 2));
+  return c.inputs.map((s, i) => {
+    const x = randomArray(sizeOf(s), seed + i * 101, 2);
+    return c.positive ? x.map((v) => 0.25 + Math.abs(v)) : x;
+  });
 }
 
 /** Runs a case as a one-node graph on a backend, twice (to prove the plan reruns cleanly). */

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Exports torchvision classification models to ONNX for tests/onnx-torchvision.test.ts (Debian's
+python3-torch 1.13 + python3-torchvision 0.14).
+
+Usage: make_torchvision_onnx.py OUT_DIR [NAME ...]
+
+Writes, for each model (deterministic: fixed seeds, one thread), into OUT_DIR:
+
+  <name>.onnx            eval-mode export with a dynamic batch (opset in the name: _o13 / _o17)
+  <name>.b<N>.in.bin     a float32 input [N, 3, S, S] (little-endian, row-major), N = 1 and 2
+  <name>.b<N>.out.bin    PyTorch's float32 output [N, classes] for it
+  manifest.json          name -> {size, classes, opset}
+
+Weights are torchvision's random initialisation with the batch-norm statistics and affine parameters
+randomised and ConvNeXt's layer scale raised to O(1), so every block contributes; the classifier is scaled
+so the logits have a standard deviation near 1 (a comparison of tiny numbers proves nothing). Widths are
+reduced where torchvision's constructors allow it, so the suite fits CI time.
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torchvision.models as tvm
+from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.shufflenetv2 import ShuffleNetV2
+
+CLASSES = 10
+
+
+def convnext_mini():
+    setting = [CNBlockConfig(16, 32, 1), CNBlockConfig(32, 48, 1), CNBlockConfig(48, 64, 2), CNBlockConfig(64, None, 1)]
+    return ConvNeXt(setting, num_classes=CLASSES)
+
+
+# name -> (constructor, input size, opset)
+MODELS = {
+    'mobilenet_v3_small_o13': (lambda: tvm.mobilenet_v3_small(num_classes=CLASSES), 64, 13),
+    'mobilenet_v3_small_o17': (lambda: tvm.mobilenet_v3_small(num_classes=CLASSES), 64, 17),
+    'mobilenet_v3_large_o13': (lambda: tvm.mobilenet_v3_large(num_classes=CLASSES, width_mult=0.5), 64, 13),
+    'mnasnet0_5_o13': (lambda: tvm.mnasnet0_5(num_classes=CLASSES), 64, 13),
+    'shufflenet_v2_x0_5_o13': (lambda: ShuffleNetV2([2, 2, 2], [12, 24, 48, 96, 256], num_classes=CLASSES), 64, 13),
+    'shufflenet_v2_x0_5_o17': (lambda: tvm.shufflenet_v2_x0_5(num_classes=CLASSES), 64, 17),
+    'convnext_mini_o17': (convnext_mini, 64, 17),
+    'convnext_mini_o13': (convnext_mini, 64, 13),
+    'mobilenet_v2_o13': (lambda: tvm.mobilenet_v2(num_classes=CLASSES, width_mult=0.5), 64, 13),
+    'efficientnet_b0_o13': (lambda: tvm.efficientnet_b0(num_classes=CLASSES), 64, 13),
+    'squeezenet1_1_o13': (lambda: tvm.squeezenet1_1(num_classes=CLASSES), 64, 13),
+    'resnet18_o13': (lambda: tvm.resnet18(num_classes=CLASSES), 64, 13),
+    'regnet_x_400mf_o13': (lambda: tvm.regnet_x_400mf(num_classes=CLASSES), 64, 13),
+    'googlenet_o13': (lambda: tvm.googlenet(num_classes=CLASSES, aux_logits=False, init_weights=True), 64, 13),
+    'densenet121_o13': (lambda: tvm.densenet121(num_classes=CLASSES), 64, 13),
+}
+
+
+def randomise(model, gen):
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
+                if m.weight is not None:
+                    m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+            if hasattr(m, 'layer_scale') and isinstance(m.layer_scale, nn.Parameter):
+                m.layer_scale.copy_(torch.rand(m.layer_scale.shape, generator=gen) * 0.5 + 0.5)
+
+
+def main():
+    out = sys.argv[1]
+    names = sys.argv[2:] or list(MODELS)
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    manifest = {}
+    for name in names:
+        make, size, opset = MODELS[name]
+        torch.manual_seed(0)
+        model = make().eval()
+        gen = torch.Generator().manual_seed(1)
+        randomise(model, gen)
+        x = {n: torch.rand(n, 3, size, size, generator=gen) * 2 - 1 for n in (1, 2)}
+        with torch.no_grad():
+            y = model(x[2])
+            # Scale the last linear layer so the logits are O(1).
+            last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
+            s = float(y.std())
+            if s > 0:
+                last.weight.mul_(1 / s)
+                if last.bias is not None:
+                    last.bias.mul_(1 / s)
+        path = os.path.join(out, f'{name}.onnx')
+        torch.onnx.export(
+            model,
+            x[1],
+            path,
+            opset_version=opset,
+            input_names=['input'],
+            output_names=['logits'],
+            dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}},
+        )
+        with torch.no_grad():
+            for n, xn in x.items():
+                xn.numpy().astype('<f4').tofile(os.path.join(out, f'{name}.b{n}.in.bin'))
+                model(xn).numpy().astype('<f4').tofile(os.path.join(out, f'{name}.b{n}.out.bin'))
+        manifest[name] = {'size': size, 'classes': CLASSES, 'opset': opset}
+    with open(os.path.join(out, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
