@@ -3,6 +3,7 @@ import { sizeOf } from '../../core/shape.js';
 import { type ActivationKind, type BinaryKind, noActivation } from '../../ops/types.js';
 import type { OnnxNode } from './decode.js';
 import { type Builder, type Converter, UnsupportedOpError, type Val } from './builder.js';
+import { breadthConverters } from './converters-breadth.js';
 import {
   binaryConst,
   concatConst,
@@ -12,7 +13,6 @@ import {
   nodeLabel,
   normAxis,
   reshapeTarget,
-  sliceConst,
   transposeConst,
   unresolved,
 } from './fold.js';
@@ -450,20 +450,6 @@ function gatherOp(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   return [b.nodeConst(n.outputs[0], gather(x.c, idx.c, int(n, 'axis', 0), n))];
 }
 
-function slice(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
-  const x = b.input(n, ins, 0);
-  if (x.kind !== 'const') throw unsupported(n, 'Slice is only supported on constants (shape chains)');
-  const rank = x.c.dims.length;
-  const get = (k: number, key: string) =>
-    b.opset >= 10 ? (ins[k] ? Array.from(b.constInput(n, ins, k, key).data) : undefined) : ints(n, key);
-  const starts = get(1, 'starts') ?? [];
-  const ends = get(2, 'ends') ?? [];
-  const axes = get(3, 'axes') ?? starts.map((_, i) => i);
-  const steps = get(4, 'steps') ?? starts.map(() => 1);
-  if (rank === 0) throw new FormatError(`${nodeLabel(n)}: cannot slice a scalar`);
-  return [b.nodeConst(n.outputs[0], sliceConst(x.c, starts, ends, axes, steps, n))];
-}
-
 function globalPool(kind: 'avg' | 'max'): Converter {
   return (b, n, ins) => {
     const x = b.input(n, ins, 0);
@@ -561,7 +547,7 @@ export const converters: Record<string, Converter> = {
   Gather: gatherOp,
   Unsqueeze: unsqueeze,
   Squeeze: squeeze,
-  Slice: slice,
+  ...breadthConverters,
   Cast: (b, n, ins) => {
     const x = b.input(n, ins, 0);
     const to = int(n, 'to', 1);
