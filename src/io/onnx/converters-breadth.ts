@@ -76,7 +76,8 @@ function sliceOut(b: Builder, n: OnnxNode, x: Val, r: { lo: number[]; st: number
     const ends = r.lo.map((s, i) => s + r.len[i] * r.st[i]);
     return b.nodeConst(out, sliceConst(x.c, r.lo, ends, axes, r.st, n));
   }
-  if (sizeOf(r.len) === 0) throw unsupported(n, `an empty slice [${r.len}] of a run-time value`);
+  // An empty slice holds no run-time data: a constant of its shape.
+  if (sizeOf(r.len) === 0) return b.nodeConst(out, constOf(r.len, []));
   return b.add(n, 'slice', { starts: r.lo, steps: r.st, sizes: r.len }, [x]);
 }
 
@@ -127,11 +128,24 @@ function split(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
  */
 function layerNorm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
-  if (n.outputs.slice(1).some((o) => o)) throw unsupported(n, 'the Mean and InvStdDev outputs are not supported');
   const dims = b.shapeOf(x);
   const axis = normAxis(int(n, 'axis', -1), dims.length, n);
   const normalizedShape = dims.slice(axis);
   const eps = float(n, 'epsilon', 1e-5);
+  const y = layerNormY(b, n, ins, x, normalizedShape, eps);
+  if (!n.outputs[1] && !n.outputs[2]) return [y];
+  // The optional Mean and InvStdDev outputs (reduced axes kept as 1), from reductions.
+  const axes = normalizedShape.map((_, i) => axis + i);
+  const mean = addOrFold(b, n, 'reduce', { kind: 'mean', axes, keepdims: true }, [x], `${n.outputs[0]}.mean`);
+  const centered = addOrFold(b, n, 'binary', { kind: 'sub' }, [x, mean], `${n.outputs[0]}.centered`);
+  const sq = addOrFold(b, n, 'unary', u('pow', { alpha: 2 }), [centered], `${n.outputs[0]}.sq`);
+  const variance = addOrFold(b, n, 'reduce', { kind: 'mean', axes, keepdims: true }, [sq], `${n.outputs[0]}.var`);
+  const v = addOrFold(b, n, 'unary', u('affine', { alpha: 1, beta: eps }), [variance], `${n.outputs[0]}.vareps`);
+  const sd = addOrFold(b, n, 'unary', u('sqrt'), [v], `${n.outputs[0]}.std`);
+  return [y, mean, addOrFold(b, n, 'unary', u('reciprocal'), [sd], `${n.outputs[0]}.rstd`)];
+}
+
+function layerNormY(b: Builder, n: OnnxNode, ins: (Val | undefined)[], x: Val, normalizedShape: number[], eps: number): Val {
   const scale = b.input(n, ins, 1);
   const bias = ins[2];
   const full = (v: Val) => v.kind === 'const' && sizeOf(v.c.dims) === sizeOf(normalizedShape);
@@ -145,12 +159,12 @@ function layerNorm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
             trainable: true,
           }),
     };
-    return [b.add(n, 'layerNorm', { normalizedShape, eps, affine: true }, [x], params)];
+    return b.add(n, 'layerNorm', { normalizedShape, eps, affine: true }, [x], params);
   }
   let y = addOrFold(b, n, 'layerNorm', { normalizedShape, eps, affine: false }, [x], `${n.outputs[0]}.normalized`);
   y = addOrFold(b, n, 'binary', { kind: 'mul' }, [y, scale], `${n.outputs[0]}.scaled`);
   if (bias) y = addOrFold(b, n, 'binary', { kind: 'add' }, [y, bias]);
-  return [y];
+  return y;
 }
 
 function expand(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
