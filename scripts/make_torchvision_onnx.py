@@ -3,6 +3,7 @@
 python3-torch 1.13 + python3-torchvision 0.14).
 
 Usage: make_torchvision_onnx.py OUT_DIR [NAME ...]
+       make_torchvision_onnx.py --grads OUT_DIR [NAME ...]
 
 Writes, for each model (deterministic: fixed seeds, one thread), into OUT_DIR:
 
@@ -11,14 +12,23 @@ Writes, for each model (deterministic: fixed seeds, one thread), into OUT_DIR:
   <name>.b<N>.out.bin    PyTorch's float32 output [N, classes] for it
   manifest.json          name -> {size, classes, opset}
 
-Weights are torchvision's random initialisation with the batch-norm statistics and affine parameters
-randomised and ConvNeXt's layer scale raised to O(1), so every block contributes; the classifier is scaled
-so the logits have a standard deviation near 1 (a comparison of tiny numbers proves nothing). Widths are
+With --grads, for the training-step comparison: each model with its batch norms folded into the
+convolutions before them (torch.nn.utils.fusion.fuse_conv_bn_eval, so the ONNX parameters are torch's
+own and training mode means the same function on both sides), exported as <name>.grad.onnx, and
+<name>.grads.safetensors: __input__ [2, 3, S, S], __target__ (class indices as float32), and per
+parameter `param:NAME` and `grad:NAME`: dL/dparam of the mean cross-entropy of the eval-mode model.
+
+Weights are torchvision's random initialisation with the batch-norm affine parameters randomised, the
+running statistics measured on random inputs (random statistics make deep random networks forget their input:
+every image gives the same logits), and ConvNeXt's layer scale raised to O(1), so every block contributes;
+the classifier is scaled so the logits vary across images with a standard deviation near 1 (a comparison of
+tiny numbers, or of a bias that ignores the input, proves nothing). Widths are
 reduced where torchvision's constructors allow it, so the suite fits CI time.
 """
 import json
 import os
 import sys
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
@@ -62,13 +72,65 @@ def randomise(model, gen):
                     m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
                     m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
             if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+                m.reset_running_stats()
+                m.momentum = None  # a cumulative average over the calibration batches
             if hasattr(m, 'layer_scale') and isinstance(m.layer_scale, nn.Parameter):
                 m.layer_scale.copy_(torch.rand(m.layer_scale.shape, generator=gen) * 0.5 + 0.5)
+        model.train()
+        for _ in range(4):
+            model(torch.rand(8, 3, 64, 64, generator=gen) * 2 - 1)
+        model.eval()
+
+
+def fold_batch_norms(module):
+    """Replaces each Conv2d directly followed by a BatchNorm2d (in a container) with the folded conv."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    children = list(module.named_children())
+    for (name, child), (next_name, nxt) in zip(children, children[1:]):
+        if isinstance(child, nn.Conv2d) and isinstance(nxt, nn.BatchNorm2d):
+            setattr(module, name, fuse_conv_bn_eval(child, nxt))
+            setattr(module, next_name, nn.Identity())
+    for _, child in module.named_children():
+        fold_batch_norms(child)
+
+
+def grads(out, names):
+    sys.path.insert(0, os.path.dirname(__file__))
+    from make_fixtures import save_safetensors
+
+    for name in names:
+        make, size, opset = MODELS[name]
+        torch.manual_seed(0)
+        model = make().eval()
+        gen = torch.Generator().manual_seed(1)
+        randomise(model, gen)
+        fold_batch_norms(model)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()), f'{name}: a batch norm was not folded'
+        # Distinct values in every tensor (torchvision zeroes its biases), so the test can match parameters by value.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn(p.shape, generator=gen) * 0.01)
+        x = torch.rand(2, 3, size, size, generator=gen) * 2 - 1
+        target = torch.tensor([1, 3])
+        torch.onnx.export(
+            model, x, os.path.join(out, f'{name}.grad.onnx'), opset_version=opset, input_names=['input'], output_names=['logits']
+        )
+        loss = nn.functional.cross_entropy(model(x), target)
+        loss.backward()
+        tensors = OrderedDict([('__input__', x), ('__target__', target.float())])
+        for pname, p in model.named_parameters():
+            tensors[f'param:{pname}'] = p.detach()
+            tensors[f'grad:{pname}'] = p.grad.detach()
+        save_safetensors(os.path.join(out, f'{name}.grads.safetensors'), tensors)
 
 
 def main():
+    if sys.argv[1] == '--grads':
+        torch.set_num_threads(1)
+        os.makedirs(sys.argv[2], exist_ok=True)
+        grads(sys.argv[2], sys.argv[3:])
+        return
     out = sys.argv[1]
     names = sys.argv[2:] or list(MODELS)
     os.makedirs(out, exist_ok=True)
@@ -82,10 +144,10 @@ def main():
         randomise(model, gen)
         x = {n: torch.rand(n, 3, size, size, generator=gen) * 2 - 1 for n in (1, 2)}
         with torch.no_grad():
-            y = model(x[2])
-            # Scale the last linear layer so the logits are O(1).
+            y = model(torch.rand(8, 3, size, size, generator=gen) * 2 - 1)
+            # Scale the last linear layer so the logits vary across images by O(1).
             last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
-            s = float(y.std())
+            s = float(y.std(dim=0).mean())
             if s > 0:
                 last.weight.mul_(1 / s)
                 if last.bias is not None:

@@ -53,8 +53,9 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m / s;
 }
 
-// Measured: ≤ 1.6e-6 on every model and backend (float32 summation order); ten times that as the bound.
-const TOL = 1e-5;
+// Measured: ≤ 2e-5 on every model and backend (float32 summation order), as onnxruntime's own distance from
+// PyTorch (≤ 1.7e-5); five times that as the bound.
+const TOL = 1e-4;
 
 describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let dir = '';
@@ -86,12 +87,16 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
           cases.push({ batch, x, torch, ort: r.logits.data as Float32Array });
         }
       });
-      it('has outputs far from zero (a comparison of tiny numbers proves nothing)', () => {
+      it('has outputs far from zero that depend on the image (tiny numbers, or a bias alone, prove nothing)', () => {
         for (const c of cases) {
           const std = Math.sqrt(c.torch.reduce((s, v) => s + v * v, 0) / c.torch.length);
           expect(std, `${name} batch ${c.batch}: rms of the logits`).toBeGreaterThan(0.3);
           expect(relErr(c.ort, c.torch), 'onnxruntime vs PyTorch').toBeLessThan(TOL);
         }
+        const two = cases.find((c) => c.batch === 2)?.torch as Float32Array;
+        let spread = 0;
+        for (let k = 0; k < 10; k++) spread = Math.max(spread, Math.abs(two[k] - two[10 + k]));
+        expect(spread, `${name}: max |logits(image 1) − logits(image 2)|`).toBeGreaterThan(0.3);
       });
       for (const b of backendsUnderTest) {
         it(`matches PyTorch and onnxruntime on ${b.label}`, async () => {

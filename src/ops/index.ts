@@ -48,7 +48,7 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   reshape: eg.reshapeOp,
   // ONNX import (gradients: tensor-ops-grad.ts; matmul has none yet).
   binary: { ...to.binaryOp, grad: tg.binaryGrad },
-  constant: to.constantOp,
+  constant: { ...to.constantOp, grad: tg.constantGrad },
   concat: { ...to.concatOp, grad: tg.concatGrad },
   transpose: { ...to.transposeOp, grad: tg.transposeGrad },
   pad: { ...to.padOp, grad: tg.padGrad },

@@ -29,6 +29,11 @@ export function binaryGrad(ctx: GradContext<'binary'>): GradResult {
   return { inputs, params: {} };
 }
 
+/** A trainable constant (an initializer the graph adds or multiplies: a bias, a layer scale) takes dY whole. */
+export function constantGrad(ctx: GradContext<'constant'>): GradResult {
+  return { inputs: [], params: ctx.needsParamGrad.value ? { value: ctx.dy } : {} };
+}
+
 export function transposeGrad(ctx: GradContext<'transpose'>): GradResult {
   const inverse = new Array<number>(ctx.attrs.perm.length);
   ctx.attrs.perm.forEach((p, i) => {
