@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, importOnnx, optim, readSafetensors } from '../src/index.js';
+import type { Io } from '../src/cli/args.js';
+import { run } from '../src/cli/main.js';
+import { Random, Tensor, importOnnx, optim, readSafetensors } from '../src/index.js';
 import type { Parameter } from '../src/core/parameter.js';
 import { CrossEntropyLoss } from '../src/train/losses.js';
 import { backendsUnderTest } from './helpers/backends.js';
@@ -153,4 +156,77 @@ describe.skipIf(missing !== null)(`imported torchvision classifiers train${missi
     expect(correct / batch, 'training accuracy (chance: 0.25)').toBeGreaterThan(0.5);
     model.releasePlans();
   }, 120_000);
+
+  it('vireo train --model DIR fine-tunes a `vireo import` directory (--freeze-backbone) that predict and eval run', async () => {
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
+      const status = await run(argv, io);
+      return { status, stdout: out.join('\n'), stderr: err.join('\n'), lines: out };
+    };
+    const imported = join(dir, 'imported');
+    const classes = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    const imp = await cli('import', join(dir, 'mobilenet_v3_small_o13.onnx'), '--out', imported, '--classes', classes.join(','));
+    expect(imp.status, imp.stderr).toBe(0);
+    // Ten classes, each a colour over noise, 64×64 (the model's input size, taken from the directory).
+    const images = join(dir, 'images');
+    const rng = new Random(4);
+    for (let k = 0; k < 10; k++) {
+      const colour = [k & 1, (k >> 1) & 1, (k >> 2) & 1].map((b, c) => (b ? 200 : 40) + (k >= 8 ? 30 * c : 0));
+      mkdirSync(join(images, `c${k}`), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        const px = Buffer.from(
+          Array.from({ length: 64 * 64 * 3 }, (_, j) => Math.max(0, Math.min(255, colour[j % 3] + rng.int(60) - 30))),
+        );
+        writeFileSync(
+          join(images, `c${k}`, `${i}.png`),
+          await sharp(px, { raw: { width: 64, height: 64, channels: 3 } })
+            .png()
+            .toBuffer(),
+        );
+      }
+    }
+    const tuned = join(dir, 'tuned');
+    const t = await cli(
+      'train',
+      '--model',
+      imported,
+      '--data',
+      images,
+      '--freeze-backbone',
+      '--epochs',
+      '8',
+      '--batch-size',
+      '8',
+      '--lr',
+      '0.02',
+      '--val-split',
+      '0.25',
+      '--out',
+      tuned,
+      '--json',
+    );
+    expect(t.status, t.stderr).toBe(0);
+    const epochs = t.lines.map((l) => JSON.parse(l) as { loss: number });
+    expect(epochs).toHaveLength(8);
+    expect(epochs[epochs.length - 1].loss, 'loss falls').toBeLessThan(epochs[0].loss * 0.8);
+    // Only the head moved: the backbone's weights are the imported ones, bit for bit.
+    const before = readSafetensors(new Uint8Array(readFileSync(join(imported, 'weights.safetensors'))));
+    const after = readSafetensors(new Uint8Array(readFileSync(join(tuned, 'weights.safetensors'))));
+    for (const [name, w] of before) {
+      const same =
+        Buffer.compare(Buffer.from((after.get(name) as Tensor).dataSync().buffer), Buffer.from(w.dataSync().buffer)) === 0;
+      expect(same, `${name} ${name.startsWith('classifier.3.') ? 'trained' : 'frozen'}`).toBe(!name.startsWith('classifier.3.'));
+    }
+    const ev = await cli('eval', '--model', tuned, '--data', images, '--split', 'train', '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).accuracy, 'accuracy on the 40 images (chance: 0.1)').toBeGreaterThan(0.3);
+    const p = await cli('predict', '--model', tuned, join(images, 'c3', '0.png'), '--json');
+    expect(p.status, p.stderr).toBe(0);
+    expect(classes).toContain(JSON.parse(p.stdout).top[0].label);
+    const bad = await cli('train', '--model', imported, '--data', images, '--train-from', 'nope', '--out', join(dir, 'bad'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--train-from nope: no parameter name starts with it/);
+  }, 240_000);
 });

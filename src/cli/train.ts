@@ -1,7 +1,7 @@
 // `vireo train`: trains a model on a dataset, writing the model directory and a checkpoint after every
 // epoch; `--resume DIR` continues bit for bit; Ctrl-C saves a checkpoint before exiting.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   DataLoader,
   type LRScheduler,
@@ -15,6 +15,8 @@ import {
 } from '../index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { loadModel, saveModel } from '../io/model-file.js';
+import { loadClassifier } from './model-dir.js';
+import { chooseTrainable, peekImported, saveImported } from './train-imported.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
 import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
@@ -33,7 +35,11 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --data DIR          a CIFAR-10/100 binary folder, an IDX folder (e.g. /usr/share/datasets/fashion-mnist)
                       or an image folder (one subfolder per class; train/ and test/ subfolders are used
                       when present); default: the embedded Fashion-MNIST subset
-  --model M           small-cnn (default), cifar-net (the reference CNN), or a model directory to continue from
+  --model M           small-cnn (default), cifar-net (the reference CNN), or a model directory to continue from:
+                      one \`vireo train\` wrote, or one \`vireo import\` wrote (fine-tunes the imported network at its
+                      input size and normalization; the data must have as many classes as its output)
+  --freeze-backbone   train only the last layer (the head); batch norms before it keep their statistics
+  --train-from NAME   train the parameter named NAME… (state-dict order, a prefix) and every one after it
   --epochs N          epochs to train (default 3)
   --batch-size N      images per step (default 64)
   --optimizer O       adamw (default), adam or sgd
@@ -73,6 +79,9 @@ export interface TrainConfig {
   augment: boolean;
   valSplit: number | null;
   limit: number | null;
+  /** Which parameters train (absent in checkpoints of earlier versions: all). */
+  freezeBackbone?: boolean;
+  trainFrom?: string | null;
   seed: number;
 }
 
@@ -92,6 +101,8 @@ const runOptions = [
   'image-size',
   'limit',
   'seed',
+  'freeze-backbone',
+  'train-from',
 ];
 
 const optionSpec = {
@@ -115,6 +126,8 @@ const optionSpec = {
   out: { type: 'string' },
   resume: { type: 'string' },
   'stop-after': { type: 'string' },
+  'freeze-backbone': { type: 'boolean' },
+  'train-from': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -145,6 +158,8 @@ function configFrom(values: Record<string, string | boolean | undefined>): Train
         ? null
         : floatOption(s('val-split'), 'val-split', 0, (v) => v > 0 && v < 1, 'a fraction in (0, 1)'),
     limit: s('limit') === undefined ? null : intOption(s('limit'), 'limit', 0, 1),
+    freezeBackbone: Boolean(values['freeze-backbone']),
+    trainFrom: s('train-from') ?? null,
     seed: intOption(s('seed'), 'seed', 1, 0),
   };
 }
@@ -223,10 +238,27 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     outDir = resolve(values.out ?? 'vireo-model');
   }
 
+  // An imported model (a \`vireo import\` directory, or a resumed fine-tune of one) fixes the input size and
+  // normalization: the data is read at its size, normalized as it was trained.
+  const builtin = (builtinModels as readonly string[]).includes(config.model);
+  const imported = builtin
+    ? null
+    : peekImported(ckpt && values.resume !== undefined ? resolve(values.resume) : resolve(config.model));
+  if (imported && !ckpt && values['image-size'] === undefined) config = { ...config, imageSize: imported.inputShape[1] };
+
   // Data.
   const source: DataSource = detectData(config.data ?? undefined, config.imageSize);
   const data = await openData(source);
-  const { inputShape, normalization, classes } = data;
+  const { inputShape, classes } = data;
+  const c = inputShape[0];
+  const normalization = !imported
+    ? data.normalization
+    : (imported.normalization ?? { mean: new Array(c).fill(0), std: new Array(c).fill(1) });
+  if (imported && imported.inputShape.join('x') !== inputShape.join('x'))
+    throw new UsageError(
+      `--model ${config.model} takes ${imported.inputShape.join('×')} input, the data is ${inputShape.join('×')}` +
+        (source.kind === 'image-folder' ? ` (image folders: --image-size ${imported.inputShape[1]})` : ''),
+    );
   const trainTransform = makeTransform(source, normalization, config.augment, inputShape);
   const evalTransform = makeTransform(source, normalization, false, inputShape);
   let trainIdx = range(data.train.length);
@@ -249,9 +281,18 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   manualSeed(config.seed);
   let model: Module;
   let modelName: string;
-  if ((builtinModels as readonly string[]).includes(config.model)) {
+  if (builtin) {
     model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
     modelName = config.model;
+  } else if (imported) {
+    const { model: m, meta } = await loadClassifier(imported.dir);
+    if (meta.classes.length !== classes.length)
+      throw new UsageError(
+        `--model ${config.model} has ${meta.classes.length} classes, ${data.label} has ${classes.length}; the imported network's head fixes the class count`,
+      );
+    model = m;
+    modelName = basename(imported.dir);
+    if (!ckpt) config = { ...config, model: imported.dir };
   } else {
     // A resumed run takes the architecture from its own directory (every save writes model.json there):
     // the --model directory it started from may have moved or gone since.
@@ -282,6 +323,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
       );
   }
+  const trainable = chooseTrainable(model, config);
+  if (trainable.length === 0) throw new UsageError(`--model ${config.model}: no parameter left to train`);
   await model.to(backend);
   const engine = await model.currentBackend();
 
@@ -294,7 +337,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   });
   const valLoader = new DataLoader(valSet, { batchSize: 250, numWorkers: workers });
   const stepsPerEpoch = trainLoader.length;
-  const optimizer = makeOptimizer(config, model.parameters());
+  const optimizer = makeOptimizer(
+    config,
+    model.parameters().filter((p) => p.requiresGrad && !p.isBuffer),
+  );
   await optimizer.to(engine);
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
   if (ckpt?.optimizer) optimizer.loadStateDict(ckpt.optimizer);
@@ -330,7 +376,16 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     history,
     config: config as unknown as Record<string, unknown>,
   });
-  const writeModel = (record?: Record<string, unknown>) =>
+  const writeModel = (record?: Record<string, unknown>) => {
+    if (imported) {
+      saveImported(outDir, imported, model, classes, {
+        data: config.data,
+        epochs: history.length,
+        trainable: trainable.length === model.namedParameters().filter(([, p]) => !p.isBuffer).length ? 'all' : trainable,
+        ...(record ? { last: record } : {}),
+      });
+      return;
+    }
     saveModel(outDir, model, {
       name: modelName,
       inputShape,
@@ -343,6 +398,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         ...(record ? { last: record } : {}),
       },
     });
+  };
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);
   const lastEpoch = stopAfter ? Math.min(config.epochs, startEpoch + stopAfter) : config.epochs;
