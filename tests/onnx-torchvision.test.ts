@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor, importOnnx } from '../src/index.js';
+import { flags } from '../src/core/flags.js';
 import { backendsUnderTest } from './helpers/backends.js';
 
 /**
@@ -97,6 +98,35 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
         let spread = 0;
         for (let k = 0; k < 10; k++) spread = Math.max(spread, Math.abs(two[k] - two[10 + k]));
         expect(spread, `${name}: max |logits(image 1) − logits(image 2)|`).toBeGreaterThan(0.3);
+      });
+      it('element-wise chains fuse (GELU, HardSwish, SiLU), and the unfused graph gives the same outputs', async () => {
+        const bytes = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
+        const kinds = async () => {
+          const model = await importOnnx(bytes);
+          const graph = model.buildGraph(
+            model.declaredInputShapes.map((s) => [1, ...s.slice(1)]),
+            false,
+          );
+          return graph.nodes.map((n) => (n.op === 'unary' ? (n.attrs as { kind: string }).kind : n.op));
+        };
+        const fused = await kinds();
+        expect(fused).not.toContain('erf');
+        if (name.startsWith('convnext')) expect(fused).toContain('gelu');
+        if (name === 'mobilenet_v3_small_o13') expect(fused).toContain('hardSwish');
+        flags.fuseOnnxPatterns = false;
+        try {
+          const plain = await kinds();
+          if (name.startsWith('convnext')) expect(plain).toContain('erf');
+          const model = await importOnnx(bytes);
+          await model.to('wasm');
+          for (const c of cases) {
+            const { logits } = await model.run({ input: new Tensor(c.x, [c.batch, 3, size, size]) });
+            expect(relErr(logits.dataSync(), c.torch), `${name} unfused`).toBeLessThan(TOL);
+          }
+          model.releasePlans();
+        } finally {
+          flags.fuseOnnxPatterns = true;
+        }
       });
       for (const b of backendsUnderTest) {
         it(`matches PyTorch and onnxruntime on ${b.label}`, async () => {

@@ -196,6 +196,8 @@ export const breadthConverters: Record<string, Converter> = {
   Abs: unary('abs'),
   Neg: unary('affine', () => ({ alpha: -1, beta: 0 })),
   Gelu: unary('gelu'),
+  // Sigmoid + Mul of one value, fused by patterns.ts (not an ONNX op).
+  Silu: unary('silu'),
   Pow: pow,
   ReduceMean: reduce('mean'),
   ReduceSum: reduce('sum'),
