@@ -2,7 +2,7 @@
 """Exports torchvision classification models to ONNX for tests/onnx-torchvision.test.ts (Debian's
 python3-torch 1.13 + python3-torchvision 0.14).
 
-Usage: make_torchvision_onnx.py OUT_DIR [NAME ...]
+Usage: make_torchvision_onnx.py [--size S] OUT_DIR [NAME ...]   (S: input size, default 64; 224 for benchmarks)
        make_torchvision_onnx.py --grads OUT_DIR [NAME ...]
 
 Writes, for each model (deterministic: fixed seeds, one thread), into OUT_DIR:
@@ -64,7 +64,7 @@ MODELS = {
 }
 
 
-def randomise(model, gen):
+def randomise(model, gen, size=64):
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
@@ -78,7 +78,7 @@ def randomise(model, gen):
                 m.layer_scale.copy_(torch.rand(m.layer_scale.shape, generator=gen) * 0.5 + 0.5)
         model.train()
         for _ in range(4):
-            model(torch.rand(8, 3, 64, 64, generator=gen) * 2 - 1)
+            model(torch.rand(8, 3, size, size, generator=gen) * 2 - 1)
         model.eval()
 
 
@@ -104,7 +104,7 @@ def grads(out, names):
         torch.manual_seed(0)
         model = make().eval()
         gen = torch.Generator().manual_seed(1)
-        randomise(model, gen)
+        randomise(model, gen, size)
         fold_batch_norms(model)
         assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()), f'{name}: a batch norm was not folded'
         # Distinct values in every tensor (torchvision zeroes its biases), so the test can match parameters by value.
@@ -131,17 +131,23 @@ def main():
         os.makedirs(sys.argv[2], exist_ok=True)
         grads(sys.argv[2], sys.argv[3:])
         return
-    out = sys.argv[1]
-    names = sys.argv[2:] or list(MODELS)
+    args = sys.argv[1:]
+    size_override = None
+    if args[0] == '--size':
+        size_override = int(args[1])
+        args = args[2:]
+    out = args[0]
+    names = args[1:] or list(MODELS)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     manifest = {}
     for name in names:
         make, size, opset = MODELS[name]
+        size = size_override or size
         torch.manual_seed(0)
         model = make().eval()
         gen = torch.Generator().manual_seed(1)
-        randomise(model, gen)
+        randomise(model, gen, size)
         x = {n: torch.rand(n, 3, size, size, generator=gen) * 2 - 1 for n in (1, 2)}
         with torch.no_grad():
             y = model(torch.rand(8, 3, size, size, generator=gen) * 2 - 1)
