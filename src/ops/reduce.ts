@@ -44,7 +44,7 @@ function reduceGrad(ctx: GradContext<'reduce'>): GradResult {
 /** The axes of `out` that `shape` is broadcast along (missing leading axes included). */
 export function broadcastAxes(shape: readonly number[], out: readonly number[]): number[] {
   const lead = out.length - shape.length;
-  return out.map((d, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && out[i] !== 1));
+  return out.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && out[i] !== 1));
 }
 
 export const expandOp: OpDef<'expand'> = {

@@ -2,7 +2,6 @@ import { FormatError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import type { OpAttrs, OpName, ReduceKind, UnaryAttrs, UnaryKind } from '../../ops/types.js';
 import type { Builder, Converter, Val } from './builder.js';
-import { UnsupportedOpError } from './builder.js';
 import type { OnnxNode } from './decode.js';
 import { constOf, nodeLabel, normAxis, sliceConst, sliceRanges } from './fold.js';
 
@@ -15,7 +14,6 @@ import { constOf, nodeLabel, normAxis, sliceConst, sliceRanges } from './fold.js
 const ints = (n: OnnxNode, key: string): number[] | undefined => n.attrs.get(key)?.ints;
 const int = (n: OnnxNode, key: string, dflt: number): number => n.attrs.get(key)?.i ?? dflt;
 const float = (n: OnnxNode, key: string, dflt: number): number => n.attrs.get(key)?.f ?? dflt;
-const unsupported = (n: OnnxNode, why: string) => new UnsupportedOpError(n.opType, n.name, why);
 
 /** Adds an IR node, or folds it to a constant when every input is known. */
 function addOrFold<K extends OpName>(b: Builder, n: OnnxNode, op: K, attrs: OpAttrs[K], ins: Val[], out = n.outputs[0]): Val {
