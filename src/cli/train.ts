@@ -386,7 +386,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       });
       return;
     }
-    saveModel(outDir, model, {
+    return saveModel(outDir, model, {
       name: modelName,
       inputShape,
       classes,
