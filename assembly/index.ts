@@ -14,3 +14,6 @@ export * from './gemm_pack';
 export * from './im2col';
 export * from './broadcast';
 export * from './tensor_ops';
+export * from './unary_math';
+export * from './reduce';
+export * from './layer_norm';

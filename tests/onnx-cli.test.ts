@@ -34,11 +34,11 @@ describe('vireo import', () => {
 
   it('reports unsupported ops by op type and node name (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vireo-import-'));
-    const file = join(dir, 'erf.onnx');
-    writeFileSync(file, buildModel({ op: 'Erf' }));
+    const file = join(dir, 'celu.onnx');
+    writeFileSync(file, buildModel({ op: 'Celu' }));
     const c = capture();
     expect(await run(['import', file, '--out', join(dir, 'out')], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/Erf\s+node 'my_erf'/);
+    expect(c.err.join('\n')).toMatch(/Celu\s+node 'my_celu'/);
   });
 
   it('bad usage exits 2', async () => {

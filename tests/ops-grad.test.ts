@@ -28,7 +28,7 @@ function backwardCases(): OpCase[] {
       const name = `${c.name} → ${node.op}`;
       if (seen.has(name)) continue;
       seen.add(name);
-      out.push({ name, op: node.op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]) });
+      out.push({ name, op: node.op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]), positive: c.positive });
     }
   }
   out.push({

@@ -1,7 +1,7 @@
 // `vireo train`: trains a model on a dataset, writing the model directory and a checkpoint after every
 // epoch; `--resume DIR` continues bit for bit; Ctrl-C saves a checkpoint before exiting.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   DataLoader,
   FormatError,
@@ -19,6 +19,8 @@ import { machineCores } from '../data/pool.js';
 import { settleDirectory, writeDirectoryAtomic } from '../io/directory.js';
 import { checkPlanMemory } from '../io/model-check.js';
 import { encodeModel, loadModel, modelFileEntries } from '../io/model-file.js';
+import { loadClassifier } from './model-dir.js';
+import { chooseTrainable, importedEntries, peekImported } from './train-imported.js';
 import type { Module } from '../nn/module.js';
 import type { Batch } from '../train/batches.js';
 import type { GroupBase, Optimizer } from '../train/optim/optimizer.js';
@@ -38,7 +40,11 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) and the 'small-cnn' model
   --data DIR          a CIFAR-10/100 binary folder, an IDX folder (e.g. /usr/share/datasets/fashion-mnist)
                       or an image folder (one subfolder per class; train/ and test/ subfolders are used
                       when present); default: the embedded Fashion-MNIST subset
-  --model M           small-cnn (default), cifar-net (the reference CNN), or a model directory to continue from
+  --model M           small-cnn (default), cifar-net (the reference CNN), or a model directory to continue from:
+                      one \`vireo train\` wrote, or one \`vireo import\` wrote (fine-tunes the imported network at its
+                      input size and normalization; the data must have as many classes as its output)
+  --freeze-backbone   train only the last layer (the head); batch norms before it keep their statistics
+  --train-from NAME   train the parameter named NAME… (state-dict order, a prefix) and every one after it
   --epochs N          epochs to train (default 3)
   --batch-size N      images per step (default 64)
   --optimizer O       adamw (default), adam or sgd
@@ -80,6 +86,9 @@ export interface TrainConfig {
   augment: boolean;
   valSplit: number | null;
   limit: number | null;
+  /** Which parameters train (absent in checkpoints of earlier versions: all). */
+  freezeBackbone?: boolean;
+  trainFrom?: string | null;
   seed: number;
 }
 
@@ -99,6 +108,8 @@ const runOptions = [
   'image-size',
   'limit',
   'seed',
+  'freeze-backbone',
+  'train-from',
 ];
 
 const optionSpec = {
@@ -123,6 +134,8 @@ const optionSpec = {
   force: { type: 'boolean' },
   resume: { type: 'string' },
   'stop-after': { type: 'string' },
+  'freeze-backbone': { type: 'boolean' },
+  'train-from': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -153,6 +166,8 @@ function configFrom(values: Record<string, string | boolean | undefined>): Train
         ? null
         : floatOption(s('val-split'), 'val-split', 0, (v) => v > 0 && v < 1, 'a fraction in (0, 1)'),
     limit: s('limit') === undefined ? null : intOption(s('limit'), 'limit', 0, 1),
+    freezeBackbone: Boolean(values['freeze-backbone']),
+    trainFrom: s('train-from') ?? null,
     seed: intOption(s('seed'), 'seed', 1, 0),
   };
 }
@@ -329,10 +344,27 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
     });
   }
 
+  // An imported model (a \`vireo import\` directory, or a resumed fine-tune of one) fixes the input size and
+  // normalization: the data is read at its size, normalized as it was trained.
+  const builtin = (builtinModels as readonly string[]).includes(config.model);
+  const imported = builtin
+    ? null
+    : peekImported(ckpt && values.resume !== undefined ? resolve(values.resume) : resolve(config.model));
+  if (imported && !ckpt && values['image-size'] === undefined) config = { ...config, imageSize: imported.inputShape[1] };
+
   // Data.
   const source: DataSource = detectData(config.data ?? undefined, config.imageSize);
   const data = await openData(source);
-  const { inputShape, normalization, classes } = data;
+  const { inputShape, classes } = data;
+  const c = inputShape[0];
+  const normalization = !imported
+    ? data.normalization
+    : (imported.normalization ?? { mean: new Array(c).fill(0), std: new Array(c).fill(1) });
+  if (imported && imported.inputShape.join('x') !== inputShape.join('x'))
+    throw new UsageError(
+      `--model ${config.model} takes ${imported.inputShape.join('×')} input, the data is ${inputShape.join('×')}` +
+        (source.kind === 'image-folder' ? ` (image folders: --image-size ${imported.inputShape[1]})` : ''),
+    );
   const trainTransform = makeTransform(source, normalization, config.augment, inputShape);
   const evalTransform = makeTransform(source, normalization, false, inputShape);
   let trainIdx = range(data.train.length);
@@ -355,9 +387,18 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
   manualSeed(config.seed);
   let model: Module;
   let modelName: string;
-  if ((builtinModels as readonly string[]).includes(config.model)) {
+  if (builtin) {
     model = buildModel(config.model as BuiltinModel, inputShape, classes.length);
     modelName = config.model;
+  } else if (imported) {
+    const { model: m, meta } = await loadClassifier(imported.dir);
+    if (meta.classes.length !== classes.length)
+      throw new UsageError(
+        `--model ${config.model} has ${meta.classes.length} classes, ${data.label} has ${classes.length}; the imported network's head fixes the class count`,
+      );
+    model = m;
+    modelName = basename(imported.dir);
+    if (!ckpt) config = { ...config, model: imported.dir };
   } else {
     // A resumed run takes the architecture from its own directory when it is there (every save writes
     // model.json): the --model directory it started from may have moved or gone since.
@@ -389,6 +430,8 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
         'note: this checkpoint predates saved dropout state; the Dropout masks restart, so the result will differ from an uninterrupted run',
       );
   }
+  const trainable = chooseTrainable(model, config);
+  if (trainable.length === 0) throw new UsageError(`--model ${config.model}: no parameter left to train`);
   // Before a plan is built: --image-size 100000 or a huge --batch-size fails naming the size, not in a kernel.
   checkPlanMemory(model, inputShape, config.batchSize, { training: true, what: `vireo train: ${modelName}` });
   await toBackend(model, backend, io);
@@ -407,7 +450,10 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
     throw new FormatError(
       `${join(resolve(values.resume as string), checkpointFile)}: checkpoint field 'step' is ${ckpt.step}, but an epoch of this run has ${stepsPerEpoch} steps`,
     );
-  const optimizer = makeOptimizer(config, model.parameters());
+  const optimizer = makeOptimizer(
+    config,
+    model.parameters().filter((p) => p.requiresGrad && !p.isBuffer),
+  );
   const schedule = makeSchedule(config, optimizer, stepsPerEpoch);
   if (ckpt?.optimizer) {
     checkOptimizerGroups(
@@ -442,8 +488,19 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
     config: config as unknown as Record<string, unknown>,
   });
   // The model, its weights and the checkpoint as one directory, replaced in one atomic step: a kill at any
-  // moment leaves the previous save or this one, whose three files always agree.
+  // moment leaves the previous save or this one, whose files always agree. An imported model (vireo import)
+  // is written back as such a directory (its ONNX file, metadata and the new weights).
   const save = (epoch: number, step: number, record: Record<string, unknown> | null) => {
+    const checkpoint = { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) };
+    if (imported) {
+      const entries = importedEntries(imported, model, classes, {
+        data: config.data,
+        epochs: history.length,
+        trainable: trainable.length === model.namedParameters().filter(([, p]) => !p.isBuffer).length ? 'all' : trainable,
+        ...(record ? { last: record } : {}),
+      });
+      return writeDirectoryAtomic(outDir, [...entries, checkpoint]);
+    }
     const files = encodeModel(model, {
       name: modelName,
       inputShape,
@@ -456,8 +513,7 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
         ...(record ? { last: record } : {}),
       },
     });
-    const entries = [...modelFileEntries(files), { name: checkpointFile, data: encodeCheckpoint(snapshot(epoch, step)) }];
-    return writeDirectoryAtomic(outDir, entries);
+    return writeDirectoryAtomic(outDir, [...modelFileEntries(files), checkpoint]);
   };
 
   const stopAfter = values['stop-after'] === undefined ? null : intOption(values['stop-after'], 'stop-after', 0, 1);

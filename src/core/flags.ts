@@ -8,4 +8,6 @@ export const flags = {
   convGradWeightPanels: true,
   /** wasm linear: pack weights with the SIMD packing kernels in wasm (true) or with the TypeScript loops (false). */
   packWeightsInWasm: true,
+  /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
+  fuseOnnxPatterns: true,
 };

@@ -168,7 +168,11 @@ export class Executor {
     const fallback = computed.length ? (backendOf.get(computed[0]) as Backend) : placement(graph.nodes[0] ?? ({} as GraphNode));
     for (const v of graph.inputs) if (!this.homeOf.has(this.root[v])) this.homeOf.set(this.root[v], fallback);
     const gradsOf = new Map<ValueId, Parameter[]>();
-    for (const pg of spec.paramGrads ?? []) gradsOf.set(pg.value, [...(gradsOf.get(pg.value) ?? []), pg.param]);
+    // Keyed by root: a gradient may be an alias (a reshape of a reduction, as a broadcast operand's is).
+    for (const pg of spec.paramGrads ?? []) {
+      const r = this.root[pg.value];
+      gradsOf.set(r, [...(gradsOf.get(r) ?? []), pg.param]);
+    }
     const uses = graph.useCounts();
     const keep = new Set(spec.keep ?? []);
 

@@ -10,6 +10,9 @@ import { linearGrad, linearGradInputOp, linearGradWeightOp } from './linear-grad
 import * as pg from './pool2d-grad.js';
 import * as to from './tensor-ops.js';
 import * as tg from './tensor-ops-grad.js';
+import { expandOp, reduceOp } from './reduce.js';
+import { sliceOp } from './slice.js';
+import { layerNormGradInputOp, layerNormGradWeightOp, layerNormOp } from './layer-norm.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
@@ -45,13 +48,19 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   reshape: eg.reshapeOp,
   // ONNX import (gradients: tensor-ops-grad.ts; matmul has none yet).
   binary: { ...to.binaryOp, grad: tg.binaryGrad },
-  constant: to.constantOp,
+  constant: { ...to.constantOp, grad: tg.constantGrad },
   concat: { ...to.concatOp, grad: tg.concatGrad },
   transpose: { ...to.transposeOp, grad: tg.transposeGrad },
   pad: { ...to.padOp, grad: tg.padGrad },
   unary: { ...to.unaryOp, grad: tg.unaryGrad },
   matmul: to.matmulOp,
   unaryGrad: tg.unaryGradOp,
+  reduce: reduceOp,
+  expand: expandOp,
+  slice: sliceOp,
+  layerNorm: layerNormOp,
+  layerNormGradInput: layerNormGradInputOp,
+  layerNormGradWeight: layerNormGradWeightOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

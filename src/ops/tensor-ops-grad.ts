@@ -1,33 +1,37 @@
 import { normalizeDim, shapeToString, shapesEqual, sizeOf } from '../core/shape.js';
+import { sumTo } from './reduce.js';
 import type { OpDef } from './types.js';
 import type { GradContext, GradResult } from './types.js';
 
 /**
- * Gradient rules of the ONNX tensor ops. `binary` differentiates the operands that have the output's
- * shape (the activations; a broadcast constant is a buffer and needs none): summing a gradient back
- * over broadcast dimensions has no op yet, so a trainable broadcast operand is refused with a reason.
+ * Gradient rules of the ONNX tensor ops. `binary` differentiates both operands; a broadcast operand's
+ * gradient is the full-shape one summed over the axes it is broadcast along (sumTo). max, min and pow
+ * (run-time bounds and exponents of imported graphs) have no rule yet and are refused with the reason.
  */
 export function binaryGrad(ctx: GradContext<'binary'>): GradResult {
   const { kind } = ctx.attrs;
   const [a, b] = ctx.inputs;
   const emit = (k: 'add' | 'sub' | 'mul' | 'div', x: number, y: number) => ctx.emit('binary', { kind: k }, [x, y]);
-  // -v as (v - v) - v: no constant needed.
-  const neg = (v: number) => emit('sub', emit('sub', v, v), v);
+  const neg = (v: number) => ctx.emit('unary', { kind: 'affine', min: 0, max: 0, alpha: -1, beta: 0 }, [v]);
   const inputs = ctx.needsInputGrad.map((needed, k) => {
     if (!needed) return null;
-    if (!shapesEqual(ctx.inputShapes[k], ctx.outputShape)) {
-      throw new Error(
-        `${kind}: input ${k} ${shapeToString(ctx.inputShapes[k])} is broadcast to ${shapeToString(ctx.outputShape)}; ` +
-          'gradients of broadcast operands are not supported (freeze it: requiresGrad = false)',
-      );
-    }
-    if (kind === 'add') return ctx.dy;
-    if (kind === 'sub') return k === 0 ? ctx.dy : neg(ctx.dy);
-    if (kind === 'mul') return emit('mul', ctx.dy, k === 0 ? b : a);
+    if (kind === 'max' || kind === 'min' || kind === 'pow')
+      throw new Error(`${kind} of two run-time values has no gradient rule (freeze the layers before it: requiresGrad = false)`);
+    let g: number;
+    if (kind === 'add') g = ctx.dy;
+    else if (kind === 'sub') g = k === 0 ? ctx.dy : neg(ctx.dy);
+    else if (kind === 'mul') g = emit('mul', ctx.dy, k === 0 ? b : a);
     // div: d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b = -y/b.
-    return k === 0 ? emit('div', ctx.dy, b) : neg(emit('div', emit('mul', ctx.dy, ctx.output), b));
+    else g = k === 0 ? emit('div', ctx.dy, b) : neg(emit('div', emit('mul', ctx.dy, ctx.output), b));
+    const shape = ctx.inputShapes[k];
+    return shapesEqual(shape, ctx.outputShape) ? g : sumTo(ctx, g, ctx.outputShape, shape);
   });
   return { inputs, params: {} };
+}
+
+/** A trainable constant (an initializer the graph adds or multiplies: a bias, a layer scale) takes dY whole. */
+export function constantGrad(ctx: GradContext<'constant'>): GradResult {
+  return { inputs: [], params: ctx.needsParamGrad.value ? { value: ctx.dy } : {} };
 }
 
 export function transposeGrad(ctx: GradContext<'transpose'>): GradResult {
@@ -71,7 +75,7 @@ export function unaryGrad(ctx: GradContext<'unary'>): GradResult {
   };
 }
 
-/** dX = dY · f'(X) for clip (1 strictly inside the bounds, as torch.clamp) and hardSwish. */
+/** dX = dY · f'(X) for every unary kind (src/ops/unary-math.ts: unaryMathDerivative). */
 export const unaryGradOp: OpDef<'unaryGrad'> = {
   name: 'unaryGrad',
   arity: 2,

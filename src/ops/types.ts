@@ -37,7 +37,14 @@ export type OpName =
   | 'pad'
   | 'unary'
   | 'matmul'
-  | 'unaryGrad';
+  | 'unaryGrad'
+  // ONNX breadth (src/ops/reduce.ts, slice.ts, layer-norm.ts).
+  | 'reduce'
+  | 'expand'
+  | 'slice'
+  | 'layerNorm'
+  | 'layerNormGradInput'
+  | 'layerNormGradWeight';
 
 /** Element-wise activations; conv2d and linear can fuse one into their epilogue. */
 export type ActivationKind = 'none' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
@@ -146,7 +153,7 @@ export interface ReshapeAttrs {
   shape: number[];
 }
 
-export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
+export type BinaryKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
 export interface BinaryAttrs {
   kind: BinaryKind;
 }
@@ -164,12 +171,53 @@ export interface PadAttrs {
   pads: number[];
   value: number;
 }
-export type UnaryKind = 'clip' | 'hardSwish';
+export type UnaryKind =
+  | 'clip'
+  | 'hardSwish'
+  // Element-wise math of ONNX graphs (src/ops/unary-math.ts defines each).
+  | 'hardSigmoid'
+  | 'erf'
+  | 'gelu'
+  | 'silu'
+  | 'sqrt'
+  | 'exp'
+  | 'log'
+  | 'reciprocal'
+  | 'pow'
+  | 'abs'
+  | 'affine';
 export interface UnaryAttrs {
   kind: UnaryKind;
   /** Clip bounds (±Infinity when absent). */
   min: number;
   max: number;
+  /** hardSigmoid: max(0, min(1, αx + β)); pow: x^α; affine: αx + β. */
+  alpha?: number;
+  beta?: number;
+}
+export type ReduceKind = 'sum' | 'mean' | 'max';
+export interface ReduceAttrs {
+  kind: ReduceKind;
+  /** Reduced axes, non-negative and ascending. */
+  axes: number[];
+  keepdims: boolean;
+}
+/** Broadcast to `shape` (NumPy rules), times `scale`. */
+export interface ExpandAttrs {
+  shape: number[];
+  scale: number;
+}
+/** Per axis of the input: the first index read, the step, and the output size (a strided view copied). */
+export interface SliceAttrs {
+  starts: number[];
+  steps: number[];
+  sizes: number[];
+}
+/** Normalization over the trailing dimensions `normalizedShape`; `affine`: weight and bias parameters. */
+export interface LayerNormAttrs {
+  normalizedShape: number[];
+  eps: number;
+  affine: boolean;
 }
 
 export interface OpAttrs {
@@ -208,6 +256,12 @@ export interface OpAttrs {
   matmul: AddAttrs;
   /** dX from (dY, X) of a `unary` node. */
   unaryGrad: UnaryAttrs;
+  reduce: ReduceAttrs;
+  expand: ExpandAttrs;
+  slice: SliceAttrs;
+  layerNorm: LayerNormAttrs;
+  layerNormGradInput: LayerNormAttrs;
+  layerNormGradWeight: LayerNormAttrs;
 }
 
 /** Shapes of an op's parameters, by PyTorch name (weight, bias, running_mean, ...). */

@@ -2,6 +2,7 @@ import { noActivation } from '../../src/ops/types.js';
 import type { OpCase } from '../helpers/single-op.js';
 import { convCase, poolCase } from './builders.js';
 import { tensorOpCases } from './tensor-ops.js';
+import { breadthOpCases } from './onnx-breadth.js';
 
 /**
  * Op cases as data, run on every backend against the reference. Shapes are deliberately awkward:
@@ -297,4 +298,5 @@ export const opCases: OpCase[] = [
     inputs: [[2, 3, 12]],
   },
   ...tensorOpCases,
+  ...breadthOpCases,
 ];

@@ -34,9 +34,30 @@ export const supportedOps = [
   'Identity',
   'Pad',
   'ConvTranspose',
+  // Issue 12: the ops MobileNetV3, MNASNet, ShuffleNetV2 and ConvNeXt pull in.
+  'HardSigmoid',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'Slice',
+  'Split',
+  'LayerNormalization',
+  'Erf',
+  'Sqrt',
+  'Pow',
+  'Exp',
+  'Log',
+  'Neg',
+  'Reciprocal',
+  'Abs',
+  'Expand',
+  'Max',
+  'Min',
+  'Sum',
+  'Mean',
 ];
 
-const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Slice']);
+const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast']);
 
 export interface SuiteCase {
   name: string;

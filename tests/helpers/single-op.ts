@@ -17,6 +17,8 @@ export interface OpCase<K extends OpName = OpName> {
   skip?: string[];
   /** Inputs (by index) kept at least 0.5 away from zero: divisors. */
   awayFromZero?: number[];
+  /** Inputs drawn from [0.25, 2.25] instead of [-2, 2] (sqrt, log, pow's domain). */
+  positive?: boolean;
 }
 
 /** Random parameters for a case, deterministic per case name (running_var kept positive). */
@@ -36,7 +38,7 @@ export function caseInputs(c: OpCase, seed = 11): Float32Array[] {
   return c.inputs.map((s, i) => {
     const values = randomArray(sizeOf(s), seed + i * 101, 2);
     if (c.awayFromZero?.includes(i)) for (let k = 0; k < values.length; k++) values[k] += values[k] < 0 ? -0.5 : 0.5;
-    return values;
+    return c.positive ? values.map((v) => 0.25 + Math.abs(v)) : values;
   });
 }
 

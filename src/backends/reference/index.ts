@@ -16,6 +16,8 @@ import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputReference, linearGradWeightReference } from './kernels/linear-grad.js';
 import * as pg from './kernels/pool2d-grad.js';
 import * as to from './kernels/tensor-ops.js';
+import * as rd from './kernels/reduce.js';
+import * as ln from './kernels/layer-norm.js';
 import { adaptiveAvgPool2dReference, avgPool2dReference, maxPool2dReference } from './kernels/pool2d.js';
 
 /** The plain TypeScript backend: slow, obviously right, the oracle every other backend is tested against. */
@@ -56,6 +58,12 @@ export function createReferenceBackend(): Backend & { arena: HostArena } {
     unary: to.unaryGeneric(arena),
     matmul: to.matmulGeneric(arena),
     unaryGrad: to.unaryGradGeneric(arena),
+    reduce: rd.reduceGeneric(arena),
+    expand: rd.expandGeneric(arena),
+    slice: rd.sliceGeneric(arena),
+    layerNorm: ln.layerNormReference(arena),
+    layerNormGradInput: ln.layerNormGradInputReference(arena),
+    layerNormGradWeight: ln.layerNormGradWeightReference(arena),
   };
   return { name: 'reference', memory: arena, arena, kernels, updates: hostUpdates(arena), info: () => ({ name: 'reference' }) };
 }

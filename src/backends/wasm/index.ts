@@ -13,6 +13,8 @@ import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad
 import * as eg from './kernels/elementwise-grad.js';
 import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad.js';
 import * as pg from './kernels/pool2d-grad.js';
+import * as rd from './kernels/reduce.js';
+import * as ln from './kernels/layer-norm.js';
 
 /** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
 export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend & { arena: WasmArena }> {
@@ -54,6 +56,12 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     unary: to.unaryWasm(ctx),
     matmul: to.matmulWasm(ctx),
     unaryGrad: to.unaryGradWasm(ctx),
+    reduce: rd.reduceWasm(ctx),
+    expand: rd.expandWasm(ctx),
+    slice: rd.sliceWasm(ctx),
+    layerNorm: ln.layerNormWasm(ctx),
+    layerNormGradInput: ln.layerNormGradInputWasm(ctx),
+    layerNormGradWeight: ln.layerNormGradWeightWasm(ctx),
   };
   return {
     name: 'wasm',

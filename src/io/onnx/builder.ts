@@ -88,12 +88,17 @@ export class Builder {
     return { kind: 'value', id, shape: [...shape] };
   }
 
-  /** A graph value for `v`: constants become a `constant` node holding a buffer parameter. */
+  /**
+   * A graph value for `v`: constants become a `constant` node holding a parameter. A float initializer with
+   * more than one value (a bias added after a MatMul, ConvNeXt's layer scale) is trainable, as the torch
+   * parameter it was; scalars and values folded at import (shape arithmetic, GELU's constants) are buffers.
+   */
   asValue(v: Val, node: OnnxNode): ValueId {
     if (v.kind === 'value') return v.id;
     const found = this.constNodes.get(v.name);
     if (found !== undefined) return found;
-    const p = this.params.get(v.name, v.c, { trainable: false });
+    const trainable = this.model.initializers.has(v.name) && !v.c.int && sizeOf(v.c.dims) > 1;
+    const p = this.params.get(v.name, v.c, { trainable });
     const id = this.graph.addNode('constant', `${node.name}.${v.name}`, { shape: [...v.c.dims] }, [], { value: p });
     this.constNodes.set(v.name, id);
     return id;

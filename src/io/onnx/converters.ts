@@ -1,8 +1,10 @@
 import { FormatError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
+import { windowOutputSize } from '../../ops/util.js';
 import { type ActivationKind, type BinaryKind, noActivation } from '../../ops/types.js';
 import type { OnnxNode } from './decode.js';
 import { type Builder, type Converter, UnsupportedOpError, type Val } from './builder.js';
+import { breadthConverters } from './converters-breadth.js';
 import {
   binaryConst,
   concatConst,
@@ -12,7 +14,6 @@ import {
   nodeLabel,
   normAxis,
   reshapeTarget,
-  sliceConst,
   transposeConst,
   unresolved,
 } from './fold.js';
@@ -162,11 +163,17 @@ function pool(kind: 'MaxPool' | 'AveragePool') {
     let padding: [number, number] = [pads[0], pads[1]];
     const symmetric = pads[0] === pads[2] && pads[1] === pads[3] && 2 * pads[0] <= kernel[0] && 2 * pads[1] <= kernel[1];
     if (!symmetric) {
-      // Asymmetric (or wide) padding: pad explicitly, then pool without padding.
-      if (kind === 'AveragePool' && !includePad) throw unsupported(n, `asymmetric pads [${pads}] with count_include_pad = 0`);
-      if (ceil) throw unsupported(n, `asymmetric pads [${pads}] with ceil_mode = 1`);
-      const value = kind === 'MaxPool' ? Number.NEGATIVE_INFINITY : 0;
-      x = b.add(n, 'pad', { pads: [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]], value }, [x]);
+      if (kind === 'AveragePool') return [averagePoolPadded(b, n, x, kernel, strides, dilations, pads, ceil, includePad)];
+      // Asymmetric (or wide) padding: pad explicitly with -inf (and at the end for ceil mode's last
+      // windows), then pool without padding.
+      const [h, w] = b.shapeOf(x).slice(2);
+      const extra = [0, 1].map((i) => {
+        const size = [h, w][i];
+        const out = windowOutputSize(size, kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil);
+        return Math.max(0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - (size + pads[i] + pads[i + 2]));
+      });
+      const value = Number.NEGATIVE_INFINITY;
+      x = b.add(n, 'pad', { pads: [0, 0, pads[0], pads[1], 0, 0, pads[2] + extra[0], pads[3] + extra[1]], value }, [x]);
       padding = [0, 0];
     }
     const attrs = {
@@ -174,13 +181,67 @@ function pool(kind: 'MaxPool' | 'AveragePool') {
       stride: [strides[0], strides[1]] as [number, number],
       padding,
       dilation: [dilations[0], dilations[1]] as [number, number],
-      ceilMode: ceil,
+      ceilMode: ceil && symmetric,
       countIncludePad: includePad,
     };
     if (kind === 'AveragePool' && (dilations[0] !== 1 || dilations[1] !== 1))
       throw unsupported(n, 'dilated average pooling is not supported');
     return [b.add(n, kind === 'MaxPool' ? 'maxPool2d' : 'avgPool2d', attrs, [x])];
   };
+}
+
+/**
+ * AveragePool with pads the pooling kernel does not take (asymmetric, or wider than half the window), either
+ * count_include_pad: zero-pad explicitly (at the end too, so ceil mode's last windows fit), average each
+ * full window, then rescale each output by window area / divisor, a constant of the shapes: the cells
+ * inside the input (count_include_pad = 0) or inside the padded input (= 1).
+ */
+function averagePoolPadded(
+  b: Builder,
+  n: OnnxNode,
+  x: Val,
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+  pads: number[],
+  ceil: boolean,
+  includePad: boolean,
+): Val {
+  if (dilations[0] !== 1 || dilations[1] !== 1) throw unsupported(n, 'dilated average pooling is not supported');
+  const [h, w] = b.shapeOf(x).slice(2);
+  const size = [h, w];
+  const out = [0, 1].map((i) => windowOutputSize(size[i], kernel[i], strides[i], pads[i], pads[i + 2], 1, ceil));
+  const extra = [0, 1].map((i) => Math.max(0, (out[i] - 1) * strides[i] + kernel[i] - (size[i] + pads[i] + pads[i + 2])));
+  const padded = b.add(n, 'pad', { pads: [0, 0, pads[0], pads[1], 0, 0, pads[2] + extra[0], pads[3] + extra[1]], value: 0 }, [x]);
+  const pooled = b.add(
+    n,
+    'avgPool2d',
+    {
+      kernel: [kernel[0], kernel[1]],
+      stride: [strides[0], strides[1]],
+      padding: [0, 0],
+      dilation: [1, 1],
+      ceilMode: false,
+      countIncludePad: true,
+    },
+    [padded],
+  );
+  // Cells of window o along axis i that count: inside [lo, hi) in padded coordinates.
+  const counted = (i: number, o: number) => {
+    const lo = includePad ? 0 : pads[i];
+    const hi = includePad ? size[i] + pads[i] + pads[i + 2] : pads[i] + size[i];
+    const start = o * strides[i];
+    return Math.max(0, Math.min(start + kernel[i], hi) - Math.max(start, lo));
+  };
+  const area = kernel[0] * kernel[1];
+  const factor: number[] = [];
+  for (let oh = 0; oh < out[0]; oh++)
+    for (let ow = 0; ow < out[1]; ow++) {
+      const d = counted(0, oh) * counted(1, ow);
+      factor.push(d > 0 ? area / d : 0);
+    }
+  if (factor.every((f) => f === 1)) return pooled;
+  return b.add(n, 'binary', { kind: 'mul' }, [pooled, b.nodeConst(`${n.name}.divisor`, constOf([out[0], out[1]], factor))]);
 }
 
 function activation(kind: ActivationKind, alpha?: (n: OnnxNode) => number): Converter {
@@ -297,19 +358,55 @@ function clip(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   let min = float(n, 'min', Number.NEGATIVE_INFINITY);
   let max = float(n, 'max', Number.POSITIVE_INFINITY);
   if (b.opset >= 11) {
+    // Bounds fed at run time: max(x, min) then min(·, max) (NaN propagates, as Clip keeps a NaN x).
+    if ((ins[1] && ins[1].kind !== 'const') || (ins[2] && ins[2].kind !== 'const')) {
+      let y = x;
+      if (ins[1]) y = b.add(n, 'binary', { kind: 'max' }, [y, ins[1]]);
+      if (ins[2]) y = b.add(n, 'binary', { kind: 'min' }, [y, ins[2]]);
+      return [y];
+    }
     min = ins[1] ? b.constInput(n, ins, 1, 'min').data[0] : Number.NEGATIVE_INFINITY;
     max = ins[2] ? b.constInput(n, ins, 2, 'max').data[0] : Number.POSITIVE_INFINITY;
   }
+  if (x.kind === 'const')
+    return [
+      b.nodeConst(
+        n.outputs[0],
+        b.foldWithReference(n, (s) => s.add(n, 'unary', { kind: 'clip', min, max }, [x])),
+      ),
+    ];
   if (min === 0 && max === 6) return [b.add(n, 'activation', { kind: 'relu6', alpha: 0 }, [x])];
   if (min === 0 && max === Number.POSITIVE_INFINITY) return [b.add(n, 'activation', { kind: 'relu', alpha: 0 }, [x])];
   return [b.add(n, 'unary', { kind: 'clip', min, max }, [x])];
 }
 
+/**
+ * BatchNormalization with parameters fed at run time (the suite's form): (x − mean) / sqrt(var + eps) ·
+ * scale + B on broadcasting ops, each [C] operand viewed as [C, 1, …] along dim 1.
+ */
+function batchNormRuntime(b: Builder, n: OnnxNode, x: Val, ps: Val[], eps: number): Val {
+  const dims = b.shapeOf(x);
+  const view = (v: Val, what: string) => {
+    const c = b.shapeOf(v);
+    if (sizeOf(c) !== dims[1]) throw new FormatError(`${nodeLabel(n)}: ${what} has ${sizeOf(c)} values for ${dims[1]} channels`);
+    const shape = [dims[1], ...new Array(Math.max(0, dims.length - 2)).fill(1)];
+    return v.kind === 'const' ? b.nodeConst(`${v.name}.view`, { ...v.c, dims: shape }) : b.add(n, 'reshape', { shape }, [v]);
+  };
+  const [scale, bias, mean, variance] = ps.map((v, k) => view(v, ['scale', 'B', 'mean', 'var'][k]));
+  const eps1 = b.nodeConst(`${n.name}.eps`, constOf([], [eps]));
+  const std = b.add(n, 'unary', { kind: 'sqrt', min: 0, max: 0 }, [b.add(n, 'binary', { kind: 'add' }, [variance, eps1])]);
+  const centered = b.add(n, 'binary', { kind: 'sub' }, [x, mean]);
+  const scaled = b.add(n, 'binary', { kind: 'mul' }, [b.add(n, 'binary', { kind: 'div' }, [centered, std]), scale]);
+  return b.add(n, 'binary', { kind: 'add' }, [scaled, bias]);
+}
+
 function batchNorm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   if (n.outputs.slice(1).some((o) => o)) throw unsupported(n, 'training-mode outputs (running mean/var) are not supported');
-  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((k) => b.constInput(n, ins, k, ['scale', 'B', 'mean', 'var'][k - 1]));
   const eps = float(n, 'epsilon', 1e-5);
+  const ps = [1, 2, 3, 4].map((k) => b.input(n, ins, k));
+  if (ps.some((v) => v.kind !== 'const')) return [batchNormRuntime(b, n, x, ps, eps)];
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((k) => b.constInput(n, ins, k, ['scale', 'B', 'mean', 'var'][k - 1]));
   const dims = b.shapeOf(x);
   if (dims.length === 4) {
     const weight = b.params.get(n.inputs[1], scale, { trainable: true });
@@ -450,20 +547,6 @@ function gatherOp(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   return [b.nodeConst(n.outputs[0], gather(x.c, idx.c, int(n, 'axis', 0), n))];
 }
 
-function slice(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
-  const x = b.input(n, ins, 0);
-  if (x.kind !== 'const') throw unsupported(n, 'Slice is only supported on constants (shape chains)');
-  const rank = x.c.dims.length;
-  const get = (k: number, key: string) =>
-    b.opset >= 10 ? (ins[k] ? Array.from(b.constInput(n, ins, k, key).data) : undefined) : ints(n, key);
-  const starts = get(1, 'starts') ?? [];
-  const ends = get(2, 'ends') ?? [];
-  const axes = get(3, 'axes') ?? starts.map((_, i) => i);
-  const steps = get(4, 'steps') ?? starts.map(() => 1);
-  if (rank === 0) throw new FormatError(`${nodeLabel(n)}: cannot slice a scalar`);
-  return [b.nodeConst(n.outputs[0], sliceConst(x.c, starts, ends, axes, steps, n))];
-}
-
 function globalPool(kind: 'avg' | 'max'): Converter {
   return (b, n, ins) => {
     const x = b.input(n, ins, 0);
@@ -561,7 +644,7 @@ export const converters: Record<string, Converter> = {
   Gather: gatherOp,
   Unsqueeze: unsqueeze,
   Squeeze: squeeze,
-  Slice: slice,
+  ...breadthConverters,
   Cast: (b, n, ins) => {
     const x = b.input(n, ins, 0);
     const to = int(n, 'to', 1);

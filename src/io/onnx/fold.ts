@@ -93,15 +93,25 @@ export function transposeConst(x: Const, perm: number[]): Const {
   return { dims, data: out, int: x.int };
 }
 
-/** ONNX Slice over constants (shape chains: x.shape[2:]). */
-export function sliceConst(x: Const, starts: number[], ends: number[], axes: number[], steps: number[], node: OnnxNode): Const {
-  const rank = x.dims.length;
-  const lo = x.dims.map(() => 0);
-  const st = x.dims.map(() => 1);
-  const len = [...x.dims];
+/**
+ * ONNX Slice's ranges per axis of `dims`: first index, step and length (starts/ends clamped as the
+ * spec says; axes not named are taken whole).
+ */
+export function sliceRanges(
+  dims: readonly number[],
+  starts: number[],
+  ends: number[],
+  axes: number[],
+  steps: number[],
+  node: OnnxNode,
+): { lo: number[]; st: number[]; len: number[] } {
+  const rank = dims.length;
+  const lo = dims.map(() => 0);
+  const st = dims.map(() => 1);
+  const len = [...dims];
   axes.forEach((axis, k) => {
     const a = normAxis(axis, rank, node);
-    const d = x.dims[a];
+    const d = dims[a];
     const step = steps[k] ?? 1;
     if (step === 0) throw new FormatError(`${nodeLabel(node)}: slice step 0`);
     const clamp = (v: number, min: number, max: number) => Math.min(Math.max(v, min), max);
@@ -119,6 +129,13 @@ export function sliceConst(x: Const, starts: number[], ends: number[], axes: num
     lo[a] = s;
     st[a] = step;
   });
+  return { lo, st, len };
+}
+
+/** ONNX Slice over constants (shape chains: x.shape[2:]). */
+export function sliceConst(x: Const, starts: number[], ends: number[], axes: number[], steps: number[], node: OnnxNode): Const {
+  const rank = x.dims.length;
+  const { lo, st, len } = sliceRanges(x.dims, starts, ends, axes, steps, node);
   const inS = strides(x.dims);
   const outS = strides(len);
   const n = sizeOf(len);

@@ -3,6 +3,8 @@ import type { Parameter } from '../../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
 import { fuseActivations } from '../../graph/fuse.js';
+import { flags } from '../../core/flags.js';
+import { fusePatterns } from './patterns.js';
 import { Graph, type ValueId } from '../../graph/ir.js';
 import { Plan } from '../../graph/plan.js';
 import type { CompiledModel } from '../../nn/compiled.js';
@@ -94,7 +96,7 @@ export class OnnxModel extends Module {
       }
       b.values.set(info.name, { kind: 'value', id: inputIds ? inputIds[i] : graph.addInput(), shape });
     });
-    for (const node of proto.nodes) {
+    for (const node of flags.fuseOnnxPatterns ? fusePatterns(proto) : proto.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') {
         throw new UnsupportedOpError(
           node.opType,

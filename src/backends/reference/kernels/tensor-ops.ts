@@ -1,7 +1,7 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { broadcastStrides, matmulBatches } from '../../../ops/strides.js';
 import type { BinaryKind } from '../../../ops/types.js';
-
+import { unaryMath, unaryMathDerivative } from '../../../ops/unary-math.js';
 import type { Arena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
 
@@ -15,6 +15,10 @@ const binaryFns: Record<BinaryKind, (a: number, b: number) => number> = {
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
+  // NaN in either operand gives NaN (ONNX Max/Min, and wasm's f32x4.max/min).
+  max: (a, b) => Math.max(a, b),
+  min: (a, b) => Math.min(a, b),
+  pow: (a, b) => a ** b,
 };
 
 /** Broadcasting a ∘ b: an odometer over the outer dimensions, a strided inner loop over the last. */
@@ -175,23 +179,16 @@ export const padGeneric =
     };
   };
 
-export function unaryValue(x: number, kind: 'clip' | 'hardSwish', min: number, max: number): number {
-  if (kind === 'clip') return Number.isNaN(x) ? x : x < min ? min : x > max ? max : x;
-  const r = x + 3;
-  return (x * (r < 0 ? 0 : r > 6 ? 6 : r)) / 6;
-}
-
 export const unaryGeneric =
   (arena: Arena): KernelFactory<'unary'> =>
   ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, min, max } = attrs;
     return {
       scratchBytes: 0,
       run([xp], yp) {
         const x = arena.f32(xp, n);
         const y = arena.f32(yp, n);
-        for (let i = 0; i < n; i++) y[i] = unaryValue(x[i], kind, min, max);
+        for (let i = 0; i < n; i++) y[i] = unaryMath(x[i], attrs);
       },
     };
   };
@@ -222,24 +219,17 @@ export const matmulGeneric =
     };
   };
 
-/** torch.clamp's gradient passes where min <= x <= max; hardSwish' = 0 below -3, 1 above 3, (2x + 3) / 6 between. */
-export function unaryDerivative(x: number, kind: 'clip' | 'hardSwish', min: number, max: number): number {
-  if (kind === 'clip') return x >= min && x <= max ? 1 : 0;
-  return x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6;
-}
-
 export const unaryGradGeneric =
   (arena: Arena): KernelFactory<'unaryGrad'> =>
   ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const { kind, min, max } = attrs;
     return {
       scratchBytes: 0,
       run([dyp, xp], yp) {
         const dy = arena.f32(dyp, n);
         const x = arena.f32(xp, n);
         const dx = arena.f32(yp, n);
-        for (let i = 0; i < n; i++) dx[i] = dy[i] * unaryDerivative(x[i], kind, min, max);
+        for (let i = 0; i < n; i++) dx[i] = dy[i] * unaryMathDerivative(x[i], attrs);
       },
     };
   };

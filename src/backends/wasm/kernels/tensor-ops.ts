@@ -1,5 +1,5 @@
 import { normalizeDim, shapesEqual, sizeOf } from '../../../core/shape.js';
-import type { BinaryKind } from '../../../ops/types.js';
+import type { BinaryKind, UnaryKind } from '../../../ops/types.js';
 import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import { broadcastStrides, matmulBatches } from '../../../ops/strides.js';
 import type { WasmContext } from '../context.js';
@@ -8,7 +8,11 @@ import type { WasmContext } from '../context.js';
  * i32 arrays (shapes, strides, pads) the layout kernels read, written into wasm memory at plan time with
  * room for the kernel's odometer (`scratch` i32s) after them. Returns their offsets and a release.
  */
-function intArrays(ctx: WasmContext, arrays: readonly (readonly number[])[], scratch: number): { ptrs: number[]; free(): void } {
+export function intArrays(
+  ctx: WasmContext,
+  arrays: readonly (readonly number[])[],
+  scratch: number,
+): { ptrs: number[]; free(): void } {
   const total = arrays.reduce((a, x) => a + x.length, 0) + scratch;
   const base = ctx.arena.alloc(4 * Math.max(total, 1));
   const view = new Int32Array(ctx.arena.buffer, base, Math.max(total, 1));
@@ -42,7 +46,7 @@ function binaryBroadcastWasm(
   };
 }
 
-const kindCode: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+const kindCode: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6 };
 
 /**
  * [outer, mid, inner] when `small`, broadcast to `out`, varies along one contiguous block of
@@ -73,6 +77,8 @@ export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
     const n = sizeOf(outputShape);
     const { exports } = ctx;
     const kind = attrs.kind;
+    // pow has no lane-wise form: the general (scalar) loop.
+    if (kind === 'pow') return binaryBroadcastWasm(ctx, kind, as, bs, outputShape);
     if (shapesEqual(as, bs)) {
       if (kind === 'add') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_add(a, b, y, n) };
       if (kind === 'mul') return { scratchBytes: 0, run: ([a, b], y) => exports.f32_mul(a, b, y, n) };
@@ -96,13 +102,37 @@ export const binaryWasm = (ctx: WasmContext): KernelFactory<'binary'> => {
   };
 };
 
-/** clip and hardSwish on wasm (assembly/broadcast.ts; bounds that are not float32 values: assembly/tensor_ops.ts). */
+/** Codes of assembly/unary_math.ts. */
+const unaryMathCode: Record<Exclude<UnaryKind, 'clip' | 'hardSwish'>, number> = {
+  hardSigmoid: 0,
+  erf: 1,
+  gelu: 2,
+  silu: 3,
+  sqrt: 4,
+  exp: 5,
+  log: 6,
+  reciprocal: 7,
+  pow: 8,
+  abs: 9,
+  affine: 10,
+};
+
+/**
+ * clip and hardSwish on wasm (assembly/broadcast.ts; bounds that are not float32 values: assembly/tensor_ops.ts);
+ * the other kinds in assembly/unary_math.ts.
+ */
 export const unaryWasm = (ctx: WasmContext): KernelFactory<'unary'> => {
   return (kc) => {
     const n = sizeOf(kc.outputShape);
     const { kind, min, max } = kc.attrs;
     const { exports } = ctx;
     if (kind === 'hardSwish') return { scratchBytes: 0, run: ([x], y) => exports.f32_hardswish(x, y, n) };
+    if (kind !== 'clip') {
+      const code = unaryMathCode[kind];
+      const a = kc.attrs.alpha ?? 0;
+      const b = kc.attrs.beta ?? 0;
+      return { scratchBytes: 0, run: ([x], y) => exports.f32_unary_math(x, y, n, code, a, b) };
+    }
     if (kind === 'clip' && Math.fround(min) === min && Math.fround(max) === max) {
       return { scratchBytes: 0, run: ([x], y) => exports.f32_clip(x, y, n, min, max) };
     }
@@ -110,11 +140,17 @@ export const unaryWasm = (ctx: WasmContext): KernelFactory<'unary'> => {
   };
 };
 
-/** dy · f'(x) for clip and hardSwish (assembly/tensor_ops.ts). */
+/** dy · f'(x): clip and hardSwish (assembly/tensor_ops.ts), the other kinds (assembly/unary_math.ts). */
 export const unaryGradWasm =
   ({ exports }: WasmContext): KernelFactory<'unaryGrad'> =>
   ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
+    if (attrs.kind !== 'clip' && attrs.kind !== 'hardSwish') {
+      const code = unaryMathCode[attrs.kind];
+      const a = attrs.alpha ?? 0;
+      const b = attrs.beta ?? 0;
+      return { scratchBytes: 0, run: ([dy, x], dx) => exports.f32_unary_math_grad(dy, x, dx, n, code, a, b) };
+    }
     const code = attrs.kind === 'clip' ? 0 : 1;
     return { scratchBytes: 0, run: ([dy, x], dx) => exports.f32_unary_grad(dy, x, dx, n, code, attrs.min, attrs.max) };
   };
