@@ -1,4 +1,4 @@
-import { ArgumentError, BackendFault } from '../core/errors.js';
+import { ArgumentError, BackendFault, VireoError } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
@@ -199,6 +199,45 @@ export class CompiledModel {
     }
   }
 
+  /** True when a backend of this model cannot be read synchronously (WebGPU): forward goes through `forwardAsync`. */
+  get needsAsync(): boolean {
+    return this.backends.some((b) => !b.memory.readSync);
+  }
+
+  /**
+   * `forward` for models with a GPU memory: the same plans, run through their asynchronous path (copies out of
+   * GPU memory and the outputs are downloaded). Module.forward picks it when `needsAsync`.
+   */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    try {
+      return await this.forwardOnceAsync(x);
+    } catch (e) {
+      if (e instanceof BackendFault && this.dropFailed(e)) return this.forwardAsync(x);
+      throw e;
+    }
+  }
+
+  private async forwardOnceAsync(x: Tensor): Promise<Tensor> {
+    if (this.module.training) {
+      const train = this.trainPlan(x.shape);
+      const out = await train.runAsync([x.dataSync()]);
+      const generation = train.generation;
+      const backward = (g: Float32Array): Promise<void> => train.backwardAsync(g, generation);
+      return new Tensor(out, train.outputShape, { gradFn: backward });
+    }
+    const plan = this.plan(x.shape);
+    const [out] = await plan.runAsync([x.dataSync()]);
+    return new Tensor(out, plan.outputShapes[0]);
+  }
+
+  /**
+   * Brings every parameter (values, gradients) held in a memory the host cannot map to the host, so that
+   * `p.values`, `p.grad`, `stateDict()` and checkpoints read current values. Device copies stay valid.
+   */
+  async syncToHost(): Promise<void> {
+    for (const [, p] of this.module.namedEntriesForDevice()) await p.syncToHost();
+  }
+
   private forwardOnce(x: Tensor): Tensor {
     if (this.module.training) {
       const train = this.trainPlan(x.shape);
@@ -234,6 +273,15 @@ export class CompiledModel {
    * back to the host: after this the model holds nothing on any device. The next run binds them again.
    */
   release(): void {
+    const gpu = this.backends.filter((b) => !b.memory.readSync).map((b) => b.memory);
+    const stranded = this.module
+      .namedEntriesForDevice()
+      .filter(([, p]) => p.memory && gpu.includes(p.memory) && !p.hostCurrentNow);
+    if (stranded.length) {
+      throw new VireoError(
+        `release: parameter '${stranded[0][0]}' has newer values on '${this.backends.find((b) => b.memory === stranded[0][1].memory)?.name}' than on the host; await model.syncToHost() first`,
+      );
+    }
     for (const { plan } of this.plans) plan.dispose();
     this.plans = [];
     for (const { plan } of this.trainPlans) plan.dispose();

@@ -212,6 +212,8 @@ export abstract class Module {
    */
   async to(backend: string, options: ToOptions = {}): Promise<this> {
     const next = await this.compile(backend, options);
+    // Parameters trained on a GPU come home before the old placement lets them go.
+    await this.compiled?.syncToHost();
     this.compiled?.release();
     this.compiled = next;
     this.target = { backend, options };
@@ -224,7 +226,9 @@ export abstract class Module {
     const v = validate ?? validateFromEnv();
     if (backend === 'auto') {
       // Every registered backend but the oracle, unless the caller names them (experts, tests).
-      const names = candidates ?? backendNames().filter((n) => n !== 'reference');
+      // WebGPU is not a default candidate: calibration times kernels synchronously, and a GPU's work finishes
+      // asynchronously after `run` returns, so its timings would be wrong (docs/webgpu.md).
+      const names = candidates ?? backendNames().filter((n) => n !== 'reference' && n !== 'webgpu');
       if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
       const list: Backend[] = [];
       for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));
@@ -299,10 +303,18 @@ export abstract class Module {
   async forward(x: Tensor): Promise<Tensor> {
     const compiled = await this.compiledModel();
     await compiled.prepare(x.shape, this.training);
-    return compiled.forward(x);
+    return compiled.needsAsync ? compiled.forwardAsync(x) : compiled.forward(x);
   }
 
-  /** Frees every compiled plan's device memory. */
+  /**
+   * Downloads parameters (and gradients) that live in a memory the host cannot map (WebGPU), so `stateDict()`,
+   * `p.values` and checkpoints see them. A no-op on wasm and reference, whose memories the host reads directly.
+   */
+  async syncToHost(): Promise<void> {
+    await this.compiled?.syncToHost();
+  }
+
+  /** Frees every compiled plan's device memory (on WebGPU, `await syncToHost()` first). */
   releasePlans(): void {
     this.compiled?.release();
   }
