@@ -11,3 +11,21 @@ export const webgpuUnderTest = !!process.env.VIREO_TEST_WEBGPU;
 export function loadWebGpu(): Promise<Backend> {
   return getBackend('webgpu');
 }
+
+/**
+ * Ops the WebGPU backend has no kernel for (docs/webgpu.md): dropout masks come from a sequential generator
+ * every backend must match draw for draw, and the ONNX import ops are not written yet. Placement runs them
+ * elsewhere, with copy steps.
+ */
+export const webgpuMissingOps = new Set([
+  'dropout',
+  'dropoutMask',
+  'binary',
+  'constant',
+  'concat',
+  'transpose',
+  'pad',
+  'unary',
+  'matmul',
+  'unaryGrad',
+]);

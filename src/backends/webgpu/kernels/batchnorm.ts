@@ -9,6 +9,8 @@ import { consts, floatLiteral, programKernel } from './common.js';
 
 const FIELDS = ['x', 'y', 'rm', 'rv', 'gamma', 'beta', 's', 'dy'];
 
+// The backward nodes carry only the parameters they read (no bias; dγ not even the weight): absent ones bind 0.
+
 /** Scratch per channel: mean, invstd, Σ dY, Σ dY·x̂ (the last two only in the backward). */
 const STATS = 4;
 
@@ -65,7 +67,8 @@ fn body(ch: u32) {
 const elementConsts = (xs: readonly number[]) => consts({ C: xs[1], HW: xs[2] * xs[3] });
 
 function values(p: Readonly<Record<string, ParamHandle>>, x: number, y: number, s: number, dy: number): number[] {
-  return [f(x), f(y), f(p.running_mean.ptr), f(p.running_var.ptr), f(p.weight.ptr), f(p.bias.ptr), f(s), f(dy)];
+  const at = (h: ParamHandle | undefined) => (h ? f(h.ptr) : 0);
+  return [f(x), f(y), at(p.running_mean), at(p.running_var), at(p.weight), at(p.bias), f(s), f(dy)];
 }
 
 export const batchNorm2dWebGpu =

@@ -46,16 +46,22 @@ export function floatLiteral(v: number): string {
  * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
  * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers.
  */
+/**
+ * NaN by its bits: WGSL lets a compiler assume floats are never NaN, so `x != x` may fold to false
+ * (SwiftShader does). Any shader that must keep NaN semantics (relu, max-pooling's "NaN wins") uses this.
+ */
+export const isnanWgsl = 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
+
 export function activationWgsl(kind: ActivationKind, alpha: number): string {
   const body: Record<ActivationKind, string> = {
     none: 'return x;',
-    relu: 'if (x > 0.0 || x != x) { return x; } return 0.0;',
+    relu: 'if (x > 0.0 || isnan(x)) { return x; } return 0.0;',
     relu6: 'return clamp(x, 0.0, 6.0);',
     leakyRelu: `if (x >= 0.0) { return x; } return ${floatLiteral(alpha)} * x;`,
     sigmoid: 'return 1.0 / (1.0 + exp(-x));',
     tanh: 'return tanh(clamp(x, -15.0, 15.0));',
   };
-  return `fn act(x: f32) -> f32 { ${body[kind]} }`;
+  return `${isnanWgsl}\nfn act(x: f32) -> f32 { ${body[kind]} }`;
 }
 
 /** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). */

@@ -4,7 +4,7 @@
 import type { Pool2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { consts, programKernel } from './common.js';
+import { consts, isnanWgsl, programKernel } from './common.js';
 
 function poolConsts(a: Pool2dAttrs, xs: readonly number[], ys: readonly number[]): string {
   const [n, c, h, w] = xs;
@@ -16,6 +16,7 @@ const COUNT_PAD: bool = ${a.countIncludePad};`;
 
 /** Index of the max of window (p, oy, ox) in x (first max; NaN wins), or -1 for a window wholly in padding. */
 const argmaxWgsl = `
+${isnanWgsl}
 fn argmax(xb: u32, oy: u32, ox: u32) -> i32 {
   var best: f32 = 0.0;
   var at: i32 = -1;
@@ -26,7 +27,7 @@ fn argmax(xb: u32, oy: u32, ox: u32) -> i32 {
       let ix = i32(ox * SW) - PW + i32(kx * DW);
       if (ix < 0 || ix >= i32(W)) { continue; }
       let v = m[xb + u32(iy) * W + u32(ix)];
-      if (at < 0 || v > best || v != v) { best = v; at = iy * i32(W) + ix; }
+      if (at < 0 || v > best || isnan(v)) { best = v; at = iy * i32(W) + ix; }
     }
   }
   return at;
