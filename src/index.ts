@@ -26,7 +26,14 @@ export {
 } from './io/model-file.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
 export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
-export { getBackend, backendNames, disposeBackend, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';
+export {
+  getBackend,
+  backendNames,
+  disposeBackend,
+  type BackendName,
+  type BackendOptions,
+  type WasmBuild,
+} from './backends/registry.js';
 export { backendInfo } from './backends/info.js';
 export { Graph } from './graph/ir.js';
 export { Plan, type LayerTiming } from './graph/plan.js';

@@ -129,13 +129,21 @@ export class GpuMemory implements DeviceMemory {
     this.queue.copy(this.buf, ptr, staging, 0, bytes);
     this.queue.flush();
     await staging.mapAsync(1, 0, bytes);
+    this.queue.throwIfFailed();
     const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0, 4 * length));
     staging.unmap();
     return out;
   }
 
+  /**
+   * Copies within the buffer. WebGPU forbids copyBufferToBuffer from a buffer to itself, so this is a compute
+   * kernel, installed by the backend once its programs exist (`copier`).
+   */
+  copier: ((src: number, dst: number, floats: number) => void) | null = null;
+
   copy(src: number, dst: number, bytes: number): void {
-    this.queue.copy(this.buf, src, this.buf, dst, alignUp(bytes, 4));
+    if (!this.copier) throw new Error('internal: webgpu memory has no copy kernel');
+    this.copier(src, dst, Math.ceil(bytes / 4));
   }
 
   fill(ptr: number, length: number, value: number): void {

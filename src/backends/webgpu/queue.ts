@@ -12,7 +12,27 @@ export class GpuQueue {
   /** Submits so far (tests and the bench read it: a warm run should submit a handful, not one per kernel). */
   submits = 0;
 
-  constructor(readonly device: GPUDevice) {}
+  /** The first error the device reported outside an error scope (a validation error, a lost device). */
+  private failure: string | null = null;
+
+  constructor(readonly device: GPUDevice) {
+    // Dawn reports validation errors asynchronously; keep the first and fail the next read with it rather
+    // than returning stale data.
+    device.addEventListener('uncapturederror', (e) => {
+      this.failure ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.failure ??= `device lost: ${info.message}`;
+    });
+  }
+
+  /** Throws (once per failure) what the device reported since the last check. */
+  throwIfFailed(): void {
+    if (this.failure === null) return;
+    const message = this.failure;
+    this.failure = null;
+    throw new Error(`webgpu device error: ${message}`);
+  }
 
   private openEncoder(): GPUCommandEncoder {
     this.encoder ??= this.device.createCommandEncoder();

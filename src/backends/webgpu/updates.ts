@@ -45,6 +45,7 @@ fn body(i: u32) {
 }`;
 
 const ADD = 'fn body(i: u32) { m[u.dst + i] = m[u.dst + i] + m[u.src + i]; }';
+const COPY = 'fn body(i: u32) { m[u.dst + i] = m[u.src + i]; }';
 const SCALE = 'fn body(i: u32) { m[u.g + i] = m[u.g + i] * bitcast<f32>(u.c); }';
 const CLAMP = 'fn body(i: u32) { let c = bitcast<f32>(u.c); m[u.g + i] = clamp(m[u.g + i], -c, c); }';
 
@@ -68,6 +69,8 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
   const sgd = (n: number) => program('sgd', SGD_FIELDS, SGD, n);
   const adam = (n: number) => program('adam', ADAM_FIELDS, ADAM, n);
   const add = (n: number) => program('add', ['src', 'dst'], ADD, n);
+  const copy = (n: number) => program('copy', ['src', 'dst'], COPY, n);
+  ctx.memory.copier = (src, dst, n) => copy(n).run([f(src), f(dst)]);
   const scale = (n: number) => program('scale', ['g', 'c'], SCALE, n);
   const clampP = (n: number) => program('clamp', ['g', 'c'], CLAMP, n);
   const unsupported = (what: string): never => {
