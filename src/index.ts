@@ -30,6 +30,7 @@ export {
   getBackend,
   backendNames,
   disposeBackend,
+  autoCandidates,
   type BackendName,
   type BackendOptions,
   type WasmBuild,

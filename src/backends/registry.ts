@@ -45,6 +45,15 @@ export function backendNames(): string[] {
 }
 
 /**
+ * `auto`'s default candidates: every registered backend but the oracle (reference) and webgpu — calibration
+ * times kernels synchronously, and a GPU's work completes after `run` returns, so its timings would be wrong
+ * (docs/webgpu.md); nor should `auto` load an optional native package nobody asked for.
+ */
+export function autoCandidates(): string[] {
+  return backendNames().filter((n) => n !== 'reference' && n !== 'webgpu');
+}
+
+/**
  * Disposes every loaded instance of a backend that holds a device (WebGPU: destroys the device and drops
  * Dawn's instance, which otherwise keeps Node running) and forgets it; the next getBackend loads it again.
  * Models compiled on it must not run afterwards.

@@ -3,7 +3,7 @@ import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
-import { type BackendOptions, backendNames, getBackend } from '../backends/registry.js';
+import { type BackendOptions, autoCandidates, getBackend } from '../backends/registry.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import type { Plan } from '../graph/plan.js';
@@ -226,9 +226,12 @@ export abstract class Module {
     const v = validate ?? validateFromEnv();
     if (backend === 'auto') {
       // Every registered backend but the oracle, unless the caller names them (experts, tests).
-      // WebGPU is not a default candidate: calibration times kernels synchronously, and a GPU's work finishes
-      // asynchronously after `run` returns, so its timings would be wrong (docs/webgpu.md).
-      const names = candidates ?? backendNames().filter((n) => n !== 'reference' && n !== 'webgpu');
+      const names = candidates ?? autoCandidates();
+      if (names.includes('webgpu')) {
+        throw new ArgumentError(
+          "to('auto'): webgpu cannot be an auto candidate yet (calibration times kernels synchronously; a GPU finishes its work later). Place layers on webgpu explicitly: to('webgpu', { placement: { ... } })",
+        );
+      }
       if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
       const list: Backend[] = [];
       for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));

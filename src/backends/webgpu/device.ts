@@ -24,7 +24,7 @@ export interface GpuHandle {
     minStorageBufferOffsetAlignment: number;
     maxComputeWorkgroupsPerDimension: number;
   };
-  /** Destroys the device and drops every reference to the instance: Dawn keeps Node alive while one is held. */
+  /** Destroys the device (its buffers and pipelines go with it); the process can then exit on its own. */
   release(): void;
 }
 
@@ -45,13 +45,14 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** navigator.gpu, or Dawn's GPU object in Node. The `webgpu` package is optional: say how to get it. */
-async function gpuEntry(): Promise<{ gpu: GPU; drop: () => void }> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return { gpu: nav.gpu, drop: () => {} };
-  if (!isNode) {
-    throw new VireoError('webgpu: this browser has no navigator.gpu (WebGPU is off or unsupported); use the wasm backend');
-  }
+/**
+ * Dawn's GPU object, created once per process and never dropped: letting the instance be garbage-collected
+ * aborts the process in Dawn's finalizer (seen with webgpu 0.6.2: "std::system_error: Invalid argument").
+ * Holding it does not keep Node alive — a destroyed (or idle) device does not, tested in a child process.
+ */
+let dawnGpu: Promise<GPU> | null = null;
+
+async function loadDawn(): Promise<GPU> {
   let mod: { create: (flags: string[]) => GPU; globals: object };
   try {
     // A variable specifier keeps bundlers from inlining the native module; it is resolved at run time.
@@ -66,27 +67,32 @@ async function gpuEntry(): Promise<{ gpu: GPU; drop: () => void }> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  let gpu: GPU | null = mod.create([]);
-  return {
-    get gpu() {
-      return gpu as GPU;
-    },
-    drop: () => {
-      gpu = null;
-    },
-  };
+  return mod.create([]);
+}
+
+/** navigator.gpu, or Dawn's GPU object in Node. The `webgpu` package is optional: say how to get it. */
+async function gpuEntry(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (!isNode) {
+    throw new VireoError('webgpu: this browser has no navigator.gpu (WebGPU is off or unsupported); use the wasm backend');
+  }
+  dawnGpu ??= loadDawn();
+  dawnGpu.catch(() => {
+    dawnGpu = null;
+  });
+  return dawnGpu;
 }
 
 /** Acquires an adapter and a device, or throws a VireoError that says which step failed and what to do. */
 export async function acquireDevice(options: WebGpuOptions = {}): Promise<GpuHandle> {
   const choice = options.adapter ?? envAdapter() ?? 'default';
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const entry = await gpuEntry();
+  const gpu = await gpuEntry();
   const request: GPURequestAdapterOptions =
     choice === 'fallback' ? { forceFallbackAdapter: true } : choice === 'default' ? {} : { powerPreference: choice };
-  const adapter = await withTimeout(entry.gpu.requestAdapter(request), timeoutMs, 'requestAdapter');
+  const adapter = await withTimeout(gpu.requestAdapter(request), timeoutMs, 'requestAdapter');
   if (!adapter) {
-    entry.drop();
     throw new VireoError(
       `webgpu: no adapter (asked for '${choice}'). In Node this means Dawn found no Vulkan/Metal/D3D12 driver: install a GPU driver, or for a CPU fallback point VK_ICD_FILENAMES at SwiftShader (see docs/webgpu.md)`,
     );
@@ -121,7 +127,6 @@ export async function acquireDevice(options: WebGpuOptions = {}): Promise<GpuHan
       if (released) return;
       released = true;
       device.destroy();
-      entry.drop();
     },
   };
 }
