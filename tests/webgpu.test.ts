@@ -147,6 +147,29 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     for (const [k, w] of Object.entries(want)) expectClose(got[k].dataSync(), w.dataSync(), 1e-4, 1e-3, `${k} after 5 steps`);
   });
 
+  it('a warm run replays the plan: no allocation, one submit per run (kernels and readback together)', async () => {
+    const net = smallNet();
+    await net.to('webgpu');
+    net.eval();
+    const x = input([1, 3, 16, 16], 3);
+    await net.forward(x);
+    const high = gpu.memory.highWater;
+    const inUse = gpu.memory.bytesInUse;
+    const submits = gpu.queue.submits;
+    for (let i = 0; i < 3; i++) await net.forward(x);
+    expect(gpu.memory.highWater).toBe(high);
+    expect(gpu.memory.bytesInUse).toBe(inUse);
+    // Per run: the input upload flushes nothing pending; the kernels and the output's copy to staging go in one submit.
+    expect(gpu.queue.submits - submits).toBeLessThanOrEqual(3 * 1);
+    await net.syncToHost();
+    net.releasePlans();
+  });
+
+  it('auto refuses webgpu as a candidate and says what to do instead', async () => {
+    const net = new nn.Sequential({ fc: new nn.Linear(3, 2) });
+    await expect(net.to('auto', { candidates: ['wasm', 'webgpu'] })).rejects.toThrow(/webgpu cannot be an auto candidate/);
+  });
+
   it('clipGradNorm on a GPU says why it cannot, instead of stalling', async () => {
     const net = new nn.Sequential({ fc: new nn.Linear(3, 2) });
     await net.to('webgpu');

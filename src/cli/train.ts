@@ -321,6 +321,12 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   };
   process.on('SIGINT', onSigint);
 
+  // Weights and optimizer state trained on a GPU reach the host only when asked (docs/webgpu.md): every save
+  // brings them home first. A no-op on wasm and reference.
+  const syncHome = async () => {
+    await model.syncToHost();
+    await optimizer.syncToHost();
+  };
   const snapshot = (epoch: number, step: number): Checkpoint => ({
     epoch,
     step,
@@ -398,6 +404,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       };
       last = line;
       history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
+      await syncHome();
       await writeModel(line);
       await saveCheckpoint(join(outDir, checkpointFile), snapshot(epoch, 0));
       if (json) io.out(JSON.stringify(line));
@@ -415,6 +422,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
+    await syncHome();
     await saveCheckpoint(join(outDir, checkpointFile), snapshot(state.epoch - 1, state.step));
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
@@ -425,6 +433,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     process.off('SIGINT', onSigint);
     await trainLoader.close();
     await valLoader.close();
+    await syncHome();
     model.releasePlans();
     optimizer.dispose();
   }
