@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
+import { Graph, Tensor, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
+import { Plan } from '../src/graph/plan.js';
 import type { Module } from '../src/nn/module.js';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
@@ -180,11 +181,32 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     expect(() => clipGradNorm(net.parameters(), 1)).toThrow(VireoError);
   });
 
-  it('a layer without a webgpu kernel names the layer and the op', async () => {
-    const net = new nn.Sequential({ fc: new nn.Linear(3, 2), drop: new nn.Dropout(0.5) });
-    await net.to('webgpu');
-    net.train();
-    await expect(net.forward(input([2, 3], 1))).rejects.toThrow(/drop.*webgpu.*dropout/i);
+  it('ops without a webgpu kernel (the dropout mask) run on wasm with copies, chosen by net.to(webgpu) itself', async () => {
+    const build = () =>
+      new nn.Sequential({ fc: new nn.Linear(6, 5), act: new nn.ReLU(), drop: new nn.Dropout(0.5), out: new nn.Linear(5, 3) });
+    const [onGpu, onWasm] = twin(build);
+    await onGpu.to('webgpu');
+    await onWasm.to('wasm');
+    const x = input([4, 6], 2);
+    onGpu.train();
+    const y = await onGpu.forward(x);
+    await y.backward(new Float32Array(12).fill(1));
+    const plan = await onGpu.trainPlan([4, 6]);
+    // Training lowers dropout to a mask and a multiply: only the mask (a sequential generator) needs wasm.
+    const drop = plan.placement.filter((s) => s.kind === 'kernel' && s.name === 'drop');
+    expect(drop.map((s) => `${s.op}@${s.backend}`).sort()).toEqual(['dropoutMask@wasm', 'mul@webgpu', 'mul@webgpu']);
+    expect(plan.placement.some((s) => s.kind === 'copy' && s.backend === 'wasm→webgpu')).toBe(true);
+    expect(plan.placement.some((s) => s.kind === 'kernel' && s.name === 'fc' && s.backend === 'webgpu')).toBe(true);
+    onGpu.eval();
+    onWasm.eval();
+    expectClose(await (await onGpu.forward(x)).data(), await (await onWasm.forward(x)).data(), 1e-5, 1e-4, 'eval');
+  });
+
+  it('a plan placed on webgpu by hand with an op it lacks names the layer and the op', () => {
+    const g = new Graph();
+    const v = g.addInput();
+    g.outputs = [g.addNode('dropout', 'drop', { p: 0.5, training: true, seed: 1 }, [v], {})];
+    expect(() => new Plan(g, [[2, 3]], gpu)).toThrow(/drop.*webgpu.*dropout/i);
   });
 
   it('a bad VIREO_WEBGPU_ADAPTER is a VireoError naming the variable', async () => {

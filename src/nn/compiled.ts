@@ -1,7 +1,7 @@
 import { ArgumentError, BackendFault, VireoError } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import type { Backend } from '../backends/backend.js';
+import { type Backend, hasKernel } from '../backends/backend.js';
 import { hostBackend } from '../backends/host.js';
 import type { GraphNode } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
@@ -49,8 +49,16 @@ export class CompiledModel {
     readonly layers: ReadonlyMap<string, Backend> = new Map(),
     validate: boolean | ValidateOptions = false,
     readonly auto: { candidates: Backend[]; onProgress?: (done: number, total: number) => void } | null = null,
+    /**
+     * Where a node goes when its layer's backend is a GPU (no readSync) without a kernel for its op (dropout,
+     * the ONNX import ops on webgpu): wasm, with copy steps around it. Null: a missing kernel stops the compile.
+     */
+    readonly fallback: Backend | null = null,
   ) {
-    this.placement = (node: GraphNode) => this.backendOf(node.name);
+    this.placement = (node: GraphNode) => {
+      const b = this.backendOf(node.name);
+      return this.fallback && !b.memory.readSync && !hasKernel(b, node.op) ? this.fallback : b;
+    };
     const v = validate === true ? {} : validate || null;
     this.validate = v ? { reference: hostBackend(), rtol: v.rtol ?? 1e-3, atol: v.atol ?? 1e-4 } : null;
   }
@@ -98,7 +106,8 @@ export class CompiledModel {
 
   /** Every backend this model places a layer on. */
   get backends(): Backend[] {
-    return [...new Set([this.backend, ...this.layers.values(), ...(this.auto?.candidates ?? [])])];
+    const all = [this.backend, ...this.layers.values(), ...(this.auto?.candidates ?? [])];
+    return [...new Set(this.fallback ? [...all, this.fallback] : all)];
   }
 
   private scheduleKey(inputShape: Shape, training: boolean): string {

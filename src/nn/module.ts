@@ -242,7 +242,10 @@ export abstract class Module {
     for (const [path, name] of Object.entries(placement)) {
       layers.set(path, name === backend ? main : await getBackend(name, name === 'wasm' ? backendOptions : {}));
     }
-    return new CompiledModel(this, main, layers, v);
+    // A GPU backend's missing kernels (dropout, ONNX import ops) run on wasm, placed node by node.
+    const gpu = [main, ...layers.values()].some((b) => !b.memory.readSync);
+    const fallback = gpu ? await getBackend('wasm', backendOptions.build ? { build: backendOptions.build } : {}) : null;
+    return new CompiledModel(this, main, layers, v, null, fallback);
   }
 
   /** The compiled model: placement, plans and their device memory (made on first use with the default backend). */
