@@ -220,6 +220,16 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     }
   });
 
+  it('no adapter (no Vulkan driver) is a VireoError that says what to do, answered at once', async () => {
+    const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'tests/helpers/webgpu-no-adapter-child.ts'], {
+      env,
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(stdout).toMatch(/^VireoError: webgpu: no adapter .*VK_ICD_FILENAMES/);
+  });
+
   it('a process that used webgpu exits on its own, with and without disposeBackend', async () => {
     for (const arg of ['', 'dispose']) {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'tests/helpers/webgpu-exit-child.ts', arg], {

@@ -419,9 +419,15 @@ export class Executor {
     return readSync.call(backend.memory, ptr, sizeOf(this.shapes[v]));
   }
 
+  /** Reads value `v` to the host from any memory; a device failure surfacing here (a GPU's) is a BackendFault. */
   async readAsync(v: ValueId): Promise<Float32Array> {
     const { backend, ptr } = this.location(v);
-    return backend.memory.download(ptr, sizeOf(this.shapes[v]));
+    try {
+      return await backend.memory.download(ptr, sizeOf(this.shapes[v]));
+    } catch (e) {
+      if (e instanceof VireoError) throw e;
+      throw new BackendFault(backend.name, `reading value ${v}`, e);
+    }
   }
 
   /** True when some memory this executor uses has no readSync: runs must go through the asynchronous path. */
