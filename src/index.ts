@@ -1,6 +1,7 @@
 // vireo: train and run image-classification CNNs on the device. PyTorch-shaped API, NCHW float32.
 import './backends/reference/index.js';
 import './backends/wasm/index.js';
+import './backends/webgpu/index.js';
 import * as nn from './nn/index.js';
 import * as optim from './train/optim/index.js';
 import * as metrics from './train/metrics.js';
@@ -38,7 +39,15 @@ export {
 export { writeTar, readTar, type TarEntry } from './io/tar.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
 export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
-export { getBackend, backendNames, type BackendName, type BackendOptions, type WasmBuild } from './backends/registry.js';
+export {
+  getBackend,
+  backendNames,
+  disposeBackend,
+  autoCandidates,
+  type BackendName,
+  type BackendOptions,
+  type WasmBuild,
+} from './backends/registry.js';
 export { backendInfo } from './backends/info.js';
 export { Graph } from './graph/ir.js';
 export { Plan, type LayerTiming } from './graph/plan.js';

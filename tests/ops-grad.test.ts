@@ -7,7 +7,8 @@ import { inferShapes } from '../src/graph/shapes.js';
 import { opDef } from '../src/ops/index.js';
 import { backendsUnderTest, loadBackend } from './helpers/backends.js';
 import { expectClose } from './helpers/random.js';
-import { type OpCase, caseInputs, caseParams, runCase } from './helpers/single-op.js';
+import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
+import { loadWebGpu, webgpuMissingOps, webgpuUnderTest } from './helpers/webgpu.js';
 import { gradCases } from './cases/grad.js';
 
 /**
@@ -125,3 +126,31 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
     });
   });
 }
+
+// WebGPU (SwiftShader in CI): every backward case but the dropout mask, which it leaves to other backends.
+describe.runIf(webgpuUnderTest)('backward ops on webgpu match the reference', () => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await loadWebGpu();
+  });
+  for (const c of cases.filter((c) => !webgpuMissingOps.has(c.op))) {
+    it(c.name, async () => {
+      const e = expected.get(c.name);
+      if (!e) throw new Error('missing reference result');
+      const out = await runCaseAsync(c, backend, e.params, e.inputs);
+      expectClose(out, e.output, 1e-5, 1e-4, `${c.name} on webgpu`);
+    });
+  }
+  it('max-pool backward: ties go to the first maximum, NaN wins', async () => {
+    const attrs = { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceilMode: false, countIncludePad: true };
+    const xs = [1, 2, 5, 5];
+    const ys = [1, 2, 3, 3];
+    const c: OpCase = { name: 'maxpool ties', op: 'maxPool2dGrad', attrs: attrs as never, inputs: [ys, xs] };
+    const x = new Float32Array(50).map((_, i) => Math.floor(i / 3) % 2);
+    for (const at of [7, 31, 33, 40, 41, 49]) x[at] = Number.NaN;
+    const dy = new Float32Array(18).map((_, i) => i + 1);
+    const params = caseParams(c);
+    const want = runCase(c, reference, params, [dy, x]);
+    expect(Array.from(await runCaseAsync(c, backend, params, [dy, x]))).toEqual(Array.from(want));
+  });
+});

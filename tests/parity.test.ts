@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/index.js';
-import { moveTo, targetsUnderTest } from './helpers/backends.js';
+import { gpuTargets, moveTo, targetsUnderTest } from './helpers/backends.js';
 import { parityFixtures, readFixture } from './helpers/models.js';
 import { expectClose } from './helpers/random.js';
 
@@ -31,7 +31,7 @@ for (const fixture of parityFixtures) {
       expect(weights.metadata.model).toBe(fixture.name);
     });
 
-    for (const b of targetsUnderTest) {
+    for (const b of [...targetsUnderTest, ...gpuTargets]) {
       it(`eval output on ${b.label} matches PyTorch within ${ATOL}·max|y| + ${RTOL}·|y|`, async () => {
         const net = fixture.build();
         await moveTo(net, b);

@@ -62,6 +62,11 @@ export interface PreparedKernel {
   pack?(): void;
   run(inputs: readonly number[], output: number, scratch: number): void;
   dispose?(): void;
+  /**
+   * Settles when the kernel can run (a GPU kernel's pipelines compile asynchronously at plan time). The
+   * executor's asynchronous path awaits every step's `ready` once before the first run.
+   */
+  ready?: Promise<void>;
 }
 
 export type KernelFactory<K extends OpName = OpName> = (ctx: KernelContext<K>) => PreparedKernel;
@@ -122,6 +127,10 @@ export interface BackendInfo {
   /** For wasm: 'simd' | 'relaxed' | 'scalar'. */
   build?: string;
   features?: Record<string, boolean>;
+  /** webgpu: the adapter vireo runs on, its features and the limits vireo uses. */
+  adapter?: { vendor: string; architecture: string; device: string; description: string };
+  adapterFeatures?: string[];
+  limits?: Record<string, number>;
 }
 
 export interface Backend {
@@ -130,6 +139,8 @@ export interface Backend {
   readonly kernels: KernelTable;
   readonly updates: UpdateKernels;
   info(): BackendInfo;
+  /** Backends that hold a device (WebGPU) release it here; see disposeBackend. */
+  dispose?(): void;
 }
 
 /** Whether `backend` has a kernel for `op`: what placement and the scheduler ask. */

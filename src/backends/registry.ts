@@ -8,6 +8,8 @@ export type WasmBuild = 'simd' | 'relaxed' | 'scalar';
 export interface BackendOptions {
   /** wasm only: force a build instead of the best one this engine validates. */
   build?: WasmBuild;
+  /** webgpu only: which adapter to ask for (else VIREO_WEBGPU_ADAPTER, else the default one). */
+  adapter?: 'default' | 'high-performance' | 'low-power' | 'fallback';
 }
 
 type Loader = (options: BackendOptions) => Promise<Backend>;
@@ -25,7 +27,7 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
   if (!loader) {
     throw new ArgumentError(`unknown backend '${name}'; available: ${[...loaders.keys()].join(', ')}`);
   }
-  const key = `${name}:${options.build ?? 'auto'}`;
+  const key = `${name}:${options.build ?? 'auto'}:${options.adapter ?? ''}`;
   let instance = instances.get(key);
   if (!instance) {
     instance = loader(options).then((b) => {
@@ -40,4 +42,27 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
 
 export function backendNames(): string[] {
   return [...loaders.keys()];
+}
+
+/**
+ * `auto`'s default candidates: every registered backend but the oracle (reference) and webgpu — calibration
+ * times kernels synchronously, and a GPU's work completes after `run` returns, so its timings would be wrong
+ * (docs/webgpu.md); nor should `auto` load an optional native package nobody asked for.
+ */
+export function autoCandidates(): string[] {
+  return backendNames().filter((n) => n !== 'reference' && n !== 'webgpu');
+}
+
+/**
+ * Disposes every loaded instance of a backend that holds a device (WebGPU: destroys the device and drops
+ * Dawn's instance, which otherwise keeps Node running) and forgets it; the next getBackend loads it again.
+ * Models compiled on it must not run afterwards.
+ */
+export async function disposeBackend(name: string): Promise<void> {
+  for (const [key, instance] of [...instances]) {
+    if (!key.startsWith(`${name}:`)) continue;
+    instances.delete(key);
+    const b = await instance.catch(() => null);
+    b?.dispose?.();
+  }
 }

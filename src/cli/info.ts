@@ -1,11 +1,12 @@
-import { backendInfo, backendNames, calibrationStore, fingerprint, getBackend } from '../index.js';
+import { autoCandidates, backendInfo, calibrationStore, disposeBackend, fingerprint, getBackend } from '../index.js';
+import type { BackendInfo } from '../backends/backend.js';
 import { type Io, parseArgs } from './args.js';
 import { packageVersion } from './package.js';
 
 export const infoHelp = `usage: vireo info [--json]
 
-Prints the runtime, its WebAssembly feature support (SIMD, relaxed SIMD, threads) and which wasm build
-of the engine runs here.
+Prints the runtime, its WebAssembly feature support (SIMD, relaxed SIMD, threads), which wasm build
+of the engine runs here, and the WebGPU adapter (vendor, architecture, features, limits) if there is one.
 
   --json   one JSON object instead of text`;
 
@@ -26,6 +27,23 @@ async function describeWebGpuAdapter(gpu: GpuLike | undefined): Promise<string> 
   }
 }
 
+/**
+ * Node has no navigator.gpu: ask vireo's own WebGPU backend (Dawn, the optional 'webgpu' package) and report
+ * its adapter, features and the limits vireo uses — or why there is none. The device is released afterwards.
+ */
+async function describeDawn(): Promise<{ line: string; detail: BackendInfo | null }> {
+  try {
+    const info = (await getBackend('webgpu')).info();
+    const a = info.adapter;
+    const line = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') : '';
+    return { line: line || 'adapter present (no details)', detail: info };
+  } catch (err) {
+    return { line: `none (no navigator.gpu; Dawn: ${(err as Error).message})`, detail: null };
+  } finally {
+    await disposeBackend('webgpu');
+  }
+}
+
 export async function infoCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -35,6 +53,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   const wasm = await backendInfo('wasm');
   const { cpus } = await import('node:os');
   const g = globalThis as { SharedArrayBuffer?: unknown; navigator?: { gpu?: GpuLike } };
+  const dawn = g.navigator?.gpu ? null : await describeDawn();
   const info = {
     vireo: packageVersion(),
     runtime: `Node.js ${process.version}`,
@@ -48,7 +67,10 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
       // Threads need shared memory; the engine runs one thread today (a worker pool comes with the data pipeline).
       threads: typeof g.SharedArrayBuffer === 'function',
     },
-    webgpu: await describeWebGpuAdapter(g.navigator?.gpu),
+    webgpu: dawn ? dawn.line : await describeWebGpuAdapter(g.navigator?.gpu),
+    webgpuBackend: dawn?.detail
+      ? { adapter: dawn.detail.adapter, features: dawn.detail.adapterFeatures, limits: dawn.detail.limits }
+      : null,
     build: wasm.build ?? 'unknown',
     placement: await describePlacement(),
   };
@@ -64,6 +86,14 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   io.out(`relaxed simd   ${yes(info.wasm.relaxedSimd)}`);
   io.out(`wasm threads   ${yes(info.wasm.threads)} (vireo uses one thread)`);
   io.out(`webgpu         ${info.webgpu}`);
+  if (info.webgpuBackend) {
+    io.out(
+      `webgpu limits  ${Object.entries(info.webgpuBackend.limits ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    io.out(`webgpu features ${(info.webgpuBackend.features ?? []).join(', ') || 'none'}`);
+  }
   io.out(`running build  ${info.build} (best this engine validates: relaxed > simd > scalar)`);
   io.out(`auto placement candidates: ${info.placement.candidates.join(', ')} (the reference backend is never one)`);
   io.out(`calibration    ${info.placement.cache}: ${info.placement.cached}`);
@@ -72,7 +102,7 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
 
 /** `--backend auto`'s candidates here and what the calibration cache holds for each. */
 async function describePlacement(): Promise<{ candidates: string[]; cache: string; cached: string }> {
-  const names = backendNames().filter((n) => n !== 'reference');
+  const names = autoCandidates();
   const store = await calibrationStore();
   const parts: string[] = [];
   for (const n of names) {

@@ -477,6 +477,12 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
 
   const state = { epoch: startEpoch + 1, step: ckpt?.step ?? 0 };
 
+  // Weights and optimizer state trained on a GPU reach the host only when asked (docs/webgpu.md): every save
+  // brings them home first. A no-op on wasm and reference.
+  const syncHome = async () => {
+    await model.syncToHost();
+    await optimizer.syncToHost();
+  };
   const snapshot = (epoch: number, step: number): Checkpoint => ({
     epoch,
     step,
@@ -569,6 +575,7 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
       };
       last = line;
       history.push({ ...line, valLoss: record.valLoss, lr: record.lr });
+      await syncHome();
       await save(epoch, 0, line);
       if (json) io.out(JSON.stringify(line));
       else
@@ -585,6 +592,7 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // Mid-epoch (or at a boundary): weights, optimizer and schedule as they are after the last step taken.
+    await syncHome();
     await save(state.epoch - 1, state.step, last ?? (history.at(-1) as Record<string, unknown> | undefined) ?? null);
     io.err(
       `vireo train: interrupted in epoch ${state.epoch} after ${state.step} of ${stepsPerEpoch} steps; checkpoint saved to ${join(outDir, checkpointFile)}.\n` +
@@ -594,6 +602,7 @@ async function train(values: TrainValues, io: Io, signal: { interrupted: boolean
   } finally {
     await trainLoader.close();
     await valLoader.close();
+    await syncHome();
     model.releasePlans();
     optimizer.dispose();
   }

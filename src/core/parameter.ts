@@ -73,6 +73,29 @@ export class Parameter {
     this.hostCurrent = true;
   }
 
+  /** The host copy is current (no download needed to read `values`; and no device gradient the host has not seen). */
+  get hostCurrentNow(): boolean {
+    return this.hostCurrent && this.gradState !== 'device';
+  }
+
+  /**
+   * For memories the host cannot map (WebGPU): downloads the values when the device holds newer ones, and
+   * the gradient when it lives on the device, so the synchronous readers (`values`, `grad`, state dicts)
+   * work. The device copies stay current; the gradient becomes the host's (the next device use uploads it).
+   */
+  async syncToHost(): Promise<void> {
+    const home = this.home;
+    if (!home || home.memory.readSync) return;
+    if (!this.hostCurrent) {
+      this.host.set(await home.memory.download(home.ptr, this.size));
+      this.hostCurrent = true;
+    }
+    if (this.gradState === 'device') {
+      this.hostGrad = await home.memory.download(home.gradPtr, this.size);
+      this.gradState = 'host';
+    }
+  }
+
   /** Copies values in (shape checked) and marks the parameter changed. */
   set(values: Float32Array | Tensor, what = 'parameter'): void {
     const array = values instanceof Tensor ? values.dataSync() : values;

@@ -352,7 +352,12 @@ export class Executor {
       shape: p.shape,
       // A kernel that writes a mirrored parameter (BatchNorm statistics) writes them home through the host.
       changed: () => {
-        const values = (memory.readSync as NonNullable<DeviceMemory['readSync']>)(mirror.ptr, p.size);
+        if (!memory.readSync) {
+          throw new VireoError(
+            `a kernel on '${backend.name}' wrote a parameter shared with a layer on another backend; place the layers that share it on one backend`,
+          );
+        }
+        const values = memory.readSync(mirror.ptr, p.size);
         p.set(values);
         mirror.version = p.version;
       },
@@ -419,9 +424,60 @@ export class Executor {
     return readSync.call(backend.memory, ptr, sizeOf(this.shapes[v]));
   }
 
+  /** Reads value `v` to the host from any memory; a device failure surfacing here (a GPU's) is a BackendFault. */
   async readAsync(v: ValueId): Promise<Float32Array> {
     const { backend, ptr } = this.location(v);
-    return backend.memory.download(ptr, sizeOf(this.shapes[v]));
+    try {
+      return await backend.memory.download(ptr, sizeOf(this.shapes[v]));
+    } catch (e) {
+      if (e instanceof VireoError) throw e;
+      throw new BackendFault(backend.name, `reading value ${v}`, e);
+    }
+  }
+
+  /** True when some memory this executor uses has no readSync: runs must go through the asynchronous path. */
+  get needsAsync(): boolean {
+    return this.backends.some((b) => !b.memory.readSync);
+  }
+
+  private prepared: Promise<void> | null = null;
+
+  /** Waits once for every kernel's `ready` (GPU pipelines compiled at plan time, in parallel). */
+  ready(): Promise<void> {
+    this.prepared ??= Promise.all(this.steps.map((s) => (s.kind === 'kernel' ? s.kernel.ready : undefined))).then(() => {});
+    return this.prepared;
+  }
+
+  /**
+   * The forward phase for memories the host cannot map: kernels and uploads are recorded as in `runForward`,
+   * and a copy out of such a memory awaits its download. Host-mappable memories take the same steps
+   * synchronously, so the sync path (`runForward`) stays as it was for wasm and reference.
+   */
+  async runForwardAsync(): Promise<void> {
+    await this.runRangeAsync(0, this.forwardEnd);
+  }
+
+  async runBackwardAsync(): Promise<void> {
+    await this.runRangeAsync(this.forwardEnd, this.steps.length);
+  }
+
+  private async runRangeAsync(from: number, to: number): Promise<void> {
+    await this.ready();
+    if (this.disposed) throw new VireoError('plan was disposed');
+    this.repack(from, to);
+    for (let i = from; i < to; i++) {
+      const step = this.steps[i];
+      if (step.kind === 'copy' && !step.from.memory.readSync) {
+        const t0 = this.timings ? performance.now() : 0;
+        try {
+          step.to.memory.upload(step.dst, await step.from.memory.download(step.src, step.floats));
+        } catch (e) {
+          if (e instanceof VireoError) throw e;
+          throw new BackendFault(step.from.name, step.label, e);
+        }
+        this.record(step, t0);
+      } else this.exec(step);
+    }
   }
 
   /** Runs the forward phase (every step before the first backward node). */
@@ -547,6 +603,17 @@ export class Executor {
         flops: 0,
         backend: step.backend.name,
       });
+    }
+  }
+
+  /** `profile` for the asynchronous path (GPU steps are timed as recorded, not as executed). */
+  async profileAsync<T>(fn: () => Promise<T>): Promise<{ result: T; layers: LayerTiming[] }> {
+    this.timings = [];
+    try {
+      const result = await fn();
+      return { result, layers: this.timings };
+    } finally {
+      this.timings = null;
     }
   }
 

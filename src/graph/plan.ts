@@ -64,6 +64,22 @@ export class Plan {
     return this.graph.outputs.map((v) => this.executor.read(v));
   }
 
+  /** True when a backend's memory cannot be read synchronously (WebGPU): use `runAsync`. */
+  get needsAsync(): boolean {
+    return this.executor.needsAsync;
+  }
+
+  /**
+   * `run` for every placement, GPU memories included: steps are recorded as in `run`, copies out of a GPU
+   * memory and the outputs are downloaded. On host-mappable memories it is `run`.
+   */
+  async runAsync(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
+    if (!this.executor.needsAsync) return this.run(inputs);
+    this.writeInputs(inputs);
+    await this.executor.runForwardAsync();
+    return Promise.all(this.graph.outputs.map((v) => this.executor.readAsync(v)));
+  }
+
   /** Runs once, timing each step (copies between backends included, with their bytes): the per-layer table. */
   runProfiled(inputs: readonly Float32Array[]): { outputs: Float32Array[]; layers: LayerTiming[] } {
     const { result, layers } = this.executor.profile(() => this.run(inputs));

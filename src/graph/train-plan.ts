@@ -99,6 +99,42 @@ export class TrainPlan {
     return this.executor.read(this.training.output);
   }
 
+  /** True when a backend's memory cannot be read synchronously (WebGPU): use runAsync / backwardAsync. */
+  get needsAsync(): boolean {
+    return this.executor.needsAsync;
+  }
+
+  /** `run` for every placement, GPU memories included (the output is downloaded). */
+  async runAsync(inputs: readonly Float32Array[]): Promise<Float32Array> {
+    if (!this.executor.needsAsync) return this.run(inputs);
+    if (this.disposed) throw new VireoError('plan was disposed');
+    const graph = this.training.graph;
+    if (inputs.length !== this.inputShapes.length)
+      throw new ShapeError(`model expects ${this.inputShapes.length} input(s), got ${inputs.length}`);
+    inputs.forEach((x, i) => this.executor.write(graph.inputs[i], x, `input ${i}`));
+    await this.executor.runForwardAsync();
+    this.countBatchNormBatches();
+    this.forwardCount++;
+    return this.executor.readAsync(this.training.output);
+  }
+
+  /** `backward` for every placement, GPU memories included. */
+  async backwardAsync(gradOutput: Float32Array, generation = this.forwardCount): Promise<void> {
+    if (!this.executor.needsAsync) return this.backward(gradOutput, generation);
+    this.checkBackward(gradOutput, generation);
+    this.executor.write(this.training.gradOutput, gradOutput, 'backward: gradient');
+    await this.executor.runBackwardAsync();
+  }
+
+  /** `inputGradients` for every placement. */
+  async inputGradientsAsync(): Promise<Float32Array[]> {
+    return Promise.all(
+      this.training.inputGrads.map((v, i) =>
+        v === null ? new Float32Array(sizeOf(this.inputShapes[i])) : this.executor.readAsync(v),
+      ),
+    );
+  }
+
   /** PyTorch increments num_batches_tracked once per training-mode forward of each BatchNorm. */
   private countBatchNormBatches(): void {
     for (const counter of this.batchNormCounters) {
@@ -112,6 +148,12 @@ export class TrainPlan {
    * accumulated (+=) in device memory (read on the host through `Parameter.grad`).
    */
   backward(gradOutput: Float32Array, generation = this.forwardCount): void {
+    this.checkBackward(gradOutput, generation);
+    this.executor.write(this.training.gradOutput, gradOutput, 'backward: gradient');
+    this.executor.runBackward();
+  }
+
+  private checkBackward(gradOutput: Float32Array, generation: number): void {
     if (this.disposed) throw new VireoError('plan was disposed');
     if (generation !== this.forwardCount) {
       throw new VireoError(
@@ -128,8 +170,6 @@ export class TrainPlan {
         `backward: gradient has ${gradOutput.length} values, the output ${shapeToString(this.outputShape)} has ${n}`,
       );
     this.backwardDoneFor = this.forwardCount;
-    this.executor.write(this.training.gradOutput, gradOutput, 'backward: gradient');
-    this.executor.runBackward();
   }
 
   /** One forward + backward, timing every step (forward steps first): the training benchmark's table. */

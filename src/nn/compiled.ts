@@ -1,7 +1,7 @@
-import { ArgumentError, BackendFault } from '../core/errors.js';
+import { ArgumentError, BackendFault, VireoError } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import type { Backend } from '../backends/backend.js';
+import { type Backend, hasKernel } from '../backends/backend.js';
 import { hostBackend } from '../backends/host.js';
 import type { GraphNode } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
@@ -49,8 +49,16 @@ export class CompiledModel {
     readonly layers: ReadonlyMap<string, Backend> = new Map(),
     validate: boolean | ValidateOptions = false,
     readonly auto: { candidates: Backend[]; onProgress?: (done: number, total: number) => void } | null = null,
+    /**
+     * Where a node goes when its layer's backend is a GPU (no readSync) without a kernel for its op (dropout,
+     * the ONNX import ops on webgpu): wasm, with copy steps around it. Null: a missing kernel stops the compile.
+     */
+    readonly fallback: Backend | null = null,
   ) {
-    this.placement = (node: GraphNode) => this.backendOf(node.name);
+    this.placement = (node: GraphNode) => {
+      const b = this.backendOf(node.name);
+      return this.fallback && !b.memory.readSync && !hasKernel(b, node.op) ? this.fallback : b;
+    };
     const v = validate === true ? {} : validate || null;
     this.validate = v ? { reference: hostBackend(), rtol: v.rtol ?? 1e-3, atol: v.atol ?? 1e-4 } : null;
   }
@@ -98,7 +106,8 @@ export class CompiledModel {
 
   /** Every backend this model places a layer on. */
   get backends(): Backend[] {
-    return [...new Set([this.backend, ...this.layers.values(), ...(this.auto?.candidates ?? [])])];
+    const all = [this.backend, ...this.layers.values(), ...(this.auto?.candidates ?? [])];
+    return [...new Set(this.fallback ? [...all, this.fallback] : all)];
   }
 
   private scheduleKey(inputShape: Shape, training: boolean): string {
@@ -199,6 +208,45 @@ export class CompiledModel {
     }
   }
 
+  /** True when a backend of this model cannot be read synchronously (WebGPU): forward goes through `forwardAsync`. */
+  get needsAsync(): boolean {
+    return this.backends.some((b) => !b.memory.readSync);
+  }
+
+  /**
+   * `forward` for models with a GPU memory: the same plans, run through their asynchronous path (copies out of
+   * GPU memory and the outputs are downloaded). Module.forward picks it when `needsAsync`.
+   */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    try {
+      return await this.forwardOnceAsync(x);
+    } catch (e) {
+      if (e instanceof BackendFault && this.dropFailed(e)) return this.forwardAsync(x);
+      throw e;
+    }
+  }
+
+  private async forwardOnceAsync(x: Tensor): Promise<Tensor> {
+    if (this.module.training) {
+      const train = this.trainPlan(x.shape);
+      const out = await train.runAsync([x.dataSync()]);
+      const generation = train.generation;
+      const backward = (g: Float32Array): Promise<void> => train.backwardAsync(g, generation);
+      return new Tensor(out, train.outputShape, { gradFn: backward });
+    }
+    const plan = this.plan(x.shape);
+    const [out] = await plan.runAsync([x.dataSync()]);
+    return new Tensor(out, plan.outputShapes[0]);
+  }
+
+  /**
+   * Brings every parameter (values, gradients) held in a memory the host cannot map to the host, so that
+   * `p.values`, `p.grad`, `stateDict()` and checkpoints read current values. Device copies stay valid.
+   */
+  async syncToHost(): Promise<void> {
+    for (const [, p] of this.module.namedEntriesForDevice()) await p.syncToHost();
+  }
+
   private forwardOnce(x: Tensor): Tensor {
     if (this.module.training) {
       const train = this.trainPlan(x.shape);
@@ -234,6 +282,15 @@ export class CompiledModel {
    * back to the host: after this the model holds nothing on any device. The next run binds them again.
    */
   release(): void {
+    const gpu = this.backends.filter((b) => !b.memory.readSync).map((b) => b.memory);
+    const stranded = this.module
+      .namedEntriesForDevice()
+      .filter(([, p]) => p.memory && gpu.includes(p.memory) && !p.hostCurrentNow);
+    if (stranded.length) {
+      throw new VireoError(
+        `release: parameter '${stranded[0][0]}' has newer values on '${this.backends.find((b) => b.memory === stranded[0][1].memory)?.name}' than on the host; await model.syncToHost() first`,
+      );
+    }
     for (const { plan } of this.plans) plan.dispose();
     this.plans = [];
     for (const { plan } of this.trainPlans) plan.dispose();

@@ -3,7 +3,7 @@ import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
-import { type BackendOptions, backendNames, getBackend } from '../backends/registry.js';
+import { type BackendOptions, autoCandidates, getBackend } from '../backends/registry.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import type { Plan } from '../graph/plan.js';
@@ -212,6 +212,8 @@ export abstract class Module {
    */
   async to(backend: string, options: ToOptions = {}): Promise<this> {
     const next = await this.compile(backend, options);
+    // Parameters trained on a GPU come home before the old placement lets them go.
+    await this.compiled?.syncToHost();
     this.compiled?.release();
     this.compiled = next;
     this.target = { backend, options };
@@ -224,7 +226,12 @@ export abstract class Module {
     const v = validate ?? validateFromEnv();
     if (backend === 'auto') {
       // Every registered backend but the oracle, unless the caller names them (experts, tests).
-      const names = candidates ?? backendNames().filter((n) => n !== 'reference');
+      const names = candidates ?? autoCandidates();
+      if (names.includes('webgpu')) {
+        throw new ArgumentError(
+          "to('auto'): webgpu cannot be an auto candidate yet (calibration times kernels synchronously; a GPU finishes its work later). Place layers on webgpu explicitly: to('webgpu', { placement: { ... } })",
+        );
+      }
       if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
       const list: Backend[] = [];
       for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));
@@ -235,7 +242,10 @@ export abstract class Module {
     for (const [path, name] of Object.entries(placement)) {
       layers.set(path, name === backend ? main : await getBackend(name, name === 'wasm' ? backendOptions : {}));
     }
-    return new CompiledModel(this, main, layers, v);
+    // A GPU backend's missing kernels (dropout, ONNX import ops) run on wasm, placed node by node.
+    const gpu = [main, ...layers.values()].some((b) => !b.memory.readSync);
+    const fallback = gpu ? await getBackend('wasm', backendOptions.build ? { build: backendOptions.build } : {}) : null;
+    return new CompiledModel(this, main, layers, v, null, fallback);
   }
 
   /** The compiled model: placement, plans and their device memory (made on first use with the default backend). */
@@ -299,10 +309,18 @@ export abstract class Module {
   async forward(x: Tensor): Promise<Tensor> {
     const compiled = this.compiled ?? (await this.compiledModel());
     if (compiled.auto) await compiled.prepare(x.shape, this.training);
-    return compiled.forward(x);
+    return compiled.needsAsync ? compiled.forwardAsync(x) : compiled.forward(x);
   }
 
-  /** Frees every compiled plan's device memory. */
+  /**
+   * Downloads parameters (and gradients) that live in a memory the host cannot map (WebGPU), so `stateDict()`,
+   * `p.values` and checkpoints see them. A no-op on wasm and reference, whose memories the host reads directly.
+   */
+  async syncToHost(): Promise<void> {
+    await this.compiled?.syncToHost();
+  }
+
+  /** Frees every compiled plan's device memory (on WebGPU, `await syncToHost()` first). */
   releasePlans(): void {
     this.compiled?.release();
   }

@@ -269,7 +269,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         best = v;
         sinceBest = 0;
         history.bestEpoch = epoch;
-        if (es.restoreBest && model.stateDict) bestState = model.stateDict();
+        if (es.restoreBest && model.stateDict) {
+          await (model as { syncToHost?: () => Promise<void> }).syncToHost?.();
+          bestState = model.stateDict();
+        }
       } else if (++sinceBest > patience) {
         history.stoppedEarly = true;
         break;

@@ -6,7 +6,7 @@ import type { WasmBuild } from '../../src/backends/registry.js';
 /** Every backend configuration the suites run against: each wasm build is tested on its own. */
 export interface BackendUnderTest {
   label: string;
-  name: 'reference' | 'wasm';
+  name: 'reference' | 'wasm' | 'webgpu';
   build?: WasmBuild;
 }
 
@@ -52,6 +52,13 @@ export async function toAlternating(net: Module, p: PlacementUnderTest): Promise
   await net.to(odd, { placement });
   return placement;
 }
+
+/**
+ * The WebGPU backend where the suites run it (SwiftShader in CI, see tests/helpers/webgpu.ts): the suites
+ * whose APIs it supports add it (parity); it is not in `targetsUnderTest`, whose suites also clip gradients
+ * and read weights synchronously.
+ */
+export const gpuTargets: BackendUnderTest[] = process.env.VIREO_TEST_WEBGPU ? [{ label: 'webgpu', name: 'webgpu' }] : [];
 
 /** A single backend or an alternating placement: every place a model can run in these suites. */
 export type Target = BackendUnderTest | PlacementUnderTest;

@@ -57,3 +57,22 @@ export function runCase(c: OpCase, backend: Backend, params: Record<string, Para
 }
 
 export { Random };
+
+/** `runCase` through the asynchronous path (a WebGPU backend's memory has no readSync). */
+export async function runCaseAsync(
+  c: OpCase,
+  backend: Backend,
+  params: Record<string, Parameter>,
+  inputs: Float32Array[],
+): Promise<Float32Array> {
+  const g = new Graph();
+  const ins = c.inputs.map(() => g.addInput());
+  g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, params)];
+  const plan = new Plan(g, c.inputs, backend);
+  try {
+    await plan.runAsync(inputs);
+    return (await plan.runAsync(inputs))[0];
+  } finally {
+    plan.dispose();
+  }
+}

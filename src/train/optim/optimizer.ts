@@ -221,9 +221,34 @@ export abstract class Optimizer<H extends GroupBase> {
     return info.build ? `${info.name}:${info.build}` : info.name;
   }
 
-  /** Frees the optimizer's device buffers (the state is kept on the host). */
+  /**
+   * Frees the optimizer's device buffers (the state is kept on the host). State on a device the host cannot
+   * map (WebGPU) must be brought home first: `await optimizer.syncToHost()`, or `disposeAsync()`.
+   */
   dispose(): void {
     for (const [p, st] of this.state) this.parkOnHost(st, p.size);
+  }
+
+  /** `dispose` for every memory: state on a GPU is downloaded first. */
+  async disposeAsync(): Promise<void> {
+    await this.syncToHost();
+    this.dispose();
+  }
+
+  /**
+   * Downloads state held in memories without readSync (WebGPU) into host copies and frees the device buffers,
+   * so `stateDict()` and `dispose()` work; the next step uploads it again.
+   */
+  async syncToHost(): Promise<void> {
+    for (const [p, st] of this.state) {
+      const dev = st.device;
+      if (!dev || dev.memory.readSync) continue;
+      for (const [name, ptr] of dev.bufs) {
+        st.host.set(name, await dev.memory.download(ptr, p.size));
+        dev.memory.free(ptr);
+      }
+      st.device = null;
+    }
   }
 
   /** Copies of the per-parameter state and the group hyperparameters; params are indices over all groups. */
@@ -293,6 +318,10 @@ export abstract class Optimizer<H extends GroupBase> {
 }
 
 function readBack(memory: DeviceMemory, ptr: number, n: number): Float32Array {
-  if (!memory.readSync) throw new StateDictError('optimizer state lives on a device the host cannot read synchronously');
+  if (!memory.readSync) {
+    throw new StateDictError(
+      'optimizer state lives on a device the host cannot read synchronously (webgpu): await optimizer.syncToHost() first',
+    );
+  }
   return memory.readSync(ptr, n);
 }

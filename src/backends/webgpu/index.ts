@@ -1,0 +1,94 @@
+/// <reference types="@webgpu/types" />
+import type { Backend, BackendInfo, KernelTable } from '../backend.js';
+import { type BackendOptions, registerBackend } from '../registry.js';
+import { type GpuHandle, type WebGpuOptions, acquireDevice } from './device.js';
+import { batchNorm2dGradInputWebGpu, batchNorm2dGradWeightWebGpu, batchNorm2dWebGpu } from './kernels/batchnorm.js';
+import { conv2dGradInputWebGpu, conv2dGradWeightWebGpu, conv2dWebGpu } from './kernels/conv2d.js';
+import * as ew from './kernels/elementwise.js';
+import { biasGradWebGpu, linearGradInputWebGpu, linearGradWeightWebGpu, linearWebGpu } from './kernels/linear.js';
+import * as pool from './kernels/pool2d.js';
+import { GpuMemory } from './memory.js';
+import { createContext } from './program.js';
+import { GpuQueue } from './queue.js';
+import { webGpuUpdates } from './updates.js';
+
+export type { WebGpuOptions } from './device.js';
+
+/** The WebGPU backend: vireo's own WGSL kernels over one storage buffer; also how to let the process exit. */
+export interface WebGpuBackend extends Backend {
+  readonly gpu: GpuHandle;
+  readonly queue: GpuQueue;
+  /** Destroys the device and drops the Dawn instance (Node exits on its own afterwards). Idempotent. */
+  dispose(): void;
+}
+
+/**
+ * Ops with a WGSL kernel. Missing on purpose: dropout and dropoutMask (their masks come from a sequential
+ * generator that must match the other backends draw for draw) and the ONNX import ops — placement runs
+ * those layers on another backend, with copy steps.
+ */
+function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
+  return {
+    conv2d: conv2dWebGpu(ctx),
+    linear: linearWebGpu(ctx),
+    activation: ew.activationWebGpu(ctx),
+    add: ew.addWebGpu(ctx),
+    softmax: ew.softmaxWebGpu(ctx),
+    batchNorm2d: batchNorm2dWebGpu(ctx),
+    maxPool2d: pool.maxPool2dWebGpu(ctx),
+    avgPool2d: pool.avgPool2dWebGpu(ctx),
+    adaptiveAvgPool2d: pool.adaptiveAvgPool2dWebGpu(ctx),
+    conv2dGradInput: conv2dGradInputWebGpu(ctx),
+    conv2dGradWeight: conv2dGradWeightWebGpu(ctx),
+    linearGradInput: linearGradInputWebGpu(ctx),
+    linearGradWeight: linearGradWeightWebGpu(ctx),
+    biasGrad: biasGradWebGpu(ctx),
+    activationGrad: ew.activationGradWebGpu(ctx),
+    mul: ew.mulWebGpu(ctx),
+    softmaxGrad: ew.softmaxGradWebGpu(ctx),
+    batchNorm2dGradInput: batchNorm2dGradInputWebGpu(ctx),
+    batchNorm2dGradWeight: batchNorm2dGradWeightWebGpu(ctx),
+    maxPool2dGrad: pool.maxPool2dGradWebGpu(ctx),
+    avgPool2dGrad: pool.avgPool2dGradWebGpu(ctx),
+    adaptiveAvgPool2dGrad: pool.adaptiveAvgPool2dGradWebGpu(ctx),
+  };
+}
+
+export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const gpu = await acquireDevice(options);
+  const queue = new GpuQueue(gpu.device);
+  const maxBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const memory = new GpuMemory(queue, maxBytes, gpu.limits.minStorageBufferOffsetAlignment);
+  const ctx = createContext(gpu.device, queue, memory, gpu.limits.maxComputeWorkgroupsPerDimension);
+  let disposed = false;
+  const info = (): BackendInfo & {
+    adapter: GpuHandle['adapterInfo'];
+    limits: GpuHandle['limits'];
+    adapterFeatures: string[];
+  } => ({
+    name: 'webgpu',
+    build: 'wgsl',
+    features: { f16: gpu.features.includes('shader-f16'), timestampQuery: gpu.features.includes('timestamp-query') },
+    adapter: gpu.adapterInfo,
+    adapterFeatures: gpu.features,
+    limits: gpu.limits,
+  });
+  return {
+    name: 'webgpu',
+    memory,
+    kernels: kernelTable(ctx),
+    updates: webGpuUpdates(ctx),
+    gpu,
+    queue,
+    info,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      queue.flush();
+      memory.destroy();
+      gpu.release();
+    },
+  };
+}
+
+registerBackend('webgpu', (options: BackendOptions) => createWebGpuBackend({ adapter: options.adapter }));

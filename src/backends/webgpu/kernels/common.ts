@@ -1,0 +1,78 @@
+import type { ActivationKind } from '../../../ops/types.js';
+import type { PreparedKernel } from '../../backend.js';
+import { type GpuContext, GpuProgram, type Pass } from '../program.js';
+
+/** A prepared kernel over one program: `values` maps (inputs, output, scratch) to the uniform values, in field order. */
+export function programKernel(
+  ctx: GpuContext,
+  label: string,
+  fields: readonly string[],
+  passes: readonly Pass[],
+  values: (inputs: readonly number[], output: number, scratch: number) => number[],
+  options: { scratchBytes?: number; after?: () => void } = {},
+): PreparedKernel & { ready: Promise<void> } {
+  const program = new GpuProgram(ctx, label, fields, passes);
+  return {
+    scratchBytes: options.scratchBytes ?? 0,
+    ready: program.ready,
+    run(inputs, output, scratch) {
+      program.run(values(inputs, output, scratch));
+      options.after?.();
+    },
+    dispose: () => program.dispose(),
+  };
+}
+
+/** WGSL constants from a record: shapes and attributes are baked into the shader (and its cache key). */
+export function consts(c: Record<string, number | boolean>): string {
+  return Object.entries(c)
+    .map(([k, v]) =>
+      typeof v === 'boolean'
+        ? `const ${k}: bool = ${v};`
+        : Number.isInteger(v) && v >= 0
+          ? `const ${k}: u32 = ${v}u;`
+          : `const ${k}: f32 = ${floatLiteral(v)};`,
+    )
+    .join('\n');
+}
+
+export function floatLiteral(v: number): string {
+  if (!Number.isFinite(v)) throw new Error(`internal: non-finite WGSL constant ${v}`);
+  const s = String(Math.fround(v));
+  return s.includes('.') || s.includes('e') ? s : `${s}.0`;
+}
+
+/**
+ * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
+ * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers.
+ */
+/**
+ * NaN by its bits: WGSL lets a compiler assume floats are never NaN, so `x != x` may fold to false
+ * (SwiftShader does). Any shader that must keep NaN semantics (relu, max-pooling's "NaN wins") uses this.
+ */
+export const isnanWgsl = 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
+
+export function activationWgsl(kind: ActivationKind, alpha: number): string {
+  const body: Record<ActivationKind, string> = {
+    none: 'return x;',
+    relu: 'if (x > 0.0 || isnan(x)) { return x; } return 0.0;',
+    relu6: 'return clamp(x, 0.0, 6.0);',
+    leakyRelu: `if (x >= 0.0) { return x; } return ${floatLiteral(alpha)} * x;`,
+    sigmoid: 'return 1.0 / (1.0 + exp(-x));',
+    tanh: 'return tanh(clamp(x, -15.0, 15.0));',
+  };
+  return `${isnanWgsl}\nfn act(x: f32) -> f32 { ${body[kind]} }`;
+}
+
+/** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). */
+export function activationDerivativeWgsl(kind: ActivationKind, alpha: number): string {
+  const body: Record<ActivationKind, string> = {
+    none: 'return 1.0;',
+    relu: 'return select(0.0, 1.0, v > 0.0);',
+    relu6: 'return select(0.0, 1.0, v > 0.0 && v < 6.0);',
+    leakyRelu: `return select(${floatLiteral(alpha)}, 1.0, v > 0.0);`,
+    sigmoid: 'return v * (1.0 - v);',
+    tanh: 'return 1.0 - v * v;',
+  };
+  return `fn dact(v: f32) -> f32 { ${body[kind]} }`;
+}

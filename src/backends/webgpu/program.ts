@@ -1,0 +1,173 @@
+/// <reference types="@webgpu/types" />
+import { VireoError } from '../../core/errors.js';
+import type { GpuMemory } from './memory.js';
+import type { GpuQueue } from './queue.js';
+
+/** Threads per workgroup for every elementwise-style pass (one invocation per output value). */
+export const WG = 64;
+
+/**
+ * One compute pass of a kernel: `body` defines `fn body(i: u32)`, run for i in [0, threads). It reads and
+ * writes the memory as `m[...]` (f32 indices) and its uniforms as `u.<field>` (u32; floats via bitcast).
+ * Shapes are baked in as WGSL constants by the caller: they are compile-time facts, and the pipeline cache
+ * is keyed by the source text, so equal shapes share one pipeline.
+ */
+export interface Pass {
+  body: string;
+  threads: number;
+}
+
+/** What every kernel shares on one device: the queue, the memory, the bind group layout and the pipeline cache. */
+export interface GpuContext {
+  device: GPUDevice;
+  queue: GpuQueue;
+  memory: GpuMemory;
+  layout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+  pipelines: Map<string, Promise<GPUComputePipeline>>;
+  maxGroups: number;
+}
+
+export function createContext(device: GPUDevice, queue: GpuQueue, memory: GpuMemory, maxGroups: number): GpuContext {
+  const layout = device.createBindGroupLayout({
+    entries: [
+      { binding: 0, visibility: 4, buffer: { type: 'storage' } },
+      { binding: 1, visibility: 4, buffer: { type: 'uniform' } },
+    ],
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), maxGroups };
+}
+
+function source(fields: readonly string[], pass: Pass): string {
+  const members = (fields.length ? fields : ['unused']).map((f) => `  ${f}: u32,`).join('\n');
+  return `@group(0) @binding(0) var<storage, read_write> m: array<f32>;
+struct U {
+${members}
+}
+@group(0) @binding(1) var<uniform> u: U;
+const THREADS: u32 = ${pass.threads}u;
+${pass.body}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= THREADS) { return; }
+  body(i);
+}
+`;
+}
+
+/** A pipeline for this source on this device: compiled once (asynchronously), shared by every kernel that asks. */
+function pipeline(ctx: GpuContext, code: string, label: string, sync: boolean): Promise<GPUComputePipeline> {
+  let p = ctx.pipelines.get(code);
+  if (!p) {
+    const module = ctx.device.createShaderModule({ code, label });
+    const desc: GPUComputePipelineDescriptor = { layout: ctx.pipelineLayout, compute: { module, entryPoint: 'main' }, label };
+    p = sync ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
+    p.catch(() => ctx.pipelines.delete(code));
+    ctx.pipelines.set(code, p);
+  }
+  return p;
+}
+
+/** A float's bits as a u32 uniform (WGSL reads it back with bitcast<f32>). */
+export function f32bits(x: number): number {
+  const f = new Float32Array([x]);
+  return new Uint32Array(f.buffer)[0];
+}
+
+/**
+ * A kernel's passes, bound once: one uniform buffer (written only when its values change, i.e. normally
+ * once per plan), one bind group per memory generation, pipelines compiled at plan time. `ready` settles
+ * when every pipeline is compiled; the asynchronous executor path awaits it before the first run.
+ */
+export class GpuProgram {
+  readonly ready: Promise<void>;
+  private pipes: GPUComputePipeline[] | null = null;
+  private failed: unknown = null;
+  private readonly uniform: GPUBuffer;
+  private bindGroup: GPUBindGroup | null = null;
+  private generation = -1;
+  private last: Uint32Array;
+  private readonly groups: [number, number][];
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly label: string,
+    fields: readonly string[],
+    passes: readonly Pass[],
+    /** Compile synchronously (update kernels, made mid-step by an optimizer that cannot wait). */
+    sync = false,
+  ) {
+    this.last = new Uint32Array(Math.max(4, Math.ceil(Math.max(fields.length, 1) / 4) * 4));
+    this.last.fill(0xffffffff);
+    this.uniform = ctx.device.createBuffer({ size: 4 * this.last.length, usage: 0x40 | 0x08, label: `${label} uniforms` });
+    this.groups = passes.map((p) => {
+      const groups = Math.max(1, Math.ceil(p.threads / WG));
+      const x = Math.min(groups, ctx.maxGroups);
+      return [x, Math.ceil(groups / x)];
+    });
+    if (sync) {
+      this.pipes = passes.map((p) => {
+        const code = source(fields, p);
+        const made = ctx.device.createComputePipeline({
+          layout: ctx.pipelineLayout,
+          compute: { module: ctx.device.createShaderModule({ code, label }), entryPoint: 'main' },
+          label,
+        });
+        ctx.pipelines.set(code, Promise.resolve(made));
+        return made;
+      });
+    }
+    this.ready = Promise.all(passes.map((p) => pipeline(ctx, source(fields, p), label, sync))).then(
+      (pipes) => {
+        this.pipes = pipes;
+      },
+      (e) => {
+        this.failed = e;
+        throw new VireoError(`webgpu: ${label}: pipeline failed to compile: ${(e as Error).message}`);
+      },
+    );
+    this.ready.catch(() => {});
+  }
+
+  /** Records the passes with these uniform values (offsets in floats, sizes, float bits). */
+  run(values: readonly number[]): void {
+    if (!this.pipes) {
+      if (this.failed) throw new VireoError(`webgpu: ${this.label}: pipeline failed to compile`);
+      throw new VireoError(
+        `webgpu: ${this.label}: pipelines not compiled yet (the GPU path runs through the async run: await plan.runAsync)`,
+      );
+    }
+    let changed = false;
+    for (let k = 0; k < values.length; k++) {
+      if (this.last[k] !== values[k] >>> 0) {
+        this.last[k] = values[k] >>> 0;
+        changed = true;
+      }
+    }
+    if (changed) this.ctx.queue.write(this.uniform, 0, this.last);
+    const memory = this.ctx.memory;
+    if (!this.bindGroup || this.generation !== memory.generation) {
+      this.bindGroup = this.ctx.device.createBindGroup({
+        layout: this.ctx.layout,
+        entries: [
+          { binding: 0, resource: { buffer: memory.buffer } },
+          { binding: 1, resource: { buffer: this.uniform } },
+        ],
+      });
+      this.generation = memory.generation;
+    }
+    this.pipes.forEach((p, k) => {
+      const [x, y] = this.groups[k];
+      this.ctx.queue.dispatch(p, this.bindGroup as GPUBindGroup, x, y);
+    });
+  }
+
+  dispose(): void {
+    this.uniform.destroy();
+  }
+}
+
+/** Byte offsets to f32 indices (every region is at least 4-byte aligned). */
+export const f = (ptr: number): number => ptr >>> 2;

@@ -1,0 +1,125 @@
+// Parameter updates on the GPU: gradient accumulation, SGD (momentum, Nesterov, weight decay) and
+// Adam/AdamW, one thread per value, the same formulas as src/backends/host-updates.ts. Per-call
+// hyper-parameters (lr, the bias corrections) are uniforms; one program per (update, size) is reused.
+import { VireoError } from '../../core/errors.js';
+import type { UpdateKernels } from '../backend.js';
+import { consts } from './kernels/common.js';
+import { type GpuContext, GpuProgram, f, f32bits } from './program.js';
+
+const SGD_FIELDS = ['p', 'g', 'buf', 'lr', 'momentum', 'dampening', 'wd', 'nesterov', 'first'];
+const SGD = `
+fn body(i: u32) {
+  let lr = bitcast<f32>(u.lr);
+  let mu = bitcast<f32>(u.momentum);
+  var d = m[u.g + i] + bitcast<f32>(u.wd) * m[u.p + i];
+  if (mu != 0.0) {
+    var b = d;
+    if (u.first == 0u) { b = mu * m[u.buf + i] + (1.0 - bitcast<f32>(u.dampening)) * d; }
+    m[u.buf + i] = b;
+    if (u.nesterov != 0u) { d = d + mu * b; } else { d = b; }
+  }
+  m[u.p + i] = m[u.p + i] - lr * d;
+}`;
+
+const ADAM_FIELDS = ['p', 'g', 'mm', 'v', 'vmax', 'lr', 'beta1', 'beta2', 'eps', 'wd', 'decoupled', 'stepSize', 'bc2Sqrt'];
+const ADAM = `
+fn body(i: u32) {
+  let lr = bitcast<f32>(u.lr);
+  let wd = bitcast<f32>(u.wd);
+  let b1 = bitcast<f32>(u.beta1);
+  let b2 = bitcast<f32>(u.beta2);
+  var decay: f32 = 1.0;
+  var l2 = wd;
+  if (u.decoupled != 0u) { decay = 1.0 - lr * wd; l2 = 0.0; }
+  let pi = m[u.p + i] * decay;
+  let d = m[u.g + i] + l2 * pi;
+  let mi = b1 * m[u.mm + i] + (1.0 - b1) * d;
+  var vi = b2 * m[u.v + i] + (1.0 - b2) * d * d;
+  m[u.mm + i] = mi;
+  m[u.v + i] = vi;
+  if (u.vmax != 0u) {
+    vi = max(m[u.vmax + i], vi);
+    m[u.vmax + i] = vi;
+  }
+  m[u.p + i] = pi - (bitcast<f32>(u.stepSize) * mi) / (sqrt(vi) / bitcast<f32>(u.bc2Sqrt) + bitcast<f32>(u.eps));
+}`;
+
+const ADD = 'fn body(i: u32) { m[u.dst + i] = m[u.dst + i] + m[u.src + i]; }';
+const COPY = 'fn body(i: u32) { m[u.dst + i] = m[u.src + i]; }';
+const SCALE = 'fn body(i: u32) { m[u.g + i] = m[u.g + i] * bitcast<f32>(u.c); }';
+const CLAMP = 'fn body(i: u32) { let c = bitcast<f32>(u.c); m[u.g + i] = clamp(m[u.g + i], -c, c); }';
+
+/**
+ * The updates for a GPU memory. Programs are made per (kind, n) on first use, compiled synchronously: an
+ * optimizer's step() is synchronous, and the compile happens once per tensor size.
+ * sumSquares and maxAbs must return a number synchronously, which a GPU cannot: clipping by norm or value
+ * says so instead of stalling.
+ */
+export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
+  const programs = new Map<string, GpuProgram>();
+  const program = (kind: string, fields: string[], body: string, n: number): GpuProgram => {
+    const key = `${kind}:${n}`;
+    let p = programs.get(key);
+    if (!p) {
+      p = new GpuProgram(ctx, `update ${kind}`, fields, [{ body: `${consts({ N: n })}\n${body}`, threads: n }], true);
+      programs.set(key, p);
+    }
+    return p;
+  };
+  const sgd = (n: number) => program('sgd', SGD_FIELDS, SGD, n);
+  const adam = (n: number) => program('adam', ADAM_FIELDS, ADAM, n);
+  const add = (n: number) => program('add', ['src', 'dst'], ADD, n);
+  const copy = (n: number) => program('copy', ['src', 'dst'], COPY, n);
+  ctx.memory.copier = (src, dst, n) => copy(n).run([f(src), f(dst)]);
+  const scale = (n: number) => program('scale', ['g', 'c'], SCALE, n);
+  const clampP = (n: number) => program('clamp', ['g', 'c'], CLAMP, n);
+  const unsupported = (what: string): never => {
+    throw new VireoError(
+      `webgpu: ${what} needs the gradients' values on the host synchronously, which a GPU cannot give; clip on a wasm placement of the layer, or train without clipping on webgpu (see docs/webgpu.md)`,
+    );
+  };
+  return {
+    accumulate(src, dst, n, addTo) {
+      if (addTo) add(n).run([f(src), f(dst)]);
+      else ctx.memory.copy(src, dst, 4 * n);
+    },
+    sgd(p, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, first) {
+      sgd(n).run([
+        f(p),
+        f(g),
+        momentum !== 0 ? f(buf) : 0,
+        f32bits(lr),
+        f32bits(momentum),
+        f32bits(dampening),
+        f32bits(weightDecay),
+        nesterov ? 1 : 0,
+        first ? 1 : 0,
+      ]);
+    },
+    adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, bc2Sqrt) {
+      adam(n).run([
+        f(p),
+        f(g),
+        f(m),
+        f(v),
+        vmax >= 0 ? f(vmax) : 0,
+        f32bits(lr),
+        f32bits(beta1),
+        f32bits(beta2),
+        f32bits(eps),
+        f32bits(weightDecay),
+        decoupled ? 1 : 0,
+        f32bits(stepSize),
+        f32bits(bc2Sqrt),
+      ]);
+    },
+    sumSquares: () => unsupported('clipGradNorm'),
+    maxAbs: () => unsupported('clipGradNorm with an infinite norm'),
+    scale(g, n, coef) {
+      scale(n).run([f(g), f32bits(coef)]);
+    },
+    clamp(g, n, value) {
+      clampP(n).run([f(g), f32bits(value)]);
+    },
+  };
+}

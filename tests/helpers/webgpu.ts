@@ -1,0 +1,31 @@
+import { getBackend } from '../../src/index.js';
+import type { Backend } from '../../src/backends/backend.js';
+
+/**
+ * Whether the WebGPU suites run: vitest.config.ts sets VIREO_TEST_WEBGPU when SwiftShader is installed
+ * (chromium), or a GPU machine sets it by hand. When it is set, a WebGPU backend that fails to load fails
+ * the tests — it never turns them into skips.
+ */
+export const webgpuUnderTest = !!process.env.VIREO_TEST_WEBGPU;
+
+export function loadWebGpu(): Promise<Backend> {
+  return getBackend('webgpu');
+}
+
+/**
+ * Ops the WebGPU backend has no kernel for (docs/webgpu.md): dropout masks come from a sequential generator
+ * every backend must match draw for draw, and the ONNX import ops are not written yet. Placement runs them
+ * elsewhere, with copy steps.
+ */
+export const webgpuMissingOps = new Set([
+  'dropout',
+  'dropoutMask',
+  'binary',
+  'constant',
+  'concat',
+  'transpose',
+  'pad',
+  'unary',
+  'matmul',
+  'unaryGrad',
+]);
