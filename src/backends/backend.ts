@@ -122,6 +122,9 @@ export interface BackendInfo {
   /** For wasm: 'simd' | 'relaxed' | 'scalar'. */
   build?: string;
   features?: Record<string, boolean>;
+  /** For wasm: the threads kernels run on, and why that many. */
+  threads?: number;
+  threadsReason?: string;
 }
 
 export interface Backend {

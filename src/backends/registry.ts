@@ -8,6 +8,11 @@ export type WasmBuild = 'simd' | 'relaxed' | 'scalar';
 export interface BackendOptions {
   /** wasm only: force a build instead of the best one this engine validates. */
   build?: WasmBuild;
+  /**
+   * wasm only: threads for convolution, GEMM and training steps (1: the calling thread only). Default: the
+   * cores the platform reports, capped; 1 where shared memory is unavailable (backendInfo() says why).
+   */
+  threads?: number;
 }
 
 type Loader = (options: BackendOptions) => Promise<Backend>;
@@ -25,7 +30,7 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
   if (!loader) {
     throw new ArgumentError(`unknown backend '${name}'; available: ${[...loaders.keys()].join(', ')}`);
   }
-  const key = `${name}:${options.build ?? 'auto'}`;
+  const key = `${name}:${options.build ?? 'auto'}:${options.threads ?? 'auto'}`;
   let instance = instances.get(key);
   if (!instance) {
     instance = loader(options).then((b) => {
