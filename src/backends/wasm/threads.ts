@@ -13,7 +13,7 @@
 // worker); a browser page's main thread may not block, so there it spins on Atomics.load until the workers
 // are done — the steps are short and the page's thread is busy with the model anyway.
 import { VireoError } from '../../core/errors.js';
-import { isNode } from '../../core/platform.js';
+import { computeThreads, isNode } from '../../core/platform.js';
 import type { KernelExports } from './loader.js';
 
 /** Control words (Int32 slots of the control buffer). */
@@ -25,7 +25,7 @@ const CONTROL_INTS = 16;
 /** Doubles per thread for its call list; a longer list runs as several rounds. */
 const LIST_DOUBLES = 1 << 14;
 /** Spins on the generation before a worker blocks (Atomics.wait costs tens of microseconds to wake). */
-const SPIN = 20000;
+const SPIN = 4000;
 
 /**
  * The worker's whole program, as source: it needs no module loader, so Node (eval'd worker) and browsers
@@ -176,6 +176,7 @@ export class ThreadPool {
     }
     // A pool never keeps a Node process alive: ready workers idle in Atomics.wait, unref'd.
     for (const w of workers) w.unref?.();
+    computeThreads.inUse = Math.max(computeThreads.inUse, threads);
     return new ThreadPool(threads, exports, workers, controlBuffer, listBuffer);
   }
 

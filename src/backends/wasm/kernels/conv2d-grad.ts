@@ -214,8 +214,10 @@ export const conv2dGradWeightWasm =
       // over the chunk's images in batch order. Each dW value is summed in the same order as on one
       // thread — no per-thread partial sums to reduce, so the bits do not depend on the thread count.
       const threads = threadCount(ctx);
-      const chunk = Math.min(g.n, threads * 2);
       const slot = perThread(4 * (aFloats + bFloats) + 32);
+      // As many images per chunk as fit CHUNK_BYTES (at least one per thread): two barriers per chunk, and
+      // on a busy device each barrier can cost a time slice, so the whole batch is one chunk where it fits.
+      const chunk = threads === 1 ? 1 : Math.min(g.n, Math.max(threads, Math.floor(CHUNK_BYTES / slot)));
       const tileBytes = perThread(4 * (tmpFloats + mr * nr) + 32);
       const panelRanges = splitRange(Math.ceil(g.k / nr), threads, g.coutG === 1 ? 4 : 1);
       return {
@@ -287,3 +289,6 @@ export const conv2dGradWeightWasm =
   };
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
+
+/** Scratch for the prepared images of one threaded weight-gradient chunk (the reference CNN's conv2 at batch 32: 23 MB). */
+const CHUNK_BYTES = 32 << 20;
