@@ -1,4 +1,5 @@
 // How many threads the wasm backend runs, and why: the one place the default and its reasons live.
+import { ArgumentError } from '../../core/errors.js';
 import { isNode, sharedMemory } from '../../core/platform.js';
 import type { WasmBuild } from '../registry.js';
 
@@ -30,23 +31,28 @@ export async function reportedCores(): Promise<number> {
  * shared memory (always in Node; in a browser only on a cross-origin isolated page) and a SIMD build.
  * Without one of these the backend runs on the calling thread and the reason says which.
  */
-export async function chooseThreads(requested: number | undefined, build: WasmBuild): Promise<ThreadChoice> {
+export async function chooseThreads(
+  requested: number | undefined,
+  build: WasmBuild,
+  env: { shared?: boolean; hasSharedArrayBuffer?: boolean; cores?: number } = {},
+): Promise<ThreadChoice> {
+  const shared = env.shared ?? sharedMemory();
+  const hasSab = env.hasSharedArrayBuffer ?? typeof SharedArrayBuffer !== 'undefined';
   if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
-    throw new RangeError(`threads must be a positive integer, got ${requested}`);
+    throw new ArgumentError(`threads must be a positive integer, got ${requested}`);
   }
   if (requested === 1) return { threads: 1, reason: 'one thread requested' };
-  if (!sharedMemory()) {
+  if (!shared) {
     return {
       threads: 1,
-      reason:
-        typeof SharedArrayBuffer === 'undefined'
-          ? 'no SharedArrayBuffer: the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)'
-          : 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)',
+      reason: !hasSab
+        ? 'no SharedArrayBuffer: the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)'
+        : 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)',
     };
   }
   if (build === 'scalar') return { threads: 1, reason: 'the scalar build runs one thread (threads come with the SIMD builds)' };
   if (requested !== undefined) return { threads: requested, reason: `${requested} threads requested` };
-  const cores = await reportedCores();
+  const cores = env.cores ?? (await reportedCores());
   const threads = Math.min(cores, DEFAULT_MAX_THREADS);
   return {
     threads,
