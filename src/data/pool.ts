@@ -7,7 +7,7 @@
 // Node, so a process never hangs on the pool.
 import * as Comlink from 'comlink';
 import { FormatError, ShapeError, VireoError } from '../core/errors.js';
-import { isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
+import { computeThreads, isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
@@ -61,14 +61,18 @@ function inputStore(holder: { input?: SharedArrayBuffer }): WireStore {
   };
 }
 
-/** The default pool size: cores - 1, at least 1. */
+/**
+ * The default pool size: the cores the threaded wasm backend leaves free, at least 1 — cores − 1 while
+ * compute runs on one thread, cores − N once a backend with N threads has started (2 cores, 2 threads: 1
+ * data worker; 16 cores, 8 threads: 8). Data workers idle between batches, compute threads during them.
+ */
 export async function defaultWorkerCount(): Promise<number> {
   let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
   if (!cores && isNode) {
     const os = await import('node:os');
     cores = os.availableParallelism?.() ?? os.cpus().length;
   }
-  return Math.max(1, (cores || 2) - 1);
+  return Math.max(1, (cores || 2) - Math.max(1, computeThreads.inUse));
 }
 
 /**
