@@ -254,7 +254,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       const row = { engine: 'vireo', build, batch: b };
       try {
         const net = nets[build];
-        await net.to('wasm', { build });
+        await net.to('wasm', { build, threads: 1 }); // one thread, as the peer: bench/threads.mjs has the thread rows
         const plan = await net.plan(shape);
         const x = tensor(inputs[b], shape);
         const run = async () => (await net.forward(x)).data();
