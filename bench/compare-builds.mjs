@@ -42,8 +42,14 @@ async function setup(dist, label) {
   // The earlier engine ran updates on the host unless told the backend (its trainer did this).
   await sgd.to(await trainNet.currentBackend());
   const loss = new v.nn.CrossEntropyLoss();
-  const x1 = v.tensor(new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)), [1, 3, 32, 32]);
-  const x32 = v.tensor(new Float32Array(32 * 3 * 32 * 32).map((_, i) => Math.sin(i)), [32, 3, 32, 32]);
+  const x1 = v.tensor(
+    new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)),
+    [1, 3, 32, 32],
+  );
+  const x32 = v.tensor(
+    new Float32Array(32 * 3 * 32 * 32).map((_, i) => Math.sin(i)),
+    [32, 3, 32, 32],
+  );
   const labels = v.tensor(Array.from({ length: 32 }, (_, i) => i % 10));
   const build = (await evalNet.currentBackend()).info().build;
   return {
@@ -87,7 +93,13 @@ try {
     const [b, a] = samples.map((s) => median(s[k]));
     return [name, f2(b), f2(a), `${((a / b - 1) * 100).toFixed(1)}%`];
   });
-  const result = { rev: base, head, build: sides[1].build, rounds, cases: Object.fromEntries(cases.map(([n, k]) => [n, samples.map((s) => median(s[k]))])) };
+  const result = {
+    rev: base,
+    head,
+    build: sides[1].build,
+    rounds,
+    cases: Object.fromEntries(cases.map(([n, k]) => [n, samples.map((s) => median(s[k]))])),
+  };
   if (json) console.log(JSON.stringify(result));
   else {
     console.log(`reference CNN, wasm:${sides[1].build}, medians of ${rounds} interleaved rounds (ms)`);
