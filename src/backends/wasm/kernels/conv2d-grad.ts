@@ -110,11 +110,30 @@ export const conv2dGradInputWasm =
     const g = geometry(a, xs, dys);
     const weight = params.weight;
     if (g.depthwise) {
-      // The direct kernel reads the weight where it lives in wasm memory.
+      // The direct kernel reads the weight where it lives in wasm memory; threads take whole images.
+      const images = splitRange(g.n, threadCount(ctx));
       return {
         scratchBytes: 0,
         run([dy], dx) {
-          exports.f32_dwconv2d_grad_input_nchw(dy, weight.ptr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
+          runParts(ctx, images.length, (t, call) => {
+            const [b0, b1] = images[t];
+            const dyb = dy + 4 * b0 * g.cout * g.p;
+            const dxb = dx + 4 * b0 * g.cin * g.h * g.w;
+            call(
+              'f32_dwconv2d_grad_input_nchw',
+              dyb,
+              weight.ptr,
+              dxb,
+              b1 - b0,
+              g.cin,
+              g.coutG,
+              g.h,
+              g.w,
+              g.oh,
+              g.ow,
+              ...convArgs(a),
+            );
+          });
         },
       };
     }

@@ -41,37 +41,46 @@ export const conv2dWasm =
       // The direct kernel reads the weight where it lives in wasm memory ([cout][1][kh][kw] is its layout).
       const mult = coutG;
       const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
+      // Threads take whole images (each output plane is computed the same way whichever call holds it).
+      const ranges = splitRange(n, threadCount(ctx));
+      const slice = planeFloats > 0 ? perThread(4 * planeFloats + 32) : 0;
       return {
-        scratchBytes: planeFloats > 0 ? 4 * planeFloats + 32 : 0,
+        scratchBytes: ranges.length * slice,
         pack() {
           packBias();
         },
         run([x], y, scratch) {
-          const plane = align16(scratch);
-          exports.f32_dwconv2d_nchw(
-            x,
-            weight.ptr,
-            biasPtr,
-            y,
-            n,
-            cin,
-            mult,
-            h,
-            w,
-            oh,
-            ow,
-            kh,
-            kw,
-            sh,
-            sw,
-            pt,
-            pl,
-            dh,
-            dw,
-            act,
-            alpha,
-            plane,
-          );
+          runParts(ctx, ranges.length, (t, call) => {
+            const [b0, b1] = ranges[t];
+            const plane = align16(scratch + t * slice);
+            const xb = x + 4 * b0 * cin * h * w;
+            const yb = y + 4 * b0 * cout * oh * ow;
+            call(
+              'f32_dwconv2d_nchw',
+              xb,
+              weight.ptr,
+              biasPtr,
+              yb,
+              b1 - b0,
+              cin,
+              mult,
+              h,
+              w,
+              oh,
+              ow,
+              kh,
+              kw,
+              sh,
+              sw,
+              pt,
+              pl,
+              dh,
+              dw,
+              act,
+              alpha,
+              plane,
+            );
+          });
         },
         dispose() {
           arena.free(biasPtr);
