@@ -96,7 +96,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   for (const file of opts.files) {
     const bytes = new Uint8Array(readFileSync(file));
     const model = await vireo.importOnnx(bytes);
-    await model.to('wasm', opts.build ? { build: opts.build } : {});
+    await model.to('wasm', { ...(opts.build ? { build: opts.build } : {}), threads: 1 }); // as onnxruntime-web here
     const build = (await model.currentBackend()).info().build;
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     const inputName = model.inputNames[0];

@@ -83,17 +83,20 @@ async function measurePeak(quick, relaxedSupported) {
 
 // ---------------------------------------------------------------------------------------------- models
 
-/** The same network in tfjs-core ops (NHWC, the layout its wasm backend supports), with the same weights. */
-async function tfjsPeer(stateDict) {
+/**
+ * The same network in tfjs-core ops (NHWC, the layout its wasm backend supports), with the same weights.
+ * `threads` goes to setThreadsCount (bench/threads.mjs); the peer reports the count it really runs.
+ */
+export async function tfjsPeer(stateDict, threads = 1) {
   const tf = await import('@tensorflow/tfjs-core');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(`${join(pkgDir, 'dist')}/`);
-  wasm.setThreadsCount(1);
+  wasm.setThreadsCount(threads);
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend did not initialize');
   await tf.ready();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = wasm.getThreadsCount();
+  const threadsRun = wasm.getThreadsCount();
   const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
 
   const t = (name) => stateDict[name];
@@ -125,7 +128,7 @@ async function tfjsPeer(stateDict) {
   return {
     name: `@tensorflow/tfjs-backend-wasm ${version}`,
     simd,
-    threads,
+    threads: threadsRun,
     /** NCHW input -> a runner that returns the logits. */
     prepare(nchw, shape) {
       const x = tf.keep(tf.transpose(tf.tensor(nchw, shape), [0, 2, 3, 1]));
@@ -253,7 +256,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       const row = { engine: 'vireo', build, batch: b };
       try {
         const net = nets[build];
-        await net.to('wasm', { build });
+        await net.to('wasm', { build, threads: 1 }); // one thread, as the peer: bench/threads.mjs has the thread rows
         const plan = await net.plan(shape);
         const x = tensor(inputs[b], shape);
         const run = async () => (await net.forward(x)).data();

@@ -309,7 +309,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     const net = referenceCnn(nn);
     net.loadStateDict(stateDict);
     net.train();
-    await net.to('wasm', { build });
+    await net.to('wasm', { build, threads: 1 }); // one thread, as PyTorch here: bench/threads.mjs has the thread rows
     const opt = new optim.SGD(net.parameters(), { lr: LR, momentum: MOMENTUM });
     await opt.to(await net.currentBackend());
     const criterion = new nn.CrossEntropyLoss();

@@ -127,7 +127,7 @@ async function main() {
     .join(', ');
   document.getElementById('backend').textContent =
     backend === 'wasm'
-      ? `backend: wasm, build '${info.build}' (${features})`
+      ? `backend: wasm, build '${info.build}' (${features}), ${info.threads} thread(s): ${info.threadsReason}`
       : `backend: ${backend} (wasm here: build '${info.build}', ${features})`;
   document.getElementById('status').textContent =
     `done: first forward ${firstMs.toFixed(1)} ms (plan + packing), then ${warmMs.toFixed(1)} ms; seed ${seed}`;
@@ -138,6 +138,9 @@ async function main() {
     backend,
     build: info.build,
     features: info.features,
+    threads: info.threads,
+    threadsReason: info.threadsReason,
+    crossOriginIsolated: window.crossOriginIsolated === true,
     shape: out.shape,
     logits,
     input: Array.from(input),

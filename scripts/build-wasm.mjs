@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
-const builds = ['scalar', 'simd', 'relaxed'];
+const builds = ['scalar', 'simd', 'relaxed', 'simd-threads', 'relaxed-threads'];
 const generatedDir = join(root, 'src', 'backends', 'wasm', 'generated');
 mkdirSync(join(root, 'build'), { recursive: true });
 mkdirSync(generatedDir, { recursive: true });

@@ -49,30 +49,42 @@ interface DemoResult {
   shape: number[];
   logits: number[];
   input: number[];
+  threads: number;
+  threadsReason: string;
+  crossOriginIsolated: boolean;
 }
 
 describe.skipIf(skipReason !== null)('demo page in chromium', () => {
   let server: Server;
+  let isolatedServer: Server;
   let browser: Browser;
   let url: string;
+  let isolatedUrl: string;
 
   beforeAll(async () => {
     server = await serveStatic({ mounts: { '/': demoDir } });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    // What a static host must send for threads: the page becomes cross-origin isolated (SharedArrayBuffer).
+    isolatedServer = await serveStatic({
+      mounts: { '/': demoDir },
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    });
+    isolatedUrl = `http://127.0.0.1:${(isolatedServer.address() as AddressInfo).port}/`;
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => server?.close(resolve));
+    await new Promise((resolve) => isolatedServer?.close(resolve));
   });
 
-  async function runPage(query: string): Promise<DemoResult> {
+  async function runPage(query: string, base = url): Promise<DemoResult> {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     try {
-      await page.goto(`${url}reference.html${query}`);
+      await page.goto(`${base}reference.html${query}`);
       await page.waitForFunction(() => (window as { vireoDemo?: unknown }).vireoDemo !== undefined, null, { timeout: 60_000 });
       const result = (await page.evaluate(() => (window as unknown as { vireoDemo: unknown }).vireoDemo)) as DemoResult;
       expect(errors).toEqual([]);
@@ -90,12 +102,12 @@ describe.skipIf(skipReason !== null)('demo page in chromium', () => {
     }
   }
 
-  /** Node, same seed, the input the page drew: the same logits. */
+  /** Node, same seed, the input the page drew: the same logits (wasm: on one thread). */
   async function nodeLogits(result: DemoResult, backend: 'wasm' | 'reference'): Promise<Float32Array> {
     manualSeed(result.seed);
     const net = referenceCnn();
     net.eval();
-    await net.to(backend, backend === 'wasm' ? { build: result.build as WasmBuild } : {});
+    await net.to(backend, backend === 'wasm' ? { build: result.build as WasmBuild, threads: 1 } : {});
     const out = await (await net.forward(tensor(new Float32Array(result.input), [1, 3, 32, 32]))).data();
     net.releasePlans();
     return out;
@@ -106,6 +118,21 @@ describe.skipIf(skipReason !== null)('demo page in chromium', () => {
     expect(result.backend).toBe('wasm');
     const node = await nodeLogits(result, 'wasm');
     for (let i = 0; i < 10; i++) expect(Math.abs(result.logits[i] - node[i])).toBeLessThan(1e-4 * (1 + Math.abs(node[i])));
+  });
+
+  it('a page that is not cross-origin isolated runs one thread and says why', async () => {
+    const result = await runPage('?seed=5');
+    expect(result.crossOriginIsolated).toBe(false);
+    expect(result.threads).toBe(1);
+    expect(result.threadsReason).toMatch(/not cross-origin isolated/);
+  });
+
+  it('a cross-origin isolated page (COOP + COEP) runs wasm threads and gives the one-thread bits', async () => {
+    const result = await runPage('?seed=5', isolatedUrl);
+    expect(result.crossOriginIsolated).toBe(true);
+    expect(result.threads).toBeGreaterThan(1);
+    const node = await nodeLogits(result, 'wasm');
+    expect(result.logits).toEqual(Array.from(node));
   });
 
   it("the bundle's reference backend in the page matches Node too", async () => {

@@ -44,6 +44,9 @@ describe('vireo command', () => {
     expect(info.runtime).toMatch(/^Node\.js v/);
     expect(['relaxed', 'simd', 'scalar']).toContain(info.build);
     expect(typeof info.wasm.simd).toBe('boolean');
+    // Node always has shared memory: the default thread count is the reported cores, capped, and says so.
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(info.threadsReason).toMatch(/cores? reported/);
     // Node 20 has no navigator.gpu: vireo's own backend (Dawn) answers — SwiftShader where the tests set it
     // up, else a line that says why there is none rather than being left out.
     if (process.env.VIREO_TEST_WEBGPU) {

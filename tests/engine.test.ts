@@ -112,7 +112,7 @@ describe('static plans', () => {
   for (const b of wasmUnderTest) {
     it(`${b.label}: the arena high-water mark stays constant over 100 warm forward calls`, async () => {
       const model = poolingModel().eval();
-      await model.to('wasm', { build: b.build });
+      await model.to('wasm', { build: b.build, threads: b.threads });
       const backend = await model.currentBackend();
       const x = tensor(randomArray(2 * 3 * 16 * 16, 3, 1), [2, 3, 16, 16]);
       const first = await (await model.forward(x)).data();
@@ -350,7 +350,7 @@ describe('plan lifetime', () => {
 
   it('disposing plans returns their arena memory', async () => {
     const model = poolingModel().eval();
-    await model.to('wasm', { build: wasmUnderTest[0].build });
+    await model.to('wasm', { build: wasmUnderTest[0].build, threads: wasmUnderTest[0].threads });
     expect(await model.currentBackend()).toBe(backend);
     const before = backend.memory.bytesInUse;
     await model.forward(tensor(randomArray(3 * 3 * 20 * 20, 4), [3, 3, 20, 20]));

@@ -5,8 +5,8 @@ import { createReferenceBackend } from '../src/backends/reference/index.js';
 import { buildTrainingGraph } from '../src/graph/autodiff.js';
 import { inferShapes } from '../src/graph/shapes.js';
 import { opDef } from '../src/ops/index.js';
-import { backendsUnderTest, loadBackend } from './helpers/backends.js';
-import { expectClose } from './helpers/random.js';
+import { backendsUnderTest, loadBackend, oneThreadTwin } from './helpers/backends.js';
+import { expectClose, expectSameBits } from './helpers/random.js';
 import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
 import { loadWebGpu, webgpuMissingOps, webgpuUnderTest } from './helpers/webgpu.js';
 import { gradCases } from './cases/grad.js';
@@ -83,8 +83,12 @@ describe('backward op cases', () => {
 for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
   describe(`backward ops on ${b.label} match the reference`, () => {
     let backend: Backend;
+    // A threaded configuration must give its build's one-thread result bit for bit.
+    const twin = (b.threads ?? 1) > 1 ? oneThreadTwin(b) : undefined;
+    let twinBackend: Backend | undefined;
     beforeAll(async () => {
       backend = await loadBackend(b);
+      if (twin) twinBackend = await loadBackend(twin);
     });
     for (const c of cases) {
       it(c.name, () => {
@@ -93,6 +97,7 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
         // Every wasm build has every backward kernel: a missing one throws here and fails the case.
         const out = runCase(c, backend, e.params, e.inputs);
         expectClose(out, e.output, 1e-5, 1e-4, `${c.name} on ${b.label}`);
+        if (twinBackend) expectSameBits(out, runCase(c, twinBackend, e.params, e.inputs), `${c.name}: ${b.label} vs one thread`);
       });
     }
 

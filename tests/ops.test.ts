@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.js';
-import { backendsUnderTest, loadBackend } from './helpers/backends.js';
-import { expectClose } from './helpers/random.js';
+import { backendsUnderTest, loadBackend, oneThreadTwin } from './helpers/backends.js';
+import { expectClose, expectSameBits } from './helpers/random.js';
 import { caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
 import { loadWebGpu, webgpuMissingOps, webgpuUnderTest } from './helpers/webgpu.js';
 import { opCases } from './cases/ops.js';
@@ -44,8 +44,12 @@ const expected = new Map(
 for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
   describe(`ops on ${b.label} match the reference`, () => {
     let backend: Backend;
+    // A threaded configuration must give its build's one-thread result bit for bit.
+    const twin = (b.threads ?? 1) > 1 ? oneThreadTwin(b) : undefined;
+    let twinBackend: Backend | undefined;
     beforeAll(async () => {
       backend = await loadBackend(b);
+      if (twin) twinBackend = await loadBackend(twin);
     });
     for (const c of cases) {
       const skipped = c.skip?.includes(b.label);
@@ -55,6 +59,7 @@ for (const b of backendsUnderTest.filter((b) => b.name !== 'reference')) {
         const out = runCase(c, backend, e.params, e.inputs);
         expect(out.length).toBe(e.output.length);
         expectClose(out, e.output, 1e-5, 1e-4, `${c.name} on ${b.label}`);
+        if (twinBackend) expectSameBits(out, runCase(c, twinBackend, e.params, e.inputs), `${c.name}: ${b.label} vs one thread`);
       });
     }
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/index.js';
-import { gpuTargets, moveTo, targetsUnderTest } from './helpers/backends.js';
+import { type BackendUnderTest, gpuTargets, moveTo, oneThreadTwin, targetsUnderTest } from './helpers/backends.js';
 import { parityFixtures, readFixture } from './helpers/models.js';
-import { expectClose } from './helpers/random.js';
+import { expectClose, expectSameBits } from './helpers/random.js';
 
 /**
  * PyTorch parity: each fixture (tests/fixtures/<name>.safetensors, written by scripts/make_fixtures.py
@@ -31,6 +31,8 @@ for (const fixture of parityFixtures) {
       expect(weights.metadata.model).toBe(fixture.name);
     });
 
+    // Outputs by configuration label: a threaded one must give its build's one-thread bits.
+    const outputs = new Map<string, Float32Array[]>();
     for (const b of [...targetsUnderTest, ...gpuTargets]) {
       it(`eval output on ${b.label} matches PyTorch within ${ATOL}·max|y| + ${RTOL}·|y|`, async () => {
         const net = fixture.build();
@@ -57,6 +59,12 @@ for (const fixture of parityFixtures) {
             RTOL,
             `${fixture.name} batch 1 on ${b.label}`,
           );
+          outputs.set(b.label, [await out.data(), await one.data()]);
+          const twin = 'threads' in b && (b.threads ?? 1) > 1 ? oneThreadTwin(b as BackendUnderTest) : undefined;
+          const base = twin && outputs.get(twin.label);
+          if (twin && !base) throw new Error(`${twin.label} must run before ${b.label}`);
+          if (base)
+            outputs.get(b.label)?.forEach((v, i) => expectSameBits(v, base[i], `${fixture.name} on ${b.label} vs one thread`));
         } finally {
           net.releasePlans();
         }

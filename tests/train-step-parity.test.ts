@@ -1,8 +1,8 @@
 import { describe, it } from 'vitest';
 import { clipGradNorm, nn, optim, tensor } from '../src/index.js';
-import { moveTo, targetsUnderTest } from './helpers/backends.js';
+import { type BackendUnderTest, moveTo, oneThreadTwin, targetsUnderTest } from './helpers/backends.js';
 import { readFixture, referenceCnn, smallNet } from './helpers/models.js';
-import { expectClose } from './helpers/random.js';
+import { expectClose, expectSameBits } from './helpers/random.js';
 import { trainFixture } from './helpers/train-fixtures.js';
 
 interface StepsFixture {
@@ -67,6 +67,8 @@ function expectChange(
 describe('whole training steps match PyTorch (losses, every parameter within 1e-4 relative, every change within 1%)', () => {
   for (const m of models) {
     const fx = trainFixture<StepsFixture>(`steps_${m.name}.json`);
+    // Final weights by configuration label: a threaded one must give its build's one-thread bits.
+    const finals = new Map<string, Float32Array[]>();
     for (const b of targetsUnderTest) {
       // The reference CNN on the reference backend takes ~20-30 s alone and several times that when the
       // suite shares two cores with other work: a generous limit, not a speed check.
@@ -102,6 +104,15 @@ describe('whole training steps match PyTorch (losses, every parameter within 1e-
           expectClose(sampled, Float32Array.from(want.values), 1e-6, 1e-4, `${m.name} ${name} after 4 steps`);
           if (want.delta) expectChange(have, initial.get(name) as Float32Array, want.delta, `${m.name} ${name}`);
         }
+        finals.set(
+          b.label,
+          Object.values(state).map((t) => t.dataSync().slice()),
+        );
+        const twin = 'threads' in b && (b.threads ?? 1) > 1 ? oneThreadTwin(b as BackendUnderTest) : undefined;
+        const base = twin && finals.get(twin.label);
+        if (twin && !base) throw new Error(`${twin.label} must run before ${b.label}`);
+        if (base)
+          finals.get(b.label)?.forEach((v, i) => expectSameBits(v, base[i], `${m.name} weights on ${b.label} vs one thread`));
         sgd.dispose();
         adam.dispose();
       });

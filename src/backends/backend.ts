@@ -131,6 +131,9 @@ export interface BackendInfo {
   adapter?: { vendor: string; architecture: string; device: string; description: string };
   adapterFeatures?: string[];
   limits?: Record<string, number>;
+  /** For wasm: the threads kernels run on, and why that many. */
+  threads?: number;
+  threadsReason?: string;
 }
 
 export interface Backend {

@@ -10,6 +10,11 @@ export interface BackendOptions {
   build?: WasmBuild;
   /** webgpu only: which adapter to ask for (else VIREO_WEBGPU_ADAPTER, else the default one). */
   adapter?: 'default' | 'high-performance' | 'low-power' | 'fallback';
+  /**
+   * wasm only: threads for convolution, GEMM and training steps (1: the calling thread only). Default: the
+   * cores the platform reports, capped; 1 where shared memory is unavailable (backendInfo() says why).
+   */
+  threads?: number;
 }
 
 type Loader = (options: BackendOptions) => Promise<Backend>;
@@ -27,7 +32,7 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
   if (!loader) {
     throw new ArgumentError(`unknown backend '${name}'; available: ${[...loaders.keys()].join(', ')}`);
   }
-  const key = `${name}:${options.build ?? 'auto'}:${options.adapter ?? ''}`;
+  const key = `${name}:${options.build ?? 'auto'}:${options.threads ?? 'auto'}:${options.adapter ?? ''}`;
   let instance = instances.get(key);
   if (!instance) {
     instance = loader(options).then((b) => {

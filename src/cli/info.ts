@@ -6,7 +6,8 @@ import { packageVersion } from './package.js';
 export const infoHelp = `usage: vireo info [--json]
 
 Prints the runtime, its WebAssembly feature support (SIMD, relaxed SIMD, threads), which wasm build
-of the engine runs here, and the WebGPU adapter (vendor, architecture, features, limits) if there is one.
+of the engine runs here and on how many threads (with the reason), and the WebGPU adapter (vendor,
+architecture, features, limits) if there is one.
 
   --json   one JSON object instead of text`;
 
@@ -64,9 +65,11 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
     wasm: {
       simd: wasm.features?.simd ?? false,
       relaxedSimd: wasm.features?.relaxedSimd ?? false,
-      // Threads need shared memory; the engine runs one thread today (a worker pool comes with the data pipeline).
+      // Threads need shared memory (SharedArrayBuffer); how many the wasm backend runs, and why, is its own.
       threads: typeof g.SharedArrayBuffer === 'function',
     },
+    threads: wasm.threads ?? 1,
+    threadsReason: wasm.threadsReason ?? '',
     webgpu: dawn ? dawn.line : await describeWebGpuAdapter(g.navigator?.gpu),
     webgpuBackend: dawn?.detail
       ? { adapter: dawn.detail.adapter, features: dawn.detail.adapterFeatures, limits: dawn.detail.limits }
@@ -84,7 +87,8 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   io.out(`cpu            ${info.cpu} × ${info.cores}`);
   io.out(`wasm simd      ${yes(info.wasm.simd)}`);
   io.out(`relaxed simd   ${yes(info.wasm.relaxedSimd)}`);
-  io.out(`wasm threads   ${yes(info.wasm.threads)} (vireo uses one thread)`);
+  io.out(`wasm threads   ${yes(info.wasm.threads)}`);
+  io.out(`threads        ${info.threads} (${info.threadsReason}; \`net.to('wasm', { threads: N })\` to choose)`);
   io.out(`webgpu         ${info.webgpu}`);
   if (info.webgpuBackend) {
     io.out(

@@ -16,3 +16,9 @@ export function sharedMemory(): boolean {
 export function isSharedBuffer(buffer: ArrayBufferLike): buffer is SharedArrayBuffer {
   return typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
 }
+
+/**
+ * Threads the wasm backend computes on (the largest pool started in this realm; 1 before any). The data
+ * loader's `numWorkers: 'auto'` leaves these cores to compute (src/data/pool.ts defaultWorkerCount).
+ */
+export const computeThreads = { inUse: 1 };

@@ -7,7 +7,7 @@
 // Node, so a process never hangs on the pool.
 import * as Comlink from 'comlink';
 import { ArgumentError, FormatError, LimitError, ShapeError, StateDictError, VireoError } from '../core/errors.js';
-import { isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
+import { computeThreads, isNode, isSharedBuffer, sharedMemory } from '../core/platform.js';
 import type { WasmBuild } from '../backends/registry.js';
 import type { Batch, RawSample } from './sample.js';
 import type { TransformSpec } from './transforms.js';
@@ -61,7 +61,6 @@ function inputStore(holder: { input?: SharedArrayBuffer }): WireStore {
   };
 }
 
-/** The default pool size: cores - 1, at least 1. */
 /** The cores this process may use (2 when the platform does not say). */
 export async function machineCores(): Promise<number> {
   let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
@@ -72,8 +71,13 @@ export async function machineCores(): Promise<number> {
   return cores || 2;
 }
 
+/**
+ * The default pool size: the cores the threaded wasm backend leaves free, at least 1 — cores − 1 while
+ * compute runs on one thread, cores − N once a backend with N threads has started (2 cores, 2 threads: 1
+ * data worker; 16 cores, 8 threads: 8). Data workers idle between batches, compute threads during them.
+ */
 export async function defaultWorkerCount(): Promise<number> {
-  return Math.max(1, (await machineCores()) - 1);
+  return Math.max(1, (await machineCores()) - Math.max(1, computeThreads.inUse));
 }
 
 /**

@@ -3,22 +3,44 @@ import type { Backend } from '../../src/backends/backend.js';
 import type { Module } from '../../src/nn/module.js';
 import type { WasmBuild } from '../../src/backends/registry.js';
 
-/** Every backend configuration the suites run against: each wasm build is tested on its own. */
+/**
+ * Every backend configuration the suites run against: each wasm build is tested on its own on one
+ * thread (the fallback every engine has), and the SIMD builds' threaded twins on 2 and 4 threads.
+ */
 export interface BackendUnderTest {
   label: string;
   name: 'reference' | 'wasm' | 'webgpu';
   build?: WasmBuild;
+  /** wasm: threads (1 unless a threaded configuration). */
+  threads?: number;
 }
 
 export const wasmBuilds: WasmBuild[] = ['simd', 'relaxed', 'scalar'];
 
-export const backendsUnderTest: BackendUnderTest[] = [
-  { label: 'reference', name: 'reference' },
-  ...wasmBuilds.map((build) => ({ label: `wasm:${build}`, name: 'wasm' as const, build })),
+/** The threaded configurations: the results must be those of the same build on one thread, bit for bit. */
+export const threadedUnderTest: BackendUnderTest[] = [
+  { label: 'wasm:relaxed×2', name: 'wasm', build: 'relaxed', threads: 2 },
+  { label: 'wasm:relaxed×4', name: 'wasm', build: 'relaxed', threads: 4 },
+  { label: 'wasm:simd×2', name: 'wasm', build: 'simd', threads: 2 },
 ];
 
+export const backendsUnderTest: BackendUnderTest[] = [
+  { label: 'reference', name: 'reference' },
+  ...wasmBuilds.map((build) => ({ label: `wasm:${build}`, name: 'wasm' as const, build, threads: 1 })),
+  ...threadedUnderTest,
+];
+
+/** The one-thread configuration a threaded one must match bit for bit. */
+export function oneThreadTwin(b: BackendUnderTest): BackendUnderTest | undefined {
+  return backendsUnderTest.find((o) => o.name === b.name && o.build === b.build && o.threads === 1);
+}
+
+function backendOptions(b: BackendUnderTest): { build?: WasmBuild; threads?: number } {
+  return b.name === 'wasm' ? { build: b.build, threads: b.threads ?? 1 } : {};
+}
+
 export function loadBackend(b: BackendUnderTest): Promise<Backend> {
-  return getBackend(b.name, b.build ? { build: b.build } : {});
+  return getBackend(b.name, backendOptions(b));
 }
 
 /**
@@ -67,5 +89,5 @@ export const targetsUnderTest: Target[] = [...backendsUnderTest, ...alternatingP
 
 export async function moveTo(net: Module, t: Target): Promise<void> {
   if ('even' in t) await toAlternating(net, t);
-  else await net.to(t.name, t.build ? { build: t.build } : {});
+  else await net.to(t.name, backendOptions(t));
 }

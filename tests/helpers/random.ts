@@ -34,3 +34,13 @@ export function expectClose(actual: Float32Array, expected: Float32Array, atol: 
     throw new Error(`${what}: index ${index}: got ${actual[index]}, expected ${expected[index]} (atol ${atol}, rtol ${rtol})`);
   }
 }
+
+/** The same float32 bits everywhere (NaNs included): what a threaded run must give against one thread. */
+export function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length} vs ${expected.length}`);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== e[i]) throw new Error(`${what}: differs at ${i} of ${a.length}: ${actual[i]} vs ${expected[i]}`);
+  }
+}

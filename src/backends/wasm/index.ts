@@ -6,7 +6,9 @@ import { activationWasm, addWasm, batchNorm2dWasm, dropoutWasm, softmaxWasm } fr
 import { adaptiveAvgPool2dWasm, avgPool2dWasm, maxPool2dWasm } from './kernels/pool2d.js';
 import { conv2dWasm } from './kernels/conv2d.js';
 import { linearWasm } from './kernels/linear.js';
-import { loadWasm } from './loader.js';
+import { detectFeatures, loadWasm } from './loader.js';
+import { chooseThreads } from './thread-count.js';
+import { ThreadPool } from './threads.js';
 import { wasmUpdates } from './updates.js';
 import * as to from './kernels/tensor-ops.js';
 import { conv2dGradInputWasm, conv2dGradWeightWasm } from './kernels/conv2d-grad.js';
@@ -16,11 +18,21 @@ import * as pg from './kernels/pool2d-grad.js';
 import * as rd from './kernels/reduce.js';
 import * as ln from './kernels/layer-norm.js';
 
-/** The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. */
+/**
+ * The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. With
+ * more than one thread (options.threads; default: the reported cores, capped — thread-count.ts) the
+ * build's threaded twin runs over a shared memory, instantiated again in each worker of a ThreadPool.
+ */
 export async function createWasmBackend(options: BackendOptions = {}): Promise<Backend & { arena: WasmArena }> {
-  const loaded = await loadWasm(options.build);
+  const features = await detectFeatures();
+  const build = options.build ?? (features.relaxedSimd ? 'relaxed' : features.simd ? 'simd' : 'scalar');
+  const choice = await chooseThreads(options.threads, build);
+  const loaded = await loadWasm(options.build, { shared: choice.threads > 1 });
+  const pool = loaded.shared
+    ? await ThreadPool.start(choice.threads, loaded.module, loaded.exports.memory, loaded.exports)
+    : null;
   const arena = new WasmArena(loaded.exports.memory, loaded.exports.heap_base());
-  const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build };
+  const ctx: WasmContext = { exports: loaded.exports, arena, build: loaded.build, pool };
   const kernels: KernelTable = {
     // Training: backward kernels (conv/linear ones need f32_gemm from assembly/gemm.ts at plan time).
     conv2dGradInput: conv2dGradInputWasm(ctx),
@@ -69,7 +81,13 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     arena,
     kernels,
     updates: wasmUpdates(ctx),
-    info: () => ({ name: 'wasm', build: loaded.build, features: { ...loaded.features } }),
+    info: () => ({
+      name: 'wasm',
+      build: loaded.build,
+      features: { ...loaded.features },
+      threads: pool?.threads ?? 1,
+      threadsReason: choice.reason,
+    }),
   };
 }
 

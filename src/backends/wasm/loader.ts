@@ -7,6 +7,10 @@ export interface LoadedWasm {
   build: WasmBuild;
   exports: KernelExports;
   features: { simd: boolean; relaxedSimd: boolean };
+  /** The compiled module (the threaded backend instantiates it again in each worker). */
+  module: WebAssembly.Module;
+  /** Whether the memory is a shared one (the build's threaded twin). */
+  shared: boolean;
 }
 
 // Tiny modules that use one feature each: if the engine validates them, the matching build runs here.
@@ -52,8 +56,12 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-async function moduleBytes(build: WasmBuild): Promise<Uint8Array<ArrayBuffer>> {
+async function moduleBytes(build: WasmBuild | ThreadedBuild): Promise<Uint8Array<ArrayBuffer>> {
   switch (build) {
+    case 'relaxed-threads':
+      return decodeBase64((await import('./generated/relaxed-threads.js')).wasmBase64);
+    case 'simd-threads':
+      return decodeBase64((await import('./generated/simd-threads.js')).wasmBase64);
     case 'relaxed':
       return decodeBase64((await import('./generated/relaxed.js')).wasmBase64);
     case 'simd':
@@ -63,21 +71,51 @@ async function moduleBytes(build: WasmBuild): Promise<Uint8Array<ArrayBuffer>> {
   }
 }
 
+/** The builds over an imported shared memory (asconfig.json): the same kernels, for the threaded backend. */
+export type ThreadedBuild = 'simd-threads' | 'relaxed-threads';
+
+/** The threaded twin of a build; the scalar build has none (every engine with threads has SIMD). */
+export function threadedBuild(build: WasmBuild): ThreadedBuild | null {
+  return build === 'relaxed' ? 'relaxed-threads' : build === 'simd' ? 'simd-threads' : null;
+}
+
+/**
+ * Maximum pages of the shared memory: a shared memory cannot move when it grows, so engines reserve the
+ * maximum up front; 2 GiB, or 1 GiB where the engine refuses that (32-bit devices).
+ */
+const SHARED_MAX_PAGES = [32768, 16384];
+
+function sharedMemoryOf(initialPages: number): WebAssembly.Memory {
+  let last: unknown;
+  for (const maximum of SHARED_MAX_PAGES) {
+    try {
+      return new WebAssembly.Memory({ initial: initialPages, maximum, shared: true });
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
 /** Picks the best build this engine validates (relaxed > simd > scalar) unless one is forced. */
-export async function loadWasm(forced?: WasmBuild): Promise<LoadedWasm> {
+export async function loadWasm(forced?: WasmBuild, options: { shared?: boolean } = {}): Promise<LoadedWasm> {
   const features = await detectFeatures();
   const best: WasmBuild = features.relaxedSimd ? 'relaxed' : features.simd ? 'simd' : 'scalar';
   const build = forced ?? best;
   if ((build === 'relaxed' && !features.relaxedSimd) || (build === 'simd' && !features.simd)) {
     throw new Error(`wasm build '${build}' is not supported by this engine (best available: '${best}')`);
   }
-  const module = await WebAssembly.compile(await moduleBytes(build));
+  const twin = options.shared ? threadedBuild(build) : null;
+  const module = await WebAssembly.compile(await moduleBytes(twin ?? build));
+  const memory = twin ? sharedMemoryOf(16) : undefined;
   const instance = await WebAssembly.instantiate(module, {
     env: {
+      ...(memory ? { memory } : {}),
       abort: () => {
         throw new Error('wasm kernel aborted');
       },
     },
   });
-  return { build, exports: instance.exports as unknown as KernelExports, features };
+  const exports = instance.exports as unknown as KernelExports;
+  return { build, exports: memory ? Object.assign({}, exports, { memory }) : exports, features, module, shared: !!twin };
 }

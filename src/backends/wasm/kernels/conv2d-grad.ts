@@ -4,6 +4,7 @@ import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
+import { perThread, runParts, splitRange, threadCount } from './parallel.js';
 
 /**
  * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
@@ -102,17 +103,37 @@ const convArgs = (a: Conv2dAttrs) =>
   [a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]] as const;
 
 export const conv2dGradInputWasm =
-  ({ exports, arena }: WasmContext): KernelFactory<'conv2dGradInput'> =>
+  (ctx: WasmContext): KernelFactory<'conv2dGradInput'> =>
   ({ name, attrs, params, inputShapes: [dys], outputShape: xs }) => {
+    const { exports, arena } = ctx;
     const a = attrs;
     const g = geometry(a, xs, dys);
     const weight = params.weight;
     if (g.depthwise) {
-      // The direct kernel reads the weight where it lives in wasm memory.
+      // The direct kernel reads the weight where it lives in wasm memory; threads take whole images.
+      const images = splitRange(g.n, threadCount(ctx));
       return {
         scratchBytes: 0,
         run([dy], dx) {
-          exports.f32_dwconv2d_grad_input_nchw(dy, weight.ptr, dx, g.n, g.cin, g.coutG, g.h, g.w, g.oh, g.ow, ...convArgs(a));
+          runParts(ctx, images.length, (t, call) => {
+            const [b0, b1] = images[t];
+            const dyb = dy + 4 * b0 * g.cout * g.p;
+            const dxb = dx + 4 * b0 * g.cin * g.h * g.w;
+            call(
+              'f32_dwconv2d_grad_input_nchw',
+              dyb,
+              weight.ptr,
+              dxb,
+              b1 - b0,
+              g.cin,
+              g.coutG,
+              g.h,
+              g.w,
+              g.oh,
+              g.ow,
+              ...convArgs(a),
+            );
+          });
         },
       };
     }
@@ -128,8 +149,11 @@ export const conv2dGradInputWasm =
     // Packed in wasm from where the weight lives (f32_gemm_pack_a, transposed): a training step changes
     // the weight, so this runs once per step.
     const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
+    // Threads take whole images, each with its own col, B panels and tile (a scratch slice).
+    const slice = perThread(align(colBytes) + 4 * (bFloats + mr * nr) + 32);
+    const ranges = splitRange(g.n, threadCount(ctx));
     return {
-      scratchBytes: align(colBytes) + 4 * (bFloats + mr * nr) + 32,
+      scratchBytes: ranges.length * slice,
       pack() {
         if (inWasm) {
           for (let grp = 0; grp < a.groups; grp++) {
@@ -152,18 +176,21 @@ export const conv2dGradInputWasm =
         }
       },
       run([dy], dx, scratch) {
-        const bp = align16(scratch + align(colBytes));
-        const tile = bp + 4 * bFloats;
-        for (let b = 0; b < g.n; b++) {
-          for (let grp = 0; grp < a.groups; grp++) {
-            const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
-            const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
-            exports.f32_gemm_pack_b(dyG, g.p, 0, g.coutG, g.p, bp);
-            const target = g.pointwise ? dxG : scratch;
-            exports.f32_gemm_packed(g.k, g.p, g.coutG, packed + 4 * grp * aFloats, bp, target, g.p, 0, 0, 0, 0, 0, tile);
-            if (!g.pointwise) exports.f32_col2im_nchw_kxp(scratch, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+        runParts(ctx, ranges.length, (t, call) => {
+          const col = scratch + t * slice;
+          const bp = align16(col + align(colBytes));
+          const tile = bp + 4 * bFloats;
+          for (let b = ranges[t][0]; b < ranges[t][1]; b++) {
+            for (let grp = 0; grp < a.groups; grp++) {
+              const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+              const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+              call('f32_gemm_pack_b', dyG, g.p, 0, g.coutG, g.p, bp);
+              const target = g.pointwise ? dxG : col;
+              call('f32_gemm_packed', g.k, g.p, g.coutG, packed + 4 * grp * aFloats, bp, target, g.p, 0, 0, 0, 0, 0, tile);
+              if (!g.pointwise) call('f32_col2im_nchw_kxp', col, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+            }
           }
-        }
+        });
       },
       dispose() {
         arena.free(packed);
@@ -172,8 +199,9 @@ export const conv2dGradInputWasm =
   };
 
 export const conv2dGradWeightWasm =
-  ({ exports }: WasmContext): KernelFactory<'conv2dGradWeight'> =>
+  (ctx: WasmContext): KernelFactory<'conv2dGradWeight'> =>
   ({ name, attrs, inputShapes: [dys, xs] }) => {
+    const { exports } = ctx;
     const a = attrs;
     const g = geometry(a, xs, dys);
     if (g.depthwise) {
@@ -200,21 +228,46 @@ export const conv2dGradWeightWasm =
       const aFloats = exports.f32_gemm_packed_a_floats(g.coutG, g.p);
       const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
       const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
+      // Threads: images in chunks; first each thread prepares images of the chunk (B = colᵀ panels by
+      // im2col, A = dY_g panels) into slots, then each thread accumulates its own column panels of dW_g
+      // over the chunk's images in batch order. Each dW value is summed in the same order as on one
+      // thread — no per-thread partial sums to reduce, so the bits do not depend on the thread count.
+      const threads = threadCount(ctx);
+      const slot = perThread(4 * (aFloats + bFloats) + 32);
+      // As many images per chunk as fit CHUNK_BYTES (at least one per thread): two barriers per chunk, and
+      // on a busy device each barrier can cost a time slice, so the whole batch is one chunk where it fits.
+      const chunk = threads === 1 ? 1 : Math.min(g.n, Math.max(threads, Math.floor(CHUNK_BYTES / slot)));
+      const tileBytes = perThread(4 * (tmpFloats + mr * nr) + 32);
+      const panelRanges = splitRange(Math.ceil(g.k / nr), threads, g.coutG === 1 ? 4 : 1);
       return {
-        scratchBytes: 4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64,
+        scratchBytes: chunk * slot + threads * tileBytes + 16,
         run([dy, x], dw, scratch) {
-          const ap = align16(scratch);
-          const bp = ap + 4 * aFloats;
-          const tmp = bp + 4 * bFloats;
-          const tile = tmp + 4 * tmpFloats;
-          for (let b = 0; b < g.n; b++) {
+          const s0 = align16(scratch);
+          const ap = (i: number) => s0 + i * slot;
+          const bp = (i: number) => ap(i) + 4 * aFloats;
+          const tmp = (t: number) => s0 + chunk * slot + t * tileBytes;
+          const tile = (t: number) => tmp(t) + 4 * tmpFloats;
+          for (let b0 = 0; b0 < g.n; b0 += chunk) {
+            const count = Math.min(chunk, g.n - b0);
             for (let grp = 0; grp < a.groups; grp++) {
-              const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
-              const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
-              exports.f32_im2col_nchw_bt_panels(xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp);
-              exports.f32_gemm_pack_a(dyG, g.p, 0, g.coutG, g.p, ap);
+              const images = splitRange(count, threads);
+              runParts(ctx, images.length, (t, call) => {
+                for (let i = images[t][0]; i < images[t][1]; i++) {
+                  const b = b0 + i;
+                  const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+                  const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+                  call('f32_im2col_nchw_bt_panels', xG, bp(i), g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp(t));
+                  call('f32_gemm_pack_a', dyG, g.p, 0, g.coutG, g.p, ap(i));
+                }
+              });
               const dwG = dw + 4 * grp * g.coutG * g.k;
-              exports.f32_gemm_packed(g.coutG, g.k, g.p, ap, bp, dwG, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile);
+              runParts(ctx, panelRanges.length, (t, call) => {
+                const [p0, p1] = panelRanges[t];
+                for (let i = 0; i < count; i++) {
+                  const acc = b0 + i > 0 ? 1 : 0;
+                  call('f32_gemm_packed_range', g.coutG, g.k, g.p, ap(i), bp(i), dwG, g.k, acc, 0, 0, 0, 0, tile(t), p0, p1);
+                }
+              });
             }
           }
         },
@@ -255,3 +308,6 @@ export const conv2dGradWeightWasm =
   };
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
+
+/** Scratch for the prepared images of one threaded weight-gradient chunk (the reference CNN's conv2 at batch 32: 23 MB). */
+const CHUNK_BYTES = 32 << 20;

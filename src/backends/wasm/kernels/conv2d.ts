@@ -2,6 +2,7 @@ import { flags } from '../../../core/flags.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
+import { type Invoke, perThread, runParts, splitRange, threadCount } from './parallel.js';
 
 /**
  * Forward convolution, NCHW.
@@ -40,37 +41,46 @@ export const conv2dWasm =
       // The direct kernel reads the weight where it lives in wasm memory ([cout][1][kh][kw] is its layout).
       const mult = coutG;
       const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
+      // Threads take whole images (each output plane is computed the same way whichever call holds it).
+      const ranges = splitRange(n, threadCount(ctx));
+      const slice = planeFloats > 0 ? perThread(4 * planeFloats + 32) : 0;
       return {
-        scratchBytes: planeFloats > 0 ? 4 * planeFloats + 32 : 0,
+        scratchBytes: ranges.length * slice,
         pack() {
           packBias();
         },
         run([x], y, scratch) {
-          const plane = align16(scratch);
-          exports.f32_dwconv2d_nchw(
-            x,
-            weight.ptr,
-            biasPtr,
-            y,
-            n,
-            cin,
-            mult,
-            h,
-            w,
-            oh,
-            ow,
-            kh,
-            kw,
-            sh,
-            sw,
-            pt,
-            pl,
-            dh,
-            dw,
-            act,
-            alpha,
-            plane,
-          );
+          runParts(ctx, ranges.length, (t, call) => {
+            const [b0, b1] = ranges[t];
+            const plane = align16(scratch + t * slice);
+            const xb = x + 4 * b0 * cin * h * w;
+            const yb = y + 4 * b0 * cout * oh * ow;
+            call(
+              'f32_dwconv2d_nchw',
+              xb,
+              weight.ptr,
+              biasPtr,
+              yb,
+              b1 - b0,
+              cin,
+              mult,
+              h,
+              w,
+              oh,
+              ow,
+              kh,
+              kw,
+              sh,
+              sw,
+              pt,
+              pl,
+              dh,
+              dw,
+              act,
+              alpha,
+              plane,
+            );
+          });
         },
         dispose() {
           arena.free(biasPtr);
@@ -88,8 +98,46 @@ export const conv2dWasm =
     const biasMode = bias ? 1 : 0;
     const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
     const tmpFloats = exports.f32_im2col_panels_tmp_floats(kh, kw, sh, sw, dh, dw, oh, ow);
+    // Threads: whole images per thread when there are enough of them (each its own B panels and tile in
+    // its scratch slice); otherwise per image the caller writes the B panels and the threads share the
+    // GEMM by ranges of its output panels. Either way each output value is computed as one thread would.
+    const threads = threadCount(ctx);
+    const nPanels = Math.ceil(p / nr);
+    const image = (call: Invoke, y: number, b: number, bp: number, tile: number, p0: number, p1: number) => {
+      for (let g = 0; g < groups; g++) {
+        const yg = y + 4 * (b * cout + g * coutG) * p;
+        call(
+          'f32_gemm_packed_range',
+          coutG,
+          p,
+          kg,
+          wPtr + 4 * g * aFloats,
+          bp + 4 * g * bFloats,
+          yg,
+          p,
+          0,
+          biasPtr + 4 * g * coutG,
+          biasMode,
+          act,
+          alpha,
+          tile,
+          p0,
+          p1,
+        );
+      }
+    };
+    const im2col = (call: Invoke, x: number, b: number, bp: number, tmp: number) => {
+      for (let g = 0; g < groups; g++) {
+        const xg = x + 4 * (b * cin + g * cinG) * h * w;
+        const bg = bp + 4 * g * bFloats;
+        if (pointwise) call('f32_gemm_pack_b', xg, p, 0, kg, p, bg);
+        else call('f32_im2col_nchw_panels', xg, bg, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
+      }
+    };
+    // A thread's scratch slice: every group's B panels of one image, a GEMM edge tile, im2col's tmp.
+    const slice = perThread(4 * (groups * bFloats + mr * nr + tmpFloats) + 32);
     return {
-      scratchBytes: 4 * (bFloats + mr * nr + tmpFloats) + 32,
+      scratchBytes: threads * slice,
       pack() {
         // W_g [coutG][kg] row-major, packed from where it lives in wasm memory (training repacks every step).
         if (inWasm) {
@@ -104,31 +152,30 @@ export const conv2dWasm =
         packBias();
       },
       run([x], y, scratch) {
-        const bp = align16(scratch);
-        const tile = bp + 4 * bFloats;
-        const tmp = tile + 4 * mr * nr;
+        const s0 = align16(scratch);
+        const at = (t: number) => {
+          const bp = s0 + t * slice;
+          const tile = bp + 4 * groups * bFloats;
+          return { bp, tile, tmp: tile + 4 * mr * nr };
+        };
+        if (n >= threads) {
+          const ranges = splitRange(n, threads);
+          runParts(ctx, ranges.length, (t, call) => {
+            const { bp, tile, tmp } = at(t);
+            for (let b = ranges[t][0]; b < ranges[t][1]; b++) {
+              im2col(call, x, b, bp, tmp);
+              image(call, y, b, bp, tile, 0, nPanels);
+            }
+          });
+          return;
+        }
+        // Fewer images than threads: the caller writes the panels, the threads split the output panels.
+        const ranges = splitRange(nPanels, threads, coutG === 1 ? 4 : 1);
+        const direct: Invoke = (name, ...args) => void exports[name](...args);
+        const { bp, tmp } = at(0);
         for (let b = 0; b < n; b++) {
-          for (let g = 0; g < groups; g++) {
-            const xg = x + 4 * (b * cin + g * cinG) * h * w;
-            if (pointwise) exports.f32_gemm_pack_b(xg, p, 0, kg, p, bp);
-            else exports.f32_im2col_nchw_panels(xg, bp, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
-            const yg = y + 4 * (b * cout + g * coutG) * p;
-            exports.f32_gemm_packed(
-              coutG,
-              p,
-              kg,
-              wPtr + 4 * g * aFloats,
-              bp,
-              yg,
-              p,
-              0,
-              biasPtr + 4 * g * coutG,
-              biasMode,
-              act,
-              alpha,
-              tile,
-            );
-          }
+          im2col(direct, x, b, bp, tmp);
+          runParts(ctx, ranges.length, (t, call) => image(call, y, b, bp, at(t).tile, ranges[t][0], ranges[t][1]));
         }
       },
       dispose() {

@@ -3,6 +3,7 @@ import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { flags } from '../../../core/flags.js';
+import { perThread, runParts, splitRange, threadCount } from './parallel.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
@@ -41,16 +42,23 @@ export const linearGradInputWasm =
     // A training step changes every weight, so this packs once per step (fc 4096->1024: ~24 ms in a JS
     // loop): f32_gemm_pack_b reads the weight where it lives in wasm memory.
     const inWasm = flags.packWeightsInWasm;
+    // Threads share dX's column panels (groups of 4 for one row: the GEMV's streams).
+    const threads = threadCount(ctx);
+    const ranges = splitRange(Math.ceil(k / nr), threads, rows === 1 ? 4 : 1);
+    const tileBytes = perThread(4 * mr * nr);
     return {
-      scratchBytes: 4 * (aFloats + mr * nr) + 32,
+      scratchBytes: 4 * aFloats + 32 + threads * tileBytes,
       pack() {
         if (inWasm) exports.f32_gemm_pack_b(weight.ptr, k, 0, m, k, packed);
         else packBPanels(arena.f32(packed, bFloats), arena.param(weight), m, k, nr);
       },
       run([dy], dx, scratch) {
         const ap = (scratch + 15) & ~15;
+        const tiles = ap + 4 * aFloats;
         exports.f32_gemm_pack_a(dy, m, 0, rows, m, ap);
-        exports.f32_gemm_packed(rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, ap + 4 * aFloats);
+        runParts(ctx, ranges.length, (t, call) => {
+          call('f32_gemm_packed_range', rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, tiles + t * tileBytes, ...ranges[t]);
+        });
       },
       dispose() {
         arena.free(packed);
@@ -69,7 +77,11 @@ function packBPanels(dst: Float32Array, w: Float32Array, k: number, n: number, n
   }
 }
 
-/** dW[out, in] = dYᵀ · X over all rows (f32_gemm with transA). */
+/**
+ * dW[out, in] = dYᵀ · X over all rows: f32_gemm's steps spelled out so threads can share them — dYᵀ packed
+ * into A panels once, then each thread packs its own column panels of X and multiplies them (the same
+ * packing, K blocking and kernels as f32_gemm, so the same bits for any thread count).
+ */
 export const linearGradWeightWasm =
   (ctx: WasmContext): KernelFactory<'linearGradWeight'> =>
   ({ name, attrs, inputShapes: [dys] }) => {
@@ -77,10 +89,33 @@ export const linearGradWeightWasm =
     const { exports } = ctx;
     const { inFeatures: k, outFeatures: m } = attrs;
     const rows = sizeOf(dys) / m;
+    const mr = exports.f32_gemm_mr();
+    const nr = exports.f32_gemm_nr();
+    const aFloats = exports.f32_gemm_packed_a_floats(m, rows);
+    const bFloats = exports.f32_gemm_packed_b_floats(k, rows);
+    const threads = threadCount(ctx);
+    const ranges = splitRange(Math.ceil(k / nr), threads, m === 1 ? 4 : 1);
+    const tileBytes = perThread(4 * mr * nr);
     return {
-      scratchBytes: exports.f32_gemm_scratch_bytes(m, k, rows),
+      scratchBytes: rows > 0 ? 4 * (aFloats + bFloats) + 64 + threads * tileBytes : 0,
       run([dy, x], dw, scratch) {
-        exports.f32_gemm(1, 0, m, k, rows, dy, m, x, k, dw, k, 0, scratch);
+        if (rows <= 0) {
+          exports.f32_gemm(1, 0, m, k, rows, dy, m, x, k, dw, k, 0, scratch);
+          return;
+        }
+        const ap = (scratch + 15) & ~15;
+        const bp = ap + 4 * aFloats;
+        const tiles = perThreadStart(bp + 4 * bFloats);
+        exports.f32_gemm_pack_a(dy, m, 1, m, rows, ap);
+        runParts(ctx, ranges.length, (t, call) => {
+          const [p0, p1] = ranges[t];
+          const c0 = p0 * nr;
+          const c1 = Math.min(k, p1 * nr);
+          call('f32_gemm_pack_b', x + 4 * c0, k, 0, rows, c1 - c0, bp + 4 * c0 * rows);
+          call('f32_gemm_packed_range', m, k, rows, ap, bp, dw, k, 0, 0, 0, 0, 0, tiles + t * tileBytes, p0, p1);
+        });
       },
     };
   };
+
+const perThreadStart = (p: number): number => (p + 15) & ~15;

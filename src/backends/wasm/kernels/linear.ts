@@ -3,6 +3,7 @@ import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packTransposedBPanels } from './gemm-glue.js';
 import { flags } from '../../../core/flags.js';
+import { perThread, runParts, splitRange, threadCount } from './parallel.js';
 
 /**
  * y[rows, out] = x[rows, in] · Wᵀ + b, activation fused: Wᵀ packed once into B panels (pack()), the
@@ -28,8 +29,13 @@ export const linearWasm =
     // The weight already lives in wasm memory (the parameter is bound there): the SIMD transposing pack
     // reads it in place (assembly/col2im.ts); the TypeScript loop is the fallback and the A/B flag's other side.
     const simdPack = flags.packWeightsInWasm && typeof exports.f32_pack_b_transposed === 'function';
+    // Threads share the output's column panels (groups of 4 for one row: the GEMV's streams), each with
+    // its own edge tile after the packed rows.
+    const threads = threadCount(ctx);
+    const ranges = splitRange(Math.ceil(n / nr), threads, rows === 1 ? 4 : 1);
+    const tileBytes = perThread(4 * mr * nr);
     return {
-      scratchBytes: 4 * (aFloats + mr * nr) + 32,
+      scratchBytes: 4 * aFloats + 32 + threads * tileBytes,
       pack() {
         if (simdPack) exports.f32_pack_b_transposed(weight.ptr, k, k, n, wPtr);
         else packTransposedBPanels(arena.f32(wPtr, bFloats), arena.param(weight), n, k, nr);
@@ -39,9 +45,29 @@ export const linearWasm =
       },
       run([x], y, scratch) {
         const ap = align16(scratch);
-        const tile = ap + 4 * aFloats;
+        const tiles = ap + 4 * aFloats;
         exports.f32_gemm_pack_a(x, k, 0, rows, k, ap);
-        exports.f32_gemm_packed(rows, n, k, ap, wPtr, y, n, 0, biasPtr, biasMode, act, alpha, tile);
+        runParts(ctx, ranges.length, (t, call) => {
+          const [p0, p1] = ranges[t];
+          call(
+            'f32_gemm_packed_range',
+            rows,
+            n,
+            k,
+            ap,
+            wPtr,
+            y,
+            n,
+            0,
+            biasPtr,
+            biasMode,
+            act,
+            alpha,
+            tiles + t * tileBytes,
+            p0,
+            p1,
+          );
+        });
       },
       dispose() {
         arena.free(wPtr);

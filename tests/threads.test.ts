@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { defaultWorkerCount } from '../src/data/pool.js';
+import { describe, expect, it } from 'vitest';
+import { getBackend, nn, optim, tensor } from '../src/index.js';
+import { chooseThreads, DEFAULT_MAX_THREADS } from '../src/backends/wasm/thread-count.js';
+import { splitRange } from '../src/backends/wasm/kernels/parallel.js';
+import { Random } from './helpers/single-op.js';
+import { expectSameBits } from './helpers/random.js';
+
+/**
+ * The threaded wasm backend computes what one thread computes, bit for bit. The op suites
+ * (ops.test.ts, ops-grad.test.ts) check every op case that way on relaxed×2, relaxed×4 and simd×2; this
+ * file drives every way a step is split: fewer images than threads (the GEMM shared by output panels),
+ * more (whole images per thread, uneven), the weight gradient's chunks, grouped and pointwise
+ * convolutions, a one-row GEMM whose weights take the four-stream GEMV (split at multiples of 4 panels),
+ * with forward logits and whole training runs (SGD, then Adam) compared across 1, 2, 3 and 4 threads.
+ */
+
+/** Conv (3×3, padded) → grouped strided conv with one output channel per group → pointwise → two linears. */
+function net(): nn.Sequential {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 8, 3, { padding: 1 }),
+    relu1: new nn.ReLU(),
+    conv2: new nn.Conv2d(8, 2, 3, { stride: 2, padding: 1, groups: 2 }),
+    relu2: new nn.ReLU(),
+    conv3: new nn.Conv2d(2, 6, 1),
+    flat: new nn.Flatten(),
+    // 384 × 2800 weights: past the GEMV's four-stream threshold at batch 1 (assembly/gemm.ts).
+    fc1: new nn.Linear(384, 2800),
+    relu3: new nn.ReLU(),
+    fc2: new nn.Linear(2800, 10),
+  });
+}
+
+function input(batch: number, seed: number): Float32Array {
+  const r = new Random(seed);
+  return Float32Array.from({ length: batch * 3 * 16 * 16 }, () => r.uniform(-1, 1));
+}
+
+/** Logits at batch 1 and 5, then the weights after two SGD steps and one Adam step, on `threads` threads. */
+async function runAll(build: 'relaxed' | 'simd', threads: number): Promise<Float32Array[]> {
+  const model = net();
+  const init = model.stateDict();
+  const out: Float32Array[] = [];
+  const r = new Random(3);
+  for (const t of Object.values(init)) {
+    const v = t.dataSync().map(() => r.uniform(-0.2, 0.2));
+    t.dataSync().set(v);
+  }
+  model.loadStateDict(init);
+  await model.to('wasm', { build, threads });
+  model.eval();
+  for (const batch of [1, 5]) out.push(await (await model.forward(tensor(input(batch, batch), [batch, 3, 16, 16]))).data());
+  model.train();
+  const x = tensor(input(9, 9), [9, 3, 16, 16]);
+  const y = tensor([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  const loss = new nn.CrossEntropyLoss();
+  const sgd = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const adam = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  for (let step = 0; step < 3; step++) {
+    const opt = step < 2 ? sgd : adam;
+    opt.zeroGrad();
+    const l = loss.forward(await model.forward(x), y);
+    await l.backward();
+    opt.step();
+    out.push(await l.data());
+  }
+  for (const t of Object.values(model.stateDict())) out.push(t.dataSync().slice());
+  sgd.dispose();
+  adam.dispose();
+  model.releasePlans();
+  return out;
+}
+
+describe('threaded wasm: the same bits for every thread count', () => {
+  for (const build of ['relaxed', 'simd'] as const) {
+    it(`${build}: logits at batch 1 and 5, losses and weights after SGD + Adam steps at batch 9, for 1-4 threads`, async () => {
+      const one = await runAll(build, 1);
+      for (const threads of build === 'relaxed' ? [2, 3, 4] : [2]) {
+        const many = await runAll(build, threads);
+        expect(many.length).toBe(one.length);
+        many.forEach((v, i) => expectSameBits(v, one[i], `${build} ${threads} threads, result ${i}`));
+      }
+    });
+  }
+});
+
+describe('thread count and its reason', () => {
+  it('default: the reported cores, capped; one thread without shared memory or on the scalar build', async () => {
+    expect(await chooseThreads(undefined, 'relaxed', { shared: true, cores: 2 })).toEqual({
+      threads: 2,
+      reason: '2 cores reported',
+    });
+    expect((await chooseThreads(undefined, 'relaxed', { shared: true, cores: 64 })).threads).toBe(DEFAULT_MAX_THREADS);
+    const isolated = await chooseThreads(4, 'relaxed', { shared: false, hasSharedArrayBuffer: false });
+    expect(isolated.threads).toBe(1);
+    expect(isolated.reason).toMatch(/cross-origin isolated.*COOP: same-origin and COEP: require-corp/);
+    expect((await chooseThreads(4, 'scalar', { shared: true })).threads).toBe(1);
+    expect(await chooseThreads(3, 'simd', { shared: true })).toEqual({ threads: 3, reason: '3 threads requested' });
+    await expect(chooseThreads(0, 'simd')).rejects.toThrow(/positive integer/);
+  });
+
+  it("getBackend('wasm', { threads }) runs that many and info() says so", async () => {
+    const b = await getBackend('wasm', { threads: 3 });
+    expect(b.info()).toMatchObject({ threads: 3, threadsReason: '3 threads requested' });
+    expect((await getBackend('wasm', { threads: 1 })).info().threads).toBe(1);
+  });
+
+  it("the data loader's 'auto' workers leave the compute threads their cores", async () => {
+    await getBackend('wasm', { threads: 3 });
+    expect(await defaultWorkerCount()).toBe(Math.max(1, availableParallelism() - 3));
+  });
+
+  it('splitRange: contiguous, aligned, covering ranges', () => {
+    expect(splitRange(10, 3)).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ]);
+    expect(splitRange(350, 2, 4)).toEqual([
+      [0, 176],
+      [176, 350],
+    ]);
+    expect(splitRange(1, 4)).toEqual([[0, 1]]);
+  });
+});
+
+describe('processes end on their own', () => {
+  it('a process that used a threaded backend exits without closing anything', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/threads-exit-child.ts'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill();
+        resolve(null);
+      }, 60_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual({ threads: 2, logits: 8 });
+  });
+});
