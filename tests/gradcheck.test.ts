@@ -6,7 +6,7 @@ import { Plan } from '../src/graph/plan.js';
 import { TrainPlan } from '../src/graph/train-plan.js';
 import { Random } from '../src/core/random.js';
 import { gradCases } from './cases/grad.js';
-import { randomArray } from './helpers/random.js';
+import { expectClose, randomArray } from './helpers/random.js';
 import { caseInputs, caseParams } from './helpers/single-op.js';
 
 /**
@@ -125,24 +125,34 @@ describe('gradients match finite differences (reference backend)', () => {
     });
   }
 
-  it('binary: a trainable operand that is broadcast is refused with a reason (no reduce-to-shape op yet)', () => {
+  it('binary: the gradient of a broadcast operand is dY summed over the broadcast dimensions', () => {
+    // A per-channel bias [3, 1, 1] added to [2, 3, 4, 4] (the squeeze-excitation gate's shape pattern):
+    // dBias[c] = Σ_{n,h,w} dY[n, c, h, w], written out here as the oracle.
     const g = new Graph();
     const x = g.addInput();
     const bias = g.addInput();
     g.outputs = [g.addNode('binary', 'add_bias', { kind: 'add' }, [x, bias])];
-    const shapes = [
-      [2, 3, 4, 4],
-      [3, 1, 1],
-    ];
-    expect(() => new TrainPlan(g, shapes, reference, { inputGrads: true })).toThrow(
-      /add: input 1 \[3, ?1, ?1\] is broadcast to \[2, ?3, ?4, ?4\]; gradients of broadcast operands are not supported \(freeze it: requiresGrad = false\)/,
+    const plan = new TrainPlan(
+      g,
+      [
+        [2, 3, 4, 4],
+        [3, 1, 1],
+      ],
+      reference,
+      { inputGrads: true },
     );
-    // With equal shapes the same graph plans: the refusal is about the broadcast alone.
-    const same = new Graph();
-    const a = same.addInput();
-    const b = same.addInput();
-    same.outputs = [same.addNode('binary', 'add', { kind: 'add' }, [a, b])];
-    new TrainPlan(same, [shapes[0], shapes[0]], reference, { inputGrads: true }).dispose();
+    try {
+      plan.run([randomArray(96, 11, 1), randomArray(3, 12, 1)]);
+      const dy = randomArray(96, 13, 1);
+      plan.backward(dy);
+      const [dx, dbias] = plan.inputGradients();
+      expect(Array.from(dx)).toEqual(Array.from(dy));
+      const want = new Float32Array(3);
+      for (let n = 0; n < 2; n++) for (let c = 0; c < 3; c++) for (let i = 0; i < 16; i++) want[c] += dy[(n * 3 + c) * 16 + i];
+      expectClose(dbias, want, 1e-6, 1e-5, 'dBias');
+    } finally {
+      plan.dispose();
+    }
   });
 
   it('training dropout: the backward multiplies by the very mask the forward drew', () => {

@@ -52,7 +52,8 @@ describe("to('auto')", () => {
   it('answers the first call at once on the first candidate, calibrates, then switches between calls', async () => {
     const net = tiny();
     net.eval();
-    await net.to('auto', { candidates: ['wasm', 'reference'] });
+    // One wasm thread: on layers this small, a thread pool's hand-off costs more than the reference's loop.
+    await net.to('auto', { candidates: ['wasm', 'reference'], threads: 1 });
     const x = tensor(randomArray(2 * 3 * 8 * 8, 2, 1), [2, 3, 8, 8]);
     const first = await net.forward(x);
     const compiled = await net.compiledModel();
@@ -62,7 +63,7 @@ describe("to('auto')", () => {
     expect(s).not.toBeNull();
     expect(s?.measured).toBeGreaterThan(0);
     // The reference backend (plain TypeScript) is slower at every layer: the answer is all wasm.
-    expect(new Set(s?.layers.values())).toEqual(new Set([await getBackend('wasm')]));
+    expect(new Set([...(s?.layers.values() ?? [])].map((b) => b.name))).toEqual(new Set(['wasm']));
     for (const line of s?.lines ?? []) expect(line.estimatedMs.reference).toBeGreaterThan(line.estimatedMs.wasm);
     expect(compiled.switches).toEqual([{ shape: [2, 3, 8, 8], training: false, to: 'all on wasm' }]);
     expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));

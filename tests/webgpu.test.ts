@@ -241,9 +241,13 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
   });
 });
 
-describe.runIf(!webgpuUnderTest)('webgpu backend without a WebGPU driver', () => {
-  it('is not an auto candidate, so auto never loads the optional package', async () => {
-    const { backendNames } = await import('../src/index.js');
+describe('webgpu and auto placement', () => {
+  it('webgpu is registered, but auto leaves it out of its candidates (so auto never loads the optional package)', async () => {
+    const { backendNames, nn } = await import('../src/index.js');
     expect(backendNames()).toContain('webgpu');
+    const net = new nn.Sequential({ fc: new nn.Linear(2, 2) });
+    await net.to('auto');
+    expect((await net.compiledModel()).auto?.candidates.map((b) => b.name)).not.toContain('webgpu');
+    net.releasePlans();
   });
 });
