@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { runAsync } from './helpers/run-async.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,11 +60,11 @@ function relErr(a: Float32Array, b: Float32Array): number {
 
 describe.skipIf(missing !== null)(`imported torchvision classifiers train${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let dir = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vireo-tvg-'));
     const env = { ...process.env, OMP_NUM_THREADS: '1' };
-    execFileSync(PYTHON, ['scripts/make_torchvision_onnx.py', '--grads', dir, ...GRAD_MODELS], { stdio: 'pipe', env });
-    execFileSync(PYTHON, ['scripts/make_torchvision_onnx.py', dir, 'mobilenet_v3_small_o13'], { stdio: 'pipe', env });
+    await runAsync(PYTHON, ['scripts/make_torchvision_onnx.py', '--grads', dir, ...GRAD_MODELS], env);
+    await runAsync(PYTHON, ['scripts/make_torchvision_onnx.py', dir, 'mobilenet_v3_small_o13'], env);
   }, 240_000);
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

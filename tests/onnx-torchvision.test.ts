@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { runAsync } from './helpers/run-async.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,12 +65,9 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
     const buf = readFileSync(join(dir, file));
     return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
   };
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vireo-tv-'));
-    execFileSync(PYTHON, ['scripts/make_torchvision_onnx.py', dir, ...names], {
-      stdio: 'pipe',
-      env: { ...process.env, OMP_NUM_THREADS: '1' },
-    });
+    await runAsync(PYTHON, ['scripts/make_torchvision_onnx.py', dir, ...names], { ...process.env, OMP_NUM_THREADS: '1' });
   }, 240_000);
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
