@@ -1,7 +1,7 @@
 // A/B of this checkout against an earlier revision on the reference CNN: forward at batch 1 and 32 and one
 // SGD training step at batch 32, on the best wasm build, the two builds interleaved round by round in one
 // process (machine load hits both alike). The earlier revision is built in a temporary git worktree.
-// Run: node bench/compare-builds.mjs [--rev REV] [--rounds N] [--json]   (default: HEAD~1, 9 rounds)
+// Run: node bench/compare-builds.mjs [--rev REV] [--rounds N] [--threads N] [--json]   (default: HEAD~1, 9 rounds)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,9 @@ const opt = (name, dflt) => {
 const rev = opt('--rev', 'HEAD~1');
 const rounds = Number(opt('--rounds', '9'));
 const json = args.includes('--json');
+// Pins this checkout's wasm thread count (an earlier revision without threads ignores the option).
+const threads = opt('--threads', null);
+const toOptions = threads === null ? {} : { threads: Number(threads) };
 
 function buildRevision(revision) {
   const dir = mkdtempSync(join(tmpdir(), 'vireo-ab-'));
@@ -33,10 +36,10 @@ async function setup(dist, label) {
   v.manualSeed(1);
   const make = () => referenceCnn(v.nn);
   const evalNet = make();
-  await evalNet.to('wasm');
+  await evalNet.to('wasm', toOptions);
   evalNet.eval();
   const trainNet = make();
-  await trainNet.to('wasm');
+  await trainNet.to('wasm', toOptions);
   trainNet.train();
   const sgd = new v.optim.SGD(trainNet.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
   // The earlier engine ran updates on the host unless told the backend (its trainer did this).
