@@ -1,5 +1,6 @@
 import { alignUp } from '../core/align.js';
 import type { DeviceMemory, ParamHandle } from './backend.js';
+import { FirstFit } from './first-fit.js';
 
 /**
  * Regions start on cache lines: a kernel's SIMD loads never straddle two lines at a region's start.
@@ -14,14 +15,10 @@ const REGION_ALIGN = 64;
  */
 export abstract class Arena implements DeviceMemory {
   readonly alignment = 16;
-  private freeBlocks: { start: number; end: number }[] = [];
-  private top: number;
-  private sizes = new Map<number, number>();
-  private peak: number;
+  private readonly blocks: FirstFit;
 
   constructor(protected readonly base: number) {
-    this.top = base;
-    this.peak = base;
+    this.blocks = new FirstFit(base, REGION_ALIGN);
   }
 
   /** The current backing store (may change after growth: take views after allocating). */
@@ -29,42 +26,13 @@ export abstract class Arena implements DeviceMemory {
   protected abstract grow(minBytes: number): void;
 
   alloc(bytes: number): number {
-    const size = alignUp(Math.max(bytes, 1), REGION_ALIGN);
-    const slot = this.freeBlocks.findIndex((b) => b.end - b.start >= size);
-    let ptr: number;
-    if (slot >= 0) {
-      const block = this.freeBlocks[slot];
-      ptr = block.start;
-      if (block.end - block.start === size) this.freeBlocks.splice(slot, 1);
-      else block.start += size;
-    } else {
-      ptr = this.top;
-      this.top += size;
-      if (this.top > this.buffer.byteLength) this.grow(this.top);
-    }
-    this.sizes.set(ptr, size);
-    this.peak = Math.max(this.peak, this.top);
-    return ptr;
+    return this.blocks.alloc(bytes, (top) => {
+      if (top > this.buffer.byteLength) this.grow(top);
+    });
   }
 
   free(ptr: number): void {
-    const size = this.sizes.get(ptr);
-    if (size === undefined) return;
-    this.sizes.delete(ptr);
-    this.freeBlocks.push({ start: ptr, end: ptr + size });
-    this.freeBlocks.sort((a, b) => a.start - b.start);
-    const merged: { start: number; end: number }[] = [];
-    for (const b of this.freeBlocks) {
-      const last = merged[merged.length - 1];
-      if (last && last.end === b.start) last.end = b.end;
-      else merged.push({ ...b });
-    }
-    const tail = merged[merged.length - 1];
-    if (tail && tail.end === this.top) {
-      this.top = tail.start;
-      merged.pop();
-    }
-    this.freeBlocks = merged;
+    this.blocks.free(ptr);
   }
 
   /** A Float32Array view of `length` floats at byte offset `ptr` (for the backend's own kernels). */
@@ -102,13 +70,11 @@ export abstract class Arena implements DeviceMemory {
 
   /** Highest byte ever handed out: constant across warm steps. */
   get highWater(): number {
-    return this.peak;
+    return this.blocks.highWater;
   }
 
   get bytesInUse(): number {
-    let n = 0;
-    for (const s of this.sizes.values()) n += s;
-    return n;
+    return this.blocks.bytesInUse;
   }
 }
 

@@ -2,7 +2,7 @@ import { BackendFault, ShapeError, VireoError } from '../core/errors.js';
 import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, sizeOf } from '../core/shape.js';
 import { alignUp } from '../core/align.js';
-import type { Backend, DeviceMemory, ParamHandle, PreparedKernel } from '../backends/backend.js';
+import type { Backend, ParamHandle, PreparedKernel } from '../backends/backend.js';
 import { registerMemoryOwner } from '../backends/host.js';
 import { opDef } from '../ops/index.js';
 import type { Graph, GraphNode, ValueId } from './ir.js';

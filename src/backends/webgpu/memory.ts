@@ -2,6 +2,7 @@
 import { alignUp } from '../../core/align.js';
 import { VireoError } from '../../core/errors.js';
 import type { DeviceMemory } from '../backend.js';
+import { FirstFit } from '../first-fit.js';
 import type { GpuQueue } from './queue.js';
 
 const STORAGE = 0x80;
@@ -22,10 +23,7 @@ export class GpuMemory implements DeviceMemory {
   private buf: GPUBuffer;
   /** Bumped when the buffer is replaced by a larger one: kernels rebuild their bind groups. */
   generation = 0;
-  private top: number;
-  private peak: number;
-  private freeBlocks: { start: number; end: number }[] = [];
-  private sizes = new Map<number, number>();
+  private readonly blocks: FirstFit;
   private staging: GPUBuffer | null = null;
   /** Downloads share the staging buffer: each waits for the one before it. */
   private reading: Promise<unknown> = Promise.resolve();
@@ -37,8 +35,7 @@ export class GpuMemory implements DeviceMemory {
   ) {
     this.alignment = Math.max(16, alignment);
     // Offset 0 stays unused: a region never starts at 0, so 0 can never be mistaken for a valid pointer.
-    this.top = this.alignment;
-    this.peak = this.top;
+    this.blocks = new FirstFit(this.alignment, this.alignment, 4);
     this.buf = this.create(1 << 20);
   }
 
@@ -51,22 +48,9 @@ export class GpuMemory implements DeviceMemory {
   }
 
   alloc(bytes: number): number {
-    const size = alignUp(Math.max(bytes, 4), this.alignment);
-    const slot = this.freeBlocks.findIndex((b) => b.end - b.start >= size);
-    let ptr: number;
-    if (slot >= 0) {
-      const block = this.freeBlocks[slot];
-      ptr = block.start;
-      if (block.end - block.start === size) this.freeBlocks.splice(slot, 1);
-      else block.start += size;
-    } else {
-      ptr = this.top;
-      this.top += size;
-      if (this.top > this.buf.size) this.grow(this.top);
-    }
-    this.sizes.set(ptr, size);
-    this.peak = Math.max(this.peak, this.top);
-    return ptr;
+    return this.blocks.alloc(bytes, (top) => {
+      if (top > this.buf.size) this.grow(top);
+    });
   }
 
   /** A larger buffer with the old contents: only ever at plan time (binding, planning), never during a run. */
@@ -86,23 +70,7 @@ export class GpuMemory implements DeviceMemory {
   }
 
   free(ptr: number): void {
-    const size = this.sizes.get(ptr);
-    if (size === undefined) return;
-    this.sizes.delete(ptr);
-    this.freeBlocks.push({ start: ptr, end: ptr + size });
-    this.freeBlocks.sort((a, b) => a.start - b.start);
-    const merged: { start: number; end: number }[] = [];
-    for (const b of this.freeBlocks) {
-      const last = merged[merged.length - 1];
-      if (last && last.end === b.start) last.end = b.end;
-      else merged.push({ ...b });
-    }
-    const tail = merged[merged.length - 1];
-    if (tail && tail.end === this.top) {
-      this.top = tail.start;
-      merged.pop();
-    }
-    this.freeBlocks = merged;
+    this.blocks.free(ptr);
   }
 
   upload(ptr: number, data: Float32Array): void {
@@ -151,13 +119,11 @@ export class GpuMemory implements DeviceMemory {
   }
 
   get highWater(): number {
-    return this.peak;
+    return this.blocks.highWater;
   }
 
   get bytesInUse(): number {
-    let n = 0;
-    for (const s of this.sizes.values()) n += s;
-    return n;
+    return this.blocks.bytesInUse;
   }
 
   destroy(): void {
