@@ -18,6 +18,7 @@ if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) {
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    setupFiles: ['tests/helpers/yield-between-tests.ts'],
     // The default report, then one plain 'vitest: N passed, N failed, N skipped' line for log readers.
     reporters: ['default', './tests/helpers/summary-reporter.ts'],
     testTimeout: 120_000,

@@ -87,6 +87,10 @@ describe('whole training steps match PyTorch (losses, every parameter within 1e-
         const sgd = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
         const adam = new optim.Adam(net.parameters(), { lr: 1e-3, eps: 1e-3 });
         for (let step = 0; step < 4; step++) {
+          // A real macrotask between steps: awaits on the engine resolve as microtasks, and a file of these
+          // (the reference backend's steps take seconds) would otherwise hold the worker's event loop past
+          // vitest's 60 s RPC deadline, failing a run whose tests all pass.
+          await new Promise((resolve) => setImmediate(resolve));
           const opt = step < 3 ? sgd : adam;
           opt.zeroGrad();
           const loss = criterion.forward(await net.forward(x), labels);
