@@ -5,113 +5,13 @@ import { alignUp } from '../core/align.js';
 import type { Backend, ParamHandle, PreparedKernel } from '../backends/backend.js';
 import { registerMemoryOwner } from '../backends/host.js';
 import { opDef } from '../ops/index.js';
-import type { Graph, GraphNode, ValueId } from './ir.js';
+import type { GraphNode, ValueId } from './ir.js';
 import { type BufferRequest, planBuffers } from './planner.js';
 import { layerLabel, opLabel } from './shapes.js';
-import { type ValidateSpec, validateStep } from './validate.js';
+import type { ExecutorSpec, KernelStep, LayerTiming, Mirror, Slot, Step } from './steps.js';
+import { validateStep } from './validate.js';
 
-/** Which backend runs each node. */
-export type Placement = (node: GraphNode) => Backend;
-
-export interface LayerTiming {
-  name: string;
-  op: string;
-  outputShape: Shape;
-  ms: number;
-  flops: number;
-  /** The backend that ran the step ('wasm', or 'wasm→reference' for a copy). */
-  backend?: string;
-  /** Copies only: bytes moved. */
-  bytes?: number;
-}
-
-/** What the executor must know about a graph besides its nodes: where the phases split and what outlives them. */
-export interface ExecutorSpec {
-  graph: Graph;
-  /** Shapes of every value (from inferShapes). */
-  shapes: Shape[];
-  placement: Placement;
-  /** Nodes [0, forwardNodes) run in `run`; the rest in `backward` (default: all in `run`). */
-  forwardNodes?: number;
-  /** Graph inputs written when the backward phase starts (dL/d(output)). */
-  backwardInputs?: readonly ValueId[];
-  /** Values read after the last forward step (the forward output, read before backward runs). */
-  readAfterForward?: readonly ValueId[];
-  /** Values read after the whole run (graph outputs, input gradients). */
-  keep?: readonly ValueId[];
-  /** Values whose contents are added into a parameter's gradient right after they are computed. */
-  paramGrads?: readonly { value: ValueId; param: Parameter }[];
-  /** Re-run every kernel on the reference backend and stop at the first layer that differs. */
-  validate?: ValidateSpec | null;
-}
-
-interface KernelStep {
-  kind: 'kernel';
-  node: GraphNode;
-  backend: Backend;
-  kernel: PreparedKernel;
-  inputs: number[];
-  output: number;
-  scratch: number;
-  params: Parameter[];
-  packedVersions: number[];
-  flops: number;
-  /** Slot indices (resolved to offsets once memory is planned). */
-  inputSlots: number[];
-  outputSlot: number;
-  handles: Record<string, ParamHandle>;
-  /**
-   * The parameter whose gradient is this step's output and nothing else's input: when that gradient is empty
-   * (zeroed, or none yet) the kernel writes straight into the parameter's gradient buffer, no copy.
-   */
-  gradOf: Parameter | null;
-  /** Set per run: this run wrote `gradOf`'s gradient directly (its grad step has nothing to do). */
-  wroteGrad: boolean;
-}
-
-interface CopyStep {
-  kind: 'copy';
-  from: Backend;
-  to: Backend;
-  floats: number;
-  srcSlot: number;
-  dstSlot: number;
-  src: number;
-  dst: number;
-  label: string;
-  shape: Shape;
-}
-
-interface GradStep {
-  kind: 'grad';
-  backend: Backend;
-  param: Parameter;
-  /** The kernel step that computed the gradient (it may have written it in place already). */
-  producer: KernelStep;
-  srcSlot: number;
-  src: number;
-  name: string;
-  shape: Shape;
-}
-
-type Step = KernelStep | CopyStep | GradStep;
-
-/** A buffer of one backend's region: a value (or its copy on another backend), live over [first, last] steps. */
-interface Slot {
-  backend: Backend;
-  floats: number;
-  first: number;
-  last: number;
-  offset: number;
-}
-
-/** A parameter copied into a backend other than its home (a rare shared parameter), refreshed on version change. */
-interface Mirror {
-  param: Parameter;
-  backend: Backend;
-  ptr: number;
-  version: number;
-}
+export type { ExecutorSpec, LayerTiming, Placement } from './steps.js';
 
 /**
  * One executor for every compiled graph: forward-only (Plan) or forward + backward (TrainPlan), on one
@@ -472,8 +372,7 @@ export class Executor {
         try {
           step.to.memory.upload(step.dst, await step.from.memory.download(step.src, step.floats));
         } catch (e) {
-          if (e instanceof VireoError) throw e;
-          throw new BackendFault(step.from.name, step.label, e);
+          throw asFault(e, step.from.name, step.label);
         }
         this.record(step, t0);
       } else this.exec(step);
@@ -531,14 +430,8 @@ export class Executor {
     try {
       this.execStep(step);
     } catch (e) {
-      // Our own errors say what is wrong with the input; anything else is the backend failing.
-      if (e instanceof VireoError) throw e;
       const backend = step.kind === 'copy' ? step.to : step.backend;
-      throw new BackendFault(
-        backend.name,
-        step.kind === 'copy' ? step.label : step.kind === 'kernel' ? step.node.name : step.name,
-        e,
-      );
+      throw asFault(e, backend.name, step.kind === 'copy' ? step.label : step.kind === 'kernel' ? step.node.name : step.name);
     }
     this.record(step, t0);
   }
@@ -663,4 +556,9 @@ export class Executor {
     this.disposeKernels();
     for (const [b, r] of this.regions) b.memory.free(r.ptr);
   }
+}
+
+/** Our own errors say what is wrong with the input and pass as they are; anything else is the backend failing. */
+function asFault(e: unknown, backend: string, where: string): unknown {
+  return e instanceof VireoError ? e : new BackendFault(backend, where, e);
 }
