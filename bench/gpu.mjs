@@ -20,6 +20,8 @@
 // Written as a script with no top-level await so it bundles as CommonJS; Dawn's `webgpu` package is loaded
 // before anything that registers a WebGPU backend, and both libraries share its navigator.gpu.
 
+import { referenceCnn } from './common.mjs';
+
 const ISSUE_FLOPS_PER_IMAGE = 89.6e6;
 
 function parse(argv) {
@@ -65,26 +67,6 @@ function randomArray(n, seed) {
     a[i] = (s / 2 ** 32 - 0.5) * 0.2;
   }
   return a;
-}
-
-function vireoCnn(nn) {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
 }
 
 /** The same network in tfjs ops, NHWC (tfjs's native layout), its own random weights. */
@@ -140,7 +122,7 @@ async function main() {
   const backend = await vireo.getBackend('webgpu');
   const info = backend.info();
   const rows = [];
-  const net = vireoCnn(vireo.nn);
+  const net = referenceCnn(vireo.nn);
   await net.to('webgpu');
   net.eval();
   const model = tfjsCnn(tf);
