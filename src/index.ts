@@ -7,6 +7,8 @@ import * as optim from './train/optim/index.js';
 import * as metrics from './train/metrics.js';
 
 export { nn, optim, metrics };
+export * as models from './models.js';
+export type { ArchitectureOptions } from './models.js';
 export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
