@@ -24,7 +24,7 @@ const baseName = (name) => name.split('/').pop();
 
 /**
  * The model directory's two files from what the user picked: a .tar (as the app exports), or model.json
- * and weights.safetensors picked together. Returns { json, weights } or throws a plain message.
+ * and weights.safetensors picked together. Returns { json, weights, onnx? } or throws a plain message.
  */
 export async function modelFilesFrom(files) {
   if (files.length === 1 && /\.tar$/i.test(files[0].name)) {
@@ -37,7 +37,9 @@ export async function modelFilesFrom(files) {
     const json = entries.find((e) => baseName(e.name) === 'model.json');
     const weights = entries.find((e) => baseName(e.name) === 'weights.safetensors');
     if (!json || !weights) throw new Error(`${files[0].name} has no model.json and weights.safetensors inside.`);
-    return { json: new TextDecoder().decode(json.data), weights: weights.data };
+    // A model taught on an ONNX backbone also holds its graph.
+    const onnx = entries.find((e) => baseName(e.name) === 'model.onnx');
+    return { json: new TextDecoder().decode(json.data), weights: weights.data, onnx: onnx?.data };
   }
   const json = files.find((f) => f.name === 'model.json');
   const weights = files.find((f) => /\.safetensors$/i.test(f.name));

@@ -7,22 +7,35 @@ import { plainError } from './ui.js';
 
 const KEY = 'taught';
 
-/** The classifier entry for a taught model's files. */
-export async function taughtEntry(json, weights) {
-  const { model, meta } = decodeModel(json, weights, 'taught model');
+/**
+ * The classifier entry for a taught model's files: model.json and weights.safetensors, and model.onnx for a
+ * model taught on an ONNX backbone (an import directory: format 'vireo-onnx').
+ */
+export async function taughtEntry(json, weights, onnx) {
+  const { model, meta } = onnx ? await decodeOnnxModel(json, weights, onnx) : decodeModel(json, weights, 'taught model');
   await model.to('wasm');
-  return { model, meta, json, weights, label: 'Your taught model', invert: false };
+  return { model, meta, json, weights, onnx, label: 'Your taught model', invert: false };
+}
+
+async function decodeOnnxModel(json, weights, onnx) {
+  const meta = JSON.parse(json);
+  if (meta.format !== 'vireo-onnx' || !Array.isArray(meta.inputShape) || !Array.isArray(meta.classes))
+    throw new Error('model.json does not describe an image classifier on an ONNX model (format vireo-onnx).');
+  const model = await importOnnx(onnx, { inputShapes: { [meta.inputs[0].name]: [1, ...meta.inputShape] } });
+  model.loadStateDict(readSafetensors(weights, 'weights.safetensors'));
+  model.eval();
+  return { model, meta };
 }
 
 /**
  * Makes the files the taught model and keeps them on the device. A failure to keep them (storage full, storage
  * off) does not take the model away: { kept: false, why } says so and the model works until the page closes.
  */
-export async function keepTaught(json, weights) {
-  const entry = await taughtEntry(json, weights);
+export async function keepTaught(json, weights, onnx) {
+  const entry = await taughtEntry(json, weights, onnx);
   models.set('taught', entry);
   try {
-    await saveRecord(KEY, { json, weights, saved: Date.now() });
+    await saveRecord(KEY, { json, weights, ...(onnx ? { onnx } : {}), saved: Date.now() });
     return { entry, kept: true };
   } catch (err) {
     return { entry, kept: false, why: plainError(err) };
@@ -31,7 +44,7 @@ export async function keepTaught(json, weights) {
 
 export async function restoreTaught() {
   const record = await loadRecord(KEY);
-  if (record) models.set('taught', await taughtEntry(record.json, record.weights));
+  if (record) models.set('taught', await taughtEntry(record.json, record.weights, record.onnx));
   return Boolean(record);
 }
 

@@ -1,11 +1,13 @@
 // The Teach view: 2–10 named classes, pictures from the camera (press and hold records a burst) or from files,
 // training in a Web Worker (progress, live loss and accuracy chart, time left, stop and resume), then live
-// classification; the taught model is kept on the device and exports as a vireo model directory (.tar).
+// classification; the taught model is kept on the device and exports as a vireo model directory (.tar). A
+// pretrained backbone (a model directory or an .onnx file) stays frozen under a new head.
 import { parseModelMeta, writeTar } from '../vireo.browser.js';
 import { lineChart } from './chart.js';
 import { fileToBitmap, rgbCanvas, rgbOf, squarePixels, toInput } from './image.js';
 import { inputPanel } from './input-panel.js';
 import { classify, modelFilesFrom } from './models.js';
+import { checkOnnxBackbone } from './teach-model.js';
 import { hooks, models } from './state.js';
 import { forgetTaught, keepTaught } from './teach-store.js';
 import { download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
@@ -158,11 +160,20 @@ export function teachView(root) {
     'Training starts from scratch: a small CNN (24k parameters).',
   );
   const backboneBtn = fileButton('Use a pretrained backbone…', {
-    accept: '.tar,.json,.safetensors',
+    accept: '.tar,.json,.safetensors,.onnx',
     multiple: true,
     id: 'teach-backbone-file',
     onfiles: async (files) => {
       try {
+        const onnxFile = files.find((f) => /\.onnx$/i.test(f.name));
+        if (onnxFile) {
+          const onnx = new Uint8Array(await onnxFile.arrayBuffer());
+          const { inputShape } = await checkOnnxBackbone(onnx, onnxFile.name);
+          backbone = { onnx, name: onnxFile.name, inputShape };
+          size.disabled = true;
+          backboneNote.textContent = `Backbone: ${onnxFile.name} (ONNX), ${inputShape.join('×')} input, ImageNet normalization. Training fits a new last layer; the backbone stays frozen.`;
+          return;
+        }
         const { json, weights } = await modelFilesFrom(files);
         const meta = parseModelMeta(json, files[0].name);
         backbone = { json, weights, meta };
@@ -234,7 +245,11 @@ export function teachView(root) {
       classes: job.names,
       size: Number(size.value),
       epochs: Number(epochs.value) || 20,
-      backbone: backbone && { json: backbone.json, weights: backbone.weights },
+      backbone:
+        backbone &&
+        (backbone.onnx
+          ? { onnx: backbone.onnx, name: backbone.name, inputShape: backbone.inputShape }
+          : { json: backbone.json, weights: backbone.weights }),
     };
     worker.postMessage(message, [job.images.buffer]);
   }
@@ -274,7 +289,7 @@ export function teachView(root) {
     } else if (msg.type === 'done') {
       progress.value = 1;
       try {
-        const { kept, why } = await keepTaught(msg.json, new Uint8Array(msg.weights));
+        const { kept, why } = await keepTaught(msg.json, new Uint8Array(msg.weights), msg.onnx && new Uint8Array(msg.onnx));
         status.textContent = `Trained in ${msg.seconds.toFixed(1)} s${kept ? ' and kept on this device' : ''}. Try it with the camera or a picture below.`;
         if (!kept) notKept(why);
       } catch (err) {
@@ -340,6 +355,7 @@ export function teachView(root) {
           writeTar([
             { name: 'model.json', data: enc.encode(entry.json) },
             { name: 'weights.safetensors', data: entry.weights },
+            ...(entry.onnx ? [{ name: 'model.onnx', data: entry.onnx }] : []),
           ]),
           'vireo-taught-model.tar',
           'application/x-tar',
@@ -354,8 +370,8 @@ export function teachView(root) {
     id: 'teach-import',
     onfiles: async (files) => {
       try {
-        const { json, weights } = await modelFilesFrom(files);
-        const { kept, why } = await keepTaught(json, weights);
+        const { json, weights, onnx } = await modelFilesFrom(files);
+        const { kept, why } = await keepTaught(json, weights, onnx);
         status.textContent = kept ? 'Imported and kept on this device.' : 'Imported.';
         if (!kept) notKept(why);
       } catch (err) {
