@@ -1,6 +1,7 @@
-// The taught model kept on this device (IndexedDB): saved after every training run or import, restored at
-// start-up, so a kiosk reload or an offline start keeps it.
-import { decodeModel } from '../vireo.browser.js';
+// What Teach keeps on this device (IndexedDB): the taught model, saved after every training run or import and
+// restored at start-up, and the classes with their pictures, saved as they change; a kiosk reload or an
+// offline start keeps both.
+import { decodeModel, importOnnx, readSafetensors } from '../vireo.browser.js';
 import { models } from './state.js';
 import { deleteRecord, loadRecord, saveRecord } from './store.js';
 import { plainError } from './ui.js';
@@ -51,4 +52,18 @@ export async function restoreTaught() {
 export async function forgetTaught() {
   models.set('taught', null);
   await deleteRecord(KEY);
+}
+
+const SAMPLES = 'samples';
+
+/**
+ * Keeps the classes and their pictures: [{ name, samples: Uint8Array }], the pictures of a class one after
+ * the other (64×64 RGB each). Rejects (QuotaExceededError when storage is full) when they cannot be kept.
+ */
+export const keepSamples = (classes) => saveRecord(SAMPLES, { classes, saved: Date.now() });
+
+/** The classes kept by keepSamples, or null. */
+export async function restoreSamples() {
+  const record = await loadRecord(SAMPLES);
+  return Array.isArray(record?.classes) ? record.classes : null;
 }

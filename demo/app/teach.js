@@ -9,14 +9,16 @@ import { inputPanel } from './input-panel.js';
 import { classify, modelFilesFrom } from './models.js';
 import { checkOnnxBackbone } from './teach-model.js';
 import { hooks, models } from './state.js';
-import { forgetTaught, keepTaught } from './teach-store.js';
-import { download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
+import { forgetTaught, keepSamples, keepTaught, restoreSamples } from './teach-store.js';
+import { clearNotice, download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
 
 const STORE = 64; // every sample is kept as 64×64 RGB; training crops and scales it to the input size
 const MAX_CLASSES = 10;
 const BURST_MS = 100;
+/** Pictures are kept on the device this long after the last change (a burst adds ten a second). */
+const KEEP_AFTER_MS = 400;
 
-export function teachView(root) {
+export async function teachView(root) {
   const classes = [];
   const t = hooks.teach;
   t.state = 'idle';
@@ -32,7 +34,13 @@ export function teachView(root) {
     if (classes.length >= MAX_CLASSES) return;
     const i = classes.length;
     const entry = { samples: [] };
-    const nameInput = h('input', { type: 'text', class: 'class-name', value: name, 'aria-label': `Name of class ${i + 1}` });
+    const nameInput = h('input', {
+      type: 'text',
+      class: 'class-name',
+      value: name,
+      'aria-label': `Name of class ${i + 1}`,
+      oninput: () => changed(),
+    });
     const count = h('span', { class: 'count meta', 'aria-live': 'polite' }, '0 pictures');
     const thumbs = h('div', { class: 'samples', 'aria-hidden': 'true' });
     const hold = h(
@@ -44,6 +52,7 @@ export function teachView(root) {
       count.textContent = `${entry.samples.length} picture${entry.samples.length === 1 ? '' : 's'}`;
       thumbs.replaceChildren(...entry.samples.slice(-24).map((s) => rgbCanvas(s, STORE, STORE)));
       t.samples = classes.map((c) => c.samples.length);
+      changed();
     };
     entry.add = (rgb) => {
       entry.samples.push(rgb);
@@ -87,6 +96,8 @@ export function teachView(root) {
           classes.splice(classes.indexOf(entry), 1);
           entry.card.remove();
           addBtn.disabled = false;
+          t.samples = classes.map((c) => c.samples.length);
+          changed();
         },
       },
       'Delete',
@@ -102,6 +113,61 @@ export function teachView(root) {
     classes.push(entry);
     list.append(entry.card);
     addBtn.disabled = classes.length >= MAX_CLASSES;
+    return entry;
+  }
+
+  // ---- the classes and pictures kept on the device (over a reload), saved a moment after each change
+  let restoring = false;
+  let keepTimer = 0;
+  t.samplesChanged = 0;
+  t.samplesKept = 0;
+  function changed() {
+    if (restoring) return;
+    t.samplesChanged++;
+    clearTimeout(keepTimer);
+    keepTimer = setTimeout(keepNow, KEEP_AFTER_MS);
+  }
+  async function keepNow() {
+    const n = t.samplesChanged;
+    const kept = classes.map((c) => {
+      const all = new Uint8Array(c.samples.length * STORE * STORE * 3);
+      c.samples.forEach((s, k) => all.set(s, k * s.length));
+      return { name: c.name(), samples: all };
+    });
+    try {
+      await keepSamples(kept);
+      t.samplesKept = n;
+      clearNotice('teach-samples');
+    } catch (err) {
+      notify(`Your pictures are here until the page closes but could not be kept on this device: ${plainError(err)}`, {
+        kind: 'error',
+        id: 'teach-samples',
+      });
+    }
+  }
+  async function restoreClasses() {
+    let saved = null;
+    try {
+      saved = await restoreSamples();
+    } catch (err) {
+      notify(`Your pictures could not be read back: ${plainError(err)}`, { kind: 'error', id: 'teach-samples' });
+    }
+    restoring = true;
+    try {
+      if (saved && saved.length >= 2)
+        for (const c of saved.slice(0, MAX_CLASSES)) {
+          const entry = addClass(c.name);
+          const size = STORE * STORE * 3;
+          for (let k = 0; k + size <= c.samples.length; k += size) entry.samples.push(c.samples.slice(k, k + size));
+          entry.update();
+        }
+      else {
+        addClass();
+        addClass();
+      }
+    } finally {
+      restoring = false;
+    }
   }
 
   // Press and hold (touch, mouse, or Space/Enter held down): one picture every BURST_MS from the camera.
@@ -402,8 +468,7 @@ export function teachView(root) {
   }
   models.onChange((key) => key === 'taught' && refreshModelButtons());
 
-  addClass();
-  addClass();
+  await restoreClasses();
   refreshModelButtons(); // main.js restored a kept model at start-up
 
   root.append(
