@@ -2,8 +2,8 @@
 // classifier (scripts/teach_onnx_backbone.py); the page imports it with the library (importOnnx,
 // onnxWithNewHead), freezes it and trains a new head on three classes. The exported .tar is an import
 // directory (model.json of format vireo-onnx, weights.safetensors, model.onnx) that `vireo eval` and
-// `vireo predict` run with the app's results; the frozen weights come back bit for bit; PyTorch's own network
-// with the exported head gives the app's logits; a reload keeps the model. A file that is not ONNX gets a plain
+// `vireo predict` run with the app's results and Classify imports; the frozen weights come back bit for bit;
+// PyTorch's own network with the exported head gives the app's logits; a reload keeps the model. A file that is not ONNX gets a plain
 // message and the view keeps working.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -129,18 +129,25 @@ describe.skipIf(appSkipReason !== null || !hasTorch)('web app: Teach on an ONNX 
       for (let j = 0; j < 3; j++) expect(Math.abs(torchOut[k][j] - r.logits[j])).toBeLessThan(1e-4 * (1 + Math.abs(r.logits[j])));
     });
 
+    // Classify imports the exported .tar and gives the same outputs.
+    const first = {
+      name: 'first.png',
+      mimeType: 'image/png',
+      buffer: await rgbPng32(data.at(ofClass(data.labels, CLASSES[0].label, 1, TRAIN)[0])),
+    };
+    await page.click('.tab[data-view="classify"]');
+    await page.setInputFiles('#classify-import', join(out, '..', 'model.tar'));
+    await expect.poll(() => page.locator('#classify-model').inputValue()).toBe('imported');
+    const imported = await nextClassification(page, () => page.setInputFiles('#classify-file', first));
+    expect(imported.model).toBe('imported');
+    expect(imported.logits).toEqual(results[0].logits);
+
     // A reload restores the model from the device (its ONNX graph too): the same outputs.
     await page.reload();
     await page.waitForFunction(() => (window as unknown as { vireoApp: { ready?: boolean } }).vireoApp.ready === true);
     await page.click('.tab[data-view="classify"]');
     await page.selectOption('#classify-model', 'taught');
-    const again = await nextClassification(page, async () =>
-      page.setInputFiles('#classify-file', {
-        name: 'again.png',
-        mimeType: 'image/png',
-        buffer: await rgbPng32(data.at(ofClass(data.labels, CLASSES[0].label, 1, TRAIN)[0])),
-      }),
-    );
+    const again = await nextClassification(page, () => page.setInputFiles('#classify-file', first));
     expect(again.logits).toEqual(results[0].logits);
     await page.close();
   });

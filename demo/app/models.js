@@ -1,6 +1,6 @@
 // Models the app runs: the shipped Fashion-MNIST model, and models a user imports (a vireo model directory
 // as a .tar or as its two files, or an ONNX file). Every failure is an Error with a message a user can read.
-import { decodeModel, importOnnx, readTar, tensor } from '../vireo.browser.js';
+import { decodeModel, importOnnx, readSafetensors, readTar, tensor } from '../vireo.browser.js';
 import { softmax } from './ui.js';
 
 export const SHIPPED = './models/fashion-mnist/';
@@ -48,14 +48,29 @@ export async function modelFilesFrom(files) {
   return { json: await json.text(), weights: await readBytes(weights) };
 }
 
+/**
+ * An import directory's files (format 'vireo-onnx', as `vireo import` and Teach on an ONNX backbone write):
+ * the ONNX graph at the model's input size with the directory's weights. Returns { model, meta } (eval mode).
+ */
+export async function decodeImportDirectory(json, weights, onnx) {
+  const meta = JSON.parse(json);
+  if (meta.format !== 'vireo-onnx' || !Array.isArray(meta.inputShape) || !Array.isArray(meta.classes) || !meta.inputs?.[0])
+    throw new Error('model.json does not describe an image classifier on an ONNX model (format vireo-onnx).');
+  const model = await importOnnx(onnx, { inputShapes: { [meta.inputs[0].name]: [1, ...meta.inputShape] } });
+  model.loadStateDict(readSafetensors(weights, 'weights.safetensors'));
+  model.eval();
+  return { model, meta };
+}
+
 /** A classifier from the picked files, on the wasm backend: { model, meta, label, json?, weights? }. */
 export async function importModel(files) {
-  const onnx = files.find((f) => /\.onnx$/i.test(f.name));
-  if (onnx) return importOnnxClassifier(onnx);
-  const { json, weights } = await modelFilesFrom(files);
+  const onnxFile = files.find((f) => /\.onnx$/i.test(f.name));
+  if (onnxFile) return importOnnxClassifier(onnxFile);
+  const { json, weights, onnx } = await modelFilesFrom(files);
   let decoded;
   try {
-    decoded = decodeModel(json, weights, files.length === 1 ? files[0].name : 'model');
+    const source = files.length === 1 ? files[0].name : 'model';
+    decoded = onnx ? await decodeImportDirectory(json, weights, onnx) : decodeModel(json, weights, source);
   } catch (err) {
     throw new Error(`That is not a vireo model: ${err.message}`);
   }

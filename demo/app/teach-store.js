@@ -1,7 +1,8 @@
 // What Teach keeps on this device (IndexedDB): the taught model, saved after every training run or import and
 // restored at start-up, and the classes with their pictures, saved as they change; a kiosk reload or an
 // offline start keeps both.
-import { decodeModel, importOnnx, readSafetensors } from '../vireo.browser.js';
+import { decodeModel } from '../vireo.browser.js';
+import { decodeImportDirectory } from './models.js';
 import { models } from './state.js';
 import { deleteRecord, loadRecord, saveRecord } from './store.js';
 import { plainError } from './ui.js';
@@ -13,19 +14,9 @@ const KEY = 'taught';
  * model taught on an ONNX backbone (an import directory: format 'vireo-onnx').
  */
 export async function taughtEntry(json, weights, onnx) {
-  const { model, meta } = onnx ? await decodeOnnxModel(json, weights, onnx) : decodeModel(json, weights, 'taught model');
+  const { model, meta } = onnx ? await decodeImportDirectory(json, weights, onnx) : decodeModel(json, weights, 'taught model');
   await model.to('wasm');
   return { model, meta, json, weights, onnx, label: 'Your taught model', invert: false };
-}
-
-async function decodeOnnxModel(json, weights, onnx) {
-  const meta = JSON.parse(json);
-  if (meta.format !== 'vireo-onnx' || !Array.isArray(meta.inputShape) || !Array.isArray(meta.classes))
-    throw new Error('model.json does not describe an image classifier on an ONNX model (format vireo-onnx).');
-  const model = await importOnnx(onnx, { inputShapes: { [meta.inputs[0].name]: [1, ...meta.inputShape] } });
-  model.loadStateDict(readSafetensors(weights, 'weights.safetensors'));
-  model.eval();
-  return { model, meta };
 }
 
 /**
