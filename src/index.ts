@@ -40,7 +40,15 @@ export {
 } from './io/model-file.js';
 export { writeTar, readTar, type TarEntry } from './io/tar.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
-export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
+export {
+  importOnnx,
+  OnnxModel,
+  UnsupportedOpError,
+  onnxWithNewHead,
+  type ImportOnnxOptions,
+  type OnnxHeadOptions,
+  type OnnxWithHead,
+} from './io/onnx/index.js';
 export {
   getBackend,
   backendNames,
