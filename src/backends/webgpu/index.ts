@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type { Backend, BackendInfo, KernelTable } from '../backend.js';
-import { type BackendOptions, registerBackend } from '../registry.js';
+import { type BackendOptions, forgetInstance, registerBackend } from '../registry.js';
 import { type GpuHandle, type WebGpuOptions, acquireDevice } from './device.js';
 import { batchNorm2dGradInputWebGpu, batchNorm2dGradWeightWebGpu, batchNorm2dWebGpu } from './kernels/batchnorm.js';
 import { conv2dGradInputWebGpu, conv2dGradWeightWebGpu, conv2dWebGpu } from './kernels/conv2d.js';
@@ -20,6 +20,14 @@ export interface WebGpuBackend extends Backend {
   readonly queue: GpuQueue;
   /** Destroys the device and drops the Dawn instance (Node exits on its own afterwards). Idempotent. */
   dispose(): void;
+  /** Why the device was lost (null while it works). */
+  readonly deviceLost: string | null;
+  confirmDeviceLost(): Promise<boolean>;
+  /**
+   * Tests only: destroys the device and runs exactly the handling of an unexpected loss (Dawn reports an
+   * explicit destroy as reason 'destroyed', which a dispose() must not count as a loss).
+   */
+  simulateDeviceLoss(): void;
 }
 
 /**
@@ -73,7 +81,7 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     adapterFeatures: gpu.features,
     limits: gpu.limits,
   });
-  return {
+  const backend: WebGpuBackend = {
     name: 'webgpu',
     memory,
     kernels: kernelTable(ctx),
@@ -81,14 +89,31 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     gpu,
     queue,
     info,
+    get deviceLost() {
+      return queue.lostReason;
+    },
+    async confirmDeviceLost() {
+      if (queue.lostReason !== null) return true;
+      // A failed read can come a moment before the device's own loss report.
+      await Promise.race([gpu.device.lost, new Promise((r) => setTimeout(r, 250))]);
+      return queue.lostReason !== null;
+    },
+    simulateDeviceLoss() {
+      queue.markLost('destroyed: simulated device loss');
+      gpu.device.destroy();
+    },
     dispose() {
       if (disposed) return;
       disposed = true;
-      queue.flush();
+      queue.close();
+      if (queue.lostReason === null) queue.flush();
       memory.destroy();
       gpu.release();
     },
   };
+  // A lost device never comes back: the next getBackend('webgpu') asks the adapter for a new one.
+  queue.onLost(() => forgetInstance(backend));
+  return backend;
 }
 
 registerBackend('webgpu', (options: BackendOptions) => createWebGpuBackend({ adapter: options.adapter }));
