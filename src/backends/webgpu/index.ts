@@ -5,6 +5,7 @@ import { type GpuHandle, type WebGpuOptions, acquireDevice } from './device.js';
 import { batchNorm2dGradInputWebGpu, batchNorm2dGradWeightWebGpu, batchNorm2dWebGpu } from './kernels/batchnorm.js';
 import { conv2dGradInputWebGpu, conv2dGradWeightWebGpu, conv2dWebGpu } from './kernels/conv2d.js';
 import * as ew from './kernels/elementwise.js';
+import * as onnx from './kernels/onnx-ops.js';
 import { biasGradWebGpu, linearGradInputWebGpu, linearGradWeightWebGpu, linearWebGpu } from './kernels/linear.js';
 import * as pool from './kernels/pool2d.js';
 import { GpuMemory } from './memory.js';
@@ -32,8 +33,9 @@ export interface WebGpuBackend extends Backend {
 
 /**
  * Ops with a WGSL kernel. Missing on purpose: dropout and dropoutMask (their masks come from a sequential
- * generator that must match the other backends draw for draw) and the ONNX import ops — placement runs
- * those layers on another backend, with copy steps.
+ * generator that must match the other backends draw for draw); not written yet: constant, the ONNX breadth
+ * ops (reduce, expand, slice, layer norm) and every backward of the ONNX ops — placement runs those nodes
+ * on wasm, with copy steps.
  */
 function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
   return {
@@ -59,6 +61,12 @@ function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
     maxPool2dGrad: pool.maxPool2dGradWebGpu(ctx),
     avgPool2dGrad: pool.avgPool2dGradWebGpu(ctx),
     adaptiveAvgPool2dGrad: pool.adaptiveAvgPool2dGradWebGpu(ctx),
+    binary: onnx.binaryWebGpu(ctx),
+    unary: onnx.unaryWebGpu(ctx),
+    concat: onnx.concatWebGpu(ctx),
+    transpose: onnx.transposeWebGpu(ctx),
+    pad: onnx.padWebGpu(ctx),
+    matmul: onnx.matmulWebGpu(ctx),
   };
 }
 
