@@ -9,6 +9,7 @@ import {
   clipGradNormAsync,
   clipGradNormLazy,
   clipGradValue,
+  fit as fitModel,
   getBackend,
   nn,
   optim,
@@ -143,6 +144,27 @@ describe.runIf(webgpuUnderTest)('gradient clipping on webgpu', () => {
       p.grad = g;
       expect(await clipGradNormLazy(net.parameters(), 1, normType).norm()).toBeNaN();
     }
+  });
+
+  it('fit with clip: { maxNorm } trains on webgpu as on wasm', async () => {
+    const finals: Float32Array[][] = [];
+    const nets = [smallNet(), smallNet()];
+    // The same dropout draws in both.
+    nets[1].loadRngState(nets[0].rngState());
+    for (const [k, backend] of ['webgpu', 'wasm'].entries()) {
+      const net = nets[k];
+      net.loadStateDict(readFixture('small_net.safetensors').tensors);
+      await net.to(backend);
+      const train = [0, 1].map((k) => ({
+        x: new Tensor(randomArray(2 * 3 * 16 * 16, 60 + k, 1), [2, 3, 16, 16]),
+        y: tensor([k, 9 - k]),
+      }));
+      const opt = new optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
+      await fitModel(net, { train, epochs: 2, optimizer: opt, loss: new nn.CrossEntropyLoss(), clip: { maxNorm: 0.5 } });
+      await net.syncToHost();
+      finals.push(net.parameters().map((p) => p.values.slice()));
+    }
+    finals[0].forEach((v, i) => expectClose(v, finals[1][i], 1e-5, 1e-4, `parameter ${i} after fit with clipping`));
   });
 
   it('the synchronous clipGradNorm on a GPU says to await clipGradNormAsync', async () => {

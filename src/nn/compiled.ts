@@ -99,14 +99,14 @@ export class CompiledModel {
    * After a failure (fixed placements; `auto` drops a failed candidate instead): when a GPU device of this
    * model was lost, every layer on it moves to wasm (the fallback), its plans are dropped and parameters
    * forget their device copies — once; the user is told once. Returns the loss, or null when `error` was
-   * something else. Values trained on the device since the last host sync are gone: the error names them.
+   * something else (also after a recovery: later errors are what they are). Values trained on the device since the last host sync are gone: the error names them.
    */
   async lostDevice(error: unknown): Promise<DeviceLostError | null> {
     if (error instanceof DeviceLostError) return error;
     if (this.auto || !this.fallback) return null;
     const lost: Backend[] = [];
     for (const b of this.backends) if (b.confirmDeviceLost && (await b.confirmDeviceLost())) lost.push(b);
-    if (lost.length === 0) return this.deviceLoss;
+    if (lost.length === 0) return null;
     const wasm = this.fallback;
     for (const { plan } of [...this.plans, ...this.trainPlans]) plan.dispose();
     this.plans = [];
