@@ -3,7 +3,7 @@
 // steps since it with the same batches — ending where an uninterrupted run that resumed on wasm from that
 // copy ends. The loss is simulated by the backend's test hook (a destroy that runs the unexpected-loss path).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DeviceLostError, Tensor, fit as fitModel, getBackend, nn, optim, tensor } from '../src/index.js';
+import { DeviceLostError, Tensor, disposeBackend, fit as fitModel, getBackend, nn, optim, tensor } from '../src/index.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import type { Module } from '../src/nn/module.js';
 import { smallNet } from './helpers/models.js';
@@ -80,6 +80,28 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
     const pending = net.forward(x);
     ((await getBackend('webgpu')) as WebGpuBackend).simulateDeviceLoss();
     expectClose(await (await pending).data(), want, 0, 0, 'answered from wasm');
+  });
+
+  it('a device destroyed under vireo (not by its dispose) takes the same path: the device reports the loss itself', async () => {
+    const [net, ref] = twin(smallNet);
+    await net.to('webgpu');
+    net.eval();
+    ref.eval();
+    const x = input([1, 3, 16, 16], 11);
+    const want = await (await ref.forward(x)).data();
+    const gpu = (await getBackend('webgpu')) as WebGpuBackend;
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    gpu.gpu.device.destroy();
+    expectClose(await (await net.forward(x)).data(), want, 0, 0, 'answered from wasm');
+    expect(gpu.deviceLost).toMatch(/destroyed/);
+  });
+
+  it("vireo's own dispose is not a loss", async () => {
+    const gpu = (await getBackend('webgpu')) as WebGpuBackend;
+    gpu.dispose();
+    await expect(gpu.confirmDeviceLost()).resolves.toBe(false);
+    expect(gpu.deviceLost).toBeNull();
+    await disposeBackend('webgpu');
   });
 
   for (const everySteps of [0, 2]) {
