@@ -155,6 +155,49 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
     });
   }
 
+  it('fit with returnToDevice: lost in epoch 1, it finishes that epoch on wasm and goes back to a new device', async () => {
+    const [lost, resumed] = twin(smallNet);
+    const loss = new nn.CrossEntropyLoss();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await lost.to('webgpu');
+    const gpu = (await getBackend('webgpu')) as WebGpuBackend;
+    const history = await fitModel(lost, {
+      train: batches,
+      epochs: 3,
+      optimizer: sgd(lost),
+      loss,
+      recovery: { returnToDevice: true },
+      onProgress: (e) => {
+        if (e.epoch === 1 && e.step === 2 && !gpu.deviceLost) gpu.simulateDeviceLoss();
+      },
+    });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(history.deviceLosses).toEqual([
+      {
+        epoch: 1,
+        step: 3,
+        reason: expect.stringMatching(/simulated/),
+        restoredAfterStep: 0,
+        replayedSteps: 3,
+        returnedAtEpoch: 2,
+      },
+    ]);
+    const fresh = (await lost.currentBackend()) as WebGpuBackend;
+    expect(fresh.name).toBe('webgpu');
+    expect(fresh).not.toBe(gpu);
+
+    // Expected: epoch 1 on wasm from the start, then epochs 2 and 3 on a GPU.
+    await resumed.to('wasm');
+    const opt = sgd(resumed);
+    await fitModel(resumed, { train: batches, epochs: 1, optimizer: opt, loss });
+    await resumed.to('webgpu');
+    await fitModel(resumed, { train: batches, epochs: 2, optimizer: opt, loss });
+    await lost.syncToHost();
+    await resumed.syncToHost();
+    const got = lost.stateDict();
+    for (const [k, w] of Object.entries(resumed.stateDict())) expectClose(got[k].dataSync(), w.dataSync(), 1e-6, 1e-6, k);
+  });
+
   it('fit with recovery off stops with a DeviceLostError naming the parameters it lost', async () => {
     const net = smallNet();
     await net.to('webgpu');

@@ -258,6 +258,19 @@ export abstract class Module {
   }
 
   /**
+   * After a device loss moved this model to wasm: places it again as `to()` last asked (a lost WebGPU device
+   * is forgotten, so this asks the adapter for a new one). False, and still on wasm, when that fails.
+   */
+  async returnToDevice(): Promise<boolean> {
+    try {
+      await this.to(this.target.backend, this.target.options);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * After a failure: when it was a lost GPU device, the model has moved to wasm and this is the loss to
    * recover from (restore a host copy of the weights); null when the failure was something else.
    */

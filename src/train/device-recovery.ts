@@ -17,6 +17,11 @@ export interface RecoveryOptions {
    * means less to re-run after a loss and fewer batches kept on the host, at the cost of a device sync.
    */
   everySteps?: number;
+  /**
+   * After a loss, at each following epoch's start, try to place the model as before (a new GPU device, when
+   * the adapter gives one) instead of finishing on wasm. Default false.
+   */
+  returnToDevice?: boolean;
 }
 
 /** What fit needs of a model to recover (an nn.Module has all of it). */
@@ -26,6 +31,7 @@ export interface RecoverableModel {
   syncToHost(): Promise<void>;
   stateDict(): Record<string, Tensor>;
   loadStateDict(stateDict: Record<string, Tensor>): void;
+  returnToDevice?(): Promise<boolean>;
   rngState?(): Record<string, { seed: number; calls: number }>;
   loadRngState?(state: Record<string, { seed: number; calls: number }>): void;
 }
@@ -38,6 +44,8 @@ export interface DeviceLossRecord {
   /** The epoch step after which the restored host copy was taken (0: the epoch's start). */
   restoredAfterStep: number;
   replayedSteps: number;
+  /** The epoch at whose start the model went back to a (new) device, with `returnToDevice`. */
+  returnedAtEpoch?: number;
 }
 
 interface Snapshot {
@@ -74,7 +82,19 @@ export class DeviceRecovery {
     private readonly optimizer: Optimizer<GroupBase>,
     private readonly schedule: LRScheduler | undefined,
     private readonly everySteps: number,
+    private readonly returnToDevice = false,
   ) {}
+
+  /**
+   * At an epoch's start, after a loss (with `returnToDevice`): places the model as before when the adapter
+   * gives a new device. The host copy was just taken, so nothing is at risk; the optimizer's state follows
+   * each parameter at its next step.
+   */
+  async maybeReturn(epoch: number): Promise<void> {
+    const last = this.losses.at(-1);
+    if (!this.returnToDevice || !last || last.returnedAtEpoch !== undefined || !this.model.returnToDevice) return;
+    if (await this.model.returnToDevice()) last.returnedAtEpoch = epoch;
+  }
 
   /** The host copy, taken at `step` of the current epoch (0: its start); the batch log starts afresh. */
   async copy(step: number): Promise<void> {

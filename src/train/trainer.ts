@@ -199,12 +199,19 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   // Host copies for device-loss recovery, when some layer runs on a device that can be lost (WebGPU).
   const recovery =
     options.recovery !== false && isRecoverable(model) && (await model.canLoseDevice())
-      ? new DeviceRecovery(model, optimizer, schedule, options.recovery?.everySteps ?? 0)
+      ? new DeviceRecovery(
+          model,
+          optimizer,
+          schedule,
+          options.recovery?.everySteps ?? 0,
+          options.recovery?.returnToDevice ?? false,
+        )
       : null;
   if (recovery) history.deviceLosses = recovery.losses;
   await recovery?.copy(0);
 
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    await recovery?.maybeReturn(epoch);
     model.train(true);
     for (const m of metrics) m.reset();
     const t0 = now();
