@@ -1,4 +1,4 @@
-import { ArgumentError, BackendFault, DeviceLostError, VireoError } from '../core/errors.js';
+import { ArgumentError, BackendFault, DeviceLostError, ShapeError, VireoError } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { type Backend, hasKernel } from '../backends/backend.js';
@@ -99,11 +99,13 @@ export class CompiledModel {
    * After a failure (fixed placements; `auto` drops a failed candidate instead): when a GPU device of this
    * model was lost, every layer on it moves to wasm (the fallback), its plans are dropped and parameters
    * forget their device copies — once; the user is told once. Returns the loss, or null when `error` was
-   * something else (also after a recovery: later errors are what they are). Values trained on the device since the last host sync are gone: the error names them.
+   * something else (also after a recovery: later errors are what they are). Values trained on the device
+   * since the last host sync are gone: the error names them.
    */
   async lostDevice(error: unknown): Promise<DeviceLostError | null> {
     if (error instanceof DeviceLostError) return error;
-    if (this.auto || !this.fallback) return null;
+    // Input mistakes are never a loss: answer them at once, without waiting on the device.
+    if (this.auto || !this.fallback || error instanceof ArgumentError || error instanceof ShapeError) return null;
     const lost: Backend[] = [];
     for (const b of this.backends) if (b.confirmDeviceLost && (await b.confirmDeviceLost())) lost.push(b);
     if (lost.length === 0) return null;
@@ -266,7 +268,7 @@ export class CompiledModel {
       const lost = await this.lostDevice(e);
       if (lost) {
         if (this.module.training || lost.staleParameters.length) throw lost;
-        return this.forward(x);
+        return this.forwardAsync(x);
       }
       if (e instanceof BackendFault && this.dropFailed(e)) return this.forwardAsync(x);
       throw e;
