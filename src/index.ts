@@ -20,6 +20,7 @@ export {
   StateDictError,
   ArgumentError,
   BackendFault,
+  DeviceLostError,
   LimitError,
 } from './core/errors.js';
 export type { Shape } from './core/shape.js';

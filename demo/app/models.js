@@ -97,6 +97,23 @@ async function importOnnxClassifier(file) {
   return { model, meta, label: file.name, invert: false };
 }
 
+/**
+ * Places a model on the backend the user picked ('wasm' or 'webgpu'). A browser that cannot give WebGPU
+ * (no navigator.gpu, no adapter) leaves the model on wasm: the returned message says so (null when placed).
+ */
+export async function placeModel(entry, backend) {
+  if ((entry.backend ?? 'wasm') === backend) return null;
+  try {
+    await entry.model.to(backend);
+    entry.backend = backend;
+    return null;
+  } catch (err) {
+    await entry.model.to('wasm');
+    entry.backend = 'wasm';
+    return `WebGPU is not available in this browser, so pictures are classified on wasm (${err.message})`;
+  }
+}
+
 /** Runs one input: probabilities, milliseconds, and the backend (and wasm build) that ran it. */
 export async function classify(entry, input) {
   const t0 = performance.now();
