@@ -8,6 +8,12 @@ export const flags = {
   convGradWeightPanels: true,
   /** wasm linear: pack weights with the SIMD packing kernels in wasm (true) or with the TypeScript loops (false). */
   packWeightsInWasm: true,
+  /**
+   * wasm threads: floats of streaming work each thread must get before an element-wise, pooling, bias-gradient,
+   * packing or optimizer step is split across threads (below it the step is one call: waking a worker costs more
+   * than the split saves). Tests set 1 to drive every split on small odd shapes.
+   */
+  threadSplitMinFloats: 1 << 15,
   /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
   fuseOnnxPatterns: true,
 };

@@ -4,7 +4,7 @@ import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
-import { perThread, runParts, splitRange, threadCount } from './parallel.js';
+import { panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 /**
  * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
@@ -152,14 +152,19 @@ export const conv2dGradInputWasm =
     // Threads take whole images, each with its own col, B panels and tile (a scratch slice).
     const slice = perThread(align(colBytes) + 4 * (bFloats + mr * nr) + 32);
     const ranges = splitRange(g.n, threadCount(ctx));
+    // The pack shared by A-panel rows (rows of W_gᵀ: columns of the stored W_g) of every group.
+    const wRows = panelRanges(ctx, g.k, mr, g.cout * g.k);
     return {
       scratchBytes: ranges.length * slice,
       pack() {
         if (inWasm) {
-          for (let grp = 0; grp < a.groups; grp++) {
-            // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
-            exports.f32_gemm_pack_a(weight.ptr + 4 * grp * g.coutG * g.k, g.k, 1, g.k, g.coutG, packed + 4 * grp * aFloats);
-          }
+          runRanges(ctx, wRows, (call, r0, r1) => {
+            for (let grp = 0; grp < a.groups; grp++) {
+              // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
+              const src = weight.ptr + 4 * (grp * g.coutG * g.k + r0);
+              call('f32_gemm_pack_a', src, g.k, 1, r1 - r0, g.coutG, packed + 4 * (grp * aFloats + r0 * g.coutG));
+            }
+          });
           return;
         }
         const dst = arena.f32(packed, a.groups * aFloats);
