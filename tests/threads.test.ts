@@ -97,13 +97,14 @@ describe('threaded wasm: the same bits for every thread count', () => {
  * it at 1 every op case (odd sizes: ranges that end in SIMD tails) and a small training run split on 2 and 3
  * threads and must give the one-thread bits.
  */
-async function withEverySplit<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = flags.threadSplitMinFloats;
+async function withEverySplit<T>(fn: () => Promise<T>, ownPanelsMinK = flags.convGradWeightOwnPanelsMinK): Promise<T> {
+  const saved = { ...flags };
   flags.threadSplitMinFloats = 1;
+  flags.convGradWeightOwnPanelsMinK = ownPanelsMinK;
   try {
     return await fn();
   } finally {
-    flags.threadSplitMinFloats = saved;
+    Object.assign(flags, saved);
   }
 }
 
@@ -171,23 +172,27 @@ describe('threaded wasm: the small-step splits give the one-thread bits', () => 
       await getBackend('wasm', { build: 'relaxed', threads: 2 }),
       await getBackend('wasm', { build: 'relaxed', threads: 3 }),
     ];
-    await withEverySplit(async () => {
-      for (const c of cases) {
-        if (c.skip?.includes('wasm:relaxed')) continue;
-        const d = data.get(c.name);
-        if (!d) throw new Error(`no data for ${c.name}`);
-        const expected = runCase(c, one, d.params, d.inputs);
-        for (const b of many) {
-          expectSameBits(runCase(c, b, d.params, d.inputs), expected, `${c.name} on ${b.info().threads} threads`);
+    // The weight gradient's two threaded schemes: shared chunks (small K, the default here) and own panels (any K).
+    for (const ownPanelsMinK of [flags.convGradWeightOwnPanelsMinK, 1]) {
+      await withEverySplit(async () => {
+        for (const c of cases) {
+          if (c.skip?.includes('wasm:relaxed')) continue;
+          const d = data.get(c.name);
+          if (!d) throw new Error(`no data for ${c.name}`);
+          const expected = runCase(c, one, d.params, d.inputs);
+          for (const b of many) {
+            const label = `${c.name} on ${b.info().threads} threads (own panels from K = ${ownPanelsMinK})`;
+            expectSameBits(runCase(c, b, d.params, d.inputs), expected, label);
+          }
         }
-      }
-    });
+      }, ownPanelsMinK);
+    }
   });
 
   it('a training run with pooling, standalone activations, dropout, accumulated gradients, SGD and Adam', async () => {
     const one = await withEverySplit(() => trainSmallSteps(1));
     for (const threads of [2, 3]) {
-      const many = await withEverySplit(() => trainSmallSteps(threads));
+      const many = await withEverySplit(() => trainSmallSteps(threads), 1);
       expect(many.length).toBe(one.length);
       many.forEach((v, i) => expectSameBits(v, one[i], `small steps, ${threads} threads, result ${i}`));
     }
