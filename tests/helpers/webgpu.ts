@@ -35,4 +35,10 @@ export const webgpuMissingOps = new Set([
   'layerNorm',
   'layerNormGradInput',
   'layerNormGradWeight',
+  'where',
+  'gather',
+  'binaryGrad',
+  'whereGrad',
+  'gatherGrad',
+  'reduceMaxGrad',
 ]);
