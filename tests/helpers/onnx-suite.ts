@@ -55,9 +55,17 @@ export const supportedOps = [
   'Min',
   'Sum',
   'Mean',
+  // Issue 12, second round.
+  'PRelu',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Mish',
+  'Where',
+  'Gather',
 ];
 
-const plumbing = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast']);
+const plumbing = new Set(['Constant', 'Shape', 'Unsqueeze', 'Squeeze', 'Cast']);
 
 export interface SuiteCase {
   name: string;

@@ -1,7 +1,7 @@
 import { sizeOf } from '../../core/shape.js';
 import type { Parameter } from '../../core/parameter.js';
 import { type ActivationKind, type BinaryKind, noActivation } from '../../ops/types.js';
-import { allConst, cval, float, int } from './attrs.js';
+import { addOrFold, allConst, cval, float, int } from './attrs.js';
 import type { Builder, Converter, Val } from './builder.js';
 import type { OnnxNode } from './decode.js';
 import { binaryConst, constOf, transposeConst } from './fold.js';
@@ -139,6 +139,31 @@ function clip(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   return [b.add(n, 'unary', { kind: 'clip', min, max }, [x])];
 }
 
+/**
+ * PRelu: x < 0 ? x · slope : x, slope broadcast to x (per channel [C, 1, 1] as torch exports it, or one
+ * value). A known slope is a trainable parameter even when it is a single value (torch's nn.PReLU()).
+ */
+function prelu(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
+  const x = b.input(n, ins, 0);
+  let slope = b.input(n, ins, 1);
+  const dims = b.shapeOf(x);
+  const sd = b.shapeOf(slope);
+  // Before opset 7 a [C] slope is per channel (dimension 1), not NumPy-aligned with the last dimension.
+  if (b.opset < 7 && sd.length === 1 && dims.length > 2 && sd[0] === dims[1] && sd[0] !== 1) {
+    const shape = [sd[0], ...new Array(dims.length - 2).fill(1)];
+    slope = slope.kind === 'const' ? b.nodeConst(slope.name, { ...slope.c, dims: shape }) : b.add(n, 'reshape', { shape }, [slope]);
+  }
+  if (x.kind === 'const' && slope.kind === 'const') return [addOrFold(b, n, 'binary', { kind: 'prelu' }, [x, slope])];
+  // Registered before the graph asks for the constant, so its node reads this trainable parameter.
+  if (slope.kind === 'const' && b.model.initializers.has(slope.name)) b.params.get(slope.name, slope.c, { trainable: true });
+  return [b.add(n, 'binary', { kind: 'prelu' }, [x, slope])];
+}
+
+/** Where(condition, x, y): a bool condition arrives as 0/1 (known at import or fed at run time). */
+function where(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
+  return [addOrFold(b, n, 'where', {}, [b.input(n, ins, 0), b.input(n, ins, 1), b.input(n, ins, 2)])];
+}
+
 /** Converters by ONNX op type, merged into the main table (converters.ts). */
 export const arithConverters: Record<string, Converter> = {
   Gemm: gemm,
@@ -152,5 +177,7 @@ export const arithConverters: Record<string, Converter> = {
   Sigmoid: activation('sigmoid'),
   Tanh: activation('tanh'),
   Clip: clip,
+  PRelu: prelu,
+  Where: where,
   HardSwish: (b, n, ins) => [b.add(n, 'unary', { kind: 'hardSwish', min: 0, max: 0 }, [b.input(n, ins, 0)])],
 };

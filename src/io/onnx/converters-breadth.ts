@@ -181,6 +181,11 @@ export const breadthConverters: Record<string, Converter> = {
   Abs: unary('abs'),
   Neg: unary('affine', () => ({ alpha: -1, beta: 0 })),
   Gelu: unary('gelu'),
+  Elu: unary('elu', (n) => ({ alpha: float(n, 'alpha', 1) })),
+  // ONNX's defaults are float32 roundings of SELU's constants; β is ONNX's γ.
+  Selu: unary('selu', (n) => ({ alpha: float(n, 'alpha', 1.6732632423543772), beta: float(n, 'gamma', 1.0507009873554805) })),
+  Softplus: unary('softplus'),
+  Mish: unary('mish'),
   // Sigmoid + Mul of one value, fused by patterns.ts (not an ONNX op).
   Silu: unary('silu'),
   Pow: pow,

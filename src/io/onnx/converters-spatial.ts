@@ -16,7 +16,7 @@ import { constOf, nodeLabel } from './fold.js';
 /** Spatial attributes of Conv / pooling, with auto_pad resolved against the input size. */
 function windowAttrs(b: Builder, n: OnnxNode, x: Val, kernel: number[]) {
   const dims = b.shapeOf(x);
-  if (dims.length !== 4) throw unsupported(n, `only 2-D (NCHW) inputs are supported, got rank ${dims.length}`);
+  if (dims.length !== 4) throw unsupported(n, `only 1-D and 2-D (NCL, NCHW) inputs are supported, got rank ${dims.length}`);
   const strides = ints(n, 'strides') ?? [1, 1];
   const dilations = ints(n, 'dilations') ?? [1, 1];
   let pads = ints(n, 'pads') ?? [0, 0, 0, 0];
@@ -38,7 +38,7 @@ function windowAttrs(b: Builder, n: OnnxNode, x: Val, kernel: number[]) {
 function conv(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   const w = b.constInput(n, ins, 1, 'the weight');
-  if (w.dims.length !== 4) throw unsupported(n, `only 2-D convolutions are supported (weight rank ${w.dims.length})`);
+  if (w.dims.length !== 4) throw unsupported(n, `only 1-D and 2-D convolutions are supported (weight rank ${w.dims.length})`);
   const kernel = ints(n, 'kernel_shape') ?? w.dims.slice(2);
   const { strides, dilations, pads, dims } = windowAttrs(b, n, x, kernel);
   const group = int(n, 'group', 1);
@@ -78,7 +78,7 @@ function convTranspose(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[]
   const w = b.constInput(n, ins, 1, 'the weight');
   const dims = b.shapeOf(x);
   if (w.dims.length !== 4 || dims.length !== 4)
-    throw unsupported(n, `only 2-D transposed convolutions are supported (weight rank ${w.dims.length})`);
+    throw unsupported(n, `only 1-D and 2-D transposed convolutions are supported (weight rank ${w.dims.length})`);
   const group = int(n, 'group', 1);
   const kernel = ints(n, 'kernel_shape') ?? w.dims.slice(2);
   const strides = ints(n, 'strides') ?? [1, 1];
@@ -140,7 +140,7 @@ function pool(kind: 'MaxPool' | 'AveragePool') {
     if (n.outputs.length > 1 && n.outputs[1]) throw unsupported(n, 'the Indices output of MaxPool is not supported');
     const kernel = ints(n, 'kernel_shape');
     if (!kernel) throw new FormatError(`${nodeLabel(n)}: kernel_shape is required`);
-    if (kernel.length !== 2) throw unsupported(n, `only 2-D pooling is supported (kernel_shape [${kernel}])`);
+    if (kernel.length !== 2) throw unsupported(n, `only 1-D and 2-D pooling is supported (kernel_shape [${kernel}])`);
     const { strides, dilations, pads } = windowAttrs(b, n, x, kernel);
     const ceil = int(n, 'ceil_mode', 0) === 1;
     const includePad = int(n, 'count_include_pad', 0) === 1;
@@ -295,12 +295,47 @@ function globalPool(kind: 'avg' | 'max'): Converter {
   };
 }
 
+/**
+ * 1-D convolution and pooling as their 2-D forms over [N, C, 1, L]: the input gains a unit height, a
+ * weight [O, C, k] becomes [O, C, 1, k], each per-axis attribute gains a leading 1 (pads: 0 above and
+ * below), and the output drops the unit height again.
+ */
+function lifted1d(convert: Converter): Converter {
+  return (b, n, ins) => {
+    const x = b.input(n, ins, 0);
+    const dims = b.shapeOf(x);
+    if (dims.length !== 3) return convert(b, n, ins);
+    const attrs = new Map(n.attrs);
+    const lift = (key: string, f: (v: number[]) => number[]) => {
+      const a = n.attrs.get(key);
+      if (a?.ints) attrs.set(key, { ...a, ints: f(a.ints) });
+    };
+    for (const key of ['kernel_shape', 'strides', 'dilations']) lift(key, (v) => [1, ...v]);
+    lift('output_padding', (v) => [0, ...v]);
+    lift('output_shape', (v) => (v.length === 1 ? [1, ...v] : [...v.slice(0, -1), 1, v[v.length - 1]]));
+    lift('pads', (v) => [0, v[0], 0, v[1]]);
+    const node = { ...n, attrs };
+    const up = (v: Val, name: string): Val => {
+      const d = b.shapeOf(v);
+      const shape = [...d.slice(0, -1), 1, d[d.length - 1]];
+      return v.kind === 'const' ? b.nodeConst(name, { ...v.c, dims: shape }) : b.add(n, 'reshape', { shape }, [v]);
+    };
+    const lins = ins.map((v, k) => (v && (k === 0 || (k === 1 && b.shapeOf(v).length === 3)) ? up(v, n.inputs[k]) : v));
+    return convert(b, node, lins).map((y) => {
+      if (!y) return y;
+      const d = b.shapeOf(y);
+      const shape = [...d.slice(0, 2), d[3]];
+      return y.kind === 'const' ? b.nodeConst(n.outputs[0], { ...y.c, dims: shape }) : b.add(n, 'reshape', { shape }, [y]);
+    });
+  };
+}
+
 /** Converters by ONNX op type, merged into the main table (converters.ts). */
 export const spatialConverters: Record<string, Converter> = {
-  Conv: conv,
-  ConvTranspose: convTranspose,
-  MaxPool: pool('MaxPool'),
-  AveragePool: pool('AveragePool'),
+  Conv: lifted1d(conv),
+  ConvTranspose: lifted1d(convTranspose),
+  MaxPool: lifted1d(pool('MaxPool')),
+  AveragePool: lifted1d(pool('AveragePool')),
   GlobalAveragePool: globalPool('avg'),
   GlobalMaxPool: globalPool('max'),
   BatchNormalization: batchNorm,

@@ -127,28 +127,50 @@ function squeeze(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   ];
 }
 
+/**
+ * Gather: folded when both inputs are known (shape chains); on an activation with known indices (negative
+ * ones counted from the end), a `gather` op that trains (its gradient scatters dY back).
+ */
 function gatherOp(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   const idx = b.input(n, ins, 1);
-  if (x.kind !== 'const' || idx.kind !== 'const') throw unsupported(n, 'Gather is only supported on constants (shape chains)');
-  return [b.nodeConst(n.outputs[0], gather(x.c, idx.c, int(n, 'axis', 0), n))];
+  const axis = int(n, 'axis', 0);
+  if (x.kind === 'const' && idx.kind === 'const') return [b.nodeConst(n.outputs[0], gather(x.c, idx.c, axis, n))];
+  if (idx.kind !== 'const') throw unsupported(n, `indices fed at run time ('${n.inputs[1]}'); vireo gathers at indices known at import`);
+  const dims = b.shapeOf(x);
+  const a = normAxis(axis, dims.length, n);
+  const indices = Array.from(idx.c.data, (i) => {
+    const k = i < 0 ? i + dims[a] : i;
+    if (!Number.isInteger(k) || k < 0 || k >= dims[a])
+      throw new FormatError(`${nodeLabel(n)}: index ${i} is out of range for axis ${a} of [${dims}]`);
+    return k;
+  });
+  return [b.add(n, 'gather', { axis: a, indices, indicesShape: [...idx.c.dims] }, [x])];
 }
 
 function dropout(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
-  if (n.outputs[1]) throw unsupported(n, 'the mask output of Dropout is not supported');
-  const ratio = b.opset >= 12 ? (ins[1] ? b.constInput(n, ins, 1, 'ratio').data[0] : 0.5) : float(n, 'ratio', 0.5);
   const trainingMode = b.opset >= 12 && ins[2] ? b.constInput(n, ins, 2, 'training_mode').data[0] !== 0 : false;
-  if (trainingMode && ratio > 0 && !b.options.training) {
+  // The ratio matters only when the mask is drawn: an inference Dropout takes it from a run-time value too.
+  const ratio = () => (b.opset >= 12 ? (ins[1] ? b.constInput(n, ins, 1, 'ratio').data[0] : 0.5) : float(n, 'ratio', 0.5));
+  if (!trainingMode && !b.options.training) return n.outputs[1] ? [x, ones(b, n, x)] : [x];
+  if (trainingMode && ratio() > 0 && !b.options.training) {
     throw unsupported(
       n,
       'training_mode = true in an inference graph (a random mask vireo cannot reproduce); export the model in eval mode',
     );
   }
-  if (!b.options.training || x.kind === 'const') return [x];
+  if (!b.options.training || x.kind === 'const') return n.outputs[1] ? [x, ones(b, n, x)] : [x];
+  if (n.outputs[1]) throw unsupported(n, 'the mask output of a training-mode Dropout is not supported');
   let seed = 0;
   for (const ch of n.name) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
-  return [b.add(n, 'dropout', { p: ratio, training: true, seed }, [x])];
+  return [b.add(n, 'dropout', { p: ratio(), training: true, seed }, [x])];
+}
+
+/** The mask of a Dropout that keeps everything: ones (as 1.0: vireo computes in float32). */
+function ones(b: Builder, n: OnnxNode, x: Val): Val {
+  const dims = b.shapeOf(x);
+  return b.nodeConst(n.outputs[1], constOf(dims, new Float64Array(sizeOf(dims)).fill(1)));
 }
 
 function constant(b: Builder, n: OnnxNode): Val[] {
