@@ -105,8 +105,7 @@ export function suiteCases(): SuiteCase[] {
       }
       const main = opTypes.filter((t) => !plumbing.has(t));
       const allSupported = main.every((t) => supportedOps.includes(t));
-      let op =
-        main.length === 0 ? undefined : (supportedOps.find((s) => main[0] === s) ?? (allSupported ? main[0] : undefined));
+      let op = main.length === 0 ? undefined : (supportedOps.find((s) => main[0] === s) ?? (allSupported ? main[0] : undefined));
       if (!op) continue;
       // An expanded function (a loss or window function written out in primitive ops) tests that function,
       // not the supported op it happens to start with: it runs, but apart from the claimed ops.

@@ -151,7 +151,8 @@ function prelu(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   // Before opset 7 a [C] slope is per channel (dimension 1), not NumPy-aligned with the last dimension.
   if (b.opset < 7 && sd.length === 1 && dims.length > 2 && sd[0] === dims[1] && sd[0] !== 1) {
     const shape = [sd[0], ...new Array(dims.length - 2).fill(1)];
-    slope = slope.kind === 'const' ? b.nodeConst(slope.name, { ...slope.c, dims: shape }) : b.add(n, 'reshape', { shape }, [slope]);
+    slope =
+      slope.kind === 'const' ? b.nodeConst(slope.name, { ...slope.c, dims: shape }) : b.add(n, 'reshape', { shape }, [slope]);
   }
   if (x.kind === 'const' && slope.kind === 'const') return [addOrFold(b, n, 'binary', { kind: 'prelu' }, [x, slope])];
   // Registered before the graph asks for the constant, so its node reads this trainable parameter.

@@ -4,19 +4,21 @@ import { sizeOf } from '../../core/shape.js';
 import { noActivation } from '../../ops/types.js';
 import { windowOutputSize } from '../../ops/util.js';
 import { float, int, ints, str, unsupported } from './attrs.js';
+import { volumetric } from './converters-3d.js';
 import type { Builder, Converter, Val } from './builder.js';
 import type { OnnxNode } from './decode.js';
 import { constOf, nodeLabel } from './fold.js';
 
 /**
  * Converters of the spatial layers: convolution (and its transpose), pooling, global pooling and batch
- * normalization, for 2-D (NCHW) inputs.
+ * normalization, for 2-D (NCHW) inputs; 1-D ones lifted to a unit height, 3-D ones per depth tap.
  */
 
 /** Spatial attributes of Conv / pooling, with auto_pad resolved against the input size. */
 function windowAttrs(b: Builder, n: OnnxNode, x: Val, kernel: number[]) {
   const dims = b.shapeOf(x);
-  if (dims.length !== 4) throw unsupported(n, `only 1-D and 2-D (NCL, NCHW) inputs are supported, got rank ${dims.length}`);
+  if (dims.length !== 4)
+    throw unsupported(n, `only 1-D, 2-D and 3-D (NCL, NCHW, NCDHW) inputs are supported, got rank ${dims.length}`);
   const strides = ints(n, 'strides') ?? [1, 1];
   const dilations = ints(n, 'dilations') ?? [1, 1];
   let pads = ints(n, 'pads') ?? [0, 0, 0, 0];
@@ -38,7 +40,8 @@ function windowAttrs(b: Builder, n: OnnxNode, x: Val, kernel: number[]) {
 function conv(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   const w = b.constInput(n, ins, 1, 'the weight');
-  if (w.dims.length !== 4) throw unsupported(n, `only 1-D and 2-D convolutions are supported (weight rank ${w.dims.length})`);
+  if (w.dims.length !== 4)
+    throw unsupported(n, `only 1-D, 2-D and 3-D convolutions are supported (weight rank ${w.dims.length})`);
   const kernel = ints(n, 'kernel_shape') ?? w.dims.slice(2);
   const { strides, dilations, pads, dims } = windowAttrs(b, n, x, kernel);
   const group = int(n, 'group', 1);
@@ -140,7 +143,7 @@ function pool(kind: 'MaxPool' | 'AveragePool') {
     if (n.outputs.length > 1 && n.outputs[1]) throw unsupported(n, 'the Indices output of MaxPool is not supported');
     const kernel = ints(n, 'kernel_shape');
     if (!kernel) throw new FormatError(`${nodeLabel(n)}: kernel_shape is required`);
-    if (kernel.length !== 2) throw unsupported(n, `only 1-D and 2-D pooling is supported (kernel_shape [${kernel}])`);
+    if (kernel.length !== 2) throw unsupported(n, `only 1-D, 2-D and 3-D pooling is supported (kernel_shape [${kernel}])`);
     const { strides, dilations, pads } = windowAttrs(b, n, x, kernel);
     const ceil = int(n, 'ceil_mode', 0) === 1;
     const includePad = int(n, 'count_include_pad', 0) === 1;
@@ -330,12 +333,22 @@ function lifted1d(convert: Converter): Converter {
   };
 }
 
+/** A 2-D converter that also takes 1-D inputs (lifted) and 3-D ones (converters-3d.ts). */
+function byRank(convert: Converter, kind: 'Conv' | 'MaxPool' | 'AveragePool'): Converter {
+  const line = lifted1d(convert);
+  const volume = volumetric(kind, convert);
+  return (b, n, ins) => {
+    const rank = b.shapeOf(b.input(n, ins, 0)).length;
+    return (rank === 3 ? line : rank === 5 ? volume : convert)(b, n, ins);
+  };
+}
+
 /** Converters by ONNX op type, merged into the main table (converters.ts). */
 export const spatialConverters: Record<string, Converter> = {
-  Conv: lifted1d(conv),
+  Conv: byRank(conv, 'Conv'),
   ConvTranspose: lifted1d(convTranspose),
-  MaxPool: lifted1d(pool('MaxPool')),
-  AveragePool: lifted1d(pool('AveragePool')),
+  MaxPool: byRank(pool('MaxPool'), 'MaxPool'),
+  AveragePool: byRank(pool('AveragePool'), 'AveragePool'),
   GlobalAveragePool: globalPool('avg'),
   GlobalMaxPool: globalPool('max'),
   BatchNormalization: batchNorm,

@@ -136,7 +136,8 @@ function gatherOp(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const idx = b.input(n, ins, 1);
   const axis = int(n, 'axis', 0);
   if (x.kind === 'const' && idx.kind === 'const') return [b.nodeConst(n.outputs[0], gather(x.c, idx.c, axis, n))];
-  if (idx.kind !== 'const') throw unsupported(n, `indices fed at run time ('${n.inputs[1]}'); vireo gathers at indices known at import`);
+  if (idx.kind !== 'const')
+    throw unsupported(n, `indices fed at run time ('${n.inputs[1]}'); vireo gathers at indices known at import`);
   const dims = b.shapeOf(x);
   const a = normAxis(axis, dims.length, n);
   const indices = Array.from(idx.c.data, (i) => {
