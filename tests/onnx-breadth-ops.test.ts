@@ -7,8 +7,8 @@ import { randomArray } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
 /**
- * PRelu, Elu, Selu, Softplus, Mish, Where, Gather of an activation and 1-D/3-D Conv in one hand-built model
- * each, against onnxruntime-node on every backend; the PRelu slope trains (a single slope, as torch's
+ * PRelu, Elu, Selu, Softplus, Mish, Where, Gather of an activation, 1-D/3-D Conv, 3-D MaxPool and edge/reflect
+ * Pad, each in a hand-built model against onnxruntime-node on every backend; the PRelu slope trains (a single slope, as torch's
  * nn.PReLU(), is a parameter with a gradient); and on webgpu the new ops are placed on wasm by themselves.
  */
 const shape = [2, 4, 5, 6];
@@ -106,6 +106,18 @@ describe('ONNX breadth II vs onnxruntime-node', () => {
       [1, 2, 5, 5, 6],
     ],
   ];
+  for (const mode of ['reflect', 'edge'])
+    models.push([
+      `Pad ${mode}, a crop on one side`,
+      () =>
+        graphModel(
+          13,
+          shape,
+          [{ op_type: 'Pad', input: ['x', 'p'], output: ['y'], attribute: [attr.s('mode', mode)] }],
+          [init('p', [8], [0, 1, 2, 0, 0, 0, -1, 3], true)],
+        ),
+      shape,
+    ]);
   for (const [name, build, dims] of models) {
     it(name, async () => {
       const bytes = build();

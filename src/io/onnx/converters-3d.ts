@@ -1,7 +1,7 @@
 import { sizeOf } from '../../core/shape.js';
 import { windowOutputSize } from '../../ops/util.js';
 import { int, ints, str, unsupported } from './attrs.js';
-import type { Builder, Converter, Val } from './builder.js';
+import type { Converter, Val } from './builder.js';
 import type { OnnxAttribute, OnnxNode } from './decode.js';
 import { constOf } from './fold.js';
 
@@ -38,7 +38,7 @@ export function volumetric(kind: Kind, twoD: Converter): Converter {
     const dims = b.shapeOf(x);
     const w = kind === 'Conv' ? b.constInput(n, ins, 1, 'the weight') : undefined;
     const kernel = ints(n, 'kernel_shape') ?? w?.dims.slice(2);
-    if (!kernel || kernel.length !== 3) throw unsupported(n, `a 3-D window needs a 3-D kernel_shape, got [${kernel}]`);
+    if (kernel?.length !== 3) throw unsupported(n, `a 3-D window needs a 3-D kernel_shape, got [${kernel}]`);
     const strides = ints(n, 'strides') ?? [1, 1, 1];
     const dilations = ints(n, 'dilations') ?? [1, 1, 1];
     const pads = pads3d(n, dims, kernel, strides, dilations);

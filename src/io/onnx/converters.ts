@@ -67,7 +67,8 @@ function softmax(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
 function pad(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
   const x = b.input(n, ins, 0);
   const mode = str(n, 'mode', 'constant');
-  if (mode !== 'constant') throw unsupported(n, `mode '${mode}' is not supported (constant only)`);
+  if (mode !== 'constant' && mode !== 'edge' && mode !== 'reflect')
+    throw unsupported(n, `mode '${mode}' is not supported (constant, edge and reflect only)`);
   const rank = b.shapeOf(x).length;
   let pads: number[];
   let value = float(n, 'value', 0);
@@ -85,14 +86,47 @@ function pad(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
       pads = full;
     }
   }
-  if (x.kind === 'const')
-    return [
-      b.nodeConst(
-        n.outputs[0],
-        b.foldWithReference(n, (s) => s.add(n, 'pad', { pads, value }, [x])),
-      ),
-    ];
-  return [b.add(n, 'pad', { pads, value }, [x])];
+  const build = (s: Builder) => (mode === 'constant' ? s.add(n, 'pad', { pads, value }, [x]) : borderPad(s, n, x, pads, mode));
+  if (x.kind === 'const') return [b.nodeConst(n.outputs[0], b.foldWithReference(n, build))];
+  return [build(b)];
+}
+
+/**
+ * Edge and reflect padding from slices and a concat per padded axis (negative pads crop first): edge repeats
+ * the border element (a size-1 slice expanded), reflect mirrors the elements next to the border (a reversed
+ * slice, so at most size − 1 per side).
+ */
+function borderPad(b: Builder, n: OnnxNode, x: Val, pads: number[], mode: string): Val {
+  const rank = b.shapeOf(x).length;
+  const crop = pads.map((p) => Math.min(p, 0));
+  let y = crop.some((p) => p < 0) ? b.add(n, 'pad', { pads: crop, value: 0 }, [x]) : x;
+  for (let a = 0; a < rank; a++) {
+    const [before, after] = [Math.max(pads[a], 0), Math.max(pads[a + rank], 0)];
+    if (!before && !after) continue;
+    const dims = b.shapeOf(y);
+    const len = dims[a];
+    if (mode === 'reflect' && Math.max(before, after) > len - 1)
+      throw unsupported(n, `reflect padding of ${Math.max(before, after)} along an axis of ${len} (at most ${len - 1})`);
+    const part = (start: number, step: number, size: number): Val => {
+      const starts = dims.map(() => 0);
+      const steps = dims.map(() => 1);
+      const sizes = [...dims];
+      starts[a] = start;
+      steps[a] = step;
+      sizes[a] = mode === 'edge' ? 1 : size;
+      const v = b.add(n, 'slice', { starts, steps, sizes }, [y]);
+      if (mode === 'reflect') return v;
+      const shape = [...dims];
+      shape[a] = size;
+      return b.add(n, 'expand', { shape, scale: 1 }, [v]);
+    };
+    const parts: Val[] = [];
+    if (before) parts.push(mode === 'edge' ? part(0, 1, before) : part(before, -1, before));
+    parts.push(y);
+    if (after) parts.push(mode === 'edge' ? part(len - 1, 1, after) : part(len - 2, -1, after));
+    y = b.add(n, 'concat', { axis: a }, parts);
+  }
+  return y;
 }
 
 /** Axes from the attribute (opset < 13) or the second input. */
