@@ -252,10 +252,41 @@ function batchNormRuntime(b: Builder, n: OnnxNode, x: Val, ps: Val[], eps: numbe
   return b.add(n, 'binary', { kind: 'add' }, [scaled, bias]);
 }
 
-function batchNorm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): Val[] {
+/**
+ * BatchNormalization in training mode (opset 14+): normalized by the batch's own mean and (population)
+ * variance over every axis but the channels; the optional outputs are the updated running statistics,
+ * running · momentum + batch · (1 − momentum). Built from reductions and broadcasting arithmetic.
+ */
+function batchNormTraining(b: Builder, n: OnnxNode, x: Val, ins: (Val | undefined)[], eps: number): (Val | undefined)[] {
+  const dims = b.shapeOf(x);
+  const axes = dims.map((_, i) => i).filter((i) => i !== 1);
+  const momentum = float(n, 'momentum', 0.9);
+  const view = [dims[1], ...new Array(Math.max(0, dims.length - 2)).fill(1)];
+  const asView = (v: Val) =>
+    v.kind === 'const' ? b.nodeConst(`${v.name}.view`, { ...v.c, dims: view }) : b.add(n, 'reshape', { shape: view }, [v]);
+  const scalar = (name: string, v: number) => b.nodeConst(`${n.name}.${name}`, constOf([], [v]));
+  const mean = b.add(n, 'reduce', { kind: 'mean', axes, keepdims: true }, [x]);
+  const centered = b.add(n, 'binary', { kind: 'sub' }, [x, mean]);
+  const sq = b.add(n, 'binary', { kind: 'mul' }, [centered, centered]);
+  const variance = b.add(n, 'reduce', { kind: 'mean', axes, keepdims: true }, [sq]);
+  const std = b.add(n, 'unary', { kind: 'sqrt', min: 0, max: 0 }, [
+    b.add(n, 'binary', { kind: 'add' }, [variance, scalar('eps', eps)]),
+  ]);
+  const normalized = b.add(n, 'binary', { kind: 'div' }, [centered, std]);
+  const scaled = b.add(n, 'binary', { kind: 'mul' }, [normalized, asView(b.input(n, ins, 1))]);
+  const y = b.add(n, 'binary', { kind: 'add' }, [scaled, asView(b.input(n, ins, 2))]);
+  const running = (k: number, batch: Val) => {
+    const old = b.add(n, 'binary', { kind: 'mul' }, [b.input(n, ins, k), scalar('momentum', momentum)]);
+    const flat = b.add(n, 'reshape', { shape: [dims[1]] }, [batch]);
+    return b.add(n, 'binary', { kind: 'add' }, [old, b.add(n, 'binary', { kind: 'mul' }, [flat, scalar('rest', 1 - momentum)])]);
+  };
+  return [y, n.outputs[1] ? running(3, mean) : undefined, n.outputs[2] ? running(4, variance) : undefined];
+}
+
+function batchNorm(b: Builder, n: OnnxNode, ins: (Val | undefined)[]): (Val | undefined)[] {
   const x = b.input(n, ins, 0);
-  if (n.outputs.slice(1).some((o) => o)) throw unsupported(n, 'training-mode outputs (running mean/var) are not supported');
   const eps = float(n, 'epsilon', 1e-5);
+  if (int(n, 'training_mode', 0) === 1 || n.outputs.slice(1).some((o) => o)) return batchNormTraining(b, n, x, ins, eps);
   const ps = [1, 2, 3, 4].map((k) => b.input(n, ins, k));
   if (ps.some((v) => v.kind !== 'const')) return [batchNormRuntime(b, n, x, ps, eps)];
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((k) => b.constInput(n, ins, k, ['scale', 'B', 'mean', 'var'][k - 1]));
