@@ -35,6 +35,11 @@ describe('backward op cases', () => {
       'softmaxGrad',
       'dropoutMask',
       'mul',
+      'unaryGrad',
+      'binaryGrad',
+      'whereGrad',
+      'gatherGrad',
+      'reduceMaxGrad',
     ]) {
       expect(ops.has(op as never), op).toBe(true);
     }

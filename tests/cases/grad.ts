@@ -7,6 +7,7 @@ import { opDef } from '../../src/ops/index.js';
 import { type OpCase, caseParams } from '../helpers/single-op.js';
 import { convCase, poolCase } from './builders.js';
 import { breadthGradCases } from './onnx-breadth.js';
+import { selectGradCases } from './onnx-select.js';
 
 /**
  * Forward-op cases whose gradients are checked (against finite differences on the reference backend,
@@ -220,6 +221,7 @@ export const gradCases: GradCase[] = [
   { name: 'transpose nchw-nhwc', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 4, 5]] },
   { name: 'pad asymmetric', op: 'pad', attrs: { pads: [0, 1, 2, 0, 0, 0, 1, 3], value: 0.5 }, inputs: [[1, 2, 3, 4]] },
   ...breadthGradCases,
+  ...selectGradCases,
 ];
 
 /**

@@ -29,4 +29,10 @@ export const webgpuMissingOps = new Set([
   'layerNorm',
   'layerNormGradInput',
   'layerNormGradWeight',
+  'where',
+  'gather',
+  'binaryGrad',
+  'whereGrad',
+  'gatherGrad',
+  'reduceMaxGrad',
 ]);

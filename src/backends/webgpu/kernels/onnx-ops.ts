@@ -52,6 +52,7 @@ const binaryExpr: Record<BinaryKind, string> = {
   max: 'select(max(a, b), a + b, isnan(a) || isnan(b))',
   min: 'select(min(a, b), a + b, isnan(a) || isnan(b))',
   pow: 'powf(a, b)',
+  prelu: 'select(a, a * b, a < 0.0)',
 };
 
 export const binaryWebGpu =
@@ -123,8 +124,33 @@ function unaryWgsl(a: UnaryAttrs): string {
       return 'return abs(x);';
     case 'affine':
       return `return ${alpha} * x + ${beta};`;
+    case 'elu':
+      return `if (x > 0.0) { return x; } return ${alpha} * expm1f(x);`;
+    case 'selu':
+      return `if (x > 0.0) { return ${beta} * x; } return ${beta} * ${alpha} * expm1f(x);`;
+    case 'softplus':
+      return 'return softplusf(x);';
+    case 'mish':
+      return 'return x * tanh(clamp(softplusf(x), -15.0, 15.0));';
   }
 }
+
+/**
+ * exp(x) − 1 and log(1 + eˣ) without the cancellation of the plain forms near 0 (elu/selu's negative side,
+ * softplus and mish): short series where the plain form would lose float32 digits.
+ */
+const expSeriesWgsl = `fn expm1f(x: f32) -> f32 {
+  if (abs(x) < 0.01) { return x * (1.0 + x * (0.5 + x / 6.0)); }
+  return exp(x) - 1.0;
+}
+fn log1pf(y: f32) -> f32 {
+  if (y < 1e-4) { return y * (1.0 - 0.5 * y); }
+  return log(1.0 + y);
+}
+fn softplusf(x: f32) -> f32 {
+  if (x > 0.0) { return x + log1pf(exp(-x)); }
+  return log1pf(exp(x));
+}`;
 
 export const unaryWebGpu =
   (ctx: GpuContext): KernelFactory<'unary'> =>
@@ -132,6 +158,7 @@ export const unaryWebGpu =
     const body = `${isnanWgsl}
 ${powWgsl}
 ${erfWgsl}
+${expSeriesWgsl}
 fn fx(x: f32) -> f32 {
   ${unaryWgsl(attrs)}
 }
