@@ -98,7 +98,8 @@ export function f32_dwconv2d_scratch_floats(kh: i32, kw: i32, oh: i32, ow: i32, 
  * may hang past its end: its lanes beyond ow are computed from the plane's padding and not stored. Past the
  * last vector the group repeats it (same value stored twice) rather than branch in the tap loop.
  */
-function dwkxk_plane_simd(
+// @ts-ignore: decorator
+@inline function dwkxkPlane(
   plane: usize, pw: i32, wk: usize, kh: i32, kw: i32, bv: f32, yc: usize, oh: i32, ow: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, act: i32, alpha: f32,
 ): void {
@@ -162,7 +163,8 @@ function dwkxk_plane_simd(
  * dilation) from a zero-padded copy of its input plane (row stride pw): no borders, no bounds checks;
  * the nine weights stay in registers, 4 outputs per step in three independent chains (one per tap row).
  */
-function dw3x3_plane_simd(
+// @ts-ignore: decorator
+@inline function dw3x3Plane(
   plane: usize, pw: i32, wk: usize, bv: f32, yc: usize, oh: i32, ow: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, act: i32, alpha: f32,
 ): void {
@@ -216,6 +218,24 @@ function dw3x3_plane_simd(
       if (ow4 + 2 < ow) store<f32>(at(yr, ow4 + 2), f32x4.extract_lane(acc0, 2));
     }
   }
+}
+
+// The plane kernels inlined once per stride across, with the stride a constant: ld4s then folds to one
+// load (stride 1) or two loads and a shuffle (stride 2) instead of selecting between both per tap.
+function dw3x3_plane_simd(
+  plane: usize, pw: i32, wk: usize, bv: f32, yc: usize, oh: i32, ow: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, act: i32, alpha: f32,
+): void {
+  if (sw == 1) dw3x3Plane(plane, pw, wk, bv, yc, oh, ow, sh, 1, dh, dw, act, alpha);
+  else dw3x3Plane(plane, pw, wk, bv, yc, oh, ow, sh, 2, dh, dw, act, alpha);
+}
+
+function dwkxk_plane_simd(
+  plane: usize, pw: i32, wk: usize, kh: i32, kw: i32, bv: f32, yc: usize, oh: i32, ow: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, act: i32, alpha: f32,
+): void {
+  if (sw == 1) dwkxkPlane(plane, pw, wk, kh, kw, bv, yc, oh, ow, sh, 1, dh, dw, act, alpha);
+  else dwkxkPlane(plane, pw, wk, kh, kw, bv, yc, oh, ow, sh, 2, dh, dw, act, alpha);
 }
 
 /** Scalar twin of dw3x3_channel_simd: nine weights in locals, interior columns without bounds checks. */
