@@ -12,6 +12,7 @@ export * from './optim';
 export * from './gemm';
 export * from './gemm_pack';
 export * from './im2col';
+export * from './dwconv';
 export * from './broadcast';
 export * from './tensor_ops';
 export * from './unary_math';

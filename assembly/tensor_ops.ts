@@ -37,6 +37,51 @@ export function f32_transpose(x: usize, y: usize, n: i32, rank: i32, outShape: u
 }
 
 /**
+ * y[b][j][i] = x[b][i][j] for b < batch, i < rows, j < cols: the batched 2-D transpose that NCHW ↔ NHWC
+ * permutes are ([N, C, H·W] ↔ [N, H·W, C]). The SIMD build moves 4×4 blocks through registers (four row
+ * loads, eight shuffles, four column stores) instead of one strided scalar load per element; the rows and
+ * columns left over, and the whole of the scalar build, take the element loop.
+ */
+export function f32_transpose_2d(x: usize, y: usize, batch: i32, rows: i32, cols: i32): void {
+  const plane = rows * cols;
+  for (let b = 0; b < batch; b++) {
+    const xb = at(x, b * plane);
+    const yb = at(y, b * plane);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const rowBytes = <usize>cols << 2;
+      const colBytes = <usize>rows << 2;
+      for (; i + 4 <= rows; i += 4) {
+        const x0 = at(xb, i * cols);
+        let j = 0;
+        for (; j + 4 <= cols; j += 4) {
+          const p = at(x0, j);
+          const r0 = v128.load(p);
+          const r1 = v128.load(p + rowBytes);
+          const r2 = v128.load(p + 2 * rowBytes);
+          const r3 = v128.load(p + 3 * rowBytes);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const q = at(yb, j * rows + i);
+          v128.store(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+          v128.store(q + colBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+          v128.store(q + 2 * colBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+          v128.store(q + 3 * colBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+        }
+        for (; j < cols; j++) {
+          for (let k = 0; k < 4; k++) store<f32>(at(yb, j * rows + i + k), load<f32>(at(xb, (i + k) * cols + j)));
+        }
+      }
+    }
+    for (; i < rows; i++) {
+      for (let j = 0; j < cols; j++) store<f32>(at(yb, j * rows + i), load<f32>(at(xb, i * cols + j)));
+    }
+  }
+}
+
+/**
  * Constant padding (ONNX Pad, mode constant): y (`outShape`, m elements) is `value` everywhere, then each
  * element of x (`inShape`, n elements) lands at its index shifted by the begin pads `pads` (negative pads crop).
  * `outStrides` are y's element strides; `idx` is rank i32s of scratch.

@@ -99,7 +99,7 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
         for (let k = 0; k < 10; k++) spread = Math.max(spread, Math.abs(two[k] - two[10 + k]));
         expect(spread, `${name}: max |logits(image 1) − logits(image 2)|`).toBeGreaterThan(0.3);
       });
-      it('element-wise chains fuse (GELU, HardSwish, SiLU), and the unfused graph gives the same outputs', async () => {
+      it('element-wise chains and MatMul + bias fuse, and the unfused graph gives the same outputs', async () => {
         const bytes = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
         const kinds = async () => {
           const model = await importOnnx(bytes);
@@ -107,8 +107,15 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
             model.declaredInputShapes.map((s) => [1, ...s.slice(1)]),
             false,
           );
-          return graph.nodes.map((n) => (n.op === 'unary' ? (n.attrs as { kind: string }).kind : n.op));
+          return graph.nodes.map((n) =>
+            n.op === 'unary'
+              ? (n.attrs as { kind: string }).kind
+              : n.op === 'linear' && (n.attrs as { bias: boolean }).bias
+                ? 'linear+bias'
+                : n.op,
+          );
         };
+        const count = (ops: string[], op: string) => ops.filter((o) => o === op).length;
         const fused = await kinds();
         expect(fused).not.toContain('erf');
         if (name.startsWith('convnext')) expect(fused).toContain('gelu');
@@ -116,7 +123,13 @@ describe.skipIf(missing !== null)(`torchvision classifiers imported from ONNX${m
         flags.fuseOnnxPatterns = false;
         try {
           const plain = await kinds();
-          if (name.startsWith('convnext')) expect(plain).toContain('erf');
+          if (name.startsWith('convnext')) {
+            expect(plain).toContain('erf');
+            // The MLP's two MatMul + Add in each of the 5 blocks become linear layers with a bias.
+            expect(count(plain, 'linear')).toBe(2 * 5);
+            expect(count(fused, 'linear')).toBe(0);
+            expect(count(fused, 'linear+bias')).toBe(count(plain, 'linear+bias') + 2 * 5);
+          }
           const model = await importOnnx(bytes);
           await model.to('wasm');
           for (const c of cases) {

@@ -33,6 +33,9 @@ export const breadthOpCases: OpCase[] = [
   unaryCase('erf', [3, 5, 7]),
   unaryCase('erf', [4, 9], {}, ' wide'),
   unaryCase('gelu', [2, 5, 13]),
+  // Past the rational erf's clamp (|x| = 4) and GELU's saturation on both sides.
+  { ...unaryCase('erf', [5, 41], {}, ' range ±7'), scale: 7 },
+  { ...unaryCase('gelu', [3, 43], {}, ' range ±9'), scale: 9 },
   unaryCase('silu', [3, 11]),
   unaryCase('sqrt', [2, 3, 7]),
   unaryCase('exp', [5, 7]),

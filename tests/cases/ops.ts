@@ -264,6 +264,43 @@ export const opCases: OpCase[] = [
     padding: [2, 2, 2, 2],
     activation: { kind: 'leakyRelu', alpha: 0.2 },
   }),
+  // Depthwise kernels other than 3×3 (the SIMD build's padded-plane kernel, four output vectors at a time
+  // taken row-major across the plane): ConvNeXt's 7×7, planes narrower than a vector group, stride 2 across
+  // with dilation and asymmetric padding, a stride down of 3, 1×1 and 2×2; stride 3 across takes the loop path.
+  conv('conv depthwise 7x7 pad3 odd', [2, 5, 9, 13], { outChannels: 5, groups: 5, kernel: [7, 7], padding: [3, 3, 3, 3] }),
+  conv('conv depthwise 7x7 narrow planes relu6 no bias', [3, 3, 7, 5], {
+    outChannels: 3,
+    groups: 3,
+    kernel: [7, 7],
+    padding: [3, 3, 3, 3],
+    bias: false,
+    activation: { kind: 'relu6', alpha: 0 },
+  }),
+  conv('conv depthwise 5x3 s2 dilated asym multiplier2', [1, 4, 14, 19], {
+    outChannels: 8,
+    groups: 4,
+    kernel: [5, 3],
+    stride: [2, 2],
+    dilation: [2, 1],
+    padding: [4, 1, 3, 2],
+    activation: { kind: 'sigmoid', alpha: 0 },
+  }),
+  conv('conv depthwise 7x7 stride down 3', [1, 3, 16, 6], {
+    outChannels: 3,
+    groups: 3,
+    kernel: [7, 7],
+    stride: [3, 1],
+    padding: [3, 3, 3, 3],
+  }),
+  conv('conv depthwise 1x1', [2, 6, 5, 7], { outChannels: 6, groups: 6, kernel: [1, 1] }),
+  conv('conv depthwise 2x2 s2 tanh', [1, 5, 9, 11], {
+    outChannels: 5,
+    groups: 5,
+    kernel: [2, 2],
+    stride: [2, 2],
+    activation: { kind: 'tanh', alpha: 0 },
+  }),
+  conv('conv depthwise 3x3 stride3 across', [1, 3, 10, 17], { outChannels: 3, groups: 3, stride: [3, 3], padding: [1, 1, 1, 1] }),
   // Stride-1 convolutions whose output width is a multiple of 8 (the row-aligned im2col path).
   conv('conv s1 width 16 pad1', [2, 5, 10, 16], { outChannels: 7, padding: [1, 1, 1, 1] }),
   conv('conv s1 width 8 relu', [3, 6, 8, 8], { outChannels: 12, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),

@@ -45,6 +45,12 @@ export const tensorOpCases: OpCase[] = [
   },
   { name: 'transpose NCHW to NHWC', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 5, 7]] },
   { name: 'transpose 2d', op: 'transpose', attrs: { perm: [1, 0] }, inputs: [[9, 13]] },
+  // Batched 2-D swaps once merged (the wasm 4×4-block kernel): rows and columns off multiples of 4, both ways.
+  { name: 'transpose NHWC to NCHW odd', op: 'transpose', attrs: { perm: [0, 3, 1, 2] }, inputs: [[3, 5, 7, 6]] },
+  { name: 'transpose NCHW to NHWC 9 channels', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 9, 6, 5]] },
+  { name: 'transpose 2d blocks of 4', op: 'transpose', attrs: { perm: [1, 0] }, inputs: [[8, 12]] },
+  { name: 'transpose merged batch and rows', op: 'transpose', attrs: { perm: [0, 1, 4, 2, 3] }, inputs: [[2, 3, 4, 5, 6]] },
+  { name: 'transpose leading swap keeps the loop', op: 'transpose', attrs: { perm: [1, 0, 2, 3] }, inputs: [[2, 3, 5, 4]] },
   { name: 'pad spatial asymmetric', op: 'pad', attrs: { pads: [0, 0, 1, 2, 0, 0, 3, 0], value: 0.5 }, inputs: [[2, 3, 4, 5]] },
   { name: 'pad crop (negative)', op: 'pad', attrs: { pads: [0, -1, 1, 0, 0, 1, -2, 2], value: 0 }, inputs: [[1, 4, 6, 3]] },
   { name: 'clip -0.5..1.5', op: 'unary', attrs: { kind: 'clip', min: -0.5, max: 1.5 }, inputs: [[3, 5, 7]] },

@@ -11,6 +11,7 @@ import type { CompiledModel } from '../../nn/compiled.js';
 import { Module } from '../../nn/module.js';
 import { Builder, ParamStore, UnsupportedOpError, type Val } from './builder.js';
 import { converters } from './converters.js';
+import { fusedConverters } from './converters-fused.js';
 import { type OnnxModelProto, type OnnxTensor, decodeOnnx } from './decode.js';
 import { nodeLabel } from './fold.js';
 
@@ -104,7 +105,7 @@ export class OnnxModel extends Module {
           `op domain '${node.domain}' is not supported (only the default ONNX domain)`,
         );
       }
-      const convert = converters[node.opType];
+      const convert = converters[node.opType] ?? fusedConverters[node.opType];
       if (!convert) {
         throw new UnsupportedOpError(node.opType, node.name, `vireo does not support the ONNX op '${node.opType}'`);
       }

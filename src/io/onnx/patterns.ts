@@ -1,4 +1,4 @@
-import type { OnnxModelProto, OnnxNode } from './decode.js';
+import type { OnnxModelProto, OnnxNode, OnnxTensor } from './decode.js';
 
 /**
  * Element-wise chains that exporters write for one activation, recognised before conversion and replaced by
@@ -6,7 +6,9 @@ import type { OnnxModelProto, OnnxNode } from './decode.js';
  *
  * - GELU, as torch ≤ 1.13 exports nn.GELU: Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5);
  * - HardSwish, as opset < 14 exports it: Mul(x, HardSigmoid(x; α = 1/6, β = 0.5));
- * - SiLU / Swish: Mul(x, Sigmoid(x)).
+ * - SiLU / Swish: Mul(x, Sigmoid(x));
+ * - a linear layer on a rank > 2 input, as torch exports nn.Linear there: MatMul(x, W) → Add(·, bias), W a
+ *   [K, N] initializer and bias an [N] one (`MatMulAdd`, converters-fused.ts: one GEMM with a bias epilogue).
  *
  * A chain is fused only when its intermediate values have no other reader and are not graph outputs. The
  * fused node keeps the last node's name and output, so error messages and outputs stay where they were.
@@ -32,6 +34,17 @@ export function fusePatterns(proto: OnnxModelProto): OnnxNode[] {
     if (t) return t.values.length === 1 ? t.values[0] : undefined;
     return p.attrs.get('value_float')?.f;
   };
+  /** The initializer a value is, directly or through Identity nodes (torch's exporter shares equal ones that way). */
+  const initializer = (name: string): OnnxTensor | undefined => {
+    for (let k = 0; k < 8; k++) {
+      const init = proto.initializers.get(name);
+      if (init) return init;
+      const p = producer.get(name);
+      if (p?.opType !== 'Identity') return undefined;
+      name = p.inputs[0];
+    }
+    return undefined;
+  };
   const near = (v: number | undefined, want: number) => v !== undefined && Math.abs(v - want) <= 1e-6 * Math.abs(want);
   const only = (value: string): OnnxNode | undefined => {
     const c = consumers.get(value);
@@ -43,9 +56,10 @@ export function fusePatterns(proto: OnnxModelProto): OnnxNode[] {
 
   const removed = new Set<OnnxNode>();
   const replaced = new Map<OnnxNode, OnnxNode>();
-  const fused = (last: OnnxNode, opType: string, x: string, chain: OnnxNode[], attrs = new Map()) => {
+  const fused = (last: OnnxNode, opType: string, x: string | string[], chain: OnnxNode[], attrs = new Map()) => {
     for (const n of chain) removed.add(n);
-    replaced.set(last, { name: last.name, opType, domain: '', inputs: [x], outputs: [last.outputs[0]], attrs });
+    const inputs = typeof x === 'string' ? [x] : x;
+    replaced.set(last, { name: last.name, opType, domain: '', inputs, outputs: [last.outputs[0]], attrs });
   };
 
   for (const n of nodes) {
@@ -73,6 +87,16 @@ export function fusePatterns(proto: OnnxModelProto): OnnxNode[] {
       const mul = only(n.outputs[0]);
       if (mul?.opType !== 'Mul' || other(mul, n.outputs[0]) !== x) continue;
       fused(mul, n.opType === 'Sigmoid' ? 'Silu' : 'HardSwish', x, [n]);
+    } else if (n.opType === 'MatMul') {
+      const [x, w] = n.inputs;
+      const weight = initializer(w);
+      if (weight?.dims.length !== 2) continue;
+      const add = only(n.outputs[0]);
+      if (add?.opType !== 'Add') continue;
+      const bias = other(add, n.outputs[0]) ?? '';
+      const b = initializer(bias);
+      if (b?.dims.length !== 1 || b.dims[0] !== weight.dims[1]) continue;
+      fused(add, 'MatMulAdd', [x, w, bias], [n]);
     }
   }
   if (replaced.size === 0) return nodes;

@@ -189,11 +189,39 @@ export const concatWasm =
     };
   };
 
+/**
+ * A permutation that is a batched 2-D transpose once the axes it keeps together are merged: [A, R, C] → [A, C, R]
+ * (A may be empty), as NCHW ↔ NHWC is with R or C = H·W. Null for any other permutation.
+ */
+export function batchedSwap(
+  shape: readonly number[],
+  perm: readonly number[],
+): { batch: number; rows: number; cols: number } | null {
+  // Runs of output axes that read consecutive input axes, in output order.
+  const runs: number[][] = [];
+  for (const p of perm) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === p - 1) last.push(p);
+    else runs.push([p]);
+  }
+  const size = (run: number[]) => run.reduce((a, d) => a * shape[d], 1);
+  const swapped = (a: number[], b: number[]) => a[0] > b[0];
+  if (runs.length === 2 && swapped(runs[0], runs[1])) return { batch: 1, rows: size(runs[1]), cols: size(runs[0]) };
+  if (runs.length === 3 && runs[0][0] === 0 && swapped(runs[1], runs[2]))
+    return { batch: size(runs[0]), rows: size(runs[2]), cols: size(runs[1]) };
+  return null;
+}
+
 export const transposeWasm =
   (ctx: WasmContext): KernelFactory<'transpose'> =>
   ({ attrs, inputShapes: [xs], outputShape }) => {
     const n = sizeOf(xs);
     if (xs.length === 0) return { scratchBytes: 0, run: ([x], y) => ctx.arena.copy(x, y, 4) };
+    const swap = batchedSwap(xs, attrs.perm);
+    if (swap) {
+      const { batch, rows, cols } = swap;
+      return { scratchBytes: 0, run: ([x], y) => ctx.exports.f32_transpose_2d(x, y, batch, rows, cols) };
+    }
     const inStrides = broadcastStrides(xs, xs);
     const arrays = intArrays(ctx, [outputShape, attrs.perm.map((p) => inStrides[p])], xs.length);
     const [shape, strides, idx] = arrays.ptrs;
