@@ -59,6 +59,7 @@ export type { ToOptions } from './nn/module.js';
 export { schedule, type Schedule, type LayerPlacement } from './scheduler/schedule.js';
 export { assign, type AssignProblem, type Assignment } from './scheduler/assign.js';
 export { clearCalibrationCache, calibrationStore, fingerprint } from './scheduler/cache.js';
+export { describeCandidate, loadCandidates, type SkippedCandidate } from './scheduler/candidates.js';
 export {
   datasets,
   transforms,
