@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { Tensor, describeCandidate, fingerprint, getBackend, nn, optim, tensor } from '../src/index.js';
+import { Tensor, describeCandidate, fingerprint, getBackend, nn, optim, stopCalibrations, tensor } from '../src/index.js';
 import type { Module } from '../src/nn/module.js';
 import { timeNodesAsync } from '../src/scheduler/calibrate-async.js';
 import { referenceCnn } from './helpers/models.js';
@@ -150,6 +150,38 @@ describe.runIf(webgpuUnderTest)("to('auto') with webgpu (SwiftShader)", () => {
 });
 
 describe.runIf(webgpuUnderTest)('asynchronous calibration on webgpu', () => {
+  it('a stopped calibration keeps what it measured; the next one times only the rest', async () => {
+    const build = () =>
+      new nn.Sequential({
+        conv: new nn.Conv2d(3, 4, 3),
+        relu: new nn.ReLU(),
+        flatten: new nn.Flatten(),
+        fc: new nn.Linear(4 * 4 * 4, 3),
+      });
+    const net = build();
+    net.eval();
+    // Stopped at its first progress tick: the host candidate's timings run first (while the GPU compiles).
+    await net.to('auto', { onCalibration: (done) => done === 1 && stopCalibrations() });
+    const x = input([2, 3, 6, 6], 4);
+    await net.forward(x);
+    let compiled = await net.compiledModel();
+    await compiled.calibration(x.shape, false);
+    expect(compiled.scheduleFor(x.shape, false)).toBeNull();
+    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { devices: Record<string, { kernels: object }> };
+    const count = (name: string) =>
+      Object.keys(Object.entries(cache.devices).find(([k]) => k.includes(`|${name}|`))?.[1].kernels ?? {}).length;
+    expect(count('wasm')).toBeGreaterThan(0);
+    expect(count('webgpu')).toBe(0);
+    await net.to('auto');
+    await net.forward(x);
+    compiled = await net.compiledModel();
+    await compiled.calibration(x.shape, false);
+    const s = compiled.scheduleFor(x.shape, false);
+    expect(s?.measured).toBe(s?.timed.webgpu.kernels);
+    expect(s?.timed.wasm.kernels).toBe(count('wasm'));
+    net.releasePlans();
+  });
+
   const linear = (batch: number) => ({ node: new nn.Linear(64, 32).toGraph().nodes[0], inputShapes: [[batch, 64]] });
 
   it('screens at batch 1: past the bound the time is scaled by the batch, under it the full batch is timed', async () => {
@@ -161,6 +193,7 @@ describe.runIf(webgpuUnderTest)('asynchronous calibration on webgpu', () => {
       gpu,
       () => counted.push(0),
       () => -1,
+      () => false,
       () => counted.push(1),
     );
     expect(pruned.extrapolated).toEqual([true]);
@@ -170,6 +203,7 @@ describe.runIf(webgpuUnderTest)('asynchronous calibration on webgpu', () => {
       gpu,
       () => counted.push(0),
       () => Number.POSITIVE_INFINITY,
+      () => false,
       () => counted.push(1),
     );
     expect(full.extrapolated).toEqual([false]);

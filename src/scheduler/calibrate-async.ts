@@ -99,6 +99,7 @@ export async function timeNodesAsync(
   backend: Backend,
   whileCompiling: () => void,
   boundMs: (item: number) => number,
+  stopped: () => boolean,
   onEach: () => void,
 ): Promise<{ ms: number[]; extrapolated: boolean[] }> {
   const timer = await deviceTimer(backend.memory);
@@ -117,7 +118,8 @@ export async function timeNodesAsync(
     await p.disposeAsync();
   };
   try {
-    const ms: number[] = new Array(items.length).fill(0);
+    // NaN: not timed (the calibration was stopped first).
+    const ms: number[] = new Array(items.length).fill(Number.NaN);
     const extrapolated: boolean[] = new Array(items.length).fill(false);
     const screens = items.map((it) => {
       if (!it.screen) return null;
@@ -132,7 +134,7 @@ export async function timeNodesAsync(
       if (!screen) plans.set(i, build(items[i].node, items[i].inputShapes));
     });
     whileCompiling();
-    for (let i = 0; i < items.length; i++) {
+    for (let i = 0; i < items.length && !stopped(); i++) {
       const screen = screens[i];
       if (!screen) continue;
       const t1 = await timeOne(screen);
@@ -144,6 +146,7 @@ export async function timeNodesAsync(
       } else plans.set(i, build(items[i].node, items[i].inputShapes));
     }
     for (const [i, plan] of plans) {
+      if (stopped()) break;
       ms[i] = await timeOne(plan);
       await release(plan);
       onEach();

@@ -39,6 +39,17 @@ export interface Schedule {
   notes: string[];
 }
 
+let epoch = 0;
+
+/**
+ * Ends every calibration under way at its next kernel: what was measured is saved, the schedule is left
+ * undecided, and the next calibration of the same plan measures only the rest. The `vireo` command calls it
+ * when a command is done, so a process does not stay alive timing a GPU for a model it no longer runs.
+ */
+export function stopCalibrations(): void {
+  epoch++;
+}
+
 /** A GPU kernel is screened out when its batch-1 time exceeds this many times the host's full-batch time… */
 const PRUNE_FACTOR = 4;
 /** …and this many ms (tiny kernels are noise, and cheap to time in full). */
@@ -108,6 +119,11 @@ export async function schedule(
   });
   if (options.measure === false && (work.length > 0 || !copiesCached)) return null;
   const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
+  const started = epoch;
+  const stopped = () => epoch !== started;
+  const saveAll = async () => {
+    for (const b of candidates) await store.save(fingerprint(b), tables.get(b) as Calibration);
+  };
   let done = 0;
   options.onProgress?.(0, work.length);
   const hostWork = work.filter((w) => w.backend.memory.readSync);
@@ -147,6 +163,7 @@ export async function schedule(
           hostDone = true;
         },
         (i) => bound(mine[i]),
+        stopped,
         () => {
           done++;
           options.onProgress?.(done, work.length);
@@ -156,10 +173,15 @@ export async function schedule(
     const table = tables.get(b) as Calibration;
     const scaled = new Set(table.extrapolated ?? []);
     mine.forEach((w, i) => {
+      if (!Number.isFinite(ms[i])) return; // stopped before its turn
       table.kernels[w.key] = ms[i];
       if (extrapolated[i]) scaled.add(w.key);
     });
     if (scaled.size) table.extrapolated = [...scaled];
+    if (stopped()) {
+      await saveAll();
+      return null;
+    }
   }
   if (!hostDone) timeHostWork();
   // Copies between every pair of places (the host included), and one update's cost per float when training.
