@@ -39,6 +39,8 @@ export class CompiledModel {
   private readonly decided = new Map<string, Schedule>();
   private readonly calibrating = new Map<string, Promise<void>>();
   readonly switches: { shape: Shape; training: boolean; to: string }[] = [];
+  /** `auto`: calibrations that failed (the shape stays on the first candidate; the next compile tries again). */
+  readonly calibrationFailures: { shape: Shape; training: boolean; message: string }[] = [];
 
   /**
    * @param backend runs every layer not named in `layers`.
@@ -143,13 +145,22 @@ export class CompiledModel {
     }
     const { candidates, onProgress } = this.auto;
     const exclusive = <T>(fn: () => Promise<T>) => this.exclusively(fn);
-    const run = new Promise<void>((resolve, reject) => {
+    const run = new Promise<void>((resolve) => {
       setTimeout(() => {
-        schedule(graph, inputShape, candidates, { training, onProgress, exclusive }).then((s) => {
-          if (s) this.decided.set(key, s);
-          this.calibrating.delete(key);
-          resolve();
-        }, reject);
+        schedule(graph, inputShape, candidates, { training, onProgress, exclusive }).then(
+          (s) => {
+            if (s) this.decided.set(key, s);
+            this.calibrating.delete(key);
+            resolve();
+          },
+          (e: unknown) => {
+            // Nobody awaits a background calibration: a failure (a cache it cannot write, a GPU lost while
+            // timing) leaves this shape on the first candidate, said here, instead of an unhandled rejection.
+            this.calibrationFailures.push({ shape: inputShape, training, message: (e as Error)?.message ?? String(e) });
+            this.calibrating.delete(key);
+            resolve();
+          },
+        );
       }, 0);
     });
     this.calibrating.set(key, run);

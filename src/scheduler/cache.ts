@@ -106,6 +106,9 @@ function isCalibration(x: unknown): x is Calibration {
   );
 }
 
+let tmpCount = 0;
+const saving = new Map<string, Promise<void>>();
+
 function fileStore(path: string): CalibrationStore {
   const notes: string[] = [];
   const readAll = async (): Promise<Record<string, Calibration>> => {
@@ -133,16 +136,26 @@ function fileStore(path: string): CalibrationStore {
     async load(fp) {
       return (await readAll())[fp] ?? null;
     },
-    async save(fp, data) {
-      const fs = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
-      const all = await readAll();
-      all[fp] = data;
-      await fs.mkdir(dirname(path), { recursive: true });
-      // Written to a sibling and renamed: a reader never sees half a file.
-      const tmp = `${path}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
-      await fs.rename(tmp, path);
+    save(fp, data) {
+      // Saves in this process go one at a time (calibrations of several shapes may finish together): each
+      // reads what the one before wrote, and none renames another's file away.
+      const write = async () => {
+        const fs = await import('node:fs/promises');
+        const { dirname } = await import('node:path');
+        const all = await readAll();
+        all[fp] = data;
+        await fs.mkdir(dirname(path), { recursive: true });
+        // Written to a sibling and renamed: a reader never sees half a file.
+        const tmp = `${path}.${process.pid}.${++tmpCount}.tmp`;
+        await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
+        await fs.rename(tmp, path);
+      };
+      const next = (saving.get(path) ?? Promise.resolve()).then(write, write);
+      saving.set(
+        path,
+        next.catch(() => {}),
+      );
+      return next;
     },
     async clear() {
       const fs = await import('node:fs/promises');
