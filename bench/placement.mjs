@@ -10,6 +10,8 @@ export { UsageError };
 
 /** A candidate estimated this many times slower than auto is not timed alone unless --all. */
 const SLOW = 20;
+/** ms a timed sample should last. */
+const SAMPLE_MS = 250;
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -134,16 +136,22 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     for (let r = 0; r < reps; r++) await fn();
     return (performance.now() - t0) / reps;
   };
-  const reps = o.batch >= 32 ? 2 : 8;
+  // Calls per sample: enough for about SAMPLE_MS each (a sample of one or two calls is all noise on a shared
+  // machine), the same count for every target.
+  const repsFor = (ms) => Math.max(2, Math.min(50, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
+  net.eval();
+  const forwardReps = repsFor(await time(() => net.forward(x), 2));
+  net.train();
+  const trainReps = repsFor(await time(step, 2));
   for (let r = 0; r < o.rounds; r++) {
     for (const t of r % 2 ? [...targets].reverse() : targets) {
       await net.to(t);
       net.eval();
       await net.forward(x); // compile (auto: from the cache, decided at once)
-      samples[t].forward.push(await time(() => net.forward(x), reps));
+      samples[t].forward.push(await time(() => net.forward(x), forwardReps));
       net.train();
       await step();
-      samples[t].train.push(await time(step, Math.max(1, reps >> 1)));
+      samples[t].train.push(await time(step, trainReps));
     }
   }
   net.releasePlans();
@@ -201,7 +209,9 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       `${c} not timed alone: estimated ${f2(e.estimatedForwardMs)} ms forward, ${f2(e.estimatedTrainMs)} ms per step (over ${SLOW}× auto's; --all times it)`,
     );
   }
-  log(`medians of ${o.rounds} interleaved rounds; 'auto' with one candidate is that candidate's plan.`);
+  log(
+    `medians of ${o.rounds} interleaved rounds (${forwardReps} forwards, ${trainReps} training steps each); 'auto' with one candidate is that candidate's plan.`,
+  );
   return 0;
 }
 
