@@ -8,17 +8,18 @@
 
 // @ts-ignore: decorator
 @inline function op1(kind: i32, x: f32, s: f32): f32 {
-  // 4 max, 5 min (wasm's f32.max/min: NaN if either is), 6 pow (scalar only: no lane-wise pow).
-  return kind == 0 ? x + s : kind == 1 ? x - s : kind == 2 ? x * s : kind == 3 ? x / s : kind == 4 ? max<f32>(x, s) : kind == 5 ? min<f32>(x, s) : Mathf.pow(x, s);
+  // 4 max, 5 min (wasm's f32.max/min: NaN if either is), 6 pow (scalar only: no lane-wise pow),
+  // 7 prelu (x < 0 ? x·s : x; NaN stays NaN).
+  return kind == 0 ? x + s : kind == 1 ? x - s : kind == 2 ? x * s : kind == 3 ? x / s : kind == 4 ? max<f32>(x, s) : kind == 5 ? min<f32>(x, s) : kind == 7 ? (x < 0 ? x * s : x) : Mathf.pow(x, s);
 }
 
 // @ts-ignore: decorator
 @inline function op4(kind: i32, x: v128, s: v128): v128 {
-  return kind == 0 ? f32x4.add(x, s) : kind == 1 ? f32x4.sub(x, s) : kind == 2 ? f32x4.mul(x, s) : kind == 3 ? f32x4.div(x, s) : kind == 4 ? f32x4.max(x, s) : f32x4.min(x, s);
+  return kind == 0 ? f32x4.add(x, s) : kind == 1 ? f32x4.sub(x, s) : kind == 2 ? f32x4.mul(x, s) : kind == 3 ? f32x4.div(x, s) : kind == 4 ? f32x4.max(x, s) : kind == 5 ? f32x4.min(x, s) : v128.bitselect(f32x4.mul(x, s), x, f32x4.lt(x, f32x4.splat(0)));
 }
 
 /**
- * y[o, m, i] = a[o, m, i] ∘ b[m] over [outer, mid, inner] (kind 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min; not pow); with
+ * y[o, m, i] = a[o, m, i] ∘ b[m] over [outer, mid, inner] (kind 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min, 7 prelu; not pow); with
  * `swap`, y = b[m] ∘ a[o, m, i]. Covers a per-channel constant over NCHW (outer N, mid C, inner H·W)
  * and a scalar (mid 1). The kind branch is loop-invariant, so each row runs one straight loop.
  */

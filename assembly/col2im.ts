@@ -56,10 +56,23 @@ export function f32_im2col_nchw_bt_panels(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
+  const panels = (c * kh * kw + GEMM_NR - 1) / GEMM_NR;
+  f32_im2col_nchw_bt_panels_range(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, 0, panels);
+}
+
+/**
+ * f32_im2col_nchw_bt_panels for panels [q0, q1) only (columns q0·GEMM_NR … of colᵀ, at their places in the
+ * full layout): a thread that owns those column panels of dW writes just the B panels it multiplies.
+ */
+export function f32_im2col_nchw_bt_panels_range(
+  x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, q0: i32, q1: i32,
+): void {
   const p = oh * ow;
   const taps = kh * kw;
   const n = c * taps;
-  for (let j0 = 0; j0 < n; j0 += GEMM_NR) {
+  const end = min(n, q1 * GEMM_NR);
+  for (let j0 = q0 * GEMM_NR; j0 < end; j0 += GEMM_NR) {
     for (let l = 0; l < GEMM_NR; l++) {
       const r = tmp + ((<usize>l * p) << 2);
       const j = j0 + l;

@@ -99,19 +99,27 @@ export function f32_mul(a: usize, b: usize, y: usize, n: i32): void {
  * (conv: [N, C, H·W]; linear: [rows, C, 1], where SIMD runs across channels instead).
  */
 export function f32_bias_grad(dy: usize, db: usize, outer: i32, c: i32, inner: i32): void {
+  f32_bias_grad_channels(dy, db, outer, c, inner, 0, c);
+}
+
+/**
+ * f32_bias_grad for channels [c0, c1) only (db[c0..c1) written): threads share a bias gradient by
+ * channel ranges, each channel summed in the same order as in one call over all channels.
+ */
+export function f32_bias_grad_channels(dy: usize, db: usize, outer: i32, c: i32, inner: i32, c0: i32, c1: i32): void {
   if (inner == 1) {
-    for (let ch = 0; ch < c; ch++) store<f32>(at(db, ch), 0);
+    for (let ch = c0; ch < c1; ch++) store<f32>(at(db, ch), 0);
     for (let o = 0; o < outer; o++) {
       const row = at(dy, o * c);
-      let ch = 0;
+      let ch = c0;
       if (ASC_FEATURE_SIMD) {
-        for (; ch + 4 <= c; ch += 4) v128.store(at(db, ch), f32x4.add(v128.load(at(db, ch)), v128.load(at(row, ch))));
+        for (; ch + 4 <= c1; ch += 4) v128.store(at(db, ch), f32x4.add(v128.load(at(db, ch)), v128.load(at(row, ch))));
       }
-      for (; ch < c; ch++) store<f32>(at(db, ch), load<f32>(at(db, ch)) + load<f32>(at(row, ch)));
+      for (; ch < c1; ch++) store<f32>(at(db, ch), load<f32>(at(db, ch)) + load<f32>(at(row, ch)));
     }
     return;
   }
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = c0; ch < c1; ch++) {
     let s: f64 = 0;
     for (let o = 0; o < outer; o++) s += sum64(at(dy, (o * c + ch) * inner), inner);
     store<f32>(at(db, ch), <f32>s);

@@ -32,7 +32,7 @@ import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
  */
 function im2col_panels_rowaligned(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
 ): void {
   const K = c * kh * kw;
   const panelBytes = <usize>K * GEMM_NR << 2;
@@ -47,7 +47,7 @@ function im2col_panels_rowaligned(
   const tapBytes = <usize>(kw * GEMM_NR) << 2;
   for (let oy = 0; oy < oh; oy++) {
     const dRow = bp + <usize>(oy * rowPanels) * panelBytes;
-    for (let ci = 0; ci < c; ci++) {
+    for (let ci = c0; ci < c1; ci++) {
       const xc = at(x, ci * h * w);
       for (let ky = 0; ky < kh; ky++) {
         const dk = dRow + (<usize>((ci * kh + ky) * kw) * GEMM_NR << 2);
@@ -120,7 +120,7 @@ export function f32_im2col_panels_tmp_floats(kh: i32, kw: i32, sh: i32, sw: i32,
  */
 function im2col_panels_plane(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
 ): void {
   const K = c * kh * kw;
   const P = oh * ow;
@@ -136,7 +136,7 @@ function im2col_panels_plane(
   memory.fill(plane, 0, <usize>(ph * pw) << 2);
   const rows = min(h, ph - pt); // input rows and columns any tap reads
   const cols = min(w, pw - pl);
-  for (let ci = 0; ci < c; ci++) {
+  for (let ci = c0; ci < c1; ci++) {
     const xc = at(x, ci * h * w);
     for (let iy = 0; iy < rows; iy++) {
       const src = at(xc, iy * w);
@@ -190,8 +190,20 @@ export function f32_im2col_nchw_panels(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
-  if (rowAligned(sw, ow)) im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
-  else im2col_panels_plane(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
+  f32_im2col_nchw_panels_channels(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, 0, c);
+}
+
+/**
+ * f32_im2col_nchw_panels for input channels [c0, c1) only: the panel rows (c0·kh·kw …] of every panel of
+ * the full c-channel layout. Threads share one image's im2col by channel ranges (each with its own tmp);
+ * every value is copied as in one call over all channels.
+ */
+export function f32_im2col_nchw_panels_channels(
+  x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
+): void {
+  if (rowAligned(sw, ow)) im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, c0, c1);
+  else im2col_panels_plane(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, c0, c1);
 }
 
 // @ts-ignore: decorator

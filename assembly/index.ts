@@ -17,3 +17,4 @@ export * from './tensor_ops';
 export * from './unary_math';
 export * from './reduce';
 export * from './layer_norm';
+export * from './select';

@@ -81,7 +81,7 @@ export function f32_unary_grad(dy: usize, x: usize, dx: usize, n: i32, kind: i32
 }
 
 /**
- * y = a ∘ b with general broadcasting (kind 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min, 6 pow): `outShape` has rank dimensions,
+ * y = a ∘ b with general broadcasting (kind 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min, 6 pow, 7 prelu): `outShape` has rank dimensions,
  * `sa`/`sb` are a's and b's element strides read as broadcast to it (0 along broadcast dimensions); an
  * odometer over the outer dimensions, a strided loop over the last. `idx` is rank i32s of scratch.
  */
@@ -100,7 +100,7 @@ export function f32_binary_broadcast(
       const v = load<f32>(at(b, pb + i * ib));
       store<f32>(
         at(y, py + i),
-        kind == 0 ? u + v : kind == 1 ? u - v : kind == 2 ? u * v : kind == 3 ? u / v : kind == 4 ? max<f32>(u, v) : kind == 5 ? min<f32>(u, v) : Mathf.pow(u, v),
+        kind == 0 ? u + v : kind == 1 ? u - v : kind == 2 ? u * v : kind == 3 ? u / v : kind == 4 ? max<f32>(u, v) : kind == 5 ? min<f32>(u, v) : kind == 7 ? (u < 0 ? u * v : u) : Mathf.pow(u, v),
       );
     }
     for (let d = rank - 2; d >= 0; d--) {

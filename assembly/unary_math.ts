@@ -1,12 +1,19 @@
 // Element-wise math of imported ONNX graphs (the `unary` kinds beyond clip/hardSwish; src/ops/unary-math.ts
 // is the float64 oracle). Codes: 0 hardSigmoid max(0, min(1, a·x + b)), 1 erf, 2 gelu x/2·(1 + erf(x/√2)),
-// 3 silu x·sigmoid(x), 4 sqrt, 5 exp, 6 log, 7 reciprocal, 8 pow x^a, 9 abs, 10 affine a·x + b.
+// 3 silu x·sigmoid(x), 4 sqrt, 5 exp, 6 log, 7 reciprocal, 8 pow x^a, 9 abs, 10 affine a·x + b,
+// 11 elu/selu b·(x > 0 ? x : a·(eˣ − 1)), 12 softplus log(1 + eˣ), 13 mish x·tanh(softplus(x)).
 // The hot ones (hardSigmoid, erf, gelu, silu, sqrt, exp, reciprocal, square, abs, affine) run 4 lanes with a
 // scalar tail; log and a general pow are scalar loops (no lane-wise log in wasm SIMD; rare in CNNs).
 //
 // erf: below |x| = 1 its Maclaurin series to x^21 (truncation < 2e-8 relative), above it Abramowitz &
 // Stegun 7.1.26, 1 − (a1·t + … + a5·t^5)·e^{−x²} with t = 1/(1 + p|x|) (absolute error ≤ 1.5e-7, so
 // relative ≤ 2e-7 where |erf| ≥ 0.84), sign restored. Both branches are computed and selected per lane.
+//
+// eˣ − 1 (elu): its Taylor series to x⁷ for |x| < 0.35 (truncation < 2e-8 relative; exp(x) − 1 would lose
+// digits to cancellation there), exp(x) − 1 above. softplus: max(x, 0) + log1p(e^{−|x|}), log1p(t) for t in
+// (0, 1] as 2·atanh(s) with s = t/(2 + t) ≤ 1/3, odd series to s¹³ (truncation < 1e-8): wasm SIMD has no
+// log, and this needs none. mish: tanh(log(1 + eˣ)) = n/(n + 2) with n = eˣ(eˣ + 2), x capped at 20 where
+// the ratio is 1 in float32, so neither log nor tanh is needed.
 import { exp1, exp4, sigmoid1, sigmoid4 } from './mathf';
 
 // @ts-ignore: decorator
@@ -92,6 +99,99 @@ const RSQRT2: f32 = 0.7071067811865476;
 }
 
 // @ts-ignore: decorator
+@inline function expm1_1(x: f32): f32 {
+  if (abs<f32>(x) < <f32>0.35) {
+    let p: f32 = <f32>1 / 5040;
+    p = p * x + <f32>1 / 720;
+    p = p * x + <f32>1 / 120;
+    p = p * x + <f32>1 / 24;
+    p = p * x + <f32>1 / 6;
+    p = p * x + <f32>0.5;
+    p = p * x + 1;
+    return p * x;
+  }
+  return exp1(x) - 1;
+}
+
+// @ts-ignore: decorator
+@inline function expm1_4(x: v128): v128 {
+  let p = f32x4.splat(<f32>1 / 5040);
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(<f32>1 / 720));
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(<f32>1 / 120));
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(<f32>1 / 24));
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(<f32>1 / 6));
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, x), f32x4.splat(1));
+  const small = f32x4.mul(p, x);
+  const big = f32x4.sub(exp4(x), f32x4.splat(1));
+  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), f32x4.splat(0.35)));
+}
+
+// @ts-ignore: decorator
+@inline function elu1(x: f32, a: f32, b: f32): f32 {
+  return b * (x > 0 ? x : a * expm1_1(x));
+}
+
+// @ts-ignore: decorator
+@inline function elu4(x: v128, a: v128, b: v128): v128 {
+  const neg = f32x4.mul(a, expm1_4(f32x4.min(x, f32x4.splat(0))));
+  return f32x4.mul(b, v128.bitselect(x, neg, f32x4.gt(x, f32x4.splat(0))));
+}
+
+// log1p(t), 0 ≤ t ≤ 1: 2·(s + s³/3 + … + s¹³/13), s = t/(2 + t).
+// @ts-ignore: decorator
+@inline function log1p_unit1(t: f32): f32 {
+  const s = t / (2 + t);
+  const z = s * s;
+  let p: f32 = <f32>1 / 13;
+  p = p * z + <f32>1 / 11;
+  p = p * z + <f32>1 / 9;
+  p = p * z + <f32>1 / 7;
+  p = p * z + <f32>1 / 5;
+  p = p * z + <f32>1 / 3;
+  p = p * z + 1;
+  return 2 * s * p;
+}
+
+// @ts-ignore: decorator
+@inline function log1p_unit4(t: v128): v128 {
+  const s = f32x4.div(t, f32x4.add(f32x4.splat(2), t));
+  const z = f32x4.mul(s, s);
+  let p = f32x4.splat(<f32>1 / 13);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(<f32>1 / 11));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(<f32>1 / 9));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(<f32>1 / 7));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(<f32>1 / 5));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(<f32>1 / 3));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1));
+  return f32x4.mul(f32x4.mul(f32x4.splat(2), s), p);
+}
+
+// @ts-ignore: decorator
+@inline function softplus1(x: f32): f32 {
+  return max<f32>(x, 0) + log1p_unit1(exp1(-abs<f32>(x)));
+}
+
+// @ts-ignore: decorator
+@inline function softplus4(x: v128): v128 {
+  return f32x4.add(f32x4.max(x, f32x4.splat(0)), log1p_unit4(exp4(f32x4.neg(f32x4.abs(x)))));
+}
+
+// @ts-ignore: decorator
+@inline function mish1(x: f32): f32 {
+  const e = exp1(min<f32>(x, 20));
+  const n = e * (e + 2);
+  return x * (n / (n + 2));
+}
+
+// @ts-ignore: decorator
+@inline function mish4(x: v128): v128 {
+  const e = exp4(f32x4.min(x, f32x4.splat(20)));
+  const n = f32x4.mul(e, f32x4.add(e, f32x4.splat(2)));
+  return f32x4.mul(x, f32x4.div(n, f32x4.add(n, f32x4.splat(2))));
+}
+
+// @ts-ignore: decorator
 @inline function scalar(code: i32, v: f32, a: f32, b: f32): f32 {
   switch (code) {
     case 0: {
@@ -116,6 +216,12 @@ const RSQRT2: f32 = 0.7071067811865476;
       return a == 2 ? v * v : Mathf.pow(v, a);
     case 9:
       return abs<f32>(v);
+    case 11:
+      return elu1(v, a, b);
+    case 12:
+      return softplus1(v);
+    case 13:
+      return mish1(v);
     default:
       return a * v + b;
   }
@@ -143,6 +249,9 @@ export function f32_unary_math(x: usize, y: usize, n: i32, code: i32, a: f32, b:
       else if (code == 7) r = f32x4.div(one, v);
       else if (code == 8) r = f32x4.mul(v, v);
       else if (code == 9) r = f32x4.abs(v);
+      else if (code == 11) r = elu4(v, av, bv);
+      else if (code == 12) r = softplus4(v);
+      else if (code == 13) r = mish4(v);
       else r = f32x4.add(f32x4.mul(av, v), bv);
       v128.store(at(y, i), r);
     }
@@ -152,7 +261,7 @@ export function f32_unary_math(x: usize, y: usize, n: i32, code: i32, a: f32, b:
 
 /**
  * dx = dy · f'(x) for the same codes, in f64 as the TypeScript oracle (training only, so a plain loop).
- * hardSigmoid passes where 0 < a·x + b < 1 (strict, as torch); abs'(0) = 0.
+ * hardSigmoid passes where 0 < a·x + b < 1 (strict, as torch); abs'(0) = 0; elu'(0) = b·a (torch's x ≤ 0 side).
  */
 export function f32_unary_math_grad(dy: usize, x: usize, dx: usize, n: i32, code: i32, a: f64, b: f64): void {
   for (let i = 0; i < n; i++) {
@@ -193,6 +302,18 @@ export function f32_unary_math_grad(dy: usize, x: usize, dx: usize, n: i32, code
       case 9:
         d = v > 0 ? 1 : v < 0 ? -1 : 0;
         break;
+      case 11:
+        d = b * (v > 0 ? 1 : a * Math.exp(v));
+        break;
+      case 12:
+        d = 1 / (1 + Math.exp(-v));
+        break;
+      case 13: {
+        const sp = v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
+        const t = Math.tanh(sp);
+        d = t + (v * (1 - t * t)) / (1 + Math.exp(-v));
+        break;
+      }
       default:
         d = a;
     }

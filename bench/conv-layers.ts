@@ -4,7 +4,7 @@
 // the median of the timed runs after warm-up. The network line is the sum of these layers only (pooling
 // and the rest are in `npm run bench`), against the issue's 89.6 MFLOP per image.
 import { performance } from 'node:perf_hooks';
-import { nn, tensor } from '../src/index.js';
+import { models, tensor } from '../src/index.js';
 import { getBackend } from '../src/backends/registry.js';
 import '../src/backends/wasm/index.js';
 import { Parameter } from '../src/core/parameter.js';
@@ -150,21 +150,5 @@ for (const build of builds) {
 }
 
 function referenceCnn() {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
+  return models.cifarNet();
 }

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CrossEntropyLoss, DataLoader, Random, datasets, fit, nn, optim, transforms as T } from '../dist/index.js';
+import { CrossEntropyLoss, DataLoader, Random, datasets, models, optim, transforms as T } from '../dist/index.js';
 import { writeJson } from './common.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -207,25 +207,9 @@ if (process.argv.includes('--stall')) {
     new T.Normalize(mean, std),
   ]);
   const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: 2, seed: 1 });
-  const model = new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
+  const model = models.cifarNet();
   const t0 = performance.now();
-  await fit(model, {
+  await it(model, {
     train: loader,
     epochs: 1,
     optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }),

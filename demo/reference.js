@@ -1,6 +1,6 @@
 // The bundle check page (the browser tests compare it with Node): draw a picture, turn it into a [1,3,32,32] tensor, run the reference CNN on the wasm
 // backend and show the top classes. Uses the package entry only (the browser bundle, vireo.browser.js).
-import { backendInfo, manualSeed, nn, tensor } from './vireo.browser.js';
+import { backendInfo, manualSeed, models, tensor } from './vireo.browser.js';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const MEAN = [0.4914, 0.4822, 0.4465];
@@ -8,23 +8,7 @@ const STD = [0.247, 0.2435, 0.2616];
 
 /** The reference CNN (the classic CIFAR-10 network, as `vireo train --model cifar-net` builds it). */
 function referenceCnn() {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
+  return models.cifarNet();
 }
 
 /** A procedural picture (no network): sky, sun, sea and a sailing boat. */

@@ -69,6 +69,57 @@ CASES = [
     {'name': 'matmul vector-shaped', 'op': 'matmul', 'attrs': {}, 'inputs': [[1, 17], [17, 1]]},
 ]
 
+# The activations and selections of ONNX breadth II (tests/cases/onnx-select.ts), their gradients and the
+# value-dependent backward ops (binaryGrad before the sum to a broadcast operand's shape, reduceMaxGrad).
+SELU = {'alpha': 1.6732632423543772, 'beta': 1.0507009873554805}
+
+
+def u(kind, shape, note='', **extra):
+    return {'name': f'unary {kind}{note} [{",".join(map(str, shape))}]', 'op': 'unary',
+            'attrs': {'kind': kind, 'min': 0, 'max': 0, **extra}, 'inputs': [shape]}
+
+
+def ug(kind, shape, note='', **extra):
+    return {'name': f'unaryGrad {kind}{note} [{",".join(map(str, shape))}]', 'op': 'unaryGrad',
+            'attrs': {'kind': kind, 'min': 0, 'max': 0, **extra}, 'inputs': [shape, shape]}
+
+
+def bg(kind, operand, a, b):
+    out = list(torch.broadcast_shapes(tuple(a), tuple(b)))
+    return {'name': f'binaryGrad {kind} d{"ab"[operand]} [{",".join(map(str, a))}] by [{",".join(map(str, b))}]',
+            'op': 'binaryGrad', 'attrs': {'kind': kind, 'operand': operand}, 'inputs': [out, a, b]}
+
+
+CASES += [
+    u('elu', [3, 5, 7], alpha=1),
+    u('elu', [37], ' alpha 0.3', alpha=0.3),
+    u('selu', [3, 11], **SELU),
+    u('softplus', [2, 3, 13]),
+    u('softplus', [45], ' wide', scale=15),
+    u('mish', [3, 17]),
+    u('mish', [45], ' wide', scale=15),
+    ug('elu', [2, 3, 7], alpha=0.5),
+    ug('selu', [3, 7], **SELU),
+    ug('softplus', [2, 9]),
+    ug('mish', [23], scale=4),
+    binary('prelu', [2, 6, 5, 3], [6, 1, 1], ' (per channel)'),
+    binary('prelu', [3, 13], [1], ' (one slope)'),
+    bg('prelu', 0, [2, 4, 3, 3], [4, 1, 1]),
+    bg('prelu', 1, [2, 4, 3, 3], [4, 1, 1]),
+    bg('max', 0, [2, 3, 5], [3, 1]),
+    bg('max', 1, [2, 3, 5], [3, 1]),
+    bg('min', 0, [4, 5], [4, 5]),
+    bg('pow', 0, [3, 5], [5]),
+    bg('pow', 1, [3, 5], [5]),
+    {'name': 'where broadcast', 'op': 'where', 'attrs': {}, 'inputs': [[3, 1], [2, 3, 7], [7]]},
+    {'name': 'gather axis 1 2-D indices', 'op': 'gather', 'attrs': {'axis': 1, 'indices': [5, 1, 0, 2], 'indicesShape': [2, 2]},
+     'inputs': [[2, 6, 5]]},
+    {'name': 'gather axis 0 repeated', 'op': 'gather', 'attrs': {'axis': 0, 'indices': [4, 0, 4], 'indicesShape': [3]},
+     'inputs': [[5, 7, 3]]},
+    {'name': 'reduceMaxGrad axes [1, 3]', 'op': 'reduceMaxGrad', 'attrs': {'kind': 'max', 'axes': [1, 3], 'keepdims': True},
+     'inputs': [[2, 1, 4, 1], [2, 3, 4, 5], [2, 1, 4, 1]]},
+]
+
 
 def onnx_pad(x, pads, value):
     """ONNX pads [b_0 .. b_{r-1}, e_0 .. e_{r-1}] (negative crops) as F.pad's last-dimension-first pairs."""
@@ -79,16 +130,55 @@ def onnx_pad(x, pads, value):
     return F.pad(x, pairs, mode='constant', value=value)
 
 
-def unary(kind, lo, hi, x):
+def unary(kind, lo, hi, x, a=None):
     if kind == 'hardSwish':
         return F.hardswish(x)
+    if kind == 'elu':
+        return F.elu(x, alpha=a['alpha'])
+    if kind == 'selu':
+        return F.selu(x)
+    if kind == 'softplus':
+        return F.softplus(x)
+    if kind == 'mish':
+        return F.mish(x)
     return torch.clamp(x, min=lo, max=hi)
+
+
+def binary_fn(kind, a, b):
+    if kind == 'prelu':
+        return F.prelu(a, b.flatten()) if b.dim() > 1 else F.prelu(a, b)
+    return {'add': torch.add, 'sub': torch.sub, 'mul': torch.mul, 'div': torch.div, 'max': torch.maximum,
+            'min': torch.minimum, 'pow': torch.pow}[kind](a, b)
 
 
 def compute(c, xs):
     op, a = c['op'], c['attrs']
     if op == 'binary':
-        return {'add': torch.add, 'sub': torch.sub, 'mul': torch.mul, 'div': torch.div}[a['kind']](xs[0], xs[1])
+        return binary_fn(a['kind'], xs[0], xs[1])
+    if op == 'binaryGrad':
+        # The derivative at the output's shape: each operand expanded to it first, so nothing is summed.
+        dy, p, q = xs
+        pe = p.expand(dy.shape).clone().requires_grad_(True)
+        qe = q.expand(dy.shape).clone().requires_grad_(True)
+        if a['kind'] == 'prelu':
+            # F.prelu takes one slope per channel; at the output's shape the slope is per element.
+            y = torch.where(pe > 0, pe, pe * qe)
+        else:
+            y = binary_fn(a['kind'], pe, qe)
+        y.backward(dy)
+        return (pe, qe)[a['operand']].grad
+    if op == 'where':
+        return torch.where(xs[0] != 0, xs[1], xs[2])
+    if op == 'gather':
+        idx = torch.tensor(a['indices'])
+        x = xs[0]
+        g = x.index_select(a['axis'], idx)
+        return g.reshape(*x.shape[:a['axis']], *a['indicesShape'], *x.shape[a['axis'] + 1:])
+    if op == 'reduceMaxGrad':
+        dy, x, _ = xs
+        x = x.clone().requires_grad_(True)
+        torch.amax(x, dim=a['axes'], keepdim=True).backward(dy)
+        return x.grad
     if op == 'constant':
         return xs[0].clone()
     if op == 'concat':
@@ -98,11 +188,11 @@ def compute(c, xs):
     if op == 'pad':
         return onnx_pad(xs[0], a['pads'], a['value'])
     if op == 'unary':
-        return unary(a['kind'], a['min'], a['max'], xs[0])
+        return unary(a['kind'], a['min'], a['max'], xs[0], a)
     if op == 'unaryGrad':
         dy, x = xs
         x = x.clone().requires_grad_(True)
-        unary(a['kind'], a['min'], a['max'], x).backward(dy)
+        unary(a['kind'], a['min'], a['max'], x, a).backward(dy)
         return x.grad
     if op == 'matmul':
         return torch.matmul(xs[0], xs[1])
@@ -115,10 +205,17 @@ def main():
     out = OrderedDict()
     for c in CASES:
         shapes = [c['attrs']['shape']] if c['op'] == 'constant' else c['inputs']
-        xs = [torch.randn(*s) * 2 for s in shapes]
+        xs = [torch.randn(*s) * c.get('scale', 2) for s in shapes]
         if c['op'] == 'binary' and c['attrs']['kind'] == 'div':
             xs[1] = xs[1].sign() * (xs[1].abs() + 0.5)  # keep divisors away from 0
-        with torch.no_grad() if c['op'] != 'unaryGrad' else torch.enable_grad():
+        if c['op'] == 'binaryGrad' and c['attrs']['kind'] == 'pow':
+            xs[1] = xs[1].abs() + 0.25  # a positive base
+        if c['op'] == 'where':
+            xs[0] = (xs[0] > 0).float()  # a 0/1 condition
+        if c['op'] == 'reduceMaxGrad':
+            xs[2] = torch.amax(xs[1], dim=c['attrs']['axes'], keepdim=True)  # Y is the forward's maximum
+        grad = c['op'] in ('unaryGrad', 'binaryGrad', 'reduceMaxGrad')
+        with torch.no_grad() if not grad else torch.enable_grad():
             y = compute(c, xs)
         for i, x in enumerate(xs):
             out[f"{c['name']}.in{i}"] = x

@@ -7,6 +7,8 @@ import * as optim from './train/optim/index.js';
 import * as metrics from './train/metrics.js';
 
 export { nn, optim, metrics };
+export * as models from './models.js';
+export type { ArchitectureOptions } from './models.js';
 export * from './train/index.js';
 export { Tensor, tensor, zeros, type GradFn, type TensorOptions } from './core/tensor.js';
 export { Parameter } from './core/parameter.js';
@@ -18,6 +20,7 @@ export {
   StateDictError,
   ArgumentError,
   BackendFault,
+  DeviceLostError,
   LimitError,
 } from './core/errors.js';
 export type { Shape } from './core/shape.js';
@@ -38,7 +41,15 @@ export {
 } from './io/model-file.js';
 export { writeTar, readTar, type TarEntry } from './io/tar.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
-export { importOnnx, OnnxModel, UnsupportedOpError, type ImportOnnxOptions } from './io/onnx/index.js';
+export {
+  importOnnx,
+  OnnxModel,
+  UnsupportedOpError,
+  onnxWithNewHead,
+  type ImportOnnxOptions,
+  type OnnxHeadOptions,
+  type OnnxWithHead,
+} from './io/onnx/index.js';
 export {
   getBackend,
   backendNames,

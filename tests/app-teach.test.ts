@@ -10,88 +10,31 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, nn, readSafetensors, readTar, tensor } from '../src/index.js';
+import { loadModel, nn, readSafetensors, tensor } from '../src/index.js';
 import { moduleToSpec } from '../src/io/model-file.js';
-import { fashionTest, ofClass, rgbPng32 } from './helpers/app-images.js';
-import { type Classified, appPage, appSkipReason, nextClassification, openApp, startApp, stop } from './helpers/app-page.js';
+import { ofClass, rgbPng32 } from './helpers/app-images.js';
+import {
+  CLASSES,
+  TRAIN,
+  type Window,
+  addClasses,
+  classifyHeldOut,
+  data,
+  exportTar,
+  heldOutFolder,
+  trained,
+} from './helpers/app-teach.js';
+import { appPage, appSkipReason, nextClassification, openApp, startApp, stop } from './helpers/app-page.js';
 import { launchChromium } from './helpers/chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-/** Pictures per class Teach learns from, pictures per class held out, and the accuracy they must reach. */
-const TRAIN = 20;
-const HELD_OUT = 20;
 const ACCURACY = 0.9;
 const EPOCHS = 20;
-/** Class names in alphabetical order, so an image folder of them (vireo eval) has the app's label order. */
-const CLASSES = [
-  { name: 'bag', label: 8 },
-  { name: 'sneaker', label: 7 },
-  { name: 'trouser', label: 1 },
-];
-
-const data = fashionTest();
 const tmp = mkdtempSync(join(tmpdir(), 'vireo-app-teach-'));
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-
-type Window = { vireoApp: { teach: { state: string; samples?: number[]; history?: { loss: number }[] } } };
-
-async function addClasses(page: Page) {
-  await page.click('#teach-add-class');
-  for (const [k, c] of CLASSES.entries()) {
-    await page.locator('.class-name').nth(k).fill(c.name);
-    const files = await Promise.all(
-      ofClass(data.labels, c.label, TRAIN).map(async (i) => ({
-        name: `${c.name}-${i}.png`,
-        mimeType: 'image/png',
-        buffer: await rgbPng32(data.at(i)),
-      })),
-    );
-    await page.setInputFiles(`#teach-files-${k}`, files);
-  }
-  await page.waitForFunction(
-    (n) => (window as unknown as Window).vireoApp.teach.samples?.join() === n,
-    [TRAIN, TRAIN, TRAIN].join(),
-  );
-}
-
-async function trained(page: Page) {
-  await page.waitForFunction(() => ['done', 'error'].includes((window as unknown as Window).vireoApp.teach.state), null, {
-    timeout: 180_000,
-  });
-  expect(await page.evaluate(() => (window as unknown as Window).vireoApp.teach.state)).toBe('done');
-}
-
-/** The held-out pictures through the Classify view with the taught model: one result per picture. */
-async function classifyHeldOut(page: Page) {
-  await page.click('.tab[data-view="classify"]');
-  await page.selectOption('#classify-model', 'taught');
-  const results: (Classified & { truth: string })[] = [];
-  for (const c of CLASSES)
-    for (const i of ofClass(data.labels, c.label, HELD_OUT, TRAIN)) {
-      const buffer = await rgbPng32(data.at(i));
-      const r = await nextClassification(page, () =>
-        page.setInputFiles('#classify-file', { name: `${i}.png`, mimeType: 'image/png', buffer }),
-      );
-      expect(r.model).toBe('taught');
-      results.push({ ...r, truth: c.name });
-    }
-  return results;
-}
-
-async function exportTar(page: Page, dir: string) {
-  await page.click('.tab[data-view="teach"]');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#teach-export')]);
-  expect(download.suggestedFilename()).toBe('vireo-taught-model.tar');
-  const tar = readFileSync((await download.path()) as string);
-  // The system's tar unpacks it: what a user does with the download.
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, '..', 'model.tar'), tar);
-  execFileSync('tar', ['-xf', join(dir, '..', 'model.tar'), '-C', dir]);
-  expect(readTar(new Uint8Array(tar)).map((e) => e.name)).toEqual(['model.json', 'weights.safetensors']);
-}
 
 describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
   let server: Server;
@@ -148,11 +91,7 @@ describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
     const dir = join(tmp, 'export', 'model');
     await exportTar(page, dir);
     const folder = join(tmp, 'held-out');
-    for (const c of CLASSES) {
-      mkdirSync(join(folder, c.name), { recursive: true });
-      for (const i of ofClass(data.labels, c.label, HELD_OUT, TRAIN))
-        writeFileSync(join(folder, c.name, `${i}.png`), await rgbPng32(data.at(i)));
-    }
+    await heldOutFolder(folder);
     const evaluated = JSON.parse(
       execFileSync(process.execPath, ['bin/vireo.js', 'eval', '--model', dir, '--data', folder, '--split', 'train', '--json'], {
         cwd: root,
@@ -298,7 +237,9 @@ else:
     execFileSync(PYTHON, [join(tmp, 'torch_backbone.py'), 'make', join(dir, 'weights.safetensors')]);
     const original = readSafetensors(new Uint8Array(readFileSync(join(dir, 'weights.safetensors'))));
 
-    const page = await appPage(context, errors);
+    // A fresh profile: the first test's classes and pictures are kept in its own (and would come back here).
+    const fresh = await browser.newContext({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true });
+    const page = await appPage(fresh, errors);
     await openApp(page, url, '?view=teach');
     await page.setInputFiles('#teach-backbone-file', [join(dir, 'model.json'), join(dir, 'weights.safetensors')]);
     await expect.poll(() => page.locator('#teach-backbone-note').textContent()).toMatch(/torch-backbone.*stays frozen/);
@@ -330,6 +271,6 @@ else:
     results.forEach((r, k) => {
       for (let j = 0; j < 3; j++) expect(Math.abs(torchOut[k][j] - r.logits[j])).toBeLessThan(1e-4 * (1 + Math.abs(r.logits[j])));
     });
-    await page.close();
+    await fresh.close();
   });
 });

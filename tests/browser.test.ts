@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WasmBuild, manualSeed, nn, tensor } from '../src/index.js';
+import { type WasmBuild, manualSeed, tensor } from '../src/index.js';
 import { CHROMIUM, launchChromium, serveStatic } from './helpers/chromium.js';
+import { referenceCnn } from './helpers/models.js';
 
 const demoDir = fileURLToPath(new URL('../demo/', import.meta.url));
 const bundle = join(demoDir, 'vireo.browser.js');
@@ -19,26 +20,6 @@ const skipReason = !existsSync(CHROMIUM)
     ? 'demo/vireo.browser.js is missing (run npm run build)'
     : null;
 if (skipReason) console.warn(`browser tests skipped: ${skipReason}`);
-
-function referenceCnn(): nn.Sequential {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
-}
 
 interface DemoResult {
   state: 'done' | 'error';

@@ -5,6 +5,7 @@ import { createReferenceBackend } from '../src/backends/reference/index.js';
 import type { Module } from '../src/nn/module.js';
 import { type BackendUnderTest, backendsUnderTest, loadBackend } from './helpers/backends.js';
 import { maxViolation, randomArray } from './helpers/random.js';
+import { referenceCnn } from './helpers/models.js';
 
 /**
  * Engine-level behaviour: whole models on every wasm build against the reference backend, static
@@ -12,27 +13,6 @@ import { maxViolation, randomArray } from './helpers/random.js';
  * and which build runs.
  */
 const wasmUnderTest = backendsUnderTest.filter((b) => b.name === 'wasm');
-
-/** The reference CNN of issue 2, children named exactly as written there. */
-function referenceCnn(): nn.Sequential {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
-}
 
 /** A small model of the ops that need no conv/linear kernel, with batch norm statistics that are not trivial. */
 function poolingModel(): nn.Sequential {

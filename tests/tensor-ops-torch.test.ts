@@ -10,7 +10,9 @@ import { type OpCase, runCase } from './helpers/single-op.js';
  * scripts/make_op_fixtures.py), on every backend, the reference included. Until the wasm backend had
  * kernels of its own for constant, concat, transpose, pad, matmul, unaryGrad and the general broadcasts,
  * it ran the reference's code for them and ops.test.ts compared that code with itself; this file is an
- * oracle independent of both (ops.test.ts now checks that no wasm kernel borrows reference code).
+ * oracle independent of both (ops.test.ts now checks that no wasm kernel borrows reference code). It also
+ * holds the activations and selections of a later round (elu, selu, softplus, mish and their gradients,
+ * prelu, where, gather, the binaryGrad and reduceMaxGrad backward ops) as torch computes them.
  */
 const fixture = readFixture('tensor_ops.safetensors');
 const cases = (JSON.parse(fixture.metadata.cases) as OpCase[]).map((c) => {
@@ -33,6 +35,11 @@ describe('tensor ops match PyTorch', () => {
   it('the fixture covers every op the wasm backend once borrowed from the reference', () => {
     for (const op of ['constant', 'concat', 'transpose', 'pad', 'matmul', 'unaryGrad', 'binary', 'unary'])
       expect(torchOracleOps.has(op as never), op).toBe(true);
+  });
+  it('the fixture covers the activations and selection ops of ONNX breadth II', () => {
+    const kinds = new Set(cases.map((c) => (c.attrs as { kind?: string }).kind));
+    for (const k of ['elu', 'selu', 'softplus', 'mish', 'prelu']) expect(kinds.has(k), k).toBe(true);
+    for (const op of ['where', 'gather', 'binaryGrad', 'reduceMaxGrad']) expect(torchOracleOps.has(op as never), op).toBe(true);
   });
   for (const b of backendsUnderTest) {
     describe(`on ${b.label}`, () => {

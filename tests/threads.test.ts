@@ -2,10 +2,14 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { defaultWorkerCount } from '../src/data/pool.js';
 import { describe, expect, it } from 'vitest';
-import { getBackend, nn, optim, tensor } from '../src/index.js';
+import { getBackend, manualSeed, nn, optim, tensor } from '../src/index.js';
+import type { Backend } from '../src/backends/backend.js';
+import { flags } from '../src/core/flags.js';
 import { chooseThreads, DEFAULT_MAX_THREADS } from '../src/backends/wasm/thread-count.js';
 import { splitRange } from '../src/backends/wasm/kernels/parallel.js';
-import { Random } from './helpers/single-op.js';
+import { type OpCase, Random, caseInputs, caseParams, runCase } from './helpers/single-op.js';
+import { opCases } from './cases/ops.js';
+import { backwardCases } from './cases/grad.js';
 import { expectSameBits } from './helpers/random.js';
 
 /**
@@ -84,6 +88,115 @@ describe('threaded wasm: the same bits for every thread count', () => {
       }
     });
   }
+});
+
+/**
+ * The small-step splits (element-wise ops and their gradients, pooling forward and backward by planes, bias
+ * gradients by channels, weight packing by panels, one image's im2col by input channels, optimizer updates
+ * and gradient accumulation by element ranges) apply only above flags.threadSplitMinFloats per thread; with
+ * it at 1 every op case (odd sizes: ranges that end in SIMD tails) and a small training run split on 2 and 3
+ * threads and must give the one-thread bits.
+ */
+async function withEverySplit<T>(fn: () => Promise<T>, ownPanelsMinK = flags.convGradWeightOwnPanelsMinK): Promise<T> {
+  const saved = { ...flags };
+  flags.threadSplitMinFloats = 1;
+  flags.convGradWeightOwnPanelsMinK = ownPanelsMinK;
+  try {
+    return await fn();
+  } finally {
+    Object.assign(flags, saved);
+  }
+}
+
+/** Pooling, standalone activations, dropout, an odd-sized image, two accumulated backward passes per step. */
+function smallStepNet(): nn.Sequential {
+  return new nn.Sequential({
+    conv1: new nn.Conv2d(3, 5, 3, { padding: 1 }),
+    pool1: new nn.MaxPool2d(2),
+    act1: new nn.Sigmoid(),
+    conv2: new nn.Conv2d(5, 7, 3, { padding: 1 }),
+    pool2: new nn.AvgPool2d(2, { stride: 1 }),
+    act2: new nn.Tanh(),
+    pool3: new nn.AdaptiveAvgPool2d(3),
+    flat: new nn.Flatten(),
+    fc1: new nn.Linear(63, 37),
+    relu: new nn.ReLU(),
+    drop: new nn.Dropout(0.25),
+    fc2: new nn.Linear(37, 10),
+  });
+}
+
+async function trainSmallSteps(threads: number): Promise<Float32Array[]> {
+  manualSeed(21);
+  const model = smallStepNet();
+  await model.to('wasm', { build: 'relaxed', threads });
+  const out: Float32Array[] = [];
+  model.eval();
+  for (const batch of [1, 2]) out.push(await (await model.forward(tensor(input13(batch, batch), [batch, 3, 13, 13]))).data());
+  model.train();
+  const x = tensor(input13(7, 7), [7, 3, 13, 13]);
+  const y = tensor([0, 1, 2, 3, 4, 5, 6]);
+  const loss = new nn.CrossEntropyLoss();
+  const sgd = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 });
+  const adam = new optim.Adam(model.parameters(), { lr: 1e-3, amsgrad: true });
+  for (let step = 0; step < 3; step++) {
+    const opt = step < 2 ? sgd : adam;
+    opt.zeroGrad();
+    // Two backward passes: the second adds into the gradients (the accumulate update).
+    for (let k = 0; k < 2; k++) {
+      const l = loss.forward(await model.forward(x), y);
+      await l.backward();
+      out.push(await l.data());
+    }
+    opt.step();
+  }
+  for (const t of Object.values(model.stateDict())) out.push(t.dataSync().slice());
+  sgd.dispose();
+  adam.dispose();
+  model.releasePlans();
+  return out;
+}
+
+function input13(batch: number, seed: number): Float32Array {
+  const r = new Random(seed);
+  return Float32Array.from({ length: batch * 3 * 13 * 13 }, () => r.uniform(-1, 1));
+}
+
+describe('threaded wasm: the small-step splits give the one-thread bits', () => {
+  const cases: OpCase[] = [...opCases, ...backwardCases()];
+  const data = new Map(cases.map((c) => [c.name, { params: caseParams(c), inputs: caseInputs(c) }]));
+
+  it('every forward and backward op case, split across 2 and 3 threads (relaxed build)', async () => {
+    const one = await getBackend('wasm', { build: 'relaxed', threads: 1 });
+    const many: Backend[] = [
+      await getBackend('wasm', { build: 'relaxed', threads: 2 }),
+      await getBackend('wasm', { build: 'relaxed', threads: 3 }),
+    ];
+    // The weight gradient's two threaded schemes: shared chunks (small K, the default here) and own panels (any K).
+    for (const ownPanelsMinK of [flags.convGradWeightOwnPanelsMinK, 1]) {
+      await withEverySplit(async () => {
+        for (const c of cases) {
+          if (c.skip?.includes('wasm:relaxed')) continue;
+          const d = data.get(c.name);
+          if (!d) throw new Error(`no data for ${c.name}`);
+          const expected = runCase(c, one, d.params, d.inputs);
+          for (const b of many) {
+            const label = `${c.name} on ${b.info().threads} threads (own panels from K = ${ownPanelsMinK})`;
+            expectSameBits(runCase(c, b, d.params, d.inputs), expected, label);
+          }
+        }
+      }, ownPanelsMinK);
+    }
+  });
+
+  it('a training run with pooling, standalone activations, dropout, accumulated gradients, SGD and Adam', async () => {
+    const one = await withEverySplit(() => trainSmallSteps(1));
+    for (const threads of [2, 3]) {
+      const many = await withEverySplit(() => trainSmallSteps(threads), 1);
+      expect(many.length).toBe(one.length);
+      many.forEach((v, i) => expectSameBits(v, one[i], `small steps, ${threads} threads, result ${i}`));
+    }
+  });
 });
 
 describe('thread count and its reason', () => {

@@ -2,7 +2,7 @@
 // backend this browser has (the wasm builds relaxed / simd / scalar, the plain TypeScript reference backend,
 // and 'auto', the scheduler's placement with its copies), per-layer times of the fastest as a chart, images
 // per second, and the results as JSON. This is what a developer runs on the target device before shipping.
-import { backendInfo, manualSeed, nn } from '../vireo.browser.js';
+import { backendInfo, manualSeed, models } from '../vireo.browser.js';
 import { barChart } from './chart.js';
 import { loadShipped } from './models.js';
 import { hooks } from './state.js';
@@ -20,23 +20,7 @@ const TARGETS = [
 /** The reference CNN (the classic CIFAR-10 network, 88.6 MFLOP per image) with seeded random weights. */
 function referenceCnn() {
   manualSeed(0);
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
+  return models.cifarNet();
 }
 
 const median = (xs) => {

@@ -2,7 +2,7 @@
 // files, drops or paste, and the top classes with bars, the time per inference and the backend that ran it.
 import { inputPanel } from './input-panel.js';
 import { lightBorder, squarePixels, toInput } from './image.js';
-import { classify, importModel } from './models.js';
+import { classify, importModel, placeModel } from './models.js';
 import { hooks, models } from './state.js';
 import { fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
 
@@ -10,6 +10,13 @@ const EXAMPLES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal
 
 export function classifyView(root) {
   const select = h('select', { id: 'classify-model', 'aria-label': 'Model' });
+  // Where the model runs: wasm everywhere; WebGPU where the browser gives an adapter (else wasm, and a notice).
+  const backendSelect = h(
+    'select',
+    { id: 'classify-backend', 'aria-label': 'Backend' },
+    h('option', { value: 'wasm' }, 'wasm (CPU)'),
+    h('option', { value: 'webgpu' }, 'WebGPU (GPU)'),
+  );
   const about = h('p', { class: 'meta', id: 'classify-about' });
   const list = h('ol', { class: 'results', id: 'classify-results', 'aria-label': 'Top classes' });
   const timing = h('p', { class: 'meta', id: 'classify-timing' });
@@ -29,6 +36,11 @@ export function classifyView(root) {
       const rgba = squarePixels(source, width, height, ww, hh);
       const invert = entry.invert === 'auto' ? lightBorder(rgba, ww, hh) : false;
       const input = toInput(rgba, entry.meta.inputShape, entry.meta.normalization, invert);
+      const fallback = await placeModel(entry, backendSelect.value);
+      if (fallback) {
+        backendSelect.value = 'wasm';
+        notify(fallback, { kind: 'error', id: 'backend' });
+      }
       const result = await classify(entry, input);
       const ranked = rank(result.probs, entry.meta.classes);
       renderTopK(list, ranked, Math.min(5, ranked.length));
@@ -117,7 +129,15 @@ export function classifyView(root) {
   select.addEventListener('change', describe);
 
   root.append(
-    h('div', { class: 'row' }, h('label', { for: 'classify-model' }, 'Model'), select, importer),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', { for: 'classify-model' }, 'Model'),
+      select,
+      importer,
+      h('label', { for: 'classify-backend' }, 'Run on'),
+      backendSelect,
+    ),
     about,
     h(
       'div',

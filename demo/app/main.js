@@ -3,7 +3,7 @@
 import { classifyView } from './classify.js';
 import { loadShipped } from './models.js';
 import { hooks, models } from './state.js';
-import { notify, plainError } from './ui.js';
+import { clearNotice, h, notify, plainError } from './ui.js';
 
 const views = { classify: null, teach: null, bench: null };
 const loaders = {
@@ -35,11 +35,23 @@ async function show(name) {
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => show(tab.dataset.view));
 document.addEventListener('paste', (e) => views[active]?.paste?.(e));
 
+// Full screen: the button says whether the page is full screen (aria-pressed); a refusal (a browser or a
+// kiosk policy that does not allow it) is a plain message, never an unhandled error.
 const fullscreen = document.getElementById('fullscreen');
 if (!document.fullscreenEnabled) fullscreen.hidden = true;
-fullscreen.addEventListener('click', () =>
-  document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen().catch(() => {}),
-);
+const showFullscreen = () => fullscreen.setAttribute('aria-pressed', String(Boolean(document.fullscreenElement)));
+showFullscreen();
+document.addEventListener('fullscreenchange', showFullscreen);
+fullscreen.addEventListener('click', async () => {
+  try {
+    if (document.fullscreenElement) await document.exitFullscreen();
+    else await document.documentElement.requestFullscreen();
+    clearNotice('fullscreen');
+  } catch (err) {
+    notify(`Full screen is not available here: ${plainError(err)}`, { id: 'fullscreen' });
+  }
+  showFullscreen();
+});
 
 // Kiosk: after two minutes (or ?idle=SECONDS) without touch, mouse or keys, stop the camera and go back to Classify.
 const IDLE_MS = 1000 * (Number(new URLSearchParams(location.search).get('idle')) || 120);
@@ -67,15 +79,40 @@ async function describeEnvironment() {
   document.getElementById('env').textContent = `This browser: ${parts.join(' · ')}. vireo runs on WebAssembly here.`;
 }
 
+/**
+ * A new build took over (its service worker replaces the old one at once, see sw.js): this page still runs
+ * the old files, so offer a reload. What the user made is kept over it (the taught model and the pictures
+ * live in IndexedDB).
+ */
+function offerUpdate() {
+  if (hooks.updateReady) return;
+  hooks.updateReady = true;
+  const note = notify('A new version of the app is installed. Your model and pictures stay on this device.', {
+    id: 'update',
+  });
+  note
+    .querySelector('p')
+    .append(' ', h('button', { type: 'button', id: 'update-reload', onclick: () => location.reload() }, 'Reload now'));
+}
+
+// The worker that served this page, read first thing; a different one taking control later is a new version
+// (a first visit has none, and its worker taking control is no update).
+const servedBy = navigator.serviceWorker?.controller ?? null;
+const changed = () => servedBy && navigator.serviceWorker.controller !== servedBy && offerUpdate();
+navigator.serviceWorker?.addEventListener('controllerchange', changed);
+
 async function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) {
     notify('This browser has no service workers: the app will not work offline.', { id: 'offline' });
     return;
   }
   try {
-    await navigator.serviceWorker.register('./sw.js');
+    const registration = await navigator.serviceWorker.register('./sw.js');
     await navigator.serviceWorker.ready;
     hooks.offlineReady = true;
+    changed(); // it may have taken over before the listener was added
+    // A kiosk may never navigate: look for a new version every hour as well.
+    setInterval(() => registration.update().catch(() => {}), 3600_000);
   } catch (err) {
     notify(`Offline use is not available: ${plainError(err)}`, { id: 'offline' });
   }

@@ -1,6 +1,6 @@
 // Models the app runs: the shipped Fashion-MNIST model, and models a user imports (a vireo model directory
 // as a .tar or as its two files, or an ONNX file). Every failure is an Error with a message a user can read.
-import { decodeModel, importOnnx, readTar, tensor } from '../vireo.browser.js';
+import { decodeModel, importOnnx, readSafetensors, readTar, tensor } from '../vireo.browser.js';
 import { softmax } from './ui.js';
 
 export const SHIPPED = './models/fashion-mnist/';
@@ -24,7 +24,7 @@ const baseName = (name) => name.split('/').pop();
 
 /**
  * The model directory's two files from what the user picked: a .tar (as the app exports), or model.json
- * and weights.safetensors picked together. Returns { json, weights } or throws a plain message.
+ * and weights.safetensors picked together. Returns { json, weights, onnx? } or throws a plain message.
  */
 export async function modelFilesFrom(files) {
   if (files.length === 1 && /\.tar$/i.test(files[0].name)) {
@@ -37,7 +37,9 @@ export async function modelFilesFrom(files) {
     const json = entries.find((e) => baseName(e.name) === 'model.json');
     const weights = entries.find((e) => baseName(e.name) === 'weights.safetensors');
     if (!json || !weights) throw new Error(`${files[0].name} has no model.json and weights.safetensors inside.`);
-    return { json: new TextDecoder().decode(json.data), weights: weights.data };
+    // A model taught on an ONNX backbone also holds its graph.
+    const onnx = entries.find((e) => baseName(e.name) === 'model.onnx');
+    return { json: new TextDecoder().decode(json.data), weights: weights.data, onnx: onnx?.data };
   }
   const json = files.find((f) => f.name === 'model.json');
   const weights = files.find((f) => /\.safetensors$/i.test(f.name));
@@ -46,14 +48,29 @@ export async function modelFilesFrom(files) {
   return { json: await json.text(), weights: await readBytes(weights) };
 }
 
+/**
+ * An import directory's files (format 'vireo-onnx', as `vireo import` and Teach on an ONNX backbone write):
+ * the ONNX graph at the model's input size with the directory's weights. Returns { model, meta } (eval mode).
+ */
+export async function decodeImportDirectory(json, weights, onnx) {
+  const meta = JSON.parse(json);
+  if (meta.format !== 'vireo-onnx' || !Array.isArray(meta.inputShape) || !Array.isArray(meta.classes) || !meta.inputs?.[0])
+    throw new Error('model.json does not describe an image classifier on an ONNX model (format vireo-onnx).');
+  const model = await importOnnx(onnx, { inputShapes: { [meta.inputs[0].name]: [1, ...meta.inputShape] } });
+  model.loadStateDict(readSafetensors(weights, 'weights.safetensors'));
+  model.eval();
+  return { model, meta };
+}
+
 /** A classifier from the picked files, on the wasm backend: { model, meta, label, json?, weights? }. */
 export async function importModel(files) {
-  const onnx = files.find((f) => /\.onnx$/i.test(f.name));
-  if (onnx) return importOnnxClassifier(onnx);
-  const { json, weights } = await modelFilesFrom(files);
+  const onnxFile = files.find((f) => /\.onnx$/i.test(f.name));
+  if (onnxFile) return importOnnxClassifier(onnxFile);
+  const { json, weights, onnx } = await modelFilesFrom(files);
   let decoded;
   try {
-    decoded = decodeModel(json, weights, files.length === 1 ? files[0].name : 'model');
+    const source = files.length === 1 ? files[0].name : 'model';
+    decoded = onnx ? await decodeImportDirectory(json, weights, onnx) : decodeModel(json, weights, source);
   } catch (err) {
     throw new Error(`That is not a vireo model: ${err.message}`);
   }
@@ -78,6 +95,23 @@ async function importOnnxClassifier(file) {
   const n = out.shape[1];
   const meta = { inputShape, classes: Array.from({ length: n }, (_, i) => `class ${i}`), normalization: null };
   return { model, meta, label: file.name, invert: false };
+}
+
+/**
+ * Places a model on the backend the user picked ('wasm' or 'webgpu'). A browser that cannot give WebGPU
+ * (no navigator.gpu, no adapter) leaves the model on wasm: the returned message says so (null when placed).
+ */
+export async function placeModel(entry, backend) {
+  if ((entry.backend ?? 'wasm') === backend) return null;
+  try {
+    await entry.model.to(backend);
+    entry.backend = backend;
+    return null;
+  } catch (err) {
+    await entry.model.to('wasm');
+    entry.backend = 'wasm';
+    return `WebGPU is not available in this browser, so pictures are classified on wasm (${err.message})`;
+  }
 }
 
 /** Runs one input: probabilities, milliseconds, and the backend (and wasm build) that ran it. */

@@ -1,4 +1,5 @@
-// The taught model on the device: IndexedDB (one record), so a kiosk reload or an offline start keeps it.
+// What the app keeps on the device: IndexedDB records (the taught model, Teach's pictures), so a kiosk reload
+// or an offline start keeps them.
 const DB = 'vireo-app';
 const STORE = 'models';
 

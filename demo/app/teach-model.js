@@ -1,6 +1,40 @@
 // The networks Teach trains: a small CNN from scratch, or a head on a user's pretrained backbone (its layers
-// frozen: requiresGrad = false, batch norm in eval mode). Shared by the training worker and its tests.
-import { nn, tensor } from '../vireo.browser.js';
+// frozen: requiresGrad = false, batch norm in eval mode), a vireo model directory or an ONNX file. Shared by
+// the training worker and the page.
+import { importOnnx, nn, onnxWithNewHead, tensor } from '../vireo.browser.js';
+
+/** What an ONNX backbone expects: ImageNet's normalization, as torchvision's pretrained networks do. */
+export const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * Checks that an .onnx file can be Teach's backbone: it imports, and takes one square colour image of a fixed
+ * size ([N, 3, S, S]). Returns { inputShape: [3, S, S] }; throws an Error with a plain message otherwise.
+ */
+export async function checkOnnxBackbone(bytes, fileName) {
+  let model;
+  try {
+    model = await importOnnx(bytes);
+  } catch (err) {
+    throw new Error(`${fileName} is not an ONNX model vireo can read (${err.message}).`);
+  }
+  const dims = model.proto.inputs[0]?.dims ?? [];
+  const [, c, hh, ww] = dims;
+  if (dims.length !== 4 || c !== 3 || typeof hh !== 'number' || hh !== ww || hh < 8)
+    throw new Error(`${fileName} takes [${dims.join(', ')}]; Teach needs a fixed square colour input, [N, 3, S, S].`);
+  model.releasePlans();
+  return { inputShape: [3, hh, ww] };
+}
+
+/**
+ * The ONNX backbone with a new head for these classes (library: onnxWithNewHead), imported, with every
+ * parameter but the head's frozen. Returns { model, onnx } (onnx: the new model's bytes, exported with it).
+ */
+export async function headOnOnnx(bytes, classes) {
+  const withHead = await onnxWithNewHead(bytes, { classes });
+  const model = await importOnnx(withHead.bytes);
+  for (const [name, p] of model.namedParameters()) p.requiresGrad = name === withHead.weight || name === withHead.bias;
+  return { model, onnx: withHead.bytes, output: withHead.output };
+}
 
 /**
  * Three conv blocks (16/32/64 channels, batch norm, ReLU, 2×2 max-pool), a global average pool and one linear

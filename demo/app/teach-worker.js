@@ -10,8 +10,9 @@ import {
   manualSeed,
   optim,
   transforms as T,
+  writeSafetensors,
 } from '../vireo.browser.js';
-import { headOnBackbone, teachCnn, trainMode } from './teach-model.js';
+import { IMAGENET, headOnBackbone, headOnOnnx, teachCnn, trainMode } from './teach-model.js';
 
 const STORE = 64; // samples arrive as 64×64 RGB
 const MIN_EPOCH = 96;
@@ -57,7 +58,13 @@ function makeJob({ images, labels, classes, size, epochs, seed = 1, backbone }) 
       let meta;
       let normalization = NORM;
       let inputSize = size;
-      if (backbone) {
+      let onnx = null;
+      if (backbone?.onnx) {
+        ({ model, onnx } = await headOnOnnx(backbone.onnx, classes.length));
+        inputSize = backbone.inputShape[1];
+        normalization = IMAGENET;
+        meta = { backbone: backbone.name };
+      } else if (backbone) {
         const pre = decodeModel(backbone.json, backbone.weights, 'backbone');
         const [c, hh, ww] = pre.meta.inputShape;
         if (c !== 3 || hh !== ww)
@@ -136,22 +143,52 @@ function makeJob({ images, labels, classes, size, epochs, seed = 1, backbone }) 
         post({ type: 'epoch', epoch, epochs, loss: lossSum / seen, accuracy: correct / seen });
       }
       model.eval();
+      const training = {
+        by: 'vireo app, Teach',
+        samples: n,
+        epochs,
+        augmentation: 'RandomResizedCrop(0.6-1), flip, rotation 12°, brightness/contrast 0.3',
+        ...meta,
+      };
+      const seconds = () => (performance.now() - t0 - pausedMs) / 1000;
+      if (onnx) {
+        const files = onnxModelFiles(model, onnx, { inputSize, classes, normalization, training });
+        post({ type: 'done', ...files, seconds: seconds() }, [files.weights.buffer, files.onnx.buffer]);
+        return;
+      }
       const files = encodeModel(model, {
         name: backbone ? 'teach-head' : 'teach-cnn',
         inputShape: [3, inputSize, inputSize],
         classes,
         normalization,
-        training: {
-          by: 'vireo app, Teach',
-          samples: n,
-          epochs,
-          augmentation: 'RandomResizedCrop(0.6-1), flip, rotation 12°, brightness/contrast 0.3',
-          ...meta,
-        },
+        training,
       });
-      post({ type: 'done', json: files.json, weights: files.weights, seconds: (performance.now() - t0 - pausedMs) / 1000 }, [
-        files.weights.buffer,
-      ]);
+      post({ type: 'done', json: files.json, weights: files.weights, seconds: seconds() }, [files.weights.buffer]);
     },
   };
+}
+
+/**
+ * An import directory (what `vireo import` writes, format 'vireo-onnx') for a model trained from an ONNX
+ * backbone: model.json, the state dict under the ONNX initializer names, and the ONNX file with the new head.
+ */
+function onnxModelFiles(model, onnx, { inputSize, classes, normalization, training }) {
+  const input = model.proto.inputs[0];
+  const meta = {
+    format: 'vireo-onnx',
+    version: 1,
+    source: 'model.onnx',
+    opset: model.proto.opset,
+    producer: 'vireo app, Teach',
+    inputs: [{ name: input.name, shape: input.dims }],
+    outputs: model.proto.outputs.map((o) => ({ name: o.name, shape: o.dims })),
+    weights: 'weights.safetensors',
+    onnx: 'model.onnx',
+    inputShape: [3, inputSize, inputSize],
+    classes,
+    normalization,
+    training,
+  };
+  const weights = writeSafetensors(model.stateDict(), { format: 'pt', producer: 'vireo app' });
+  return { json: `${JSON.stringify(meta, null, 2)}\n`, weights, onnx: onnx.slice() };
 }

@@ -1,20 +1,24 @@
 // The Teach view: 2–10 named classes, pictures from the camera (press and hold records a burst) or from files,
 // training in a Web Worker (progress, live loss and accuracy chart, time left, stop and resume), then live
-// classification; the taught model is kept on the device and exports as a vireo model directory (.tar).
+// classification; the taught model is kept on the device and exports as a vireo model directory (.tar). A
+// pretrained backbone (a model directory or an .onnx file) stays frozen under a new head.
 import { parseModelMeta, writeTar } from '../vireo.browser.js';
 import { lineChart } from './chart.js';
 import { fileToBitmap, rgbCanvas, rgbOf, squarePixels, toInput } from './image.js';
 import { inputPanel } from './input-panel.js';
 import { classify, modelFilesFrom } from './models.js';
+import { checkOnnxBackbone } from './teach-model.js';
 import { hooks, models } from './state.js';
-import { forgetTaught, keepTaught } from './teach-store.js';
-import { download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
+import { forgetTaught, keepSamples, keepTaught, restoreSamples } from './teach-store.js';
+import { clearNotice, download, fileButton, h, notify, plainError, rank, renderTopK } from './ui.js';
 
 const STORE = 64; // every sample is kept as 64×64 RGB; training crops and scales it to the input size
 const MAX_CLASSES = 10;
 const BURST_MS = 100;
+/** Pictures are kept on the device this long after the last change (a burst adds ten a second). */
+const KEEP_AFTER_MS = 400;
 
-export function teachView(root) {
+export async function teachView(root) {
   const classes = [];
   const t = hooks.teach;
   t.state = 'idle';
@@ -30,7 +34,13 @@ export function teachView(root) {
     if (classes.length >= MAX_CLASSES) return;
     const i = classes.length;
     const entry = { samples: [] };
-    const nameInput = h('input', { type: 'text', class: 'class-name', value: name, 'aria-label': `Name of class ${i + 1}` });
+    const nameInput = h('input', {
+      type: 'text',
+      class: 'class-name',
+      value: name,
+      'aria-label': `Name of class ${i + 1}`,
+      oninput: () => changed(),
+    });
     const count = h('span', { class: 'count meta', 'aria-live': 'polite' }, '0 pictures');
     const thumbs = h('div', { class: 'samples', 'aria-hidden': 'true' });
     const hold = h(
@@ -42,6 +52,7 @@ export function teachView(root) {
       count.textContent = `${entry.samples.length} picture${entry.samples.length === 1 ? '' : 's'}`;
       thumbs.replaceChildren(...entry.samples.slice(-24).map((s) => rgbCanvas(s, STORE, STORE)));
       t.samples = classes.map((c) => c.samples.length);
+      changed();
     };
     entry.add = (rgb) => {
       entry.samples.push(rgb);
@@ -85,6 +96,8 @@ export function teachView(root) {
           classes.splice(classes.indexOf(entry), 1);
           entry.card.remove();
           addBtn.disabled = false;
+          t.samples = classes.map((c) => c.samples.length);
+          changed();
         },
       },
       'Delete',
@@ -100,6 +113,61 @@ export function teachView(root) {
     classes.push(entry);
     list.append(entry.card);
     addBtn.disabled = classes.length >= MAX_CLASSES;
+    return entry;
+  }
+
+  // ---- the classes and pictures kept on the device (over a reload), saved a moment after each change
+  let restoring = false;
+  let keepTimer = 0;
+  t.samplesChanged = 0;
+  t.samplesKept = 0;
+  function changed() {
+    if (restoring) return;
+    t.samplesChanged++;
+    clearTimeout(keepTimer);
+    keepTimer = setTimeout(keepNow, KEEP_AFTER_MS);
+  }
+  async function keepNow() {
+    const n = t.samplesChanged;
+    const kept = classes.map((c) => {
+      const all = new Uint8Array(c.samples.length * STORE * STORE * 3);
+      c.samples.forEach((s, k) => all.set(s, k * s.length));
+      return { name: c.name(), samples: all };
+    });
+    try {
+      await keepSamples(kept);
+      t.samplesKept = n;
+      clearNotice('teach-samples');
+    } catch (err) {
+      notify(`Your pictures are here until the page closes but could not be kept on this device: ${plainError(err)}`, {
+        kind: 'error',
+        id: 'teach-samples',
+      });
+    }
+  }
+  async function restoreClasses() {
+    let saved = null;
+    try {
+      saved = await restoreSamples();
+    } catch (err) {
+      notify(`Your pictures could not be read back: ${plainError(err)}`, { kind: 'error', id: 'teach-samples' });
+    }
+    restoring = true;
+    try {
+      if (saved && saved.length >= 2)
+        for (const c of saved.slice(0, MAX_CLASSES)) {
+          const entry = addClass(c.name);
+          const size = STORE * STORE * 3;
+          for (let k = 0; k + size <= c.samples.length; k += size) entry.samples.push(c.samples.slice(k, k + size));
+          entry.update();
+        }
+      else {
+        addClass();
+        addClass();
+      }
+    } finally {
+      restoring = false;
+    }
   }
 
   // Press and hold (touch, mouse, or Space/Enter held down): one picture every BURST_MS from the camera.
@@ -158,11 +226,20 @@ export function teachView(root) {
     'Training starts from scratch: a small CNN (24k parameters).',
   );
   const backboneBtn = fileButton('Use a pretrained backbone…', {
-    accept: '.tar,.json,.safetensors',
+    accept: '.tar,.json,.safetensors,.onnx',
     multiple: true,
     id: 'teach-backbone-file',
     onfiles: async (files) => {
       try {
+        const onnxFile = files.find((f) => /\.onnx$/i.test(f.name));
+        if (onnxFile) {
+          const onnx = new Uint8Array(await onnxFile.arrayBuffer());
+          const { inputShape } = await checkOnnxBackbone(onnx, onnxFile.name);
+          backbone = { onnx, name: onnxFile.name, inputShape };
+          size.disabled = true;
+          backboneNote.textContent = `Backbone: ${onnxFile.name} (ONNX), ${inputShape.join('×')} input, ImageNet normalization. Training fits a new last layer; the backbone stays frozen.`;
+          return;
+        }
         const { json, weights } = await modelFilesFrom(files);
         const meta = parseModelMeta(json, files[0].name);
         backbone = { json, weights, meta };
@@ -234,7 +311,11 @@ export function teachView(root) {
       classes: job.names,
       size: Number(size.value),
       epochs: Number(epochs.value) || 20,
-      backbone: backbone && { json: backbone.json, weights: backbone.weights },
+      backbone:
+        backbone &&
+        (backbone.onnx
+          ? { onnx: backbone.onnx, name: backbone.name, inputShape: backbone.inputShape }
+          : { json: backbone.json, weights: backbone.weights }),
     };
     worker.postMessage(message, [job.images.buffer]);
   }
@@ -274,7 +355,7 @@ export function teachView(root) {
     } else if (msg.type === 'done') {
       progress.value = 1;
       try {
-        const { kept, why } = await keepTaught(msg.json, new Uint8Array(msg.weights));
+        const { kept, why } = await keepTaught(msg.json, new Uint8Array(msg.weights), msg.onnx && new Uint8Array(msg.onnx));
         status.textContent = `Trained in ${msg.seconds.toFixed(1)} s${kept ? ' and kept on this device' : ''}. Try it with the camera or a picture below.`;
         if (!kept) notKept(why);
       } catch (err) {
@@ -340,6 +421,7 @@ export function teachView(root) {
           writeTar([
             { name: 'model.json', data: enc.encode(entry.json) },
             { name: 'weights.safetensors', data: entry.weights },
+            ...(entry.onnx ? [{ name: 'model.onnx', data: entry.onnx }] : []),
           ]),
           'vireo-taught-model.tar',
           'application/x-tar',
@@ -354,8 +436,8 @@ export function teachView(root) {
     id: 'teach-import',
     onfiles: async (files) => {
       try {
-        const { json, weights } = await modelFilesFrom(files);
-        const { kept, why } = await keepTaught(json, weights);
+        const { json, weights, onnx } = await modelFilesFrom(files);
+        const { kept, why } = await keepTaught(json, weights, onnx);
         status.textContent = kept ? 'Imported and kept on this device.' : 'Imported.';
         if (!kept) notKept(why);
       } catch (err) {
@@ -386,8 +468,7 @@ export function teachView(root) {
   }
   models.onChange((key) => key === 'taught' && refreshModelButtons());
 
-  addClass();
-  addClass();
+  await restoreClasses();
   refreshModelButtons(); // main.js restored a kept model at start-up
 
   root.append(

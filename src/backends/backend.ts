@@ -120,6 +120,17 @@ export interface UpdateKernels {
   scale(g: number, n: number, coef: number): void;
   /** g = clamp(g, −value, value). */
   clamp(g: number, n: number, value: number): void;
+  /**
+   * Memories the host cannot read synchronously (WebGPU): clipGradNorm on the device, reading nothing.
+   * Adds Σg² (normType 2) or folds max|g| (Infinity, NaN wins) of `g` into the 1-float region `acc`
+   * (`first` starts it); `finishNorm` turns the sum into the norm in place.
+   */
+  accumulateNorm?(g: number, n: number, acc: number, normType: number, first: boolean): void;
+  finishNorm?(acc: number, normType: number): void;
+  /** g = g · maxNorm / (norm + 1e-6) when that factor is below 1, the norm read from `acc` on the device. */
+  scaleByNorm?(g: number, n: number, acc: number, maxNorm: number): void;
+  /** The float at `ptr` as it is now: the copy is recorded at once, the read happens when awaited. */
+  readLater?(ptr: number): () => Promise<number>;
 }
 
 export interface BackendInfo {
@@ -144,6 +155,13 @@ export interface Backend {
   info(): BackendInfo;
   /** Backends that hold a device (WebGPU) release it here; see disposeBackend. */
   dispose?(): void;
+  /** Backends that hold a device: why it was lost (null while it works). Its memory is gone once set. */
+  readonly deviceLost?: string | null;
+  /**
+   * After a failure: waits briefly for the device's own loss report (a read can fail before the device says
+   * it was lost) and answers whether the device is lost.
+   */
+  confirmDeviceLost?(): Promise<boolean>;
 }
 
 /** Whether `backend` has a kernel for `op`: what placement and the scheduler ask. */

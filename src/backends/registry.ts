@@ -45,6 +45,18 @@ export function getBackend(name: string, options: BackendOptions = {}): Promise<
   return instance;
 }
 
+/** Forgets a loaded instance (a WebGPU backend whose device was lost): the next getBackend loads a new one. */
+export function forgetInstance(backend: Backend): void {
+  for (const [key, instance] of instances) {
+    instance.then(
+      (b) => {
+        if (b === backend && instances.get(key) === instance) instances.delete(key);
+      },
+      () => {},
+    );
+  }
+}
+
 export function backendNames(): string[] {
   return [...loaders.keys()];
 }

@@ -1,64 +1,20 @@
-// Built-in architectures for `vireo train --model NAME`.
-import { nn } from '../index.js';
+// Built-in architectures for `vireo train --model NAME` (the networks themselves live in src/models.ts).
+import { cifarNet, smallCnn as smallCnnModel } from '../models.js';
+import type { nn } from '../index.js';
 import type { Module } from '../nn/module.js';
 
 export const builtinModels = ['small-cnn', 'cifar-net'] as const;
 export type BuiltinModel = (typeof builtinModels)[number];
 
-/**
- * 'small-cnn': three conv blocks (3×3 conv without bias, BatchNorm, ReLU, 2×2 max-pool; 32/64/128
- * channels), then a 128-unit hidden layer. 241k parameters at 1×28×28, 356k at 3×32×32; inputs larger than
- * 32×32 go through an adaptive 4×4 average pool before the classifier so it stays under 500k.
- */
 export function smallCnn(c: number, h: number, w: number, classes: number): nn.Sequential {
-  const layers = new Map<string, Module>();
-  let ch = c;
-  [32, 64, 128].forEach((out, i) => {
-    layers.set(`conv${i + 1}`, new nn.Conv2d(ch, out, 3, { padding: 1, bias: false }));
-    layers.set(`bn${i + 1}`, new nn.BatchNorm2d(out));
-    layers.set(`relu${i + 1}`, new nn.ReLU());
-    layers.set(`pool${i + 1}`, new nn.MaxPool2d(2));
-    ch = out;
-  });
-  let fh = h >> 3;
-  let fw = w >> 3;
-  if (fh > 4 || fw > 4) {
-    layers.set('avgpool', new nn.AdaptiveAvgPool2d([Math.min(fh, 4), Math.min(fw, 4)]));
-    fh = Math.min(fh, 4);
-    fw = Math.min(fw, 4);
-  }
-  layers.set('flatten', new nn.Flatten());
-  layers.set('fc1', new nn.Linear(ch * fh * fw, 128));
-  layers.set('relu4', new nn.ReLU());
-  layers.set('fc2', new nn.Linear(128, classes));
-  return new nn.Sequential(layers);
+  return smallCnnModel({ inChannels: c, imageSize: [h, w], classes });
 }
 
 /** CIFAR-10's class names, in label order. */
 export const cifar10Classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-/**
- * 'cifar-net', the reference CNN (the classic CIFAR-10 network: 3×32×32 in, 10 logits out, 88.6 MFLOP per
- * image), with its input channels, size and classes adapted to the data.
- */
 export function cifarNetFor(c: number, h: number, w: number, classes: number): nn.Sequential {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(c, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(256 * (h >> 3) * (w >> 3), 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, classes),
-  });
+  return cifarNet({ inChannels: c, imageSize: [h, w], classes });
 }
 
 export function buildModel(name: BuiltinModel, shape: [number, number, number], classes: number): nn.Sequential {

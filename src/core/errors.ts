@@ -34,3 +34,20 @@ export class BackendFault extends VireoError {
 
 /** A model, input or option asks for more than a stated limit (memory, file size, threads). */
 export class LimitError extends VireoError {}
+
+/**
+ * A GPU device was lost (driver reset, GPU removed, or a test's simulated loss). The model that raised it
+ * has already moved its layers to wasm; values that lived only on the device are gone, so whoever holds
+ * a host copy (fit's snapshots, a checkpoint) restores it and runs again.
+ */
+export class DeviceLostError extends VireoError {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+    message: string,
+    /** Parameters whose newest values were only on the device (trained since the last host sync). */
+    readonly staleParameters: string[] = [],
+  ) {
+    super(message);
+  }
+}

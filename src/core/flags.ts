@@ -6,8 +6,21 @@
 export const flags = {
   /** wasm conv2d weight gradient: im2col straight into packed B panels (true) or im2col + f32_gemm (false). */
   convGradWeightPanels: true,
+  /**
+   * wasm threads, conv2d weight gradient: taps (K = cin/groups·kh·kw) from which each thread packs dY itself and
+   * writes only its own colᵀ panels (no barrier, no shared image buffers) instead of the shared-chunk scheme.
+   * At K ≥ 128 its copy of dY's pack (coutG·P floats an image) is under 1% of its GEMM work (coutG·P·K / threads
+   * multiply-adds); the reference CNN's conv1 (K = 27) keeps the shared chunks. Tests set 1 to drive both.
+   */
+  convGradWeightOwnPanelsMinK: 128,
   /** wasm linear: pack weights with the SIMD packing kernels in wasm (true) or with the TypeScript loops (false). */
   packWeightsInWasm: true,
+  /**
+   * wasm threads: floats of streaming work each thread must get before an element-wise, pooling, bias-gradient,
+   * packing or optimizer step is split across threads (below it the step is one call: waking a worker costs more
+   * than the split saves). Tests set 1 to drive every split on small odd shapes.
+   */
+  threadSplitMinFloats: 1 << 15,
   /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
   fuseOnnxPatterns: true,
 };

@@ -167,6 +167,25 @@ export class Parameter {
     this.deviceCurrent = false;
   }
 
+  /**
+   * The device holding this parameter was lost: drops the device copy without reading it (its memory is
+   * gone). Returns false when the host copy is older than the lost values (trained since the last sync);
+   * the caller then restores values from its own copy. A gradient that lived on the device is dropped too.
+   */
+  forgetDevice(memory: DeviceMemory): boolean {
+    const home = this.home;
+    if (!home || home.memory !== memory) return true;
+    const current = this.hostCurrent;
+    this.home = null;
+    this.hostCurrent = true;
+    this.deviceCurrent = false;
+    if (this.gradState === 'device') {
+      this.hostGrad = null;
+      this.gradState = 'none';
+    }
+    return current;
+  }
+
   /** The gradient on the host (a copy of the device's; change it in place freely), or null. */
   get grad(): Float32Array | null {
     switch (this.gradState) {

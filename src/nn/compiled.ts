@@ -1,4 +1,4 @@
-import { ArgumentError, BackendFault, VireoError } from '../core/errors.js';
+import { ArgumentError, BackendFault, DeviceLostError, ShapeError, VireoError } from '../core/errors.js';
 import { type Shape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { type Backend, hasKernel } from '../backends/backend.js';
@@ -49,7 +49,7 @@ export class CompiledModel {
   constructor(
     readonly module: Module,
     private main: Backend,
-    readonly layers: ReadonlyMap<string, Backend> = new Map(),
+    public layers: ReadonlyMap<string, Backend> = new Map(),
     validate: boolean | ValidateOptions = false,
     readonly auto: {
       candidates: Backend[];
@@ -96,6 +96,48 @@ export class CompiledModel {
     this.auto.candidates = rest;
     this.main = rest[0];
     return true;
+  }
+
+  /** Told once when a GPU device of this model is lost (default: a console warning). */
+  onDeviceLost: ((error: DeviceLostError) => void) | null = null;
+  /** The loss this model recovered from (its layers moved to wasm), if any. */
+  deviceLoss: DeviceLostError | null = null;
+
+  /**
+   * After a failure (fixed placements; `auto` drops a failed candidate instead): when a GPU device of this
+   * model was lost, every layer on it moves to wasm (the fallback), its plans are dropped and parameters
+   * forget their device copies — once; the user is told once. Returns the loss, or null when `error` was
+   * something else (also after a recovery: later errors are what they are). Values trained on the device
+   * since the last host sync are gone: the error names them.
+   */
+  async lostDevice(error: unknown): Promise<DeviceLostError | null> {
+    if (error instanceof DeviceLostError) return error;
+    // Input mistakes are never a loss: answer them at once, without waiting on the device.
+    if (this.auto || !this.fallback || error instanceof ArgumentError || error instanceof ShapeError) return null;
+    const lost: Backend[] = [];
+    for (const b of this.backends) if (b.confirmDeviceLost && (await b.confirmDeviceLost())) lost.push(b);
+    if (lost.length === 0) return null;
+    const wasm = this.fallback;
+    for (const { plan } of [...this.plans, ...this.trainPlans]) plan.dispose();
+    this.plans = [];
+    this.trainPlans = [];
+    if (lost.includes(this.main)) this.main = wasm;
+    this.layers = new Map([...this.layers].map(([path, b]) => [path, lost.includes(b) ? wasm : b]));
+    const stale: string[] = [];
+    for (const [name, p] of this.module.namedEntriesForDevice()) {
+      for (const b of lost) if (!p.forgetDevice(b.memory)) stale.push(name);
+    }
+    const reason = lost[0].deviceLost ?? 'unknown';
+    const message = `${lost[0].name}: the GPU device was lost (${reason}); the model continues on wasm${
+      stale.length
+        ? ` from the host copy of its parameters, which misses the updates since the last sync (${stale.slice(0, 4).join(', ')}${stale.length > 4 ? ', …' : ''})`
+        : ''
+    }`;
+    this.deviceLoss = new DeviceLostError(lost[0].name, reason, message, stale);
+    this.faults.push({ backend: lost[0].name, layer: '', message });
+    if (this.onDeviceLost) this.onDeviceLost(this.deviceLoss);
+    else console.warn(`vireo: ${message}`);
+    return this.deviceLoss;
   }
 
   /** The backend of a layer (or of a backward node named after it: 'conv1', 'conv1.grad'). */
@@ -265,8 +307,24 @@ export class CompiledModel {
     try {
       return await this.exclusively(() => this.forwardOnceAsync(x));
     } catch (e) {
+      // A lost device: inference answers from wasm; training (whose device values are gone) raises the
+      // loss for fit to restore its host copy, as does inference on parameters trained since the last sync.
+      const lost = await this.lostDevice(e);
+      if (lost) {
+        if (this.module.training || lost.staleParameters.length) throw lost;
+        return this.forwardAsync(x);
+      }
       if (e instanceof BackendFault && this.dropFailed(e)) return this.forwardAsync(x);
       throw e;
+    }
+  }
+
+  /** Runs `work` and turns a lost device under it into the DeviceLostError (after moving to wasm). */
+  private async raisingLoss<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      throw (await this.lostDevice(e)) ?? e;
     }
   }
 
@@ -275,7 +333,8 @@ export class CompiledModel {
       const train = this.trainPlan(x.shape);
       const out = await train.runAsync([x.dataSync()]);
       const generation = train.generation;
-      const backward = (g: Float32Array): Promise<void> => this.exclusively(() => train.backwardAsync(g, generation));
+      const backward = (g: Float32Array): Promise<void> =>
+        this.raisingLoss(() => this.exclusively(() => train.backwardAsync(g, generation)));
       return new Tensor(out, train.outputShape, { gradFn: backward });
     }
     const plan = this.plan(x.shape);
@@ -288,7 +347,9 @@ export class CompiledModel {
    * `p.values`, `p.grad`, `stateDict()` and checkpoints read current values. Device copies stay valid.
    */
   async syncToHost(): Promise<void> {
-    for (const [, p] of this.module.namedEntriesForDevice()) await p.syncToHost();
+    await this.raisingLoss(async () => {
+      for (const [, p] of this.module.namedEntriesForDevice()) await p.syncToHost();
+    });
   }
 
   private forwardOnce(x: Tensor): Tensor {

@@ -1,4 +1,4 @@
-import { ArgumentError, StateDictError } from '../core/errors.js';
+import { ArgumentError, type DeviceLostError, StateDictError } from '../core/errors.js';
 import type { Parameter } from '../core/parameter.js';
 import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
@@ -20,6 +20,8 @@ export interface ToOptions extends BackendOptions {
   candidates?: string[];
   /** `auto` only: hears the calibration's progress (kernel timings done, total). */
   onCalibration?: (done: number, total: number) => void;
+  /** Told once when a GPU device is lost and the model moves to wasm (default: a console warning). */
+  onDeviceLost?: (error: DeviceLostError) => void;
 }
 import type { DropoutGenerator } from '../ops/types.js';
 
@@ -222,7 +224,7 @@ export abstract class Module {
   }
 
   private async compile(backend: string, options: ToOptions): Promise<CompiledModel> {
-    const { placement = {}, validate, candidates, onCalibration, ...backendOptions } = options;
+    const { placement = {}, validate, candidates, onCalibration, onDeviceLost, ...backendOptions } = options;
     checkPlacementNames(this, Object.keys(placement));
     const v = validate ?? validateFromEnv();
     if (backend === 'auto') {
@@ -241,7 +243,35 @@ export abstract class Module {
     // A GPU backend's missing kernels (dropout, ONNX import ops) run on wasm, placed node by node.
     const gpu = [main, ...layers.values()].some((b) => !b.memory.readSync);
     const fallback = gpu ? await getBackend('wasm', backendOptions.build ? { build: backendOptions.build } : {}) : null;
-    return new CompiledModel(this, main, layers, v, null, fallback);
+    const compiled = new CompiledModel(this, main, layers, v, null, fallback);
+    compiled.onDeviceLost = onDeviceLost ?? null;
+    return compiled;
+  }
+
+  /** Whether some layer runs on a device that can be lost (WebGPU): what fit's host snapshots guard against. */
+  async canLoseDevice(): Promise<boolean> {
+    return (await this.compiledModel()).backends.some((b) => b.confirmDeviceLost !== undefined);
+  }
+
+  /**
+   * After a device loss moved this model to wasm: places it again as `to()` last asked (a lost WebGPU device
+   * is forgotten, so this asks the adapter for a new one). False, and still on wasm, when that fails.
+   */
+  async returnToDevice(): Promise<boolean> {
+    try {
+      await this.to(this.target.backend, this.target.options);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * After a failure: when it was a lost GPU device, the model has moved to wasm and this is the loss to
+   * recover from (restore a host copy of the weights); null when the failure was something else.
+   */
+  async lostDevice(error: unknown): Promise<DeviceLostError | null> {
+    return this.compiled ? this.compiled.lostDevice(error) : null;
   }
 
   /** The compiled model: placement, plans and their device memory (made on first use with the default backend). */

@@ -13,6 +13,7 @@ import * as tg from './tensor-ops-grad.js';
 import { expandOp, reduceOp } from './reduce.js';
 import { sliceOp } from './slice.js';
 import { layerNormGradInputOp, layerNormGradWeightOp, layerNormOp } from './layer-norm.js';
+import * as sel from './select.js';
 
 export * from './types.js';
 export { windowOutputSize } from './util.js';
@@ -61,6 +62,12 @@ export const opDefs: { [K in OpName]: OpDef<K> } = {
   layerNorm: layerNormOp,
   layerNormGradInput: layerNormGradInputOp,
   layerNormGradWeight: layerNormGradWeightOp,
+  where: sel.whereOp,
+  gather: sel.gatherOp,
+  binaryGrad: sel.binaryGradOp,
+  whereGrad: sel.whereGradOp,
+  gatherGrad: sel.gatherGradOp,
+  reduceMaxGrad: sel.reduceMaxGradOp,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

@@ -27,18 +27,22 @@ export const reduceOp: OpDef<'reduce'> = {
 };
 
 /**
- * sum: dX = dY broadcast; mean: the same over the count; max: dY to the first maximum of each group
- * would need an index op vireo lacks, so a trainable path through ReduceMax is refused with the reason.
+ * sum: dX = dY broadcast; mean: the same over the count; max: dY[r] to each X equal to the maximum Y[r],
+ * shared evenly by the maxima that tie (torch.amax's rule), one `reduceMaxGrad` op.
  */
 function reduceGrad(ctx: GradContext<'reduce'>): GradResult {
   if (!ctx.needsInputGrad[0]) return { inputs: [null], params: {} };
   const { kind, axes } = ctx.attrs;
-  if (kind === 'max') throw new Error('ReduceMax has no gradient rule (freeze the layers before it: requiresGrad = false)');
   const x = ctx.inputShapes[0];
   const count = sizeOf(axes.map((a) => x[a]));
   const kept = keptShape(x, axes);
-  const dy = ctx.attrs.keepdims ? ctx.dy : ctx.emit('reshape', { shape: kept }, [ctx.dy]);
-  return { inputs: [ctx.emit('expand', { shape: [...x], scale: kind === 'mean' ? 1 / count : 1 }, [dy])], params: {} };
+  const view = (v: number) => (ctx.attrs.keepdims ? v : ctx.emit('reshape', { shape: kept }, [v]));
+  if (kind === 'max')
+    return {
+      inputs: [ctx.emit('reduceMaxGrad', { ...ctx.attrs, keepdims: true }, [view(ctx.dy), ctx.inputs[0], view(ctx.output)])],
+      params: {},
+    };
+  return { inputs: [ctx.emit('expand', { shape: [...x], scale: kind === 'mean' ? 1 / count : 1 }, [view(ctx.dy)])], params: {} };
 }
 
 /** The axes of `out` that `shape` is broadcast along (missing leading axes included). */

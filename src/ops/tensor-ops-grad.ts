@@ -5,8 +5,9 @@ import type { GradContext, GradResult } from './types.js';
 
 /**
  * Gradient rules of the ONNX tensor ops. `binary` differentiates both operands; a broadcast operand's
- * gradient is the full-shape one summed over the axes it is broadcast along (sumTo). max, min and pow
- * (run-time bounds and exponents of imported graphs) have no rule yet and are refused with the reason.
+ * gradient is the full-shape one summed over the axes it is broadcast along (sumTo). add/sub/mul/div are
+ * binary ops of dY; max, min, pow and prelu, whose derivatives depend on the operands' values, are one
+ * `binaryGrad` op each (src/ops/select.ts), with torch's conventions (ties of max/min split dY in half).
  */
 export function binaryGrad(ctx: GradContext<'binary'>): GradResult {
   const { kind } = ctx.attrs;
@@ -15,10 +16,10 @@ export function binaryGrad(ctx: GradContext<'binary'>): GradResult {
   const neg = (v: number) => ctx.emit('unary', { kind: 'affine', min: 0, max: 0, alpha: -1, beta: 0 }, [v]);
   const inputs = ctx.needsInputGrad.map((needed, k) => {
     if (!needed) return null;
-    if (kind === 'max' || kind === 'min' || kind === 'pow')
-      throw new Error(`${kind} of two run-time values has no gradient rule (freeze the layers before it: requiresGrad = false)`);
     let g: number;
-    if (kind === 'add') g = ctx.dy;
+    if (kind === 'max' || kind === 'min' || kind === 'pow' || kind === 'prelu')
+      g = ctx.emit('binaryGrad', { kind, operand: k as 0 | 1 }, [ctx.dy, a, b]);
+    else if (kind === 'add') g = ctx.dy;
     else if (kind === 'sub') g = k === 0 ? ctx.dy : neg(ctx.dy);
     else if (kind === 'mul') g = emit('mul', ctx.dy, k === 0 ? b : a);
     // div: d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b = -y/b.

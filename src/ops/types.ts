@@ -44,7 +44,14 @@ export type OpName =
   | 'slice'
   | 'layerNorm'
   | 'layerNormGradInput'
-  | 'layerNormGradWeight';
+  | 'layerNormGradWeight'
+  // ONNX breadth II (src/ops/select.ts): Where, Gather on activations, and backward ops of binary max/min/pow/prelu and ReduceMax.
+  | 'where'
+  | 'gather'
+  | 'binaryGrad'
+  | 'whereGrad'
+  | 'gatherGrad'
+  | 'reduceMaxGrad';
 
 /** Element-wise activations; conv2d and linear can fuse one into their epilogue. */
 export type ActivationKind = 'none' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
@@ -153,7 +160,8 @@ export interface ReshapeAttrs {
   shape: number[];
 }
 
-export type BinaryKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+/** prelu: a ≥ 0 ? a : a · b (ONNX PRelu, b the slope). */
+export type BinaryKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'prelu';
 export interface BinaryAttrs {
   kind: BinaryKind;
 }
@@ -185,13 +193,20 @@ export type UnaryKind =
   | 'reciprocal'
   | 'pow'
   | 'abs'
-  | 'affine';
+  | 'affine'
+  | 'elu'
+  | 'selu'
+  | 'softplus'
+  | 'mish';
 export interface UnaryAttrs {
   kind: UnaryKind;
   /** Clip bounds (±Infinity when absent). */
   min: number;
   max: number;
-  /** hardSigmoid: max(0, min(1, αx + β)); pow: x^α; affine: αx + β. */
+  /**
+   * hardSigmoid: max(0, min(1, αx + β)); pow: x^α; affine: αx + β; elu: x > 0 ? x : α(eˣ − 1);
+   * selu: β · elu with α (ONNX's γ is β).
+   */
   alpha?: number;
   beta?: number;
 }
@@ -218,6 +233,26 @@ export interface LayerNormAttrs {
   normalizedShape: number[];
   eps: number;
   affine: boolean;
+}
+
+/** Gather along `axis` at fixed indices (non-negative, each < the axis size) laid out as `indicesShape`. */
+export interface GatherAttrs {
+  axis: number;
+  indices: number[];
+  indicesShape: number[];
+}
+/** dL/d(operand) of a broadcasting `binary` node, at the output's shape (the caller sums it to the operand's). */
+export interface BinaryGradAttrs {
+  kind: BinaryKind;
+  operand: 0 | 1;
+}
+/** dL/d(x) (operand 1) or dL/d(y) (operand 2) of where(c, x, y), at the output's shape. */
+export interface WhereGradAttrs {
+  operand: 1 | 2;
+}
+/** The scatter-add of a gather: dX of the gathered input, whose size along `axis` is `axisSize`. */
+export interface GatherGradAttrs extends GatherAttrs {
+  axisSize: number;
 }
 
 export interface OpAttrs {
@@ -262,6 +297,16 @@ export interface OpAttrs {
   layerNorm: LayerNormAttrs;
   layerNormGradInput: LayerNormAttrs;
   layerNormGradWeight: LayerNormAttrs;
+  /** Inputs: condition (nonzero: true), x, y; NumPy broadcasting. */
+  where: AddAttrs;
+  gather: GatherAttrs;
+  /** Inputs: dY, a, b. */
+  binaryGrad: BinaryGradAttrs;
+  /** Inputs: condition, dY. */
+  whereGrad: WhereGradAttrs;
+  gatherGrad: GatherGradAttrs;
+  /** Inputs: dY, X, Y (the forward output); dY shared evenly by the maxima that tie, as torch.amax. */
+  reduceMaxGrad: ReduceAttrs;
 }
 
 /** Shapes of an op's parameters, by PyTorch name (weight, bias, running_mean, ...). */

@@ -70,12 +70,26 @@ export function unaryMath(x: number, a: UnaryAttrs): number {
       return Math.abs(x);
     case 'affine':
       return alpha * x + beta;
+    case 'elu':
+      return x > 0 ? x : alpha * Math.expm1(x);
+    case 'selu':
+      return beta * (x > 0 ? x : alpha * Math.expm1(x));
+    case 'softplus':
+      return softplus(x);
+    case 'mish':
+      return x * Math.tanh(softplus(x));
   }
+}
+
+/** log(1 + eˣ) without overflow: x + log1p(e⁻ˣ) for positive x. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
 /**
  * f'(x) of each kind, as PyTorch's autograd computes it: clip passes where min ≤ x ≤ max; hardSigmoid
- * where 0 < αx + β < 1 (strict, as torch's hardsigmoid_backward); abs'(0) = 0.
+ * where 0 < αx + β < 1 (strict, as torch's hardsigmoid_backward); abs'(0) = 0; softplus' is the sigmoid;
+ * mish' = tanh(sp) + x·σ(x)·(1 − tanh²(sp)) with sp = softplus(x).
  */
 export function unaryMathDerivative(x: number, a: UnaryAttrs): number {
   const alpha = a.alpha ?? 0;
@@ -111,5 +125,16 @@ export function unaryMathDerivative(x: number, a: UnaryAttrs): number {
       return x > 0 ? 1 : x < 0 ? -1 : 0;
     case 'affine':
       return alpha;
+    // elu/selu at 0: the negative side's α (β·α), as torch's elu_backward (x ≤ 0).
+    case 'elu':
+      return x > 0 ? 1 : alpha * Math.exp(x);
+    case 'selu':
+      return beta * (x > 0 ? 1 : alpha * Math.exp(x));
+    case 'softplus':
+      return 1 / (1 + Math.exp(-x));
+    case 'mish': {
+      const t = Math.tanh(softplus(x));
+      return t + (x * (1 - t * t)) / (1 + Math.exp(-x));
+    }
   }
 }

@@ -9,7 +9,8 @@ export {
   type CrossEntropyOptions,
   type Reduction,
 } from './losses.js';
-export { clipGradNorm, clipGradValue } from './clip.js';
+export { clipGradNorm, clipGradNormAsync, clipGradNormLazy, clipGradValue, type LazyClip } from './clip.js';
+export type { DeviceLossRecord, RecoveryOptions } from './device-recovery.js';
 export { LRScheduler, StepLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR, type OneCycleOptions } from './schedules.js';
 export { arrayBatches, type Batch } from './batches.js';
 export {

@@ -5,7 +5,14 @@ import type { Parameter } from '../core/parameter.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import type { Batch } from './batches.js';
-import { clipGradNorm, clipGradValue } from './clip.js';
+import { clipGradNormAsync, clipGradValue } from './clip.js';
+import {
+  type DeviceLossRecord,
+  DeviceRecovery,
+  type LoggedStep,
+  type RecoveryOptions,
+  isRecoverable,
+} from './device-recovery.js';
 import { type Loss, NonFiniteError } from './losses.js';
 import type { Metric, MetricValue } from './metrics.js';
 import type { GroupBase, Optimizer } from './optim/optimizer.js';
@@ -65,6 +72,14 @@ export interface FitOptions {
   earlyStopping?: EarlyStopping;
   /** A NaN/∞ loss or gradient norm: 'stop' (default) throws naming the epoch and step; 'skip' drops the step. */
   onNaN?: 'stop' | 'skip';
+  /**
+   * Models on a GPU (WebGPU): host copies of weights, BatchNorm statistics, optimizer state and step counts,
+   * the schedule and dropout generators, taken before the first step, at every epoch's end and every
+   * `everySteps` steps. When the device is lost the model moves to wasm, the last copy is restored and the
+   * steps since it run again with the same batches (kept on the host until the next copy). false: no copies;
+   * a loss then stops fit with a DeviceLostError.
+   */
+  recovery?: RecoveryOptions | false;
 }
 
 export interface EpochRecord {
@@ -87,6 +102,8 @@ export interface History {
   stoppedEarly: boolean;
   /** The epoch (1-based) with the best monitored value, when early stopping is on. */
   bestEpoch?: number;
+  /** Device losses fit recovered from (present when the model ran on a device that can be lost). */
+  deviceLosses?: DeviceLossRecord[];
 }
 
 export interface EvalResult {
@@ -179,7 +196,22 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     throw new ArgumentError('fit: earlyStopping.restoreBest needs a model with stateDict() and loadStateDict()');
   }
 
+  // Host copies for device-loss recovery, when some layer runs on a device that can be lost (WebGPU).
+  const recovery =
+    options.recovery !== false && isRecoverable(model) && (await model.canLoseDevice())
+      ? new DeviceRecovery(
+          model,
+          optimizer,
+          schedule,
+          options.recovery?.everySteps ?? 0,
+          options.recovery?.returnToDevice ?? false,
+        )
+      : null;
+  if (recovery) history.deviceLosses = recovery.losses;
+  await recovery?.copy(0);
+
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    await recovery?.maybeReturn(epoch);
     model.train(true);
     for (const m of metrics) m.reset();
     const t0 = now();
@@ -187,54 +219,77 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     let lossSum = 0;
     let step = 0;
     let skipped = 0;
+    /** One optimizer step; `count`: its loss and metrics enter the epoch's record (false when re-run after a device loss). */
+    const runStep = async (x: Tensor, y: Tensor, stepNo: number, count: boolean): Promise<void> => {
+      const n = x.shape[0];
+      optimizer.zeroGrad();
+      const out = await model.forward(x);
+      let value = Number.NaN;
+      let problem = '';
+      let lossTensor: Tensor | null = null;
+      try {
+        lossTensor = callLoss(options.loss, out, y);
+        value = (await lossTensor.data())[0];
+        if (!Number.isFinite(value)) problem = `the loss is ${value}`;
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
+        problem = e.message;
+      }
+      if (!problem && lossTensor) {
+        await lossTensor.backward();
+        if (clip && 'maxNorm' in clip) {
+          const norm = await clipGradNormAsync(params, clip.maxNorm, clip.normType ?? 2);
+          if (!Number.isFinite(norm)) problem = `the gradient norm is ${norm}`;
+        } else if (clip) clipGradValue(params, clip.value);
+      }
+      if (problem) {
+        if (onNaN === 'stop')
+          throw new NonFiniteError(
+            `fit: non-finite loss at epoch ${epoch}, step ${stepNo} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`,
+          );
+        if (count) skipped++;
+        optimizer.zeroGrad();
+        return;
+      }
+      optimizer.step();
+      if (schedule && scheduleStep === 'batch') schedule.step();
+      if (!count) return;
+      for (const m of metrics) m.update(out, y);
+      lossSum += value * n;
+      images += n;
+      options.onProgress?.({ phase: 'train', epoch, step: stepNo, loss: value, images, lr: optimizer.paramGroups[0].lr });
+    };
+    const replay = async (entry: LoggedStep): Promise<void> => {
+      await runStep(entry.x, entry.y, entry.step, !entry.counted);
+      entry.counted = true;
+    };
     for await (const batch of open(options.train)) {
-      const { x, y } = batch;
       // A DataLoader batch is done with once its step ran: its memory goes to a later batch.
       try {
         step++;
-        const n = x.shape[0];
-        optimizer.zeroGrad();
-        const out = await model.forward(x);
-        let value = Number.NaN;
-        let problem = '';
-        let lossTensor: Tensor | null = null;
-        try {
-          lossTensor = callLoss(options.loss, out, y);
-          value = (await lossTensor.data())[0];
-          if (!Number.isFinite(value)) problem = `the loss is ${value}`;
-        } catch (e) {
-          if (!(e instanceof NonFiniteError)) throw e;
-          problem = e.message;
-        }
-        if (!problem && lossTensor) {
-          await lossTensor.backward();
-          if (clip && 'maxNorm' in clip) {
-            const norm = clipGradNorm(params, clip.maxNorm, clip.normType ?? 2);
-            if (!Number.isFinite(norm)) problem = `the gradient norm is ${norm}`;
-          } else if (clip) clipGradValue(params, clip.value);
-        }
-        if (problem) {
-          if (onNaN === 'stop')
-            throw new NonFiniteError(
-              `fit: non-finite loss at epoch ${epoch}, step ${step} (${problem}); pass onNaN: 'skip' to drop such steps, or lower the learning rate`,
-            );
-          skipped++;
-          optimizer.zeroGrad();
+        if (!recovery) {
+          await runStep(batch.x, batch.y, step, true);
           continue;
         }
-        optimizer.step();
-        if (schedule && scheduleStep === 'batch') schedule.step();
-        for (const m of metrics) m.update(out, y);
-        lossSum += value * n;
-        images += n;
-        options.onProgress?.({ phase: 'train', epoch, step, loss: value, images, lr: optimizer.paramGroups[0].lr });
+        const entry = recovery.record(batch.x, batch.y, step);
+        // After a loss the replay of the logged steps has run this one too.
+        await recovery.guard(epoch, step, () => replay(entry), replay, false);
+        const at = step;
+        if (recovery.due()) await recovery.guard(epoch, step, () => (recovery as DeviceRecovery).copy(at), replay, true);
       } finally {
         batch.release?.();
       }
     }
-    const seconds = (now() - t0) / 1000;
     const lr = optimizer.paramGroups[0].lr;
+    if (recovery) {
+      // Everything trained this epoch reaches the host (a loss found here re-runs the epoch's logged steps);
+      // the copy after the schedule's step is where the next epoch resumes from.
+      const at = step;
+      await recovery.guard(epoch, step, () => (recovery as DeviceRecovery).copy(at), replay, true);
+    }
+    const seconds = (now() - t0) / 1000;
     if (schedule && scheduleStep === 'epoch') schedule.step();
+    await recovery?.copy(0);
     const record: EpochRecord = {
       epoch,
       loss: images ? lossSum / images : Number.NaN,

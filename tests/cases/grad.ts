@@ -1,8 +1,13 @@
 import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
 import { noActivation } from '../../src/ops/types.js';
-import type { OpCase } from '../helpers/single-op.js';
+import { Graph } from '../../src/index.js';
+import { buildTrainingGraph } from '../../src/graph/autodiff.js';
+import { inferShapes } from '../../src/graph/shapes.js';
+import { opDef } from '../../src/ops/index.js';
+import { type OpCase, caseParams } from '../helpers/single-op.js';
 import { convCase, poolCase } from './builders.js';
 import { breadthGradCases } from './onnx-breadth.js';
+import { selectGradCases } from './onnx-select.js';
 
 /**
  * Forward-op cases whose gradients are checked (against finite differences on the reference backend,
@@ -216,4 +221,40 @@ export const gradCases: GradCase[] = [
   { name: 'transpose nchw-nhwc', op: 'transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [[2, 3, 4, 5]] },
   { name: 'pad asymmetric', op: 'pad', attrs: { pads: [0, 1, 2, 0, 0, 0, 1, 3], value: 0.5 }, inputs: [[1, 2, 3, 4]] },
   ...breadthGradCases,
+  ...selectGradCases,
 ];
+
+/**
+ * Backward op cases, as data: every backward node that autodiff emits for the gradient-check cases
+ * (same awkward shapes and attributes), run alone on each wasm build against the reference.
+ */
+export function backwardCases(): OpCase[] {
+  const out: OpCase[] = [];
+  const seen = new Set<string>();
+  for (const c of gradCases) {
+    const g = new Graph();
+    const ins = c.inputs.map(() => g.addInput());
+    g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
+    const t = buildTrainingGraph(g, c.inputs, { inputGrads: true });
+    const shapes = inferShapes(t.graph, [...c.inputs, t.outputShape]);
+    for (const node of t.graph.nodes.slice(t.forwardNodes)) {
+      if (opDef(node.op).alias?.(node.attrs as never) || node.op === 'add') continue;
+      const name = `${c.name} → ${node.op}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ name, op: node.op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]), positive: c.positive });
+    }
+  }
+  out.push({
+    name: 'mul',
+    op: 'mul',
+    attrs: {},
+    inputs: [
+      [3, 5, 7],
+      [3, 5, 7],
+    ],
+  });
+  out.push({ name: 'dropout mask', op: 'dropoutMask', attrs: { p: 0.3, training: true, seed: 9 }, inputs: [[4, 37]] });
+  out.push({ name: 'linear bias grad 3d', op: 'biasGrad', attrs: { channelDim: -1 }, inputs: [[2, 3, 13]] });
+  return out;
+}

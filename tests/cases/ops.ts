@@ -3,6 +3,7 @@ import type { OpCase } from '../helpers/single-op.js';
 import { convCase, poolCase } from './builders.js';
 import { tensorOpCases } from './tensor-ops.js';
 import { breadthOpCases } from './onnx-breadth.js';
+import { selectOpCases } from './onnx-select.js';
 
 /**
  * Op cases as data, run on every backend against the reference. Shapes are deliberately awkward:
@@ -299,4 +300,5 @@ export const opCases: OpCase[] = [
   },
   ...tensorOpCases,
   ...breadthOpCases,
+  ...selectOpCases,
 ];

@@ -68,4 +68,27 @@ export const tensorOpCases: OpCase[] = [
       [3, 6, 5],
     ],
   },
+  // Odd shapes for the WebGPU kernels' unrolled index arithmetic: three inputs on the first axis, a
+  // rotation of three axes, a broadcast batch on A's side, both begin and end crops.
+  {
+    name: 'concat three inputs axis 0',
+    op: 'concat',
+    attrs: { axis: 0 },
+    inputs: [
+      [1, 3, 5],
+      [3, 3, 5],
+      [2, 3, 5],
+    ],
+  },
+  { name: 'transpose rotate 3d', op: 'transpose', attrs: { perm: [2, 0, 1] }, inputs: [[3, 5, 7]] },
+  {
+    name: 'matmul broadcast batch on A',
+    op: 'matmul',
+    attrs: {},
+    inputs: [
+      [1, 4, 6],
+      [3, 6, 2],
+    ],
+  },
+  { name: 'pad crop both ends', op: 'pad', attrs: { pads: [-1, 2, -2, 1], value: -3 }, inputs: [[5, 7]] },
 ];

@@ -19,6 +19,10 @@ export interface OpCase<K extends OpName = OpName> {
   awayFromZero?: number[];
   /** Inputs drawn from [0.25, 2.25] instead of [-2, 2] (sqrt, log, pow's domain). */
   positive?: boolean;
+  /** Inputs (by index) drawn as 0 or 1: a Where condition. */
+  mask?: number[];
+  /** Inputs drawn from [-scale, scale] instead of [-2, 2] (the far branches of softplus, mish). */
+  scale?: number;
 }
 
 /** Random parameters for a case, deterministic per case name (running_var kept positive). */
@@ -36,7 +40,8 @@ export function caseParams(c: OpCase): Record<string, Parameter> {
 
 export function caseInputs(c: OpCase, seed = 11): Float32Array[] {
   return c.inputs.map((s, i) => {
-    const values = randomArray(sizeOf(s), seed + i * 101, 2);
+    const values = randomArray(sizeOf(s), seed + i * 101, c.scale ?? 2);
+    if (c.mask?.includes(i)) return values.map((v) => (v > 0 ? 1 : 0));
     if (c.awayFromZero?.includes(i)) for (let k = 0; k < values.length; k++) values[k] += values[k] < 0 ? -0.5 : 0.5;
     return c.positive ? values.map((v) => 0.25 + Math.abs(v)) : values;
   });

@@ -14,20 +14,14 @@ export function loadWebGpu(): Promise<Backend> {
 
 /**
  * Ops the WebGPU backend has no kernel for (docs/webgpu.md): dropout masks come from a sequential generator
- * every backend must match draw for draw, and the ONNX import ops (those of the first importer and the
- * later breadth ones: reduce, expand, slice, layer norm) are not written yet. Placement runs them
+ * every backend must match draw for draw; constant, the ONNX breadth ops (reduce, expand, slice, layer
+ * norm) and the backward of unary are not written yet. Placement runs them
  * elsewhere, with copy steps. The forward suite checks this list is exactly what the table lacks.
  */
 export const webgpuMissingOps = new Set([
   'dropout',
   'dropoutMask',
-  'binary',
   'constant',
-  'concat',
-  'transpose',
-  'pad',
-  'unary',
-  'matmul',
   'unaryGrad',
   'reduce',
   'expand',
@@ -35,4 +29,10 @@ export const webgpuMissingOps = new Set([
   'layerNorm',
   'layerNormGradInput',
   'layerNormGradWeight',
+  'where',
+  'gather',
+  'binaryGrad',
+  'whereGrad',
+  'gatherGrad',
+  'reduceMaxGrad',
 ]);

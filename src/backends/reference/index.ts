@@ -18,6 +18,7 @@ import * as pg from './kernels/pool2d-grad.js';
 import * as to from './kernels/tensor-ops.js';
 import * as rd from './kernels/reduce.js';
 import * as ln from './kernels/layer-norm.js';
+import * as sel from './kernels/select.js';
 import { adaptiveAvgPool2dReference, avgPool2dReference, maxPool2dReference } from './kernels/pool2d.js';
 
 /** The plain TypeScript backend: slow, obviously right, the oracle every other backend is tested against. */
@@ -64,6 +65,12 @@ export function createReferenceBackend(): Backend & { arena: HostArena } {
     layerNorm: ln.layerNormReference(arena),
     layerNormGradInput: ln.layerNormGradInputReference(arena),
     layerNormGradWeight: ln.layerNormGradWeightReference(arena),
+    where: sel.whereGeneric(arena),
+    gather: sel.gatherGeneric(arena),
+    binaryGrad: sel.binaryGradGeneric(arena),
+    whereGrad: sel.whereGradGeneric(arena),
+    gatherGrad: sel.gatherGradGeneric(arena),
+    reduceMaxGrad: sel.reduceMaxGradGeneric(arena),
   };
   return { name: 'reference', memory: arena, arena, kernels, updates: hostUpdates(arena), info: () => ({ name: 'reference' }) };
 }

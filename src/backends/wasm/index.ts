@@ -17,6 +17,7 @@ import { linearGradInputWasm, linearGradWeightWasm } from './kernels/linear-grad
 import * as pg from './kernels/pool2d-grad.js';
 import * as rd from './kernels/reduce.js';
 import * as ln from './kernels/layer-norm.js';
+import * as sel from './kernels/select.js';
 
 /**
  * The WebAssembly backend: AssemblyScript kernels (simd, relaxed or scalar build) over one arena. With
@@ -74,6 +75,12 @@ export async function createWasmBackend(options: BackendOptions = {}): Promise<B
     layerNorm: ln.layerNormWasm(ctx),
     layerNormGradInput: ln.layerNormGradInputWasm(ctx),
     layerNormGradWeight: ln.layerNormGradWeightWasm(ctx),
+    where: sel.whereWasm(ctx),
+    gather: sel.gatherWasm(ctx),
+    binaryGrad: sel.binaryGradWasm(ctx),
+    whereGrad: sel.whereGradWasm(ctx),
+    gatherGrad: sel.gatherGradWasm(ctx),
+    reduceMaxGrad: sel.reduceMaxGradWasm(ctx),
   };
   return {
     name: 'wasm',

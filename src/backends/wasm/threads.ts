@@ -1,12 +1,14 @@
 // The threaded wasm backend's workers: the kernel module instantiated in N − 1 workers over the one shared
 // WebAssembly.Memory of the main instance; the calling thread is thread 0 and works too.
 //
-// A parallel step is a list of kernel calls per thread (export name + numeric arguments on byte offsets),
-// written into a shared Float64Array; bumping a generation counter (Atomics.notify) starts the workers,
-// each runs its own list, and the last one to finish wakes the caller. No postMessage per step. Calls on
-// different threads of one step must touch disjoint outputs: the kernels' glue splits by output panel or
-// by image, so which thread computes a value never changes how it is computed (results do not depend on
-// the thread count, bit for bit).
+// A parallel step is a list of parts, each a list of kernel calls (export name + numeric arguments on byte
+// offsets), written into a shared Float64Array; bumping a generation counter (Atomics.notify) starts the
+// workers. Parts are claimed, not assigned: every thread, the caller included, takes the next unclaimed part
+// (one compare-and-swap on a word holding the part count and the next index) until none is left, and the
+// caller returns when every part is done. On a busy device a worker the OS has not scheduled yet costs
+// nothing: the caller runs its parts too instead of waiting for it. Parts of one step must touch disjoint
+// outputs: the kernels' glue splits by output panel, by image or by element range, so which thread runs a
+// part never changes how it is computed (results do not depend on the thread count, bit for bit).
 //
 // Waiting: workers spin briefly on the generation (a step follows the previous one within microseconds),
 // then block in Atomics.wait. The caller blocks in Atomics.wait where it may (Node's main thread, any
@@ -18,12 +20,15 @@ import type { KernelExports } from './loader.js';
 
 /** Control words (Int32 slots of the control buffer). */
 const GEN = 0; // generation: bumped to start a step
-const PENDING = 1; // workers still running the current step
+const DONE = 1; // parts of the current round finished
 const STOP = 2; // 1: workers leave their loop
-const FAULT = 3; // 1 + thread index of a worker whose call threw (0: none)
+const FAULT = 3; // 1 + index of a part whose call threw (0: none)
+const CLAIM = 4; // part count << 16 | next unclaimed part
 const CONTROL_INTS = 16;
-/** Doubles per thread for its call list; a longer list runs as several rounds. */
+/** Doubles per part for its call list; a longer list runs as several rounds. */
 const LIST_DOUBLES = 1 << 14;
+/** Parts a round may hold (the claim word's 16-bit fields). */
+const MAX_PARTS = 0xffff;
 /** Spins on the generation before a worker blocks (Atomics.wait costs tens of microseconds to wake). */
 const SPIN = 4000;
 
@@ -39,7 +44,6 @@ const start = (msg, post) => {
     const names = Object.keys(ex).filter((k) => typeof ex[k] === 'function').sort();
     const fns = names.map((n) => ex[n]);
     const ctl = new Int32Array(control);
-    const list = new Float64Array(lists, index * ${LIST_DOUBLES} * 8, ${LIST_DOUBLES});
     // The generation is read before saying ready: the first step may start the moment the caller hears it.
     let seen = Atomics.load(ctl, ${GEN});
     post('ready');
@@ -49,21 +53,31 @@ const start = (msg, post) => {
       while (g === seen) { Atomics.wait(ctl, ${GEN}, seen); g = Atomics.load(ctl, ${GEN}); }
       seen = g;
       if (Atomics.load(ctl, ${STOP})) break;
-      try {
-        const count = list[0];
-        let at = 1;
-        for (let c = 0; c < count; c++) {
-          const fn = fns[list[at]];
-          const n = list[at + 1];
-          const args = [];
-          for (let a = 0; a < n; a++) args.push(list[at + 2 + a]);
-          fn(...args);
-          at += 2 + n;
+      // Claim parts until none is left; the claim word holds the count too, so a claim is always one of the
+      // round now published (a worker that wakes late may take parts of a later round: that is fine).
+      for (;;) {
+        const c = Atomics.load(ctl, ${CLAIM});
+        const count = c >>> 16;
+        const part = c & 0xffff;
+        if (part >= count) break;
+        if (Atomics.compareExchange(ctl, ${CLAIM}, c, c + 1) !== c) continue;
+        try {
+          const list = new Float64Array(lists, part * ${LIST_DOUBLES} * 8, ${LIST_DOUBLES});
+          const calls = list[0];
+          let at = 1;
+          for (let k = 0; k < calls; k++) {
+            const fn = fns[list[at]];
+            const n = list[at + 1];
+            const args = [];
+            for (let a = 0; a < n; a++) args.push(list[at + 2 + a]);
+            fn(...args);
+            at += 2 + n;
+          }
+        } catch (e) {
+          Atomics.store(ctl, ${FAULT}, part + 1);
         }
-      } catch (e) {
-        Atomics.store(ctl, ${FAULT}, index + 1);
+        if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
       }
-      if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
     }
   });
 };
@@ -188,35 +202,67 @@ export class ThreadPool {
   }
 
   /**
-   * Runs every thread's list (thread 0's on the caller) and returns when all have finished. Lists longer
-   * than a thread's slot run as several rounds, each list's order kept.
+   * Runs every part's list and returns when all have finished. The caller claims parts like the workers
+   * (running its claims straight from the job's arrays); a round with one part runs on the caller without
+   * waking anyone. Lists longer than a slot run as several rounds, each list's order kept.
    */
   run(job: ThreadJob): void {
     if (this.closed) throw new VireoError('wasm threads: the pool was closed');
-    const cursors = job.lists.map(() => 0);
+    const lists = job.lists;
+    const cursors = lists.map(() => 0);
     for (;;) {
-      let anyWorker = false;
-      for (let t = 1; t < this.threads; t++) {
-        cursors[t] = this.encode(t, job.lists[t], cursors[t]);
-        if (this.lists[t * LIST_DOUBLES] > 0) anyWorker = true;
+      // This round: the next slice of every unfinished list, in slots 0, 1, … (which list each came from).
+      const from: number[] = [];
+      const to: number[] = [];
+      const owner: number[] = [];
+      for (let t = 0; t < lists.length && owner.length < MAX_PARTS; t++) {
+        if (cursors[t] >= lists[t].length) continue;
+        const end = this.encode(owner.length, lists[t], cursors[t]);
+        owner.push(t);
+        from.push(cursors[t]);
+        to.push(end);
+        cursors[t] = end;
       }
-      // The caller's own list runs whole in the first round (calls of different threads are independent).
-      const mine = job.lists[0].slice(cursors[0]);
-      cursors[0] = job.lists[0].length;
-      if (anyWorker) {
-        Atomics.store(this.control, PENDING, this.threads - 1);
-        Atomics.add(this.control, GEN, 1);
-        Atomics.notify(this.control, GEN);
+      const parts = owner.length;
+      if (parts === 0) return;
+      if (parts === 1) {
+        this.runHere(lists[owner[0]], from[0], to[0]);
+      } else {
+        const ctl = this.control;
+        Atomics.store(ctl, DONE, 0);
+        Atomics.store(ctl, CLAIM, parts << 16);
+        Atomics.add(ctl, GEN, 1);
+        Atomics.notify(ctl, GEN);
+        let faulted: unknown = null;
+        for (;;) {
+          const c = Atomics.load(ctl, CLAIM);
+          const part = c & 0xffff;
+          if (part >= parts) break;
+          if (Atomics.compareExchange(ctl, CLAIM, c, c + 1) !== c) continue;
+          try {
+            this.runHere(lists[owner[part]], from[part], to[part]);
+          } catch (e) {
+            faulted = e;
+          }
+          Atomics.add(ctl, DONE, 1);
+        }
+        this.wait(parts);
+        if (faulted) throw faulted;
       }
-      for (const c of mine) this.fns[c[0]](...c.slice(1));
-      if (anyWorker) this.wait();
       const fault = Atomics.exchange(this.control, FAULT, 0);
-      if (fault) throw new VireoError(`wasm threads: a kernel call on thread ${fault - 1} failed`);
-      if (cursors.every((c, t) => c >= job.lists[t].length)) return;
+      if (fault) throw new VireoError(`wasm threads: a kernel call in part ${owner[fault - 1]} of a step failed`);
     }
   }
 
-  /** Writes calls from `from` on into thread t's slot, as many as fit; returns where it stopped. */
+  /** Runs calls [from, to) of a list on this thread. */
+  private runHere(calls: Call[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const c = calls[i];
+      this.fns[c[0]](...c.slice(1));
+    }
+  }
+
+  /** Writes calls from `from` on into slot t, as many as fit; returns where it stopped. */
   private encode(t: number, calls: Call[], from: number): number {
     const base = t * LIST_DOUBLES;
     let at = base + 1;
@@ -236,13 +282,14 @@ export class ThreadPool {
     return i;
   }
 
-  private wait(): void {
+  /** Returns once `parts` parts of the round are done (the workers' claims finishing). */
+  private wait(parts: number): void {
     const ctl = this.control;
     if (canBlock()) {
-      for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, PENDING) === 0) return;
-      for (let p = Atomics.load(ctl, PENDING); p !== 0; p = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, p);
+      for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, DONE) >= parts) return;
+      for (let d = Atomics.load(ctl, DONE); d < parts; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
     } else {
-      while (Atomics.load(ctl, PENDING) !== 0) {
+      while (Atomics.load(ctl, DONE) < parts) {
         // A browser page's main thread may not block: spin.
       }
     }

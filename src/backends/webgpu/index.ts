@@ -1,10 +1,11 @@
 /// <reference types="@webgpu/types" />
 import type { Backend, BackendInfo, KernelTable } from '../backend.js';
-import { type BackendOptions, registerBackend } from '../registry.js';
+import { type BackendOptions, forgetInstance, registerBackend } from '../registry.js';
 import { type GpuHandle, type WebGpuOptions, acquireDevice } from './device.js';
 import { batchNorm2dGradInputWebGpu, batchNorm2dGradWeightWebGpu, batchNorm2dWebGpu } from './kernels/batchnorm.js';
 import { conv2dGradInputWebGpu, conv2dGradWeightWebGpu, conv2dWebGpu } from './kernels/conv2d.js';
 import * as ew from './kernels/elementwise.js';
+import * as onnx from './kernels/onnx-ops.js';
 import { biasGradWebGpu, linearGradInputWebGpu, linearGradWeightWebGpu, linearWebGpu } from './kernels/linear.js';
 import * as pool from './kernels/pool2d.js';
 import { GpuMemory } from './memory.js';
@@ -20,12 +21,21 @@ export interface WebGpuBackend extends Backend {
   readonly queue: GpuQueue;
   /** Destroys the device and drops the Dawn instance (Node exits on its own afterwards). Idempotent. */
   dispose(): void;
+  /** Why the device was lost (null while it works). */
+  readonly deviceLost: string | null;
+  confirmDeviceLost(): Promise<boolean>;
+  /**
+   * Tests only: destroys the device and runs exactly the handling of an unexpected loss (Dawn reports an
+   * explicit destroy as reason 'destroyed', which a dispose() must not count as a loss).
+   */
+  simulateDeviceLoss(): void;
 }
 
 /**
  * Ops with a WGSL kernel. Missing on purpose: dropout and dropoutMask (their masks come from a sequential
- * generator that must match the other backends draw for draw) and the ONNX import ops — placement runs
- * those layers on another backend, with copy steps.
+ * generator that must match the other backends draw for draw); not written yet: constant, the ONNX breadth
+ * ops (reduce, expand, slice, layer norm) and every backward of the ONNX ops — placement runs those nodes
+ * on wasm, with copy steps.
  */
 function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
   return {
@@ -51,6 +61,12 @@ function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
     maxPool2dGrad: pool.maxPool2dGradWebGpu(ctx),
     avgPool2dGrad: pool.avgPool2dGradWebGpu(ctx),
     adaptiveAvgPool2dGrad: pool.adaptiveAvgPool2dGradWebGpu(ctx),
+    binary: onnx.binaryWebGpu(ctx),
+    unary: onnx.unaryWebGpu(ctx),
+    concat: onnx.concatWebGpu(ctx),
+    transpose: onnx.transposeWebGpu(ctx),
+    pad: onnx.padWebGpu(ctx),
+    matmul: onnx.matmulWebGpu(ctx),
   };
 }
 
@@ -73,7 +89,7 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     adapterFeatures: gpu.features,
     limits: gpu.limits,
   });
-  return {
+  const backend: WebGpuBackend = {
     name: 'webgpu',
     memory,
     kernels: kernelTable(ctx),
@@ -81,14 +97,31 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     gpu,
     queue,
     info,
+    get deviceLost() {
+      return queue.lostReason;
+    },
+    async confirmDeviceLost() {
+      if (queue.lostReason !== null) return true;
+      // A failed read can come a moment before the device's own loss report.
+      await Promise.race([gpu.device.lost, new Promise((r) => setTimeout(r, 250))]);
+      return queue.lostReason !== null;
+    },
+    simulateDeviceLoss() {
+      queue.markLost('destroyed: simulated device loss');
+      gpu.device.destroy();
+    },
     dispose() {
       if (disposed) return;
       disposed = true;
-      queue.flush();
+      queue.close();
+      if (queue.lostReason === null) queue.flush();
       memory.destroy();
       gpu.release();
     },
   };
+  // A lost device never comes back: the next getBackend('webgpu') asks the adapter for a new one.
+  queue.onLost(() => forgetInstance(backend));
+  return backend;
 }
 
 registerBackend('webgpu', (options: BackendOptions) => createWebGpuBackend({ adapter: options.adapter }));

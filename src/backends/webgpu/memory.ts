@@ -84,6 +84,7 @@ export class GpuMemory implements DeviceMemory {
   }
 
   private async read(ptr: number, length: number): Promise<Float32Array> {
+    this.queue.throwIfFailed();
     const bytes = alignUp(Math.max(4 * length, 4), 4);
     if (!this.staging || this.staging.size < bytes) {
       this.staging?.destroy();
@@ -96,11 +97,45 @@ export class GpuMemory implements DeviceMemory {
     const staging = this.staging;
     this.queue.copy(this.buf, ptr, staging, 0, bytes);
     this.queue.flush();
-    await staging.mapAsync(1, 0, bytes);
+    try {
+      await staging.mapAsync(1, 0, bytes);
+    } catch (e) {
+      // A lost device rejects the map; say that (the loss report may arrive just after the rejection).
+      this.queue.throwIfFailed();
+      throw e;
+    }
     this.queue.throwIfFailed();
     const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0, 4 * length));
     staging.unmap();
     return out;
+  }
+
+  /**
+   * The float at `ptr` as it is now: the copy into a small buffer of its own is recorded at once, so work
+   * recorded later cannot change it; awaiting the result submits and maps (a lazy clip norm reads nothing
+   * until someone asks).
+   */
+  readLater(ptr: number): () => Promise<number> {
+    const target = this.queue.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: 'vireo scalar' });
+    this.queue.copy(this.buf, ptr, target, 0, 4);
+    let value: Promise<number> | null = null;
+    return () => {
+      value ??= (async () => {
+        this.queue.throwIfFailed();
+        this.queue.flush();
+        try {
+          await target.mapAsync(1, 0, 4);
+        } catch (e) {
+          this.queue.throwIfFailed();
+          throw e;
+        }
+        this.queue.throwIfFailed();
+        const out = new Float32Array(target.getMappedRange(0, 4).slice(0))[0];
+        target.destroy();
+        return out;
+      })();
+      return value;
+    };
   }
 
   /**

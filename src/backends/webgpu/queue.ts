@@ -12,22 +12,45 @@ export class GpuQueue {
   /** Submits so far (tests and the bench read it: a warm run should submit a handful, not one per kernel). */
   submits = 0;
 
-  /** The first error the device reported outside an error scope (a validation error, a lost device). */
+  /** The first error the device reported outside an error scope (a validation error). */
   private failure: string | null = null;
+  /** Why the device was lost, for good: every later read fails at once (null while it works). */
+  lostReason: string | null = null;
+  private closing = false;
+  private readonly lostListeners: ((reason: string) => void)[] = [];
 
   constructor(readonly device: GPUDevice) {
     // Dawn reports validation errors asynchronously; keep the first and fail the next read with it rather
     // than returning stale data.
     device.addEventListener('uncapturederror', (e) => {
-      this.failure ??= (e as GPUUncapturedErrorEvent).error.message;
+      if (this.lostReason === null) this.failure ??= (e as GPUUncapturedErrorEvent).error.message;
     });
+    // Any loss but our own dispose() counts — including reason 'destroyed', which is also what Dawn reports
+    // when something else destroyed the device under us.
     device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.failure ??= `device lost: ${info.message}`;
+      if (!this.closing) this.markLost(`${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''}`);
     });
   }
 
-  /** Throws (once per failure) what the device reported since the last check. */
+  /** Records a loss (once) and tells the listeners: the backend forgets itself, models move to wasm. */
+  markLost(reason: string): void {
+    if (this.lostReason !== null) return;
+    this.lostReason = reason;
+    for (const listener of this.lostListeners) listener(reason);
+  }
+
+  onLost(listener: (reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** Our own dispose is coming: the device's 'destroyed' report that follows is not a loss. */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Throws what the device reported since the last check (a validation error once; a loss every time). */
   throwIfFailed(): void {
+    if (this.lostReason !== null) throw new Error(`webgpu device lost (${this.lostReason})`);
     if (this.failure === null) return;
     const message = this.failure;
     this.failure = null;

@@ -49,6 +49,40 @@ const COPY = 'fn body(i: u32) { m[u.dst + i] = m[u.src + i]; }';
 const SCALE = 'fn body(i: u32) { m[u.g + i] = m[u.g + i] * bitcast<f32>(u.c); }';
 const CLAMP = 'fn body(i: u32) { let c = bitcast<f32>(u.c); m[u.g + i] = clamp(m[u.g + i], -c, c); }';
 
+/** Threads of the norm reduction's first pass: each folds a strided share of g into one partial. */
+const PARTIALS = 256;
+/** NaN by its bits: WGSL compilers may fold x != x to false. */
+const IS_NAN = 'fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
+// Pass 1: partial[t] = Σ g² (or max |g|, NaN wins — taken from the data: a NaN constant does not compile) over i ≡ t (mod PARTIALS). Pass 2 (one thread): folds
+// the partials in order into acc. Two dispatches, no barriers: each dispatch sees the one before it.
+const NORM_PARTIAL = (inf: boolean) => `${IS_NAN}
+fn body(t: u32) {
+  var a: f32 = 0.0;
+  for (var i = t; i < N; i = i + ${PARTIALS}u) {
+    let x = m[u.g + i];
+    ${inf ? 'if (isNan(x) && !isNan(a)) { a = x; } else if (!isNan(a)) { a = max(a, abs(x)); }' : 'a = a + x * x;'}
+  }
+  m[u.scratch + t] = a;
+}`;
+const NORM_FOLD = (inf: boolean) => `${IS_NAN}
+fn body(t: u32) {
+  var a: f32 = 0.0;
+  if (u.first == 0u) { a = m[u.acc]; }
+  for (var k = 0u; k < min(N, ${PARTIALS}u); k = k + 1u) {
+    let x = m[u.scratch + k];
+    ${inf ? 'if (isNan(x) && !isNan(a)) { a = x; } else if (!isNan(a)) { a = max(a, x); }' : 'a = a + x;'}
+  }
+  m[u.acc] = a;
+}`;
+const NORM_SQRT = 'fn body(t: u32) { m[u.acc] = sqrt(m[u.acc]); }';
+// coef = maxNorm / (norm + 1e-6), applied when below 1 (as the host's clipGradNorm); a NaN norm spreads.
+const SCALE_BY_NORM = `${IS_NAN}
+fn body(i: u32) {
+  let norm = m[u.acc];
+  let coef = bitcast<f32>(u.maxNorm) / (norm + 1e-6);
+  if (isNan(norm) || coef < 1.0) { m[u.g + i] = m[u.g + i] * coef; }
+}`;
+
 /**
  * The updates for a GPU memory. Programs are made per (kind, n) on first use, compiled synchronously: an
  * optimizer's step() is synchronous, and the compile happens once per tensor size.
@@ -75,8 +109,23 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
   const clampP = (n: number) => program('clamp', ['g', 'c'], CLAMP, n);
   const unsupported = (what: string): never => {
     throw new VireoError(
-      `webgpu: ${what} needs the gradients' values on the host synchronously, which a GPU cannot give; clip on a wasm placement of the layer, or train without clipping on webgpu (see docs/webgpu.md)`,
+      `webgpu: ${what} returns the norm synchronously, which a GPU cannot give; use await clipGradNormAsync(...) (the norm computed and applied on the device) or clipGradNormLazy(...) (nothing read back)`,
     );
+  };
+  // One scratch region for the partials, allocated on first use and kept (256 floats).
+  let scratch = 0;
+  const normPrograms = (n: number, inf: boolean): GpuProgram => {
+    const key = `norm${inf ? 'inf' : '2'}:${n}`;
+    let p = programs.get(key);
+    if (!p) {
+      const passes = [
+        { body: `${consts({ N: n })}\n${NORM_PARTIAL(inf)}`, threads: Math.min(n, PARTIALS) },
+        { body: `${consts({ N: n })}\n${NORM_FOLD(inf)}`, threads: 1 },
+      ];
+      p = new GpuProgram(ctx, `update norm ${inf ? 'inf' : '2'}`, ['g', 'scratch', 'acc', 'first'], passes, true);
+      programs.set(key, p);
+    }
+    return p;
   };
   return {
     accumulate(src, dst, n, addTo) {
@@ -113,6 +162,18 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
         f32bits(bc2Sqrt),
       ]);
     },
+    accumulateNorm(g, n, acc, normType, first) {
+      if (n === 0) return;
+      scratch ||= ctx.memory.alloc(4 * PARTIALS);
+      normPrograms(n, normType === Number.POSITIVE_INFINITY).run([f(g), f(scratch), f(acc), first ? 1 : 0]);
+    },
+    finishNorm(acc, normType) {
+      if (normType === 2) program('normSqrt', ['acc'], NORM_SQRT, 1).run([f(acc)]);
+    },
+    scaleByNorm(g, n, acc, maxNorm) {
+      program('scaleByNorm', ['g', 'acc', 'maxNorm'], SCALE_BY_NORM, n).run([f(g), f(acc), f32bits(maxNorm)]);
+    },
+    readLater: (ptr) => ctx.memory.readLater(ptr),
     sumSquares: () => unsupported('clipGradNorm'),
     maxAbs: () => unsupported('clipGradNorm with an infinite norm'),
     scale(g, n, coef) {

@@ -1,6 +1,7 @@
 import { FormatError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
-import type { OpAttrs, OpName, ReduceKind, UnaryAttrs, UnaryKind } from '../../ops/types.js';
+import type { ReduceKind, UnaryAttrs, UnaryKind } from '../../ops/types.js';
+import { addOrFold, float, int, ints } from './attrs.js';
 import type { Builder, Converter, Val } from './builder.js';
 import type { OnnxNode } from './decode.js';
 import { constOf, nodeLabel, normAxis, sliceConst, sliceRanges } from './fold.js';
@@ -10,20 +11,6 @@ import { constOf, nodeLabel, normAxis, sliceConst, sliceRanges } from './fold.js
  * ShuffleNetV2, ConvNeXt) and their relatives: element-wise math, reductions, Slice/Split on activations,
  * LayerNormalization, Expand, variadic Max/Min/Sum/Mean. A node whose inputs are all known folds at import.
  */
-
-const ints = (n: OnnxNode, key: string): number[] | undefined => n.attrs.get(key)?.ints;
-const int = (n: OnnxNode, key: string, dflt: number): number => n.attrs.get(key)?.i ?? dflt;
-const float = (n: OnnxNode, key: string, dflt: number): number => n.attrs.get(key)?.f ?? dflt;
-
-/** Adds an IR node, or folds it to a constant when every input is known. */
-function addOrFold<K extends OpName>(b: Builder, n: OnnxNode, op: K, attrs: OpAttrs[K], ins: Val[], out = n.outputs[0]): Val {
-  if (ins.every((v) => v.kind === 'const'))
-    return b.nodeConst(
-      out,
-      b.foldWithReference(n, (s) => s.add(n, op, attrs, ins)),
-    );
-  return b.add(n, op, attrs, ins);
-}
 
 const u = (kind: UnaryKind, extra: Partial<UnaryAttrs> = {}): UnaryAttrs => ({ kind, min: 0, max: 0, ...extra });
 
@@ -194,6 +181,11 @@ export const breadthConverters: Record<string, Converter> = {
   Abs: unary('abs'),
   Neg: unary('affine', () => ({ alpha: -1, beta: 0 })),
   Gelu: unary('gelu'),
+  Elu: unary('elu', (n) => ({ alpha: float(n, 'alpha', 1) })),
+  // ONNX's defaults are float32 roundings of SELU's constants; β is ONNX's γ.
+  Selu: unary('selu', (n) => ({ alpha: float(n, 'alpha', 1.6732632423543772), beta: float(n, 'gamma', 1.0507009873554805) })),
+  Softplus: unary('softplus'),
+  Mish: unary('mish'),
   // Sigmoid + Mul of one value, fused by patterns.ts (not an ONNX op).
   Silu: unary('silu'),
   Pow: pow,

@@ -45,7 +45,8 @@ export interface OnnxModelProto {
 
 let modelType: protobuf.Type | null = null;
 let tensorType: protobuf.Type | null = null;
-function types(): { model: protobuf.Type; tensor: protobuf.Type } {
+/** The protobuf types of onnx.proto's ModelProto and TensorProto (for code that rewrites a model's bytes). */
+export function types(): { model: protobuf.Type; tensor: protobuf.Type } {
   if (!modelType || !tensorType) {
     const root = protobuf.Root.fromJSON(onnxSchema as unknown as protobuf.INamespace);
     modelType = root.lookupType('onnx.ModelProto');

@@ -229,6 +229,22 @@ export abstract class Optimizer<H extends GroupBase> {
     for (const [p, st] of this.state) this.parkOnHost(st, p.size);
   }
 
+  /**
+   * Drops state held on a lost device (WebGPU) without reading it: its memory is gone. Returns false when
+   * some was dropped — restore a saved `stateDict()` before stepping again, or those parameters restart
+   * from zero momentum.
+   */
+  forgetLostDevices(): boolean {
+    let intact = true;
+    for (const st of this.state.values()) {
+      if (!st.device || !ownerOf(st.device.memory).deviceLost) continue;
+      st.device = null;
+      st.host.clear();
+      intact = false;
+    }
+    return intact;
+  }
+
   /** `dispose` for every memory: state on a GPU is downloaded first. */
   async disposeAsync(): Promise<void> {
     await this.syncToHost();

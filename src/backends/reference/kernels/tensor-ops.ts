@@ -19,6 +19,7 @@ const binaryFns: Record<BinaryKind, (a: number, b: number) => number> = {
   max: (a, b) => Math.max(a, b),
   min: (a, b) => Math.min(a, b),
   pow: (a, b) => a ** b,
+  prelu: (a, b) => (a < 0 ? a * b : a),
 };
 
 /** Broadcasting a ∘ b: an odometer over the outer dimensions, a strided inner loop over the last. */

@@ -1,10 +1,10 @@
 import { VireoError } from '../../../core/errors.js';
 import { flags } from '../../../core/flags.js';
 import type { Conv2dAttrs } from '../../../ops/types.js';
-import type { KernelFactory } from '../../backend.js';
+import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
-import { perThread, runParts, splitRange, threadCount } from './parallel.js';
+import { panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 /**
  * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
@@ -152,14 +152,19 @@ export const conv2dGradInputWasm =
     // Threads take whole images, each with its own col, B panels and tile (a scratch slice).
     const slice = perThread(align(colBytes) + 4 * (bFloats + mr * nr) + 32);
     const ranges = splitRange(g.n, threadCount(ctx));
+    // The pack shared by A-panel rows (rows of W_gᵀ: columns of the stored W_g) of every group.
+    const wRows = panelRanges(ctx, g.k, mr, g.cout * g.k);
     return {
       scratchBytes: ranges.length * slice,
       pack() {
         if (inWasm) {
-          for (let grp = 0; grp < a.groups; grp++) {
-            // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
-            exports.f32_gemm_pack_a(weight.ptr + 4 * grp * g.coutG * g.k, g.k, 1, g.k, g.coutG, packed + 4 * grp * aFloats);
-          }
+          runRanges(ctx, wRows, (call, r0, r1) => {
+            for (let grp = 0; grp < a.groups; grp++) {
+              // A = W_gᵀ (M = K rows, inner dimension coutG), stored as W_g [coutG][K]: transA with lda = K.
+              const src = weight.ptr + 4 * (grp * g.coutG * g.k + r0);
+              call('f32_gemm_pack_a', src, g.k, 1, r1 - r0, g.coutG, packed + 4 * (grp * aFloats + r0 * g.coutG));
+            }
+          });
           return;
         }
         const dst = arena.f32(packed, a.groups * aFloats);
@@ -233,12 +238,20 @@ export const conv2dGradWeightWasm =
       // over the chunk's images in batch order. Each dW value is summed in the same order as on one
       // thread — no per-thread partial sums to reduce, so the bits do not depend on the thread count.
       const threads = threadCount(ctx);
+      const tapPanels = splitRange(Math.ceil(g.k / nr), threads, g.coutG === 1 ? 4 : 1);
+      if (
+        threads > 1 &&
+        tapPanels.length > 1 &&
+        g.k >= flags.convGradWeightOwnPanelsMinK &&
+        typeof exports.f32_im2col_nchw_bt_panels_range === 'function'
+      ) {
+        return ownPanelsGradWeight(ctx, a, g, tapPanels);
+      }
       const slot = perThread(4 * (aFloats + bFloats) + 32);
       // As many images per chunk as fit CHUNK_BYTES (at least one per thread): two barriers per chunk, and
       // on a busy device each barrier can cost a time slice, so the whole batch is one chunk where it fits.
       const chunk = threads === 1 ? 1 : Math.min(g.n, Math.max(threads, Math.floor(CHUNK_BYTES / slot)));
       const tileBytes = perThread(4 * (tmpFloats + mr * nr) + 32);
-      const panelRanges = splitRange(Math.ceil(g.k / nr), threads, g.coutG === 1 ? 4 : 1);
       return {
         scratchBytes: chunk * slot + threads * tileBytes + 16,
         run([dy, x], dw, scratch) {
@@ -261,8 +274,8 @@ export const conv2dGradWeightWasm =
                 }
               });
               const dwG = dw + 4 * grp * g.coutG * g.k;
-              runParts(ctx, panelRanges.length, (t, call) => {
-                const [p0, p1] = panelRanges[t];
+              runParts(ctx, tapPanels.length, (t, call) => {
+                const [p0, p1] = tapPanels[t];
                 for (let i = 0; i < count; i++) {
                   const acc = b0 + i > 0 ? 1 : 0;
                   call('f32_gemm_packed_range', g.coutG, g.k, g.p, ap(i), bp(i), dwG, g.k, acc, 0, 0, 0, 0, tile(t), p0, p1);
@@ -308,6 +321,48 @@ export const conv2dGradWeightWasm =
   };
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
+
+/**
+ * The threaded weight gradient without barriers or shared image buffers: each thread owns a range of dW's
+ * column panels (taps) and, image after image in batch order, packs dY_g into its own A panels, writes only
+ * its B panels of colᵀ (f32_im2col_nchw_bt_panels_range) and accumulates its dW columns — everything stays in
+ * its cache, as on one thread, and each dW value is summed over the images in the one-thread order with the
+ * same kernels, so the bits do not depend on the thread count. dY's pack is repeated on every thread: small
+ * beside the GEMM when K ≥ flags.convGradWeightOwnPanelsMinK (else the shared-chunk scheme runs).
+ */
+function ownPanelsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, ranges: [number, number][]): PreparedKernel {
+  const { exports } = ctx;
+  const mr = exports.f32_gemm_mr();
+  const nr = exports.f32_gemm_nr();
+  const aFloats = exports.f32_gemm_packed_a_floats(g.coutG, g.p);
+  const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
+  const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
+  // A thread's slice: its A panels, a whole-layout B (only its panels written), im2col's tmp, an edge tile.
+  const slice = perThread(4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64);
+  return {
+    scratchBytes: ranges.length * slice + 16,
+    run([dy, x], dw, scratch) {
+      const s0 = align16(scratch);
+      runParts(ctx, ranges.length, (t, call) => {
+        const [q0, q1] = ranges[t];
+        const ap = s0 + t * slice;
+        const bp = align16(ap + 4 * aFloats);
+        const tmp = align16(bp + 4 * bFloats);
+        const tile = align16(tmp + 4 * tmpFloats);
+        for (let b = 0; b < g.n; b++) {
+          for (let grp = 0; grp < a.groups; grp++) {
+            const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+            const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+            const dwG = dw + 4 * grp * g.coutG * g.k;
+            call('f32_gemm_pack_a', dyG, g.p, 0, g.coutG, g.p, ap);
+            call('f32_im2col_nchw_bt_panels_range', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp, q0, q1);
+            call('f32_gemm_packed_range', g.coutG, g.k, g.p, ap, bp, dwG, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, q0, q1);
+          }
+        }
+      });
+    },
+  };
+}
 
 /** Scratch for the prepared images of one threaded weight-gradient chunk (the reference CNN's conv2 at batch 32: 23 MB). */
 const CHUNK_BYTES = 32 << 20;

@@ -2,7 +2,7 @@ import { flags } from '../../../core/flags.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
-import { type Invoke, perThread, runParts, splitRange, threadCount } from './parallel.js';
+import { type Invoke, panelRanges, partsFor, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 /**
  * Forward convolution, NCHW.
@@ -136,13 +136,24 @@ export const conv2dWasm =
     };
     // A thread's scratch slice: every group's B panels of one image, a GEMM edge tile, im2col's tmp.
     const slice = perThread(4 * (groups * bFloats + mr * nr + tmpFloats) + 32);
+    // One image's im2col shared by input-channel ranges, for batches smaller than the thread count.
+    const channelRanges =
+      !pointwise && n < threads && typeof exports.f32_im2col_nchw_panels_channels === 'function'
+        ? splitRange(cinG, partsFor(ctx, groups * kg * p))
+        : [[0, cinG] as [number, number]];
+    // Packing W (every training step) shared by A-panel rows of every group.
+    const wRows = panelRanges(ctx, coutG, mr, cout * kg);
     return {
       scratchBytes: threads * slice,
       pack() {
         // W_g [coutG][kg] row-major, packed from where it lives in wasm memory (training repacks every step).
         if (inWasm) {
-          for (let g = 0; g < groups; g++)
-            exports.f32_gemm_pack_a(weight.ptr + 4 * g * coutG * kg, kg, 0, coutG, kg, wPtr + 4 * g * aFloats);
+          runRanges(ctx, wRows, (call, r0, r1) => {
+            for (let g = 0; g < groups; g++) {
+              const src = weight.ptr + 4 * (g * coutG + r0) * kg;
+              call('f32_gemm_pack_a', src, kg, 0, r1 - r0, kg, wPtr + 4 * (g * aFloats + r0 * kg));
+            }
+          });
         } else {
           const dst = arena.f32(wPtr, groups * aFloats);
           for (let g = 0; g < groups; g++) {
@@ -169,12 +180,43 @@ export const conv2dWasm =
           });
           return;
         }
-        // Fewer images than threads: the caller writes the panels, the threads split the output panels.
+        // Fewer images than threads: per image the threads first write the B panels by input-channel
+        // ranges (each with its own tmp; one call on the caller when the im2col is too small to split),
+        // then split the output panels.
         const ranges = splitRange(nPanels, threads, coutG === 1 ? 4 : 1);
         const direct: Invoke = (name, ...args) => void exports[name](...args);
         const { bp, tmp } = at(0);
         for (let b = 0; b < n; b++) {
-          im2col(direct, x, b, bp, tmp);
+          if (channelRanges.length > 1) {
+            runParts(ctx, channelRanges.length, (t, call) => {
+              const [c0, c1] = channelRanges[t];
+              for (let g = 0; g < groups; g++) {
+                const xg = x + 4 * (b * cin + g * cinG) * h * w;
+                const bg = bp + 4 * g * bFloats;
+                call(
+                  'f32_im2col_nchw_panels_channels',
+                  xg,
+                  bg,
+                  cinG,
+                  h,
+                  w,
+                  kh,
+                  kw,
+                  sh,
+                  sw,
+                  pt,
+                  pl,
+                  dh,
+                  dw,
+                  oh,
+                  ow,
+                  at(t).tmp,
+                  c0,
+                  c1,
+                );
+              }
+            });
+          } else im2col(direct, x, b, bp, tmp);
           runParts(ctx, ranges.length, (t, call) => image(call, y, b, bp, at(t).tile, ranges[t][0], ranges[t][1]));
         }
       },

@@ -4,31 +4,37 @@ import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
 import type { KernelFactory, ParamHandle } from '../../backend.js';
 import type { WasmContext } from '../context.js';
+import { elementRanges, partsFor, runRanges, splitRange } from './parallel.js';
 
 /** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
 const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, leakyRelu: 3, sigmoid: 4, tanh: 5 };
 
+/** dX = dY · f'(v); large tensors split across threads by element ranges (parallel.ts). */
 export const activationGradWasm =
-  ({ exports }: WasmContext): KernelFactory<'activationGrad'> =>
+  (ctx: WasmContext): KernelFactory<'activationGrad'> =>
   ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
     const code = kindCode[attrs.kind];
+    const ranges = elementRanges(ctx, n, 3);
     return {
       scratchBytes: 0,
       run([dy, v], dx) {
-        exports.f32_activation_grad(dy, v, dx, n, code, attrs.alpha);
+        runRanges(ctx, ranges, (call, a, b) =>
+          call('f32_activation_grad', dy + 4 * a, v + 4 * a, dx + 4 * a, b - a, code, attrs.alpha),
+        );
       },
     };
   };
 
 export const mulWasm =
-  ({ exports }: WasmContext): KernelFactory<'mul'> =>
+  (ctx: WasmContext): KernelFactory<'mul'> =>
   ({ outputShape }) => {
     const n = sizeOf(outputShape);
+    const ranges = elementRanges(ctx, n, 3);
     return {
       scratchBytes: 0,
       run([a, b], y) {
-        exports.f32_mul(a, b, y, n);
+        runRanges(ctx, ranges, (call, e0, e1) => call('f32_mul', a + 4 * e0, b + 4 * e0, y + 4 * e0, e1 - e0));
       },
     };
   };
@@ -51,17 +57,28 @@ export const dropoutMaskWasm =
     };
   };
 
+/**
+ * db[ch] = Σ dY over every axis but the channel's. Large gradients are split across threads by channel
+ * ranges (f32_bias_grad_channels), each channel summed as in one call; builds without that export run one call.
+ */
 export const biasGradWasm =
-  ({ exports }: WasmContext): KernelFactory<'biasGrad'> =>
+  (ctx: WasmContext): KernelFactory<'biasGrad'> =>
   ({ attrs, inputShapes: [dys] }) => {
     const dim = normalizeDim(attrs.channelDim, dys.length, 'biasGrad');
     const c = dys[dim];
     const outer = sizeOf(dys.slice(0, dim));
     const inner = sizeOf(dys.slice(dim + 1));
+    const split = typeof ctx.exports.f32_bias_grad_channels === 'function';
+    // Linear biases (inner = 1) add rows across channels with SIMD: channel ranges in multiples of 4.
+    const ranges = split ? splitRange(c, partsFor(ctx, outer * c * inner), inner === 1 ? 4 : 1) : [[0, c] as [number, number]];
     return {
       scratchBytes: 0,
       run([dy], db) {
-        exports.f32_bias_grad(dy, db, outer, c, inner);
+        if (ranges.length <= 1) {
+          ctx.exports.f32_bias_grad(dy, db, outer, c, inner);
+          return;
+        }
+        runRanges(ctx, ranges, (call, c0, c1) => call('f32_bias_grad_channels', dy, db, outer, c, inner, c0, c1));
       },
     };
   };

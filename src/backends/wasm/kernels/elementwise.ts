@@ -3,46 +3,52 @@ import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
+import { type Invoke, elementRanges, runRanges } from './parallel.js';
 
-/** Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place. */
+/**
+ * Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place.
+ * Large tensors are split across threads by element ranges (parallel.ts: elementRanges).
+ */
 export const activationWasm =
-  ({ exports }: WasmContext): KernelFactory<'activation'> =>
+  (ctx: WasmContext): KernelFactory<'activation'> =>
   ({ attrs, outputShape }) => {
     const n = sizeOf(outputShape);
     const { kind, alpha } = attrs;
-    const run: (x: number, y: number) => void = (() => {
+    const ranges = elementRanges(ctx, n);
+    const run: (call: Invoke, x: number, y: number, m: number) => void = (() => {
       switch (kind) {
         case 'relu':
-          return (x: number, y: number) => exports.f32_relu(x, y, n);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_relu', x, y, m);
         case 'relu6':
-          return (x: number, y: number) => exports.f32_relu6(x, y, n);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_relu6', x, y, m);
         case 'leakyRelu':
-          return (x: number, y: number) => exports.f32_leaky_relu(x, y, n, alpha);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_leaky_relu', x, y, m, alpha);
         case 'sigmoid':
-          return (x: number, y: number) => exports.f32_sigmoid(x, y, n);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_sigmoid', x, y, m);
         case 'tanh':
-          return (x: number, y: number) => exports.f32_tanh(x, y, n);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_tanh', x, y, m);
         case 'none':
           // Identity: leaky ReLU with slope 1 is a copy that keeps NaN and -0.
-          return (x: number, y: number) => exports.f32_leaky_relu(x, y, n, 1);
+          return (call: Invoke, x: number, y: number, m: number) => call('f32_leaky_relu', x, y, m, 1);
       }
     })();
     return {
       scratchBytes: 0,
       run([x], y) {
-        run(x, y);
+        runRanges(ctx, ranges, (call, a, b) => run(call, x + 4 * a, y + 4 * a, b - a));
       },
     };
   };
 
 export const addWasm =
-  ({ exports }: WasmContext): KernelFactory<'add'> =>
+  (ctx: WasmContext): KernelFactory<'add'> =>
   ({ outputShape }) => {
     const n = sizeOf(outputShape);
+    const ranges = elementRanges(ctx, n, 3);
     return {
       scratchBytes: 0,
       run([a, b], y) {
-        exports.f32_add(a, b, y, n);
+        runRanges(ctx, ranges, (call, e0, e1) => call('f32_add', a + 4 * e0, b + 4 * e0, y + 4 * e0, e1 - e0));
       },
     };
   };

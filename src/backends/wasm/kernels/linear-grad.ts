@@ -3,7 +3,7 @@ import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { flags } from '../../../core/flags.js';
-import { perThread, runParts, splitRange, threadCount } from './parallel.js';
+import { gemmParts, panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
@@ -44,13 +44,18 @@ export const linearGradInputWasm =
     const inWasm = flags.packWeightsInWasm;
     // Threads share dX's column panels (groups of 4 for one row: the GEMV's streams).
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(k / nr), threads, rows === 1 ? 4 : 1);
+    const ranges = splitRange(Math.ceil(k / nr), gemmParts(ctx, rows * m * k), rows === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
+    // The once-per-step pack of W (B: m × k) shared by column panels.
+    const wPanels = panelRanges(ctx, k, nr, m * k);
     return {
       scratchBytes: 4 * aFloats + 32 + threads * tileBytes,
       pack() {
-        if (inWasm) exports.f32_gemm_pack_b(weight.ptr, k, 0, m, k, packed);
-        else packBPanels(arena.f32(packed, bFloats), arena.param(weight), m, k, nr);
+        if (inWasm) {
+          runRanges(ctx, wPanels, (call, c0, c1) =>
+            call('f32_gemm_pack_b', weight.ptr + 4 * c0, k, 0, m, c1 - c0, packed + 4 * c0 * m),
+          );
+        } else packBPanels(arena.f32(packed, bFloats), arena.param(weight), m, k, nr);
       },
       run([dy], dx, scratch) {
         const ap = (scratch + 15) & ~15;
@@ -94,7 +99,7 @@ export const linearGradWeightWasm =
     const aFloats = exports.f32_gemm_packed_a_floats(m, rows);
     const bFloats = exports.f32_gemm_packed_b_floats(k, rows);
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(k / nr), threads, m === 1 ? 4 : 1);
+    const ranges = splitRange(Math.ceil(k / nr), gemmParts(ctx, rows * m * k), m === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
     return {
       scratchBytes: rows > 0 ? 4 * (aFloats + bFloats) + 64 + threads * tileBytes : 0,

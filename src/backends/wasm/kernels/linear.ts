@@ -3,7 +3,7 @@ import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packTransposedBPanels } from './gemm-glue.js';
 import { flags } from '../../../core/flags.js';
-import { perThread, runParts, splitRange, threadCount } from './parallel.js';
+import { gemmParts, panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 /**
  * y[rows, out] = x[rows, in] · Wᵀ + b, activation fused: Wᵀ packed once into B panels (pack()), the
@@ -32,13 +32,19 @@ export const linearWasm =
     // Threads share the output's column panels (groups of 4 for one row: the GEMV's streams), each with
     // its own edge tile after the packed rows.
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(n / nr), threads, rows === 1 ? 4 : 1);
+    const ranges = splitRange(Math.ceil(n / nr), gemmParts(ctx, rows * n * k), rows === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
+    // Packing Wᵀ (every training step: fc1's 4M weights) and the rows of x are shared by panels too.
+    const wPanels = panelRanges(ctx, n, nr, n * k);
+    const xPanels = panelRanges(ctx, rows, mr, rows * k);
     return {
       scratchBytes: 4 * aFloats + 32 + threads * tileBytes,
       pack() {
-        if (simdPack) exports.f32_pack_b_transposed(weight.ptr, k, k, n, wPtr);
-        else packTransposedBPanels(arena.f32(wPtr, bFloats), arena.param(weight), n, k, nr);
+        if (simdPack) {
+          runRanges(ctx, wPanels, (call, c0, c1) =>
+            call('f32_pack_b_transposed', weight.ptr + 4 * c0 * k, k, k, c1 - c0, wPtr + 4 * c0 * k),
+          );
+        } else packTransposedBPanels(arena.f32(wPtr, bFloats), arena.param(weight), n, k, nr);
         const b = arena.f32(biasPtr, nPadded);
         b.fill(0);
         if (bias) b.set(arena.param(bias));
@@ -46,7 +52,7 @@ export const linearWasm =
       run([x], y, scratch) {
         const ap = align16(scratch);
         const tiles = ap + 4 * aFloats;
-        exports.f32_gemm_pack_a(x, k, 0, rows, k, ap);
+        runRanges(ctx, xPanels, (call, r0, r1) => call('f32_gemm_pack_a', x + 4 * r0 * k, k, 0, r1 - r0, k, ap + 4 * r0 * k));
         runParts(ctx, ranges.length, (t, call) => {
           const [p0, p1] = ranges[t];
           call(

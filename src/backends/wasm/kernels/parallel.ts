@@ -1,3 +1,4 @@
+import { flags } from '../../../core/flags.js';
 import type { WasmContext } from '../context.js';
 
 /** One kernel call: an export of the module by name, on numeric arguments (byte offsets, sizes). */
@@ -44,3 +45,69 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
 
 /** Byte size rounded up to a cache line: per-thread scratch slices never share one. */
 export const perThread = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** Element ranges start at multiples of this: each element takes the SIMD lane or scalar tail it takes in one call. */
+const ELEMENT_ALIGN = 64;
+
+/**
+ * How many threads `work` floats of streaming work are worth: each must get flags.threadSplitMinFloats
+ * (default 32K floats: handing a step to a worker and waiting for it costs a few microseconds, which
+ * copying or updating 32K floats, ~10–30 µs, clearly outweighs).
+ */
+export function partsFor(ctx: WasmContext, work: number): number {
+  const min = Math.max(1, flags.threadSplitMinFloats);
+  return Math.max(1, Math.min(threadCount(ctx), Math.floor(work / min)));
+}
+
+/**
+ * [0, n) element ranges for an element-wise kernel: one range when the split does not pay, otherwise
+ * contiguous ranges whose starts are multiples of 64 elements, so every element goes through the same
+ * SIMD step or scalar tail as in one call over [0, n) (results do not depend on the thread count).
+ */
+export function elementRanges(ctx: WasmContext, n: number, floatsPerElement = 1): [number, number][] {
+  return n <= 0 ? [[0, n]] : splitRange(n, partsFor(ctx, n * floatsPerElement), ELEMENT_ALIGN);
+}
+
+/**
+ * Runs `body(call, a, b)` for each range, each on its own thread (or the ranges in order on the caller
+ * when there is one). The ranges must address disjoint outputs.
+ */
+export function runRanges(
+  ctx: WasmContext,
+  ranges: readonly [number, number][],
+  body: (call: Invoke, a: number, b: number) => void,
+): void {
+  if (ranges.length === 1) {
+    const ex = ctx.exports;
+    body((name, ...args) => void ex[name](...args), ranges[0][0], ranges[0][1]);
+    return;
+  }
+  runParts(ctx, ranges.length, (t, call) => body(call, ranges[t][0], ranges[t][1]));
+}
+
+/**
+ * [0, planes) split by whole planes (pooling, per-channel work): every plane is computed by one call,
+ * as in one call over all of them; one range when `planes · floatsPerPlane` does not pay a split.
+ */
+export function planeRanges(ctx: WasmContext, planes: number, floatsPerPlane: number): [number, number][] {
+  return planes <= 0 ? [[0, planes]] : splitRange(planes, partsFor(ctx, planes * floatsPerPlane));
+}
+
+/**
+ * Ranges of `count` rows (or columns) in whole GEMM panels of `unit` (mr rows of A, nr columns of B),
+ * for packing a matrix on several threads: a packed panel is a copy, the same whichever thread writes it.
+ * One range when `work` floats do not pay a split.
+ */
+export function panelRanges(ctx: WasmContext, count: number, unit: number, work: number): [number, number][] {
+  if (count <= 0) return [[0, count]];
+  return splitRange(Math.ceil(count / unit), partsFor(ctx, work)).map(([a, b]) => [a * unit, Math.min(count, b * unit)]);
+}
+
+/**
+ * Threads a GEMM of `mulAdds` multiply-adds is worth: one multiply-add of a packed GEMM costs about an
+ * eighth of streaming one float, so a thread must get 8 × flags.threadSplitMinFloats of them (a 10-class
+ * classifier layer at batch 32 runs in one call: splitting it cost more than it saved).
+ */
+export function gemmParts(ctx: WasmContext, mulAdds: number): number {
+  return partsFor(ctx, mulAdds / 8);
+}

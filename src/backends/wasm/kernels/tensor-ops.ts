@@ -46,7 +46,7 @@ function binaryBroadcastWasm(
   };
 }
 
-const kindCode: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6 };
+const kindCode: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6, prelu: 7 };
 
 /**
  * [outer, mid, inner] when `small`, broadcast to `out`, varies along one contiguous block of
@@ -115,6 +115,10 @@ const unaryMathCode: Record<Exclude<UnaryKind, 'clip' | 'hardSwish'>, number> = 
   pow: 8,
   abs: 9,
   affine: 10,
+  elu: 11,
+  selu: 11,
+  softplus: 12,
+  mish: 13,
 };
 
 /**
@@ -130,7 +134,8 @@ export const unaryWasm = (ctx: WasmContext): KernelFactory<'unary'> => {
     if (kind !== 'clip') {
       const code = unaryMathCode[kind];
       const a = kc.attrs.alpha ?? 0;
-      const b = kc.attrs.beta ?? 0;
+      // elu is selu with scale 1 (code 11).
+      const b = kind === 'elu' ? 1 : (kc.attrs.beta ?? 0);
       return { scratchBytes: 0, run: ([x], y) => exports.f32_unary_math(x, y, n, code, a, b) };
     }
     if (kind === 'clip' && Math.fround(min) === min && Math.fround(max) === max) {
@@ -148,7 +153,7 @@ export const unaryGradWasm =
     if (attrs.kind !== 'clip' && attrs.kind !== 'hardSwish') {
       const code = unaryMathCode[attrs.kind];
       const a = attrs.alpha ?? 0;
-      const b = attrs.beta ?? 0;
+      const b = attrs.kind === 'elu' ? 1 : (attrs.beta ?? 0);
       return { scratchBytes: 0, run: ([dy, x], dx) => exports.f32_unary_math_grad(dy, x, dx, n, code, a, b) };
     }
     const code = attrs.kind === 'clip' ? 0 : 1;
