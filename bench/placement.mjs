@@ -8,20 +8,28 @@ import { UsageError, f2, median, runIfMain, table } from './common.mjs';
 
 export { UsageError };
 
+/** A candidate estimated this many times slower than auto is not timed alone unless --all. */
+const SLOW = 20;
+/** ms a timed sample should last. */
+const SAMPLE_MS = 250;
+
 const root = resolve(import.meta.dirname, '..');
 
-export const usage = `usage: vireo bench --placement [--model small-cnn|cifar-net|DIR] [--batch N] [--rounds N] [--json]
+export const usage = `usage: vireo bench --placement [--model small-cnn|cifar-net|DIR] [--batch N] [--rounds N] [--all] [--json]
 
-Calibrates 'auto' for the model at this batch size (cached per device), prints the placement report, then
+Calibrates 'auto' for the model at this batch size (cached per device; webgpu is a candidate where an
+adapter exists), prints each candidate's calibration and estimated totals and the placement report, then
 times the auto placement and each candidate backend alone, forward and one SGD training step, interleaved.
 
   --model M    small-cnn (default), cifar-net, or a model directory (model.json + weights.safetensors)
   --batch N    batch size (default 32)
   --rounds N   interleaved rounds (default 7; each the median of several calls)
+  --all        also time alone a candidate estimated over ${SLOW}× slower than auto (a CPU adapter such as
+               SwiftShader: skipped by default, its estimate shown instead)
   --json       one JSON object instead of tables`;
 
 function parse(argv) {
-  const o = { model: 'small-cnn', batch: 32, rounds: 7, json: false };
+  const o = { model: 'small-cnn', batch: 32, rounds: 7, all: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -35,6 +43,7 @@ function parse(argv) {
       if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${a} must be a positive integer, got '${v}'`);
       o[a.slice(2)] = Number(v);
     } else if (a === '--json') o.json = true;
+    else if (a === '--all') o.all = true;
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new UsageError(`unknown option '${a}'`);
   }
@@ -80,11 +89,16 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   });
   const compiled = await net.compiledModel();
   const candidates = compiled.auto.candidates.map((b) => b.name);
-  // Decide both placements (forward, training) now: calibration runs here, not inside the timed rounds.
+  const names = compiled.auto.candidates.map((b) => v.describeCandidate(b));
+  // Decide both placements (forward, training) now: calibration runs here, not inside the timed rounds. The
+  // first call of each runs at once on the first candidate; the calibration is awaited, then the next switches.
   net.eval();
   await net.forward(x);
+  await compiled.calibration(inputShape, false);
   await net.forward(x);
   const report = (await net.plan(inputShape)).report([x.dataSync()]);
+  // Read now: a schedule is kept per layer modes, and train() changes them.
+  const forwardSchedule = compiled.scheduleFor(inputShape, false);
   net.train();
   const loss = new v.nn.CrossEntropyLoss();
   const sgd = new v.optim.SGD(net.parameters(), { lr: 1e-3, momentum: 0.9 });
@@ -94,26 +108,50 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     sgd.step();
   };
   await step();
+  await compiled.calibration(inputShape, true);
   await step();
   if (!o.json && process.stderr.isTTY && lastProgress) process.stderr.write('\n');
   const trainSchedule = compiled.scheduleFor(inputShape, true);
-  const targets = ['auto', ...candidates];
+  // Each candidate's calibration: kernels timed (and how many screened at batch 1), and the estimated total
+  // with every layer on it — what auto weighed against its own estimate.
+  const allOn = (s, c) => (s ? s.lines.reduce((a, l) => a + l.estimatedMs[c], 0) : null);
+  const calibration = candidates.map((c, i) => ({
+    candidate: c,
+    label: names[i],
+    kernels: trainSchedule?.timed[c]?.kernels ?? forwardSchedule?.timed[c]?.kernels ?? 0,
+    screened: trainSchedule?.timed[c]?.extrapolated ?? 0,
+    estimatedForwardMs: allOn(forwardSchedule, c),
+    estimatedTrainMs: allOn(trainSchedule, c),
+  }));
+  const slow = (c) =>
+    !o.all &&
+    candidates.length > 1 &&
+    (allOn(forwardSchedule, c) > SLOW * (forwardSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY) ||
+      allOn(trainSchedule, c) > SLOW * (trainSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY));
+  const alone = candidates.filter((c) => !slow(c));
+  const targets = ['auto', ...alone];
   const samples = Object.fromEntries(targets.map((t) => [t, { forward: [], train: [] }]));
   const time = async (fn, reps) => {
     const t0 = performance.now();
     for (let r = 0; r < reps; r++) await fn();
     return (performance.now() - t0) / reps;
   };
-  const reps = o.batch >= 32 ? 2 : 8;
+  // Calls per sample: enough for about SAMPLE_MS each (a sample of one or two calls is all noise on a shared
+  // machine), the same count for every target.
+  const repsFor = (ms) => Math.max(2, Math.min(50, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
+  net.eval();
+  const forwardReps = repsFor(await time(() => net.forward(x), 2));
+  net.train();
+  const trainReps = repsFor(await time(step, 2));
   for (let r = 0; r < o.rounds; r++) {
     for (const t of r % 2 ? [...targets].reverse() : targets) {
       await net.to(t);
       net.eval();
       await net.forward(x); // compile (auto: from the cache, decided at once)
-      samples[t].forward.push(await time(() => net.forward(x), reps));
+      samples[t].forward.push(await time(() => net.forward(x), forwardReps));
       net.train();
       await step();
-      samples[t].train.push(await time(step, Math.max(1, reps >> 1)));
+      samples[t].train.push(await time(step, trainReps));
     }
   }
   net.releasePlans();
@@ -121,19 +159,33 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     model: o.model,
     batch: o.batch,
     candidates,
+    labels: names,
+    calibration,
+    placement: { forward: placementWords(forwardSchedule), train: placementWords(trainSchedule) },
+    notTimedAlone: candidates.filter((c) => !alone.includes(c)),
     forwardMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].forward)])),
     trainStepMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].train)])),
-    estimatedForwardMs: (await net.compiledModel()).scheduleFor?.(inputShape, false)?.estimatedTotalMs ?? null,
+    estimatedForwardMs: forwardSchedule?.estimatedTotalMs ?? null,
     estimatedTrainMs: trainSchedule?.estimatedTotalMs ?? null,
   };
   if (o.json) {
     log(JSON.stringify(result));
     return 0;
   }
-  log(`${o.model}, batch ${o.batch}: auto placement (candidates: ${candidates.join(', ')})`);
+  log(`${o.model}, batch ${o.batch}: auto placement (candidates: ${names.join('; ')})`);
+  log('');
+  log(
+    table(
+      ['candidate', 'kernels timed', 'screened at batch 1', 'est forward ms (all on it)', 'est train step ms (all on it)'],
+      calibration.map((c) => [c.label, String(c.kernels), String(c.screened), f2(c.estimatedForwardMs), f2(c.estimatedTrainMs)]),
+      ['l'],
+    ),
+  );
+  log(`chosen placement: forward ${result.placement.forward}; training ${result.placement.train}`);
+  log('');
   log(report);
   log('');
-  const best = (k) => Math.min(...candidates.map((c) => result[k][c]));
+  const best = (k) => Math.min(...alone.map((c) => result[k][c]));
   log(
     table(
       ['placement', 'forward ms', 'train step ms', 'forward vs best single', 'train vs best single'],
@@ -147,8 +199,29 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
       ['l'],
     ),
   );
-  log(`medians of ${o.rounds} interleaved rounds; 'auto' with one candidate is that candidate's plan.`);
+  if (alone.includes('wasm') && candidates.length > 1) {
+    const pct = (k) => `${((result[k].auto / result[k].wasm - 1) * 100).toFixed(1)}%`;
+    log(`auto vs wasm alone: forward ${pct('forwardMs')}, train step ${pct('trainStepMs')}`);
+  }
+  for (const c of result.notTimedAlone) {
+    const e = calibration.find((k) => k.candidate === c);
+    log(
+      `${c} not timed alone: estimated ${f2(e.estimatedForwardMs)} ms forward, ${f2(e.estimatedTrainMs)} ms per step (over ${SLOW}× auto's; --all times it)`,
+    );
+  }
+  log(
+    `medians of ${o.rounds} interleaved rounds (${forwardReps} forwards, ${trainReps} training steps each); 'auto' with one candidate is that candidate's plan.`,
+  );
   return 0;
+}
+
+/** A schedule's placement in words: 'all on wasm', 'wasm 12 layers, webgpu 3 layers'. */
+function placementWords(s) {
+  if (!s) return 'the only candidate';
+  const count = new Map();
+  for (const b of s.layers.values()) count.set(b.name, (count.get(b.name) ?? 0) + 1);
+  if (count.size === 1) return `all on ${[...count.keys()][0]}`;
+  return [...count].map(([n, c]) => `${n} ${c} layer${c === 1 ? '' : 's'}`).join(', ');
 }
 
 runIfMain(import.meta.url, () => main(), 'bench/placement.mjs', usage);

@@ -67,9 +67,10 @@ export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } fro
 export { opDefs } from './ops/index.js';
 export { CompiledModel, type ValidateOptions } from './nn/compiled.js';
 export type { ToOptions } from './nn/module.js';
-export { schedule, type Schedule, type LayerPlacement } from './scheduler/schedule.js';
+export { schedule, stopCalibrations, type Schedule, type LayerPlacement } from './scheduler/schedule.js';
 export { assign, type AssignProblem, type Assignment } from './scheduler/assign.js';
 export { clearCalibrationCache, calibrationStore, fingerprint } from './scheduler/cache.js';
+export { describeCandidate, loadCandidates, type SkippedCandidate } from './scheduler/candidates.js';
 export {
   datasets,
   transforms,

@@ -62,12 +62,12 @@ export function backendNames(): string[] {
 }
 
 /**
- * `auto`'s default candidates: every registered backend but the oracle (reference) and webgpu — calibration
- * times kernels synchronously, and a GPU's work completes after `run` returns, so its timings would be wrong
- * (docs/webgpu.md); nor should `auto` load an optional native package nobody asked for.
+ * `auto`'s default candidates: every registered backend but the oracle (reference). webgpu is one when it is
+ * registered; `to('auto')` then tries to start it and leaves it out, with the reason, when this machine has
+ * no adapter or the optional package (src/scheduler/candidates.ts).
  */
 export function autoCandidates(): string[] {
-  return backendNames().filter((n) => n !== 'reference' && n !== 'webgpu');
+  return backendNames().filter((n) => n !== 'reference');
 }
 
 /**

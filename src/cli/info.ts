@@ -1,4 +1,13 @@
-import { autoCandidates, backendInfo, calibrationStore, disposeBackend, fingerprint, getBackend } from '../index.js';
+import {
+  autoCandidates,
+  backendInfo,
+  calibrationStore,
+  describeCandidate,
+  disposeBackend,
+  fingerprint,
+  getBackend,
+  loadCandidates,
+} from '../index.js';
 import type { BackendInfo } from '../backends/backend.js';
 import { type Io, parseArgs } from './args.js';
 import { packageVersion } from './package.js';
@@ -100,22 +109,28 @@ export async function infoCommand(argv: string[], io: Io): Promise<number> {
   }
   io.out(`running build  ${info.build} (best this engine validates: relaxed > simd > scalar)`);
   io.out(`auto placement candidates: ${info.placement.candidates.join(', ')} (the reference backend is never one)`);
+  for (const s of info.placement.skipped) io.out(`  left out: ${s}`);
   io.out(`calibration    ${info.placement.cache}: ${info.placement.cached}`);
   return 0;
 }
 
-/** `--backend auto`'s candidates here and what the calibration cache holds for each. */
-async function describePlacement(): Promise<{ candidates: string[]; cache: string; cached: string }> {
-  const names = autoCandidates();
-  const store = await calibrationStore();
-  const parts: string[] = [];
-  for (const n of names) {
-    const c = await store.load(fingerprint(await getBackend(n)));
-    parts.push(`${n} ${c ? `${Object.keys(c.kernels).length} kernel timings` : 'not calibrated'}`);
+/** `--backend auto`'s candidates here (each named with its build, threads or adapter), those left out and why, and what the calibration cache holds for each. */
+async function describePlacement(): Promise<{ candidates: string[]; skipped: string[]; cache: string; cached: string }> {
+  try {
+    const { candidates, skipped } = await loadCandidates(autoCandidates(), {}, false);
+    const store = await calibrationStore();
+    const parts: string[] = [];
+    for (const b of candidates) {
+      const c = await store.load(fingerprint(b));
+      parts.push(`${b.name} ${c ? `${Object.keys(c.kernels).length} kernel timings` : 'not calibrated'}`);
+    }
+    return {
+      candidates: candidates.map(describeCandidate),
+      skipped: skipped.map((s) => `${s.name} (${s.reason})`),
+      cache: store.where,
+      cached: parts.join(', ') + (store.notes.length ? ` (${store.notes.join('; ')})` : ''),
+    };
+  } finally {
+    await disposeBackend('webgpu');
   }
-  return {
-    candidates: names,
-    cache: store.where,
-    cached: parts.join(', ') + (store.notes.length ? ` (${store.notes.join('; ')})` : ''),
-  };
 }

@@ -4,6 +4,7 @@ import { type Io, UsageError, consoleIo } from './args.js';
 import { demoCommand, demoHelp } from './demo.js';
 import { infoCommand, infoHelp } from './info.js';
 import { packageVersion } from './package.js';
+import { stopCalibrations } from '../scheduler/schedule.js';
 import { trainCommand, trainHelp } from './train.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { predictCommand, predictHelp } from './predict.js';
@@ -60,5 +61,9 @@ export async function run(argv: string[], io: Io = consoleIo): Promise<number> {
     }
     io.err(`vireo ${name}: ${(err as Error)?.message ?? String(err)}`);
     return 1;
+  } finally {
+    // A GPU still being calibrated for `auto` stops with the command (what it measured is cached), so the
+    // process does not stay alive timing it for a model it no longer runs.
+    stopCalibrations();
   }
 }

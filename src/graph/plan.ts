@@ -80,6 +80,14 @@ export class Plan {
     return Promise.all(this.graph.outputs.map((v) => this.executor.readAsync(v)));
   }
 
+  /**
+   * Calibration of a GPU kernel: runs the forward steps `reps` more times on the inputs last written, reading
+   * nothing back, so a GPU records them back to back; the caller waits for the device and times the whole.
+   */
+  async rerunForwardAsync(reps: number): Promise<void> {
+    for (let r = 0; r < reps; r++) await this.executor.runForwardAsync();
+  }
+
   /** Runs once, timing each step (copies between backends included, with their bytes): the per-layer table. */
   runProfiled(inputs: readonly Float32Array[]): { outputs: Float32Array[]; layers: LayerTiming[] } {
     const { result, layers } = this.executor.profile(() => this.run(inputs));

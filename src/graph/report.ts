@@ -4,6 +4,8 @@ import type { LayerTiming } from './executor.js';
 /** What a scheduler estimated for a plan (src/scheduler's Schedule has this shape). */
 export interface PlacementEstimates {
   candidates: string[];
+  /** Each candidate in words ('wasm (relaxed-simd, 2 threads)'), in `candidates` order. */
+  labels?: string[];
   lines: { layer: string; backend: string; estimatedMs: Record<string, number> }[];
   estimatedTotalMs: number;
   estimatedCopyMs: number;
@@ -53,6 +55,7 @@ export function formatPlacementReport(
   const measuredTotal = times.reduce((a, t) => a + t.ms, 0);
   const copies = steps.filter((s) => s.kind === 'copy');
   const lines = [table(headers, rows), `copies: ${copies.length}, ${copies.reduce((a, c) => a + (c.bytes ?? 0), 0)} bytes`];
+  if (estimates?.labels) lines.push(`candidates: ${estimates.labels.join('; ')}`);
   if (estimates) lines.push(`estimated total ${ms(estimates.estimatedTotalMs)} ms (copies ${ms(estimates.estimatedCopyMs)} ms)`);
   if (measured) lines.push(`measured total ${ms(measuredTotal)} ms (kernels, copies and gradient steps of one run)`);
   return lines.join('\n');

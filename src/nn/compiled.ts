@@ -7,6 +7,7 @@ import type { GraphNode } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
 import type { Placement } from '../graph/executor.js';
 import { TrainPlan } from '../graph/train-plan.js';
+import type { SkippedCandidate } from '../scheduler/candidates.js';
 import { type Schedule, schedule } from '../scheduler/schedule.js';
 import type { Module } from './module.js';
 
@@ -38,6 +39,8 @@ export class CompiledModel {
   private readonly decided = new Map<string, Schedule>();
   private readonly calibrating = new Map<string, Promise<void>>();
   readonly switches: { shape: Shape; training: boolean; to: string }[] = [];
+  /** `auto`: calibrations that failed (the shape stays on the first candidate; the next compile tries again). */
+  readonly calibrationFailures: { shape: Shape; training: boolean; message: string }[] = [];
 
   /**
    * @param backend runs every layer not named in `layers`.
@@ -48,7 +51,12 @@ export class CompiledModel {
     private main: Backend,
     public layers: ReadonlyMap<string, Backend> = new Map(),
     validate: boolean | ValidateOptions = false,
-    readonly auto: { candidates: Backend[]; onProgress?: (done: number, total: number) => void } | null = null,
+    readonly auto: {
+      candidates: Backend[];
+      onProgress?: (done: number, total: number) => void;
+      /** Default candidates that could not start here (webgpu without an adapter), with the reason. */
+      skipped?: SkippedCandidate[];
+    } | null = null,
     /**
      * Where a node goes when its layer's backend is a GPU (no readSync) without a kernel for its op (dropout,
      * the ONNX import ops on webgpu): wasm, with copy steps around it. Null: a missing kernel stops the compile.
@@ -160,13 +168,17 @@ export class CompiledModel {
    * `auto` only: makes sure this shape has a placement decided when it can be without delaying a result.
    * Cached calibrations decide at once; otherwise the first call runs on the first candidate (wasm) and the
    * calibration runs right after it, so the call after that runs the chosen placement (a switch, recorded).
+   * With a GPU candidate, calls keep running on the first candidate while its pipelines compile and its
+   * kernels are timed, and the first call after the decision switches. `calibration(shape, training)` awaits it.
    */
   async prepare(inputShape: Shape, training: boolean): Promise<void> {
     if (!this.auto || this.auto.candidates.length < 2) return;
     const key = this.scheduleKey(inputShape, training);
     if (this.decided.has(key)) return;
     const pending = this.calibrating.get(key);
-    if (pending) return pending;
+    // A host candidate's timings hold the thread anyway, so a call may as well wait for them; a GPU's
+    // calibration waits on the device, and calls keep running on the first candidate until it is decided.
+    if (pending) return this.auto.candidates.some((b) => !b.memory.readSync) ? undefined : pending;
     const graph = this.module.toGraph(inputShape);
     const cached = await schedule(graph, inputShape, this.auto.candidates, { training, measure: false });
     if (cached) {
@@ -174,16 +186,44 @@ export class CompiledModel {
       return;
     }
     const { candidates, onProgress } = this.auto;
-    const run = new Promise<void>((resolve, reject) => {
+    const exclusive = <T>(fn: () => Promise<T>) => this.exclusively(fn);
+    const run = new Promise<void>((resolve) => {
       setTimeout(() => {
-        schedule(graph, inputShape, candidates, { training, onProgress }).then((s) => {
-          if (s) this.decided.set(key, s);
-          this.calibrating.delete(key);
-          resolve();
-        }, reject);
+        schedule(graph, inputShape, candidates, { training, onProgress, exclusive }).then(
+          (s) => {
+            if (s) this.decided.set(key, s);
+            this.calibrating.delete(key);
+            resolve();
+          },
+          (e: unknown) => {
+            // Nobody awaits a background calibration: a failure (a cache it cannot write, a GPU lost while
+            // timing) leaves this shape on the first candidate, said here, instead of an unhandled rejection.
+            this.calibrationFailures.push({ shape: inputShape, training, message: (e as Error)?.message ?? String(e) });
+            this.calibrating.delete(key);
+            resolve();
+          },
+        );
       }, 0);
     });
     this.calibrating.set(key, run);
+  }
+
+  private lock: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` alone among this model's asynchronous work: a GPU calibration's awaits must not let a run of a
+   * placement across wasm and webgpu interleave with it (calibration allocates, and a wasm memory growing in
+   * the middle of a run would detach the views its kernels hold), and its timings must not include our runs.
+   */
+  private exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => {});
+    return next;
+  }
+
+  /** Settles when the calibration under way for this shape (if any) has decided its placement. */
+  async calibration(inputShape: Shape, training: boolean): Promise<void> {
+    await this.calibrating.get(this.scheduleKey(inputShape, training));
   }
 
   /** The decided schedule for a shape (auto), or null (a fixed placement, or not decided yet). */
@@ -260,8 +300,12 @@ export class CompiledModel {
    * GPU memory and the outputs are downloaded). Module.forward picks it when `needsAsync`.
    */
   async forwardAsync(x: Tensor): Promise<Tensor> {
+    // Under auto a GPU candidate makes every call come here, but a placement on host memories alone runs
+    // the synchronous path (with its backward retry on a fault) as a fixed wasm placement would.
+    const host = this.module.training ? !this.trainPlan(x.shape).needsAsync : !this.plan(x.shape).needsAsync;
+    if (host) return this.forward(x);
     try {
-      return await this.forwardOnceAsync(x);
+      return await this.exclusively(() => this.forwardOnceAsync(x));
     } catch (e) {
       // A lost device: inference answers from wasm; training (whose device values are gone) raises the
       // loss for fit to restore its host copy, as does inference on parameters trained since the last sync.
@@ -289,7 +333,8 @@ export class CompiledModel {
       const train = this.trainPlan(x.shape);
       const out = await train.runAsync([x.dataSync()]);
       const generation = train.generation;
-      const backward = (g: Float32Array): Promise<void> => this.raisingLoss(() => train.backwardAsync(g, generation));
+      const backward = (g: Float32Array): Promise<void> =>
+        this.raisingLoss(() => this.exclusively(() => train.backwardAsync(g, generation)));
       return new Tensor(out, train.outputShape, { gradFn: backward });
     }
     const plan = this.plan(x.shape);

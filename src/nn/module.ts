@@ -4,6 +4,7 @@ import { type Shape, shapeToString, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { type BackendOptions, autoCandidates, getBackend } from '../backends/registry.js';
+import { loadCandidates } from '../scheduler/candidates.js';
 import { fuseActivations } from '../graph/fuse.js';
 import { Graph, type ValueId } from '../graph/ir.js';
 import type { Plan } from '../graph/plan.js';
@@ -227,17 +228,12 @@ export abstract class Module {
     checkPlacementNames(this, Object.keys(placement));
     const v = validate ?? validateFromEnv();
     if (backend === 'auto') {
-      // Every registered backend but the oracle, unless the caller names them (experts, tests).
+      // Every registered backend but the oracle, unless the caller names them (experts, tests). A GPU that
+      // cannot start here (no adapter, the optional package absent) is left out, and the reason kept.
       const names = candidates ?? autoCandidates();
-      if (names.includes('webgpu')) {
-        throw new ArgumentError(
-          "to('auto'): webgpu cannot be an auto candidate yet (calibration times kernels synchronously; a GPU finishes its work later). Place layers on webgpu explicitly: to('webgpu', { placement: { ... } })",
-        );
-      }
       if (names.length === 0) throw new ArgumentError("to('auto'): no candidate backends");
-      const list: Backend[] = [];
-      for (const n of names) list.push(await getBackend(n, n === 'wasm' ? backendOptions : {}));
-      return new CompiledModel(this, list[0], new Map(), v, { candidates: list, onProgress: onCalibration });
+      const { candidates: list, skipped } = await loadCandidates(names, backendOptions, candidates !== undefined);
+      return new CompiledModel(this, list[0], new Map(), v, { candidates: list, onProgress: onCalibration, skipped });
     }
     const main = await getBackend(backend, backendOptions);
     const layers = new Map<string, Backend>();

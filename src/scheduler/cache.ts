@@ -10,7 +10,7 @@ import type { CopyCost } from './calibrate.js';
  */
 
 /** Bumped when what a cached number means changes (timing method, key format). */
-export const ENGINE_VERSION = 'vireo-0.1.0/calibration-1';
+export const ENGINE_VERSION = 'vireo-0.1.0/calibration-2';
 
 export interface Calibration {
   /** nodeKey → ms on this fingerprint's backend. */
@@ -19,6 +19,8 @@ export interface Calibration {
   copies: Record<string, CopyCost>;
   /** ms per parameter of an SGD step with momentum (training plans count each layer's update). */
   updateMsPerFloat?: number;
+  /** Kernels whose time was screened at batch 1 and scaled by the batch (a GPU ruled out: calibrate-async.ts). */
+  extrapolated?: string[];
 }
 
 export interface CalibrationStore {
@@ -31,10 +33,22 @@ export interface CalibrationStore {
   readonly notes: string[];
 }
 
-/** What a backend's calibration depends on: engine version, backend, build and features (for WebGPU: the adapter). */
+/**
+ * What a backend's calibration depends on: engine version, backend, build, features, the wasm thread count
+ * (a split layer's time depends on it) and, for WebGPU, the adapter (vendor, architecture, device,
+ * description): another GPU, or SwiftShader instead of a GPU, is another device.
+ */
 export function fingerprint(backend: Backend): string {
   const info = backend.info();
-  return [ENGINE_VERSION, info.name, info.build ?? '', JSON.stringify(info.features ?? {})].join('|');
+  const a = info.adapter;
+  return [
+    ENGINE_VERSION,
+    info.name,
+    info.build ?? '',
+    JSON.stringify(info.features ?? {}),
+    info.threads === undefined ? '' : `threads=${info.threads}`,
+    a ? `adapter=${[a.vendor, a.architecture, a.device, a.description].join('/')}` : '',
+  ].join('|');
 }
 
 type Env = Record<string, string | undefined>;
@@ -87,9 +101,13 @@ function isCalibration(x: unknown): x is Calibration {
     typeof c.copies === 'object' &&
     c.copies !== null &&
     Object.values(c.copies).every((v) => typeof v?.latencyMs === 'number' && typeof v?.msPerByte === 'number') &&
-    (c.updateMsPerFloat === undefined || typeof c.updateMsPerFloat === 'number')
+    (c.updateMsPerFloat === undefined || typeof c.updateMsPerFloat === 'number') &&
+    (c.extrapolated === undefined || (Array.isArray(c.extrapolated) && c.extrapolated.every((k) => typeof k === 'string')))
   );
 }
+
+let tmpCount = 0;
+const saving = new Map<string, Promise<void>>();
 
 function fileStore(path: string): CalibrationStore {
   const notes: string[] = [];
@@ -118,16 +136,26 @@ function fileStore(path: string): CalibrationStore {
     async load(fp) {
       return (await readAll())[fp] ?? null;
     },
-    async save(fp, data) {
-      const fs = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
-      const all = await readAll();
-      all[fp] = data;
-      await fs.mkdir(dirname(path), { recursive: true });
-      // Written to a sibling and renamed: a reader never sees half a file.
-      const tmp = `${path}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
-      await fs.rename(tmp, path);
+    save(fp, data) {
+      // Saves in this process go one at a time (calibrations of several shapes may finish together): each
+      // reads what the one before wrote, and none renames another's file away.
+      const write = async () => {
+        const fs = await import('node:fs/promises');
+        const { dirname } = await import('node:path');
+        const all = await readAll();
+        all[fp] = data;
+        await fs.mkdir(dirname(path), { recursive: true });
+        // Written to a sibling and renamed: a reader never sees half a file.
+        const tmp = `${path}.${process.pid}.${++tmpCount}.tmp`;
+        await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
+        await fs.rename(tmp, path);
+      };
+      const next = (saving.get(path) ?? Promise.resolve()).then(write, write);
+      saving.set(
+        path,
+        next.catch(() => {}),
+      );
+      return next;
     },
     async clear() {
       const fs = await import('node:fs/promises');

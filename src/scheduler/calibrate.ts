@@ -18,12 +18,18 @@ export function nodeKey(node: GraphNode, inputShapes: readonly Shape[], outputSh
   return `${node.op}|${attrs}|${inputShapes.map((s) => s.join('x')).join(',')}->${outputShape.join('x')}|${params}`;
 }
 
-/** ms of one run of `node` alone on `backend`: the kernel step's median time over `reps` runs after a warm-up. */
-export function timeNode(node: GraphNode, inputShapes: readonly Shape[], backend: Backend, reps = 5): number {
+/**
+ * A plan of `node` alone on `backend`, with fresh parameters of the same shapes and deterministic inputs:
+ * calibration never binds or changes the model's own. Attributes are copied so a dropout layer's generator
+ * does not advance. `dispose` (`disposeAsync` on a GPU) frees the plan and the parameters.
+ */
+export function singleNodePlan(
+  node: GraphNode,
+  inputShapes: readonly Shape[],
+  backend: Backend,
+): { plan: Plan; data: Float32Array[]; dispose(): void; disposeAsync(): Promise<void> } {
   const g = new Graph();
   const inputs = inputShapes.map(() => g.addInput());
-  // Fresh parameters of the same shapes: calibration never binds or changes the model's own. Attributes are
-  // copied so a dropout layer's generator does not advance.
   const params: Record<string, Parameter> = {};
   for (const [k, p] of Object.entries(node.params)) {
     const values = new Float32Array(p.size);
@@ -37,6 +43,25 @@ export function timeNode(node: GraphNode, inputShapes: readonly Shape[], backend
     return a;
   });
   const plan = new Plan(g, inputShapes, backend);
+  return {
+    plan,
+    data,
+    dispose() {
+      plan.dispose();
+      for (const p of Object.values(params)) p.unbind();
+    },
+    /** For a GPU memory: a kernel may have changed a parameter there (running statistics), which unbinding reads back. */
+    async disposeAsync() {
+      plan.dispose();
+      for (const p of Object.values(params)) await p.syncToHost();
+      for (const p of Object.values(params)) p.unbind();
+    },
+  };
+}
+
+/** ms of one run of `node` alone on a host-mappable `backend`: the kernel step's median time over `reps` runs after a warm-up. */
+export function timeNode(node: GraphNode, inputShapes: readonly Shape[], backend: Backend, reps = 5): number {
+  const { plan, data, dispose } = singleNodePlan(node, inputShapes, backend);
   try {
     plan.run(data); // warm-up: packing, first-touch of memory
     const times: number[] = [];
@@ -47,8 +72,7 @@ export function timeNode(node: GraphNode, inputShapes: readonly Shape[], backend
     times.sort((a, b) => a - b);
     return times[times.length >> 1];
   } finally {
-    plan.dispose();
-    for (const p of Object.values(params)) p.unbind();
+    dispose();
   }
 }
 
@@ -89,6 +113,37 @@ export function timeCopy(from: Backend | null, to: Backend | null): CopyCost {
       if (to) to.memory.free(dst);
     }
   });
+  return fitCopyLine(sizes, ms);
+}
+
+/** The line through two (bytes, ms) points, clamped so neither latency nor cost per byte is negative. */
+export function fitCopyLine(sizes: readonly number[], ms: readonly number[]): CopyCost {
   const msPerByte = Math.max(0, (ms[1] - ms[0]) / (sizes[1] - sizes[0]));
   return { latencyMs: Math.max(0, ms[0] - msPerByte * sizes[0]), msPerByte };
+}
+
+/** ms per parameter of an SGD update with momentum on a host-mappable `backend` (measured on 1M floats). */
+export function timeUpdate(backend: Backend): number {
+  const n = 1 << 20;
+  const m = backend.memory;
+  const p = m.alloc(4 * n);
+  const g = m.alloc(4 * n);
+  const buf = m.alloc(4 * n);
+  try {
+    m.fill(p, n, 0.5);
+    m.fill(g, n, 0.01);
+    m.fill(buf, n, 0);
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, r === 0);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[2] / n;
+  } finally {
+    m.free(p);
+    m.free(g);
+    m.free(buf);
+  }
 }

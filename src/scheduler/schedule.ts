@@ -6,7 +6,9 @@ import { inferShapes } from '../graph/shapes.js';
 import { opDef } from '../ops/index.js';
 import { type AssignNode, HOST, assign } from './assign.js';
 import { type Calibration, calibrationStore, fingerprint } from './cache.js';
-import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode } from './calibrate.js';
+import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode, timeUpdate } from './calibrate.js';
+import { timeCopyAsync, timeNodesAsync, timeUpdateAsync } from './calibrate-async.js';
+import { describeCandidate } from './candidates.js';
 
 /** One layer's line of the placement report. */
 export interface LayerPlacement {
@@ -26,9 +28,32 @@ export interface Schedule {
   estimatedCopyMs: number;
   /** Kernel timings run for this schedule (0 when everything came from the cache). */
   measured: number;
+  /**
+   * Per candidate: how many of this plan's kernels have a measured time, and how many of those were screened
+   * at batch 1 and scaled (calibrate-async.ts), whether measured now or taken from the cache.
+   */
+  timed: Record<string, { kernels: number; extrapolated: number }>;
   candidates: string[];
+  /** Each candidate in words, in `candidates` order: 'wasm (relaxed-simd, 2 threads)'. */
+  labels: string[];
   notes: string[];
 }
+
+let epoch = 0;
+
+/**
+ * Ends every calibration under way at its next kernel: what was measured is saved, the schedule is left
+ * undecided, and the next calibration of the same plan measures only the rest. The `vireo` command calls it
+ * when a command is done, so a process does not stay alive timing a GPU for a model it no longer runs.
+ */
+export function stopCalibrations(): void {
+  epoch++;
+}
+
+/** A GPU kernel is screened out when its batch-1 time exceeds this many times the host's full-batch time… */
+const PRUNE_FACTOR = 4;
+/** …and this many ms (tiny kernels are noise, and cheap to time in full). */
+const PRUNE_MIN_MS = 1;
 
 interface Work {
   backend: Backend;
@@ -54,7 +79,13 @@ export async function schedule(
   forward: Graph,
   inputShape: Shape,
   candidates: readonly Backend[],
-  options: { training?: boolean; measure?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    training?: boolean;
+    measure?: boolean;
+    onProgress?: (done: number, total: number) => void;
+    /** Runs each GPU timing alone (the compiled model's lock: a run of its own must not interleave with it). */
+    exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  } = {},
 ): Promise<Schedule | null> {
   const training = options.training ?? false;
   const shapes = inferShapes(forward, [inputShape]);
@@ -87,11 +118,72 @@ export async function schedule(
     return Object.keys(t.copies).length > 0 && (!training || t.updateMsPerFloat !== undefined);
   });
   if (options.measure === false && (work.length > 0 || !copiesCached)) return null;
-  work.forEach((w, i) => {
-    options.onProgress?.(i, work.length);
-    (tables.get(w.backend) as Calibration).kernels[w.key] = timeNode(w.node, w.inputShapes, w.backend);
-  });
-  options.onProgress?.(work.length, work.length);
+  const exclusive = options.exclusive ?? (<T>(fn: () => Promise<T>) => fn());
+  const started = epoch;
+  const stopped = () => epoch !== started;
+  const saveAll = async () => {
+    for (const b of candidates) await store.save(fingerprint(b), tables.get(b) as Calibration);
+  };
+  let done = 0;
+  options.onProgress?.(0, work.length);
+  const hostWork = work.filter((w) => w.backend.memory.readSync);
+  const timeHostWork = () => {
+    for (const w of hostWork) {
+      (tables.get(w.backend) as Calibration).kernels[w.key] = timeNode(w.node, w.inputShapes, w.backend);
+      done++;
+      options.onProgress?.(done, work.length);
+    }
+  };
+  // GPU candidates: their plans are built first (pipelines compile in parallel) and the host candidates are
+  // timed meanwhile; then each GPU kernel is timed by batches awaited on the device (calibrate-async.ts).
+  const gpus = candidates.filter((b) => !b.memory.readSync);
+  const hosts = candidates.filter((b) => b.memory.readSync);
+  // A GPU kernel slower at batch 1 than PRUNE_FACTOR times the fastest host candidate at the full batch is
+  // not timed at the full batch (calibrate-async.ts); without a host time for it there is no bound.
+  const bound = (w: Work) => {
+    const times = hosts.map((b) => (tables.get(b) as Calibration).kernels[w.key] ?? Number.POSITIVE_INFINITY);
+    return Math.max(PRUNE_MIN_MS, PRUNE_FACTOR * Math.min(...times));
+  };
+  let hostDone = false;
+  for (const b of gpus) {
+    const mine = work.filter((w) => w.backend === b);
+    if (mine.length === 0) continue;
+    const batch = inputShape[0];
+    const items = mine.map((w) => ({
+      node: w.node,
+      inputShapes: w.inputShapes,
+      screen: batch > 1 ? { inputShapes: w.inputShapes.map((s) => (s[0] === batch ? [1, ...s.slice(1)] : s)), batch } : undefined,
+    }));
+    const { ms, extrapolated } = await exclusive(() =>
+      timeNodesAsync(
+        items,
+        b,
+        () => {
+          if (!hostDone) timeHostWork();
+          hostDone = true;
+        },
+        (i) => bound(mine[i]),
+        stopped,
+        () => {
+          done++;
+          options.onProgress?.(done, work.length);
+        },
+      ),
+    );
+    const table = tables.get(b) as Calibration;
+    const scaled = new Set(table.extrapolated ?? []);
+    mine.forEach((w, i) => {
+      if (!Number.isFinite(ms[i])) return; // stopped before its turn
+      table.kernels[w.key] = ms[i];
+      if (extrapolated[i]) scaled.add(w.key);
+    });
+    if (scaled.size) table.extrapolated = [...scaled];
+    if (stopped()) {
+      await saveAll();
+      return null;
+    }
+  }
+  if (!hostDone) timeHostWork();
   // Copies between every pair of places (the host included), and one update's cost per float when training.
   const places: (Backend | null)[] = [null, ...candidates];
   const nameOf = (b: Backend | null) => (b ? b.name : 'host');
@@ -102,14 +194,15 @@ export async function schedule(
       const owner = (to ?? from) as Backend;
       const table = tables.get(owner) as Calibration;
       const k = `${nameOf(from)}→${nameOf(to)}`;
-      table.copies[k] ??= timeCopy(from, to);
+      const gpu = (from && !from.memory.readSync) || (to && !to.memory.readSync);
+      table.copies[k] ??= gpu ? await exclusive(() => timeCopyAsync(from, to)) : timeCopy(from, to);
       copyCost.set(k, table.copies[k]);
     }
   }
   if (training) {
     for (const b of candidates) {
       const table = tables.get(b) as Calibration;
-      table.updateMsPerFloat ??= timeUpdate(b);
+      table.updateMsPerFloat ??= b.memory.readSync ? timeUpdate(b) : await exclusive(() => timeUpdateAsync(b));
     }
   }
   for (const b of candidates) await store.save(fingerprint(b), tables.get(b) as Calibration);
@@ -171,39 +264,23 @@ export async function schedule(
       });
     }
   });
+  const timed: Schedule['timed'] = {};
+  for (const b of candidates) {
+    const table = tables.get(b) as Calibration;
+    const scaled = new Set(table.extrapolated ?? []);
+    const keys = new Set(costed.filter((c) => hasKernel(b, c.node.op)).map((c) => nodeKey(c.node, c.inputShapes, c.outputShape)));
+    const have = [...keys].filter((k) => k in table.kernels);
+    timed[b.name] = { kernels: have.length, extrapolated: have.filter((k) => scaled.has(k)).length };
+  }
   return {
     layers,
     lines,
+    timed,
     estimatedTotalMs: result.totalMs,
     estimatedCopyMs: result.copyMs,
     measured: work.length,
     candidates: candidates.map((b) => b.name),
+    labels: candidates.map(describeCandidate),
     notes: [...store.notes],
   };
-}
-
-/** ms per parameter of an SGD update with momentum on `backend` (measured on 1M floats). */
-function timeUpdate(backend: Backend): number {
-  const n = 1 << 20;
-  const m = backend.memory;
-  const p = m.alloc(4 * n);
-  const g = m.alloc(4 * n);
-  const buf = m.alloc(4 * n);
-  try {
-    m.fill(p, n, 0.5);
-    m.fill(g, n, 0.01);
-    m.fill(buf, n, 0);
-    const times: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, r === 0);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return times[2] / n;
-  } finally {
-    m.free(p);
-    m.free(g);
-    m.free(buf);
-  }
 }
