@@ -166,6 +166,41 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     net.releasePlans();
   });
 
+  it('a warm training step submits a handful of times, not once per parameter (SGD and Adam)', async () => {
+    const net = smallNet();
+    const params = net.parameters().length;
+    expect(params).toBeGreaterThan(12);
+    await net.to('webgpu');
+    net.train();
+    const x = input([2, 3, 16, 16], 5);
+    const labels = tensor([1, 3]);
+    const criterion = new nn.CrossEntropyLoss();
+    for (const opt of [
+      new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }),
+      new optim.Adam(net.parameters(), { lr: 1e-3 }),
+    ]) {
+      const step = async () => {
+        opt.zeroGrad();
+        const loss = criterion.forward(await net.forward(x), labels);
+        await loss.backward();
+        opt.step();
+        await loss.data();
+      };
+      await step(); // cold: plans, pipelines, optimizer state
+      await step();
+      const before = gpu.queue.submits;
+      const steps = 3;
+      for (let i = 0; i < steps; i++) await step();
+      const perStep = (gpu.queue.submits - before) / steps;
+      // Forward (kernels + loss readback), backward, the update: each phase is one batch; Adam's step size
+      // changes every step but lives in each parameter's own uniform buffer, written without a flush.
+      expect(perStep, `${opt.constructor.name}: submits per warm step with ${params} parameters`).toBeLessThanOrEqual(4);
+      await opt.disposeAsync();
+    }
+    await net.syncToHost();
+    net.releasePlans();
+  });
+
   it('auto refuses webgpu as a candidate and says what to do instead', async () => {
     const net = new nn.Sequential({ fc: new nn.Linear(3, 2) });
     await expect(net.to('auto', { candidates: ['wasm', 'webgpu'] })).rejects.toThrow(/webgpu cannot be an auto candidate/);

@@ -6,6 +6,9 @@ import type { UpdateKernels } from '../backend.js';
 import { consts } from './kernels/common.js';
 import { type GpuContext, GpuProgram, f, f32bits } from './program.js';
 
+/** More distinct update programs than any plan needs: past it, the cache starts over. */
+const MAX_UPDATE_PROGRAMS = 4096;
+
 const SGD_FIELDS = ['p', 'g', 'buf', 'lr', 'momentum', 'dampening', 'wd', 'nesterov', 'first'];
 const SGD = `
 fn body(i: u32) {
@@ -56,23 +59,32 @@ const CLAMP = 'fn body(i: u32) { let c = bitcast<f32>(u.c); m[u.g + i] = clamp(m
  * says so instead of stalling.
  */
 export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
+  // One program (so one uniform buffer) per (kind, size, pointers): an optimizer step writes each
+  // parameter's uniforms into its own buffer, which needs no flush (GpuProgram.run), so a step is one
+  // submit, not one per parameter. Pipelines are shared by source. Pointers come from plans and optimizer
+  // state, so the set is bounded; a cap guards against a caller that keeps reallocating.
   const programs = new Map<string, GpuProgram>();
-  const program = (kind: string, fields: string[], body: string, n: number): GpuProgram => {
-    const key = `${kind}:${n}`;
+  const program = (kind: string, fields: string[], body: string, n: number, at: string): GpuProgram => {
+    const key = `${kind}:${n}:${at}`;
     let p = programs.get(key);
     if (!p) {
+      if (programs.size >= MAX_UPDATE_PROGRAMS) {
+        ctx.queue.flush(); // recorded dispatches may still name the buffers about to go
+        for (const old of programs.values()) old.dispose();
+        programs.clear();
+      }
       p = new GpuProgram(ctx, `update ${kind}`, fields, [{ body: `${consts({ N: n })}\n${body}`, threads: n }], true);
       programs.set(key, p);
     }
     return p;
   };
-  const sgd = (n: number) => program('sgd', SGD_FIELDS, SGD, n);
-  const adam = (n: number) => program('adam', ADAM_FIELDS, ADAM, n);
-  const add = (n: number) => program('add', ['src', 'dst'], ADD, n);
-  const copy = (n: number) => program('copy', ['src', 'dst'], COPY, n);
-  ctx.memory.copier = (src, dst, n) => copy(n).run([f(src), f(dst)]);
-  const scale = (n: number) => program('scale', ['g', 'c'], SCALE, n);
-  const clampP = (n: number) => program('clamp', ['g', 'c'], CLAMP, n);
+  const sgd = (n: number, p: number) => program('sgd', SGD_FIELDS, SGD, n, `${p}`);
+  const adam = (n: number, p: number) => program('adam', ADAM_FIELDS, ADAM, n, `${p}`);
+  const add = (n: number, src: number, dst: number) => program('add', ['src', 'dst'], ADD, n, `${src}:${dst}`);
+  const copy = (n: number, src: number, dst: number) => program('copy', ['src', 'dst'], COPY, n, `${src}:${dst}`);
+  ctx.memory.copier = (src, dst, n) => copy(n, src, dst).run([f(src), f(dst)]);
+  const scale = (n: number, g: number) => program('scale', ['g', 'c'], SCALE, n, `${g}`);
+  const clampP = (n: number, g: number) => program('clamp', ['g', 'c'], CLAMP, n, `${g}`);
   const unsupported = (what: string): never => {
     throw new VireoError(
       `webgpu: ${what} needs the gradients' values on the host synchronously, which a GPU cannot give; clip on a wasm placement of the layer, or train without clipping on webgpu (see docs/webgpu.md)`,
@@ -80,11 +92,11 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
   };
   return {
     accumulate(src, dst, n, addTo) {
-      if (addTo) add(n).run([f(src), f(dst)]);
+      if (addTo) add(n, src, dst).run([f(src), f(dst)]);
       else ctx.memory.copy(src, dst, 4 * n);
     },
     sgd(p, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, first) {
-      sgd(n).run([
+      sgd(n, p).run([
         f(p),
         f(g),
         momentum !== 0 ? f(buf) : 0,
@@ -97,7 +109,7 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
       ]);
     },
     adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, bc2Sqrt) {
-      adam(n).run([
+      adam(n, p).run([
         f(p),
         f(g),
         f(m),
@@ -116,10 +128,10 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
     sumSquares: () => unsupported('clipGradNorm'),
     maxAbs: () => unsupported('clipGradNorm with an infinite norm'),
     scale(g, n, coef) {
-      scale(n).run([f(g), f32bits(coef)]);
+      scale(n, g).run([f(g), f32bits(coef)]);
     },
     clamp(g, n, value) {
-      clampP(n).run([f(g), f32bits(value)]);
+      clampP(n, g).run([f(g), f32bits(value)]);
     },
   };
 }
