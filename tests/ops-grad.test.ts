@@ -9,7 +9,7 @@ import { backendsUnderTest, loadBackend, oneThreadTwin } from './helpers/backend
 import { expectClose, expectSameBits } from './helpers/random.js';
 import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
 import { loadWebGpu, webgpuMissingOps, webgpuUnderTest } from './helpers/webgpu.js';
-import { gradCases } from './cases/grad.js';
+import { gradCases, tiledGradCases } from './cases/grad.js';
 
 /**
  * Backward op cases, as data: every backward node that autodiff emits for the gradient-check cases
@@ -18,7 +18,7 @@ import { gradCases } from './cases/grad.js';
 function backwardCases(): OpCase[] {
   const out: OpCase[] = [];
   const seen = new Set<string>();
-  for (const c of gradCases) {
+  for (const c of [...gradCases, ...tiledGradCases]) {
     const g = new Graph();
     const ins = c.inputs.map(() => g.addInput());
     g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
