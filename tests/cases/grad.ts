@@ -249,4 +249,3 @@ export const tiledGradCases: GradCase[] = [
     inputs: [[150, 6]],
   },
 ];
-

@@ -42,13 +42,7 @@ function convConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]
 
 /** 1×1, stride 1, no padding: the input is already the B matrix (per batch image, channels × pixels). */
 export function isPointwise(a: Conv2dAttrs): boolean {
-  return (
-    a.kernel[0] === 1 &&
-    a.kernel[1] === 1 &&
-    a.stride[0] === 1 &&
-    a.stride[1] === 1 &&
-    a.padding.every((p) => p === 0)
-  );
+  return a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((p) => p === 0);
 }
 
 /** WGSL: the input cell tap (ci, ky, kx) of output position (b, oy, ox) reads, or 0 in the padding. */

@@ -82,7 +82,13 @@ fn body(i: u32) {
 export const conv2dGradInputWebGpu =
   (ctx: GpuContext): KernelFactory<'conv2dGradInput'> =>
   (spec) => {
-    const { name, attrs: a, params, inputShapes: [dys], outputShape: xs } = spec;
+    const {
+      name,
+      attrs: a,
+      params,
+      inputShapes: [dys],
+      outputShape: xs,
+    } = spec;
     if (tiledPays(xs[1] / a.groups, (dys[1] / a.groups) * a.kernel[0] * a.kernel[1])) return conv2dGradInputTiled(ctx)(spec);
     const threads = xs[0] * xs[1] * xs[2] * xs[3];
     const body = `${shapeConsts(a, xs, dys)}

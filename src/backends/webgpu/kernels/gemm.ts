@@ -123,10 +123,7 @@ ${spec.prelude}
 ${spec.store}`;
   const loadA = tileLoad('As', BM, BK, spec.aAlongK, 'row0 + o < M', 'loadA(z, row0 + o, gk)');
   const loadB = tileLoad('Bs', BN, BK, spec.bAlongK, 'col0 + o < N', 'loadB(z, gk, col0 + o)');
-  const finish =
-    S === 1
-      ? 'store(z, r, c, acc[i * RN + j]);'
-      : 'm[u.sk + ((s * Z + z) * M + r) * N + c] = acc[i * RN + j];';
+  const finish = S === 1 ? 'store(z, r, c, acc[i * RN + j]);' : 'm[u.sk + ((s * Z + z) * M + r) * N + c] = acc[i * RN + j];';
   const code = `${shared}
 ${spec.loadA}
 ${spec.loadB}
