@@ -9,6 +9,8 @@ import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { edgeNet, readFixture, smallNet } from './helpers/models.js';
 import { expectClose, randomArray } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
+import { type OpCase, caseInputs, caseParams, runCaseAsync } from './helpers/single-op.js';
+import { noActivation } from '../src/ops/types.js';
 
 const run = promisify(execFile);
 
@@ -199,6 +201,34 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     }
     await net.syncToHost();
     net.releasePlans();
+  });
+
+  it('split-K GEMMs reduce in a fixed order: the same inputs give the same bits, run after run', async () => {
+    // fc1-like at batch 1 (one row, K split into many slices) and a weight gradient with a long K.
+    const cases: OpCase[] = [
+      {
+        name: 'split linear',
+        op: 'linear',
+        attrs: { inFeatures: 2000, outFeatures: 70, bias: true, activation: noActivation },
+        inputs: [[1, 2000]],
+      },
+      {
+        name: 'split linear grad weight',
+        op: 'linearGradWeight',
+        attrs: { inFeatures: 9, outFeatures: 6, bias: true, activation: noActivation },
+        inputs: [
+          [300, 6],
+          [300, 9],
+        ],
+      },
+    ];
+    for (const c of cases) {
+      const params = caseParams(c);
+      const inputs = caseInputs(c);
+      const first = await runCaseAsync(c, gpu, params, inputs);
+      for (let i = 0; i < 2; i++)
+        expect(Array.from(await runCaseAsync(c, gpu, params, inputs)), c.name).toEqual(Array.from(first));
+    }
   });
 
   it('auto refuses webgpu as a candidate and says what to do instead', async () => {
