@@ -28,7 +28,13 @@ build_bundle() {
 case "${1:-}" in
   prepare)
     build_bundle
-    "$tools/prepare.sh" "$bundle"
+    # The shared prepare.sh writes .git/info/exclude, which is not a directory in a git worktree: run a
+    # copy (next to its run.sh) that asks git where the exclude file is.
+    tmp=$(mktemp -d)
+    cp "$tools/prepare.sh" "$tools/run.sh" "$tmp/"
+    sed -i 's#\.git/info/exclude#"$(git rev-parse --git-path info/exclude)"#g' "$tmp/prepare.sh"
+    bash "$tmp/prepare.sh" "$bundle"
+    rm -rf "$tmp"
     echo "ready: run 'bash scripts/gpu-session.sh run' on the GPU machine with .gpu carried along"
     ;;
   run)
