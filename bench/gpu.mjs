@@ -1,51 +1,75 @@
-// WebGPU benchmark: the reference CNN (three 3×3 convolutions 64/128/256 with max-pooling, three dense layers,
-// 32×32×3 input) forward at batch 1 and 32 and one SGD training step at batch 32, on vireo's webgpu backend
-// and on @tensorflow/tfjs-backend-webgpu, in one process on one adapter. Each timed run ends with the output
-// read back to the host (what a caller waits for). Median of timed runs after warm-up.
+// WebGPU benchmark: vireo's webgpu backend against @tensorflow/tfjs-backend-webgpu, in one process on one
+// adapter, interleaved (each timed round runs vireo once, then tfjs once, so drift hits both alike):
 //
-// Run it bundled (tfjs-core's gradient registrations are extensionless ESM that Node cannot import directly):
+//   models   the reference CNN (three 3×3 convolutions 64/128/256 with max-pooling, three dense layers)
+//            and a MobileNet-style network (3×3 stem, five depthwise-separable blocks with batch norm and
+//            ReLU6, global average pooling, one dense layer), both on 32×32×3 inputs
+//   forward  batch 1, 32 and 256 (eval mode)
+//   training one SGD step (momentum 0.9) at batch 32 and 256
 //
-//   npm run build
-//   npx esbuild bench/gpu.mjs --bundle --platform=node --format=cjs --external:webgpu --external:sharp \
-//     --outfile=/tmp/gpu-bench.cjs
+// Each timed run ends with the output (or the loss) read back to the host: what a caller waits for. Prints
+// ms, images/s, GFLOP/s and vireo's speed over tfjs's per row, and writes the rows as JSON (--out FILE).
 //
-// SwiftShader (a CPU Vulkan) runs it correctly but slowly: a smoke test only (`--smoke`, a few minutes), never
-// quote its times. On a GPU machine without Node or network (the workplace's GPU instructions describe
-// prepare.sh and run.sh, which pack Node, Dawn and the Vulkan loader into .gpu/):
-//
-//   <gpu tools>/prepare.sh /tmp/gpu-bench.cjs
-//   # on the GPU machine, from the project root, with .gpu/ copied along:
-//   bash .gpu/run.sh gpu-bench.cjs --json
+// Run it bundled (tfjs-core's gradient registrations are extensionless ESM that Node cannot import directly);
+// scripts/gpu-session.sh does all of it: `prepare` here (build, bundle, pack .gpu/), `run` on the GPU machine.
+// SwiftShader (a CPU Vulkan) runs it correctly but slowly: `--smoke` (tiny batches, two runs) checks the
+// script end to end; never quote its times.
 //
 // Written as a script with no top-level await so it bundles as CommonJS; Dawn's `webgpu` package is loaded
 // before anything that registers a WebGPU backend, and both libraries share its navigator.gpu.
 
-import { referenceCnn } from './common.mjs';
+import { writeJson } from './common.mjs';
+import { randomArray, tfjsModel, vireoModel } from './gpu-models.mjs';
 
-const ISSUE_FLOPS_PER_IMAGE = 89.6e6;
+const MODELS = ['cnn', 'mobilenet'];
+/** The targets the GPU work is measured against (vireo over tfjs-backend-webgpu, same run). */
+const TARGETS = { forwardLatencyB1: 0.7, forwardThroughput: 1.5, trainThroughput: 3 };
 
 function parse(argv) {
-  const o = { smoke: false, json: false, warmup: 5, runs: 20, batches: [1, 32], train: true };
-  for (const a of argv) {
-    if (a === '--smoke') Object.assign(o, { smoke: true, warmup: 1, runs: 2, batches: [1], train: true });
+  const o = {
+    smoke: false,
+    json: false,
+    warmup: 5,
+    runs: 15,
+    forward: [1, 32, 256],
+    train: [32, 256],
+    models: MODELS,
+    out: process.env.OUT ? `${process.env.OUT}/gpu-bench.json` : null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--smoke') Object.assign(o, { smoke: true, warmup: 1, runs: 2, forward: [1, 2], train: [2] });
     else if (a === '--json') o.json = true;
-    else if (a === '--no-train') o.train = false;
-    else throw new Error(`bench/gpu.mjs: unknown argument ${a} (use --smoke, --json, --no-train)`);
+    else if (a === '--no-train') o.train = [];
+    else if (a === '--out' && i + 1 < argv.length) o.out = argv[++i];
+    else if (a === '--models' && i + 1 < argv.length) o.models = argv[++i].split(',').filter((m) => MODELS.includes(m));
+    else
+      throw new Error(
+        `bench/gpu.mjs: unknown argument ${a} (use --smoke, --json, --no-train, --out FILE, --models cnn,mobilenet)`,
+      );
   }
   return o;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timeIt(fn, warmup, runs) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ms = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
+/** Warm-up, then rounds of (vireo, tfjs): medians of each. */
+async function interleaved(vireoRun, tfjsRun, warmup, runs) {
+  for (let i = 0; i < warmup; i++) {
+    await vireoRun();
+    await tfjsRun();
   }
-  return median(ms);
+  const a = [];
+  const b = [];
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    await vireoRun();
+    a.push(performance.now() - t0);
+    t0 = performance.now();
+    await tfjsRun();
+    b.push(performance.now() - t0);
+  }
+  return [median(a), median(b)];
 }
 
 /** Dawn's GPU as navigator.gpu (Node has none), set before tfjs-backend-webgpu is imported. */
@@ -59,53 +83,73 @@ async function setupNavigator() {
   else globalThis.navigator = { gpu };
 }
 
-function randomArray(n, seed) {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32 - 0.5) * 0.2;
+async function benchModel(vireo, tf, which, o, rows) {
+  const net = vireoModel(vireo.nn, which);
+  await net.to('webgpu');
+  const model = tfjsModel(tf, which);
+  const flopsPerImage = (await net.plan([1, 3, 32, 32])).totalFlops;
+  net.eval();
+  for (const batch of o.forward) {
+    const x = randomArray(batch * 3 * 32 * 32, 99);
+    const xv = new vireo.Tensor(x, [batch, 3, 32, 32]);
+    const xt = tf.tensor(x, [batch, 32, 32, 3]);
+    const [vireoMs, tfjsMs] = await interleaved(
+      async () => (await net.forward(xv)).data(),
+      async () => {
+        const y = tf.tidy(() => model.forward(xt, false));
+        await y.data();
+        y.dispose();
+      },
+      o.warmup,
+      o.runs,
+    );
+    xt.dispose();
+    rows.push({ model: which, what: 'forward', batch, flops: flopsPerImage * batch, vireoMs, tfjsMs });
   }
-  return a;
+  net.train();
+  for (const batch of o.train) {
+    const x = randomArray(batch * 3 * 32 * 32, 7);
+    const labels = Array.from({ length: batch }, (_, i) => i % 10);
+    const criterion = new vireo.nn.CrossEntropyLoss();
+    const sgd = new vireo.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+    const xv = new vireo.Tensor(x, [batch, 3, 32, 32]);
+    const yv = vireo.tensor(labels);
+    const opt = tf.train.momentum(0.01, 0.9);
+    const xt = tf.tensor(x, [batch, 32, 32, 3]);
+    const yt = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+    const [vireoMs, tfjsMs] = await interleaved(
+      async () => {
+        sgd.zeroGrad();
+        const loss = criterion.forward(await net.forward(xv), yv);
+        await loss.backward();
+        sgd.step();
+        await loss.data();
+      },
+      async () => {
+        const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, model.forward(xt, true)), true, model.vars);
+        await loss.data();
+        loss.dispose();
+      },
+      o.warmup,
+      o.runs,
+    );
+    await sgd.disposeAsync();
+    opt.dispose();
+    xt.dispose();
+    yt.dispose();
+    // A training step is about three forward passes of work (forward, grad input, grad weight).
+    rows.push({ model: which, what: 'train step', batch, flops: 3 * flopsPerImage * batch, vireoMs, tfjsMs });
+  }
+  await net.syncToHost();
+  net.releasePlans();
 }
 
-/** The same network in tfjs ops, NHWC (tfjs's native layout), its own random weights. */
-function tfjsCnn(tf) {
-  const v = (shape, seed) =>
-    tf.variable(
-      tf.tensor(
-        randomArray(
-          shape.reduce((a, b) => a * b, 1),
-          seed,
-        ),
-        shape,
-      ),
-    );
-  const w = {
-    c1: v([3, 3, 3, 64], 1),
-    b1: v([64], 2),
-    c2: v([3, 3, 64, 128], 3),
-    b2: v([128], 4),
-    c3: v([3, 3, 128, 256], 5),
-    b3: v([256], 6),
-    f1: v([4096, 1024], 7),
-    g1: v([1024], 8),
-    f2: v([1024, 512], 9),
-    g2: v([512], 10),
-    f3: v([512, 10], 11),
-    g3: v([10], 12),
-  };
-  const forward = (x) => {
-    let y = tf.relu(tf.add(tf.conv2d(x, w.c1, 1, 'same'), w.b1));
-    y = tf.maxPool(y, 2, 2, 'valid');
-    y = tf.maxPool(tf.relu(tf.add(tf.conv2d(y, w.c2, 1, 'same'), w.b2)), 2, 2, 'valid');
-    y = tf.maxPool(tf.relu(tf.add(tf.conv2d(y, w.c3, 1, 'same'), w.b3)), 2, 2, 'valid');
-    y = tf.reshape(y, [x.shape[0], 4096]);
-    y = tf.relu(tf.add(tf.matMul(y, w.f1), w.g1));
-    y = tf.relu(tf.add(tf.matMul(y, w.f2), w.g2));
-    return tf.add(tf.matMul(y, w.f3), w.g3);
-  };
-  return { forward, vars: Object.values(w) };
+/** Whether a row meets its target: b1 forward by latency, the rest by throughput (vireo over tfjs). */
+function target(r) {
+  if (r.what === 'forward' && r.batch === 1)
+    return { want: `latency ≤ ${TARGETS.forwardLatencyB1}× tfjs`, met: r.vireoMs <= TARGETS.forwardLatencyB1 * r.tfjsMs };
+  const want = r.what === 'forward' ? TARGETS.forwardThroughput : TARGETS.trainThroughput;
+  return { want: `throughput ≥ ${want}× tfjs`, met: r.speedup >= want };
 }
 
 async function main() {
@@ -121,90 +165,43 @@ async function main() {
 
   const backend = await vireo.getBackend('webgpu');
   const info = backend.info();
-  const rows = [];
-  const net = referenceCnn(vireo.nn);
-  await net.to('webgpu');
-  net.eval();
-  const model = tfjsCnn(tf);
-
-  for (const batch of o.batches) {
-    const x = randomArray(batch * 3 * 32 * 32, 99);
-    const xv = new vireo.Tensor(x, [batch, 3, 32, 32]);
-    const plan = await net.plan([batch, 3, 32, 32]);
-    const flops = plan.totalFlops;
-    const vireoMs = await timeIt(async () => (await net.forward(xv)).data(), o.warmup, o.runs);
-    const xt = tf.tensor(x, [batch, 32, 32, 3]);
-    const tfjsMs = await timeIt(
-      async () => {
-        const y = tf.tidy(() => model.forward(xt));
-        await y.data();
-        y.dispose();
-      },
-      o.warmup,
-      o.runs,
-    );
-    xt.dispose();
-    rows.push({ what: 'forward', batch, flops, vireoMs, tfjsMs });
-  }
-
-  if (o.train) {
-    const batch = o.smoke ? 2 : 32;
-    const x = randomArray(batch * 3 * 32 * 32, 7);
-    const labels = Array.from({ length: batch }, (_, i) => i % 10);
-    net.train();
-    const criterion = new vireo.nn.CrossEntropyLoss();
-    const sgd = new vireo.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-    const xv = new vireo.Tensor(x, [batch, 3, 32, 32]);
-    const yv = vireo.tensor(labels);
-    const vireoMs = await timeIt(
-      async () => {
-        sgd.zeroGrad();
-        const loss = criterion.forward(await net.forward(xv), yv);
-        await loss.backward();
-        sgd.step();
-        await loss.data();
-      },
-      o.warmup,
-      o.runs,
-    );
-    await sgd.disposeAsync();
-    const opt = tf.train.momentum(0.01, 0.9);
-    const xt = tf.tensor(x, [batch, 32, 32, 3]);
-    const yt = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
-    const tfjsMs = await timeIt(
-      async () => {
-        const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, model.forward(xt)), true, model.vars);
-        await loss.data();
-        loss.dispose();
-      },
-      o.warmup,
-      o.runs,
-    );
-    rows.push({ what: 'train step', batch, flops: 3 * ISSUE_FLOPS_PER_IMAGE * batch, vireoMs, tfjsMs });
-  }
-
+  const raw = [];
+  for (const which of o.models) await benchModel(vireo, tf, which, o, raw);
+  const rows = raw.map((r) => {
+    const row = {
+      ...r,
+      vireoImagesPerS: (1000 * r.batch) / r.vireoMs,
+      tfjsImagesPerS: (1000 * r.batch) / r.tfjsMs,
+      vireoGflops: r.flops / r.vireoMs / 1e6,
+      tfjsGflops: r.flops / r.tfjsMs / 1e6,
+      speedup: r.tfjsMs / r.vireoMs,
+    };
+    return { ...row, target: o.smoke ? null : target(row) };
+  });
   const result = {
     adapter: info.adapter,
     swiftshader: /swiftshader/i.test(JSON.stringify(info.adapter ?? {})),
     smoke: o.smoke,
-    rows: rows.map((r) => ({
-      ...r,
-      vireoGflops: r.flops / r.vireoMs / 1e6,
-      tfjsGflops: r.flops / r.tfjsMs / 1e6,
-      vireoOverTfjs: r.tfjsMs / r.vireoMs,
-    })),
+    warmup: o.warmup,
+    runs: o.runs,
+    submitsAfterRun: backend.queue?.submits ?? null,
+    rows,
   };
+  if (o.out) writeJson(o.out, result);
   if (o.json) console.log(JSON.stringify(result, null, 2));
   else {
     const a = info.adapter ?? {};
     console.log(`adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ')}`);
     if (result.swiftshader) console.log('SwiftShader (CPU): these times say nothing about GPU speed.');
-    for (const r of result.rows) {
+    for (const r of rows) {
       console.log(
-        `${r.what.padEnd(11)} batch ${String(r.batch).padStart(2)}  vireo ${r.vireoMs.toFixed(2)} ms (${r.vireoGflops.toFixed(1)} GFLOP/s)  ` +
-          `tfjs-webgpu ${r.tfjsMs.toFixed(2)} ms (${r.tfjsGflops.toFixed(1)} GFLOP/s)  vireo speed ${r.vireoOverTfjs.toFixed(2)}×`,
+        `${r.model.padEnd(9)} ${r.what.padEnd(10)} b${String(r.batch).padEnd(3)}  ` +
+          `vireo ${r.vireoMs.toFixed(2)} ms ${r.vireoImagesPerS.toFixed(0)} img/s ${r.vireoGflops.toFixed(0)} GFLOP/s  |  ` +
+          `tfjs ${r.tfjsMs.toFixed(2)} ms ${r.tfjsImagesPerS.toFixed(0)} img/s ${r.tfjsGflops.toFixed(0)} GFLOP/s  |  ` +
+          `vireo ${r.speedup.toFixed(2)}× ${r.target ? `(${r.target.want}: ${r.target.met ? 'met' : 'NOT met'})` : ''}`,
       );
     }
+    if (o.out) console.log(`written: ${o.out}`);
   }
   await vireo.disposeBackend('webgpu');
 }

@@ -164,10 +164,11 @@ describe('ONNX breadth II vs onnxruntime-node', () => {
 });
 
 describe.runIf(webgpuUnderTest)('ONNX breadth II on webgpu', () => {
-  it('the new ops have no webgpu kernel and run on wasm, placed by net.to(webgpu) itself', async () => {
+  it('where and gather run on wasm (no webgpu kernel), the activations on webgpu, placed by net.to(webgpu) itself', async () => {
     const gpu = await getBackend('webgpu');
-    for (const op of ['where', 'gather', 'binaryGrad', 'whereGrad', 'gatherGrad', 'reduceMaxGrad', 'unary', 'binary'])
+    for (const op of ['where', 'gather', 'binaryGrad', 'whereGrad', 'gatherGrad', 'reduceMaxGrad'])
       expect(gpu.kernels[op as never], op).toBeUndefined();
+    for (const op of ['unary', 'binary']) expect(gpu.kernels[op as never], op).toBeTypeOf('function');
     const bytes = chain();
     const x = randomArray(n, 5, 2);
     const want = await ortRun(bytes, x, shape);
@@ -175,6 +176,12 @@ describe.runIf(webgpuUnderTest)('ONNX breadth II on webgpu', () => {
     await model.to('webgpu');
     const { y } = await model.run({ x: new Tensor(x, shape) });
     expectNear(await y.data(), want.data, 'chain on webgpu');
+    const kernels = (await model.plan(shape)).placement.filter((s) => s.kind === 'kernel');
+    const where = (op: string) => new Set(kernels.filter((s) => s.op === op).map((s) => s.backend));
+    expect(where('where')).toEqual(new Set(['wasm']));
+    expect(where('gather')).toEqual(new Set(['wasm']));
+    expect(where('unary')).toEqual(new Set(['webgpu']));
+    expect(where('binary')).toEqual(new Set(['webgpu']));
     model.releasePlans();
   });
 });

@@ -9,6 +9,8 @@ import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { edgeNet, readFixture, smallNet } from './helpers/models.js';
 import { expectClose, randomArray } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
+import { type OpCase, caseInputs, caseParams, runCaseAsync } from './helpers/single-op.js';
+import { noActivation } from '../src/ops/types.js';
 
 const run = promisify(execFile);
 
@@ -164,6 +166,69 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     expect(gpu.queue.submits - submits).toBeLessThanOrEqual(3 * 1);
     await net.syncToHost();
     net.releasePlans();
+  });
+
+  it('a warm training step submits a handful of times, not once per parameter (SGD and Adam)', async () => {
+    const net = smallNet();
+    const params = net.parameters().length;
+    expect(params).toBeGreaterThan(12);
+    await net.to('webgpu');
+    net.train();
+    const x = input([2, 3, 16, 16], 5);
+    const labels = tensor([1, 3]);
+    const criterion = new nn.CrossEntropyLoss();
+    for (const opt of [
+      new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }),
+      new optim.Adam(net.parameters(), { lr: 1e-3 }),
+    ]) {
+      const step = async () => {
+        opt.zeroGrad();
+        const loss = criterion.forward(await net.forward(x), labels);
+        await loss.backward();
+        opt.step();
+        await loss.data();
+      };
+      await step(); // cold: plans, pipelines, optimizer state
+      await step();
+      const before = gpu.queue.submits;
+      const steps = 3;
+      for (let i = 0; i < steps; i++) await step();
+      const perStep = (gpu.queue.submits - before) / steps;
+      // Forward (kernels + loss readback), backward, the update: each phase is one batch; Adam's step size
+      // changes every step but lives in each parameter's own uniform buffer, written without a flush.
+      expect(perStep, `${opt.constructor.name}: submits per warm step with ${params} parameters`).toBeLessThanOrEqual(4);
+      await opt.disposeAsync();
+    }
+    await net.syncToHost();
+    net.releasePlans();
+  });
+
+  it('split-K GEMMs reduce in a fixed order: the same inputs give the same bits, run after run', async () => {
+    // fc1-like at batch 1 (one row, K split into many slices) and a weight gradient with a long K.
+    const cases: OpCase[] = [
+      {
+        name: 'split linear',
+        op: 'linear',
+        attrs: { inFeatures: 2000, outFeatures: 70, bias: true, activation: noActivation },
+        inputs: [[1, 2000]],
+      },
+      {
+        name: 'split linear grad weight',
+        op: 'linearGradWeight',
+        attrs: { inFeatures: 9, outFeatures: 6, bias: true, activation: noActivation },
+        inputs: [
+          [300, 6],
+          [300, 9],
+        ],
+      },
+    ];
+    for (const c of cases) {
+      const params = caseParams(c);
+      const inputs = caseInputs(c);
+      const first = await runCaseAsync(c, gpu, params, inputs);
+      for (let i = 0; i < 2; i++)
+        expect(Array.from(await runCaseAsync(c, gpu, params, inputs)), c.name).toEqual(Array.from(first));
+    }
   });
 
   it('clipGradNorm on a GPU says why it cannot, instead of stalling', async () => {

@@ -231,7 +231,7 @@ export const gradCases: GradCase[] = [
 export function backwardCases(): OpCase[] {
   const out: OpCase[] = [];
   const seen = new Set<string>();
-  for (const c of gradCases) {
+  for (const c of [...gradCases, ...tiledGradCases]) {
     const g = new Graph();
     const ins = c.inputs.map(() => g.addInput());
     g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
@@ -258,3 +258,35 @@ export function backwardCases(): OpCase[] {
   out.push({ name: 'linear bias grad 3d', op: 'biasGrad', attrs: { channelDim: -1 }, inputs: [[2, 3, 13]] });
   return out;
 }
+
+/**
+ * Backward-only cases for the tiled GEMMs (webgpu): too large for finite differences (the reference's
+ * backward ops are checked on the small cases above), so they only run backend against reference.
+ * Rows, columns and K past a 64 tile or under a K-step, K split across workgroups (the weight gradients'
+ * batch × pixels), grouped with 4+ channels per group, stride 2 with dilation, 1×1.
+ */
+export const tiledGradCases: GradCase[] = [
+  conv('tiled conv 66 out 3 in', [2, 3, 5, 6], { outChannels: 66, padding: [1, 1, 1, 1] }),
+  conv('tiled conv 70 in 5 out stride2', [1, 70, 5, 7], { outChannels: 5, stride: [2, 2], padding: [1, 1, 1, 1] }),
+  conv('tiled conv grouped stride2 dilation', [2, 8, 9, 7], {
+    outChannels: 12,
+    groups: 2,
+    stride: [2, 2],
+    dilation: [2, 1],
+    padding: [2, 1, 1, 0],
+  }),
+  conv('tiled conv 1x1 batch past a K split', [5, 9, 9, 8], { outChannels: 7, kernel: [1, 1] }),
+  conv('tiled conv depthwise long K', [4, 3, 16, 16], { outChannels: 3, groups: 3, padding: [1, 1, 1, 1] }),
+  {
+    name: 'tiled linear 67 out K 70',
+    op: 'linear',
+    attrs: { inFeatures: 70, outFeatures: 67, bias: true, activation: noActivation },
+    inputs: [[3, 70]],
+  },
+  {
+    name: 'tiled linear rows past a K split',
+    op: 'linear',
+    attrs: { inFeatures: 6, outFeatures: 5, bias: true, activation: noActivation },
+    inputs: [[150, 6]],
+  },
+];

@@ -317,6 +317,41 @@ export const opCases: OpCase[] = [
   conv('conv s2x1 width 8 5x5', [1, 3, 13, 12], { outChannels: 5, kernel: [5, 5], stride: [2, 1], padding: [2, 0, 2, 0] }),
   // Cout·Cin·kh·kw past 192K: the GEMM blocks K (C reloaded between blocks, epilogue on the last).
   conv('conv K blocked relu', [1, 43, 3, 4], { outChannels: 512, padding: [1, 1, 1, 1], activation: { kind: 'relu', alpha: 0 } }),
+  // Tiled-GEMM edges (webgpu: 64×64 tiles with a K-step of 16, an 8×128 tile for ≤ 8 rows, K split across
+  // workgroups when the output has few tiles and K ≥ 64): rows and columns one past or short of a tile,
+  // K below one K-step and not a multiple of it, several K slices, 1×1 as a plain GEMM, grouped with
+  // 4+ rows per group (the tiled rule), stride 2 with dilation and asymmetric padding.
+  conv('tiled conv 70 rows K 9 under a K-step', [2, 1, 9, 10], { outChannels: 70, padding: [1, 1, 1, 1] }),
+  conv('tiled conv 65 rows split K', [1, 40, 5, 6], { outChannels: 65, activation: { kind: 'relu', alpha: 0 } }),
+  conv('tiled conv thin rows split K', [1, 37, 4, 5], { outChannels: 6, padding: [1, 0, 1, 2] }),
+  conv('tiled conv 1x1 67 rows K 20', [2, 20, 7, 9], { outChannels: 67, kernel: [1, 1] }),
+  conv('tiled conv grouped stride2 dilation', [2, 10, 11, 9], {
+    outChannels: 10,
+    groups: 2,
+    stride: [2, 2],
+    dilation: [2, 2],
+    padding: [2, 1, 2, 1],
+    activation: { kind: 'leakyRelu', alpha: 0.1 },
+  }),
+  conv('tiled conv columns past 2 tiles', [3, 4, 7, 7], { outChannels: 5, kernel: [2, 2], stride: [1, 1], bias: false }),
+  {
+    name: 'tiled linear 70 rows 65 columns K 37',
+    op: 'linear',
+    attrs: { inFeatures: 37, outFeatures: 65, bias: true, activation: { kind: 'relu6', alpha: 0 } },
+    inputs: [[70, 37]],
+  },
+  {
+    name: 'tiled linear batch1 split K 1000',
+    op: 'linear',
+    attrs: { inFeatures: 1000, outFeatures: 131, bias: true, activation: noActivation },
+    inputs: [[1, 1000]],
+  },
+  {
+    name: 'tiled linear K 5',
+    op: 'linear',
+    attrs: { inFeatures: 5, outFeatures: 9, bias: false, activation: noActivation },
+    inputs: [[12, 5]],
+  },
   {
     name: 'linear K past block rows 9 sigmoid',
     op: 'linear',

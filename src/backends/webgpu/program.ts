@@ -17,6 +17,24 @@ export interface Pass {
   threads: number;
 }
 
+/**
+ * A pass that brings its own entry point (the tiled kernels: a 2-D workgroup, workgroup memory):
+ * `code` defines `@compute fn main(...)`; `groups` is the workgroup grid [x, y, z]. WebGPU allows a
+ * z dimension, but the queue records 2-D dispatches, so z is folded into y: the shader decodes
+ * `wid.y % GY` and `wid.y / GY` itself (see `foldedGroups`).
+ */
+export interface TiledPass {
+  code: string;
+  groups: readonly [number, number, number];
+}
+
+export type AnyPass = Pass | TiledPass;
+
+/** WGSL that splits a folded workgroup id back into (x, y, z); GY is the y extent baked into the shader. */
+export const foldedGroups = (gy: number): string => `const GY: u32 = ${gy}u;
+fn gridY(wid: vec3u) -> u32 { return wid.y % GY; }
+fn gridZ(wid: vec3u) -> u32 { return wid.y / GY; }`;
+
 /** What every kernel shares on one device: the queue, the memory, the bind group layout and the pipeline cache. */
 export interface GpuContext {
   device: GPUDevice;
@@ -25,6 +43,8 @@ export interface GpuContext {
   layout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
   pipelines: Map<string, Promise<GPUComputePipeline>>;
+  /** Pipelines compiled synchronously (update kernels), by source: one per source, shared by every parameter. */
+  syncPipelines: Map<string, GPUComputePipeline>;
   maxGroups: number;
 }
 
@@ -36,17 +56,19 @@ export function createContext(device: GPUDevice, queue: GpuQueue, memory: GpuMem
     ],
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), maxGroups };
+  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), syncPipelines: new Map(), maxGroups };
 }
 
-function source(fields: readonly string[], pass: Pass): string {
+function source(fields: readonly string[], pass: AnyPass): string {
   const members = (fields.length ? fields : ['unused']).map((f) => `  ${f}: u32,`).join('\n');
-  return `@group(0) @binding(0) var<storage, read_write> m: array<f32>;
+  const header = `@group(0) @binding(0) var<storage, read_write> m: array<f32>;
 struct U {
 ${members}
 }
 @group(0) @binding(1) var<uniform> u: U;
-const THREADS: u32 = ${pass.threads}u;
+`;
+  if ('code' in pass) return `${header}${pass.code}\n`;
+  return `${header}const THREADS: u32 = ${pass.threads}u;
 ${pass.body}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -90,12 +112,14 @@ export class GpuProgram {
   private generation = -1;
   private last: Uint32Array;
   private readonly groups: [number, number][];
+  /** The queue's submit count when this program last recorded a dispatch (-1: never). */
+  private dispatchedAt = -1;
 
   constructor(
     private readonly ctx: GpuContext,
     private readonly label: string,
     fields: readonly string[],
-    passes: readonly Pass[],
+    passes: readonly AnyPass[],
     /** Compile synchronously (update kernels, made mid-step by an optimizer that cannot wait). */
     sync = false,
   ) {
@@ -103,6 +127,13 @@ export class GpuProgram {
     this.last.fill(0xffffffff);
     this.uniform = ctx.device.createBuffer({ size: 4 * this.last.length, usage: 0x40 | 0x08, label: `${label} uniforms` });
     this.groups = passes.map((p) => {
+      if ('code' in p) {
+        const [x, y, z] = p.groups;
+        if (x > ctx.maxGroups || y * z > ctx.maxGroups) {
+          throw new VireoError(`webgpu: ${label}: ${x}×${y * z} workgroups exceed the device limit ${ctx.maxGroups}`);
+        }
+        return [x, y * z];
+      }
       const groups = Math.max(1, Math.ceil(p.threads / WG));
       const x = Math.min(groups, ctx.maxGroups);
       return [x, Math.ceil(groups / x)];
@@ -110,24 +141,29 @@ export class GpuProgram {
     if (sync) {
       this.pipes = passes.map((p) => {
         const code = source(fields, p);
-        const made = ctx.device.createComputePipeline({
-          layout: ctx.pipelineLayout,
-          compute: { module: ctx.device.createShaderModule({ code, label }), entryPoint: 'main' },
-          label,
-        });
-        ctx.pipelines.set(code, Promise.resolve(made));
+        let made = ctx.syncPipelines.get(code);
+        if (!made) {
+          made = ctx.device.createComputePipeline({
+            layout: ctx.pipelineLayout,
+            compute: { module: ctx.device.createShaderModule({ code, label }), entryPoint: 'main' },
+            label,
+          });
+          ctx.syncPipelines.set(code, made);
+        }
         return made;
       });
     }
-    this.ready = Promise.all(passes.map((p) => pipeline(ctx, source(fields, p), label, sync))).then(
-      (pipes) => {
-        this.pipes = pipes;
-      },
-      (e) => {
-        this.failed = e;
-        throw new VireoError(`webgpu: ${label}: pipeline failed to compile: ${(e as Error).message}`);
-      },
-    );
+    this.ready = sync
+      ? Promise.resolve()
+      : Promise.all(passes.map((p) => pipeline(ctx, source(fields, p), label, false))).then(
+          (pipes) => {
+            this.pipes = pipes;
+          },
+          (e) => {
+            this.failed = e;
+            throw new VireoError(`webgpu: ${label}: pipeline failed to compile: ${(e as Error).message}`);
+          },
+        );
     this.ready.catch(() => {});
   }
 
@@ -146,7 +182,13 @@ export class GpuProgram {
         changed = true;
       }
     }
-    if (changed) this.ctx.queue.write(this.uniform, 0, this.last);
+    if (changed) {
+      // queue.writeBuffer is ordered only against submitted work: flush only when a dispatch of *this*
+      // program is still unsubmitted (it would read the new values). Otherwise the write goes straight in,
+      // so an optimizer step writing one uniform buffer per parameter costs no submit per parameter.
+      if (this.dispatchedAt === this.ctx.queue.submits) this.ctx.queue.flush();
+      this.ctx.device.queue.writeBuffer(this.uniform, 0, this.last.buffer, 0, this.last.byteLength);
+    }
     const memory = this.ctx.memory;
     if (!this.bindGroup || this.generation !== memory.generation) {
       this.bindGroup = this.ctx.device.createBindGroup({
@@ -162,6 +204,7 @@ export class GpuProgram {
       const [x, y] = this.groups[k];
       this.ctx.queue.dispatch(p, this.bindGroup as GPUBindGroup, x, y);
     });
+    this.dispatchedAt = this.ctx.queue.submits;
   }
 
   dispose(): void {

@@ -6,6 +6,9 @@ import type { UpdateKernels } from '../backend.js';
 import { consts } from './kernels/common.js';
 import { type GpuContext, GpuProgram, f, f32bits } from './program.js';
 
+/** More distinct update programs than any plan needs: past it, the cache starts over. */
+const MAX_UPDATE_PROGRAMS = 4096;
+
 const SGD_FIELDS = ['p', 'g', 'buf', 'lr', 'momentum', 'dampening', 'wd', 'nesterov', 'first'];
 const SGD = `
 fn body(i: u32) {
@@ -90,23 +93,32 @@ fn body(i: u32) {
  * says so instead of stalling.
  */
 export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
+  // One program (so one uniform buffer) per (kind, size, pointers): an optimizer step writes each
+  // parameter's uniforms into its own buffer, which needs no flush (GpuProgram.run), so a step is one
+  // submit, not one per parameter. Pipelines are shared by source. Pointers come from plans and optimizer
+  // state, so the set is bounded; a cap guards against a caller that keeps reallocating.
   const programs = new Map<string, GpuProgram>();
-  const program = (kind: string, fields: string[], body: string, n: number): GpuProgram => {
-    const key = `${kind}:${n}`;
+  const program = (kind: string, fields: string[], body: string, n: number, at: string): GpuProgram => {
+    const key = `${kind}:${n}:${at}`;
     let p = programs.get(key);
     if (!p) {
+      if (programs.size >= MAX_UPDATE_PROGRAMS) {
+        ctx.queue.flush(); // recorded dispatches may still name the buffers about to go
+        for (const old of programs.values()) old.dispose();
+        programs.clear();
+      }
       p = new GpuProgram(ctx, `update ${kind}`, fields, [{ body: `${consts({ N: n })}\n${body}`, threads: n }], true);
       programs.set(key, p);
     }
     return p;
   };
-  const sgd = (n: number) => program('sgd', SGD_FIELDS, SGD, n);
-  const adam = (n: number) => program('adam', ADAM_FIELDS, ADAM, n);
-  const add = (n: number) => program('add', ['src', 'dst'], ADD, n);
-  const copy = (n: number) => program('copy', ['src', 'dst'], COPY, n);
-  ctx.memory.copier = (src, dst, n) => copy(n).run([f(src), f(dst)]);
-  const scale = (n: number) => program('scale', ['g', 'c'], SCALE, n);
-  const clampP = (n: number) => program('clamp', ['g', 'c'], CLAMP, n);
+  const sgd = (n: number, p: number) => program('sgd', SGD_FIELDS, SGD, n, `${p}`);
+  const adam = (n: number, p: number) => program('adam', ADAM_FIELDS, ADAM, n, `${p}`);
+  const add = (n: number, src: number, dst: number) => program('add', ['src', 'dst'], ADD, n, `${src}:${dst}`);
+  const copy = (n: number, src: number, dst: number) => program('copy', ['src', 'dst'], COPY, n, `${src}:${dst}`);
+  ctx.memory.copier = (src, dst, n) => copy(n, src, dst).run([f(src), f(dst)]);
+  const scale = (n: number, g: number) => program('scale', ['g', 'c'], SCALE, n, `${g}`);
+  const clampP = (n: number, g: number) => program('clamp', ['g', 'c'], CLAMP, n, `${g}`);
   const unsupported = (what: string): never => {
     throw new VireoError(
       `webgpu: ${what} returns the norm synchronously, which a GPU cannot give; use await clipGradNormAsync(...) (the norm computed and applied on the device) or clipGradNormLazy(...) (nothing read back)`,
@@ -114,8 +126,8 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
   };
   // One scratch region for the partials, allocated on first use and kept (256 floats).
   let scratch = 0;
-  const normPrograms = (n: number, inf: boolean): GpuProgram => {
-    const key = `norm${inf ? 'inf' : '2'}:${n}`;
+  const normPrograms = (n: number, inf: boolean, at: string): GpuProgram => {
+    const key = `norm${inf ? 'inf' : '2'}:${n}:${at}`;
     let p = programs.get(key);
     if (!p) {
       const passes = [
@@ -129,11 +141,11 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
   };
   return {
     accumulate(src, dst, n, addTo) {
-      if (addTo) add(n).run([f(src), f(dst)]);
+      if (addTo) add(n, src, dst).run([f(src), f(dst)]);
       else ctx.memory.copy(src, dst, 4 * n);
     },
     sgd(p, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, first) {
-      sgd(n).run([
+      sgd(n, p).run([
         f(p),
         f(g),
         momentum !== 0 ? f(buf) : 0,
@@ -146,7 +158,7 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
       ]);
     },
     adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, bc2Sqrt) {
-      adam(n).run([
+      adam(n, p).run([
         f(p),
         f(g),
         f(m),
@@ -165,22 +177,22 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
     accumulateNorm(g, n, acc, normType, first) {
       if (n === 0) return;
       scratch ||= ctx.memory.alloc(4 * PARTIALS);
-      normPrograms(n, normType === Number.POSITIVE_INFINITY).run([f(g), f(scratch), f(acc), first ? 1 : 0]);
+      normPrograms(n, normType === Number.POSITIVE_INFINITY, `${g}:${acc}`).run([f(g), f(scratch), f(acc), first ? 1 : 0]);
     },
     finishNorm(acc, normType) {
-      if (normType === 2) program('normSqrt', ['acc'], NORM_SQRT, 1).run([f(acc)]);
+      if (normType === 2) program('normSqrt', ['acc'], NORM_SQRT, 1, `${acc}`).run([f(acc)]);
     },
     scaleByNorm(g, n, acc, maxNorm) {
-      program('scaleByNorm', ['g', 'acc', 'maxNorm'], SCALE_BY_NORM, n).run([f(g), f(acc), f32bits(maxNorm)]);
+      program('scaleByNorm', ['g', 'acc', 'maxNorm'], SCALE_BY_NORM, n, `${g}:${acc}`).run([f(g), f(acc), f32bits(maxNorm)]);
     },
     readLater: (ptr) => ctx.memory.readLater(ptr),
     sumSquares: () => unsupported('clipGradNorm'),
     maxAbs: () => unsupported('clipGradNorm with an infinite norm'),
     scale(g, n, coef) {
-      scale(n).run([f(g), f32bits(coef)]);
+      scale(n, g).run([f(g), f32bits(coef)]);
     },
     clamp(g, n, value) {
-      clampP(n).run([f(g), f32bits(value)]);
+      clampP(n, g).run([f(g), f32bits(value)]);
     },
   };
 }

@@ -1,13 +1,13 @@
 import type { ActivationKind } from '../../../ops/types.js';
 import type { PreparedKernel } from '../../backend.js';
-import { type GpuContext, GpuProgram, type Pass } from '../program.js';
+import { type AnyPass, type GpuContext, GpuProgram } from '../program.js';
 
 /** A prepared kernel over one program: `values` maps (inputs, output, scratch) to the uniform values, in field order. */
 export function programKernel(
   ctx: GpuContext,
   label: string,
   fields: readonly string[],
-  passes: readonly Pass[],
+  passes: readonly AnyPass[],
   values: (inputs: readonly number[], output: number, scratch: number) => number[],
   options: { scratchBytes?: number; after?: () => void } = {},
 ): PreparedKernel & { ready: Promise<void> } {

@@ -1,10 +1,13 @@
-// Convolution on WebGPU: forward as an implicit GEMM (rows = (n, oy, ox), columns = output channels,
-// k = (ci, ky, kx) of the group), never materializing im2col, with bias and activation fused into the
-// epilogue; and the two backward kernels as gathers (each thread owns one output value, no atomics).
+// Convolution on WebGPU. Most convolutions run as tiled implicit GEMMs (conv2d-tiled.ts); the kernels
+// here are the direct ones — one invocation per output value, the backward ones as gathers, no atomics —
+// which depthwise-like convolutions keep (`tiledPays` in gemm.ts: fewer than 4 rows per group), and which
+// stay the simplest statement of each formula.
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
 import { activationWgsl, consts, programKernel } from './common.js';
+import { conv2dGradInputTiled, conv2dGradWeightTiled, conv2dTiled } from './conv2d-tiled.js';
+import { TILE_NARROW, tiledPays } from './gemm.js';
 
 function shapeConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): string {
   const [n, cin, h, w] = xs;
@@ -32,6 +35,10 @@ function shapeConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[
 export const conv2dWebGpu =
   (ctx: GpuContext): KernelFactory<'conv2d'> =>
   ({ name, attrs: a, params, inputShapes: [xs], outputShape: ys }) => {
+    const bias = a.bias && params.bias !== undefined ? params.bias.ptr : null;
+    if (tiledPays(ys[1] / a.groups, (xs[1] / a.groups) * a.kernel[0] * a.kernel[1])) {
+      return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias);
+    }
     const threads = ys[0] * ys[1] * ys[2] * ys[3];
     const body = `${shapeConsts(a, xs, ys)}
 const HASBIAS: bool = ${a.bias && params.bias !== undefined};
@@ -74,7 +81,15 @@ fn body(i: u32) {
 /** dX[b, c, iy, ix] = Σ over the taps that read it of dY · W: gathered, so each thread writes one value. */
 export const conv2dGradInputWebGpu =
   (ctx: GpuContext): KernelFactory<'conv2dGradInput'> =>
-  ({ name, attrs: a, params, inputShapes: [dys], outputShape: xs }) => {
+  (spec) => {
+    const {
+      name,
+      attrs: a,
+      params,
+      inputShapes: [dys],
+      outputShape: xs,
+    } = spec;
+    if (tiledPays(xs[1] / a.groups, (dys[1] / a.groups) * a.kernel[0] * a.kernel[1])) return conv2dGradInputTiled(ctx)(spec);
     const threads = xs[0] * xs[1] * xs[2] * xs[3];
     const body = `${shapeConsts(a, xs, dys)}
 fn body(i: u32) {
@@ -112,38 +127,12 @@ fn body(i: u32) {
     ]);
   };
 
-/** dW[co, ci, ky, kx] = Σ_{b, oy, ox} dY · X at the tap's input position. Inputs: dY, X. */
+/**
+ * dW[co, ci, ky, kx] = Σ_{b, oy, ox} dY · X at the tap's input position. Inputs: dY, X. Always the tiled
+ * GEMM with K (batch × output pixels, long) split across workgroups; a depthwise-like convolution (one or
+ * two rows per group) gets the narrow tile rather than a direct kernel whose threads would each walk all of K.
+ */
 export const conv2dGradWeightWebGpu =
   (ctx: GpuContext): KernelFactory<'conv2dGradWeight'> =>
-  ({ name, attrs: a, inputShapes: [dys, xs] }) => {
-    const cinG = xs[1] / a.groups;
-    const threads = dys[1] * cinG * a.kernel[0] * a.kernel[1];
-    const body = `${shapeConsts(a, xs, dys)}
-fn body(i: u32) {
-  let kx = i % KW;
-  var t = i / KW;
-  let ky = t % KH;
-  t = t / KH;
-  let ci = t % CING;
-  let co = t / CING;
-  let c = (co / COUTG) * CING + ci;
-  var acc: f32 = 0.0;
-  for (var b: u32 = 0u; b < N; b++) {
-    for (var oy: u32 = 0u; oy < OH; oy++) {
-      let iy = i32(oy * SH) - PT + i32(ky * DH);
-      if (iy < 0 || iy >= i32(H)) { continue; }
-      for (var ox: u32 = 0u; ox < OW; ox++) {
-        let ix = i32(ox * SW) - PL + i32(kx * DW);
-        if (ix < 0 || ix >= i32(W)) { continue; }
-        acc += m[u.dy + ((b * COUT + co) * OH + oy) * OW + ox] * m[u.x + ((b * CIN + c) * H + u32(iy)) * W + u32(ix)];
-      }
-    }
-  }
-  m[u.dw + i] = acc;
-}`;
-    return programKernel(ctx, `${name} conv2dGradWeight`, ['dy', 'x', 'dw'], [{ body, threads }], ([dy, x], dw) => [
-      f(dy),
-      f(x),
-      f(dw),
-    ]);
-  };
+  (spec) =>
+    conv2dGradWeightTiled(ctx, spec.inputShapes[0][1] / spec.attrs.groups < 4 ? TILE_NARROW : undefined)(spec);

@@ -1,90 +1,120 @@
 // Fully connected layers on WebGPU: y = x·Wᵀ + b with the activation fused, and the backward kernels
-// (dX = dY·W, dW = dYᵀ·X, db = Σ dY over all but the channel dimension). One thread per output value.
+// (dX = dY·W, dW = dYᵀ·X, db = Σ dY over all but the channel dimension), all tiled GEMMs (gemm.ts) that
+// differ only in how they read their operands and store their result.
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl, consts, programKernel } from './common.js';
+import { activationWgsl, consts } from './common.js';
+import { TILE_COLUMN, gemmKernel } from './gemm.js';
 
+/** y = act(x·Wᵀ + b): rows × outFeatures, K = inFeatures; both operands are contiguous along K. */
 export const linearWebGpu =
   (ctx: GpuContext): KernelFactory<'linear'> =>
   ({ name, attrs, params, inputShapes: [xs] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
-    const rows = sizeOf(xs) / k;
-    const body = `${consts({ K: k, M: n })}
-const HASBIAS: bool = ${attrs.bias && params.bias !== undefined};
-${activationWgsl(attrs.activation.kind, attrs.activation.alpha)}
-fn body(i: u32) {
-  let o = i % M;
-  let r = i / M;
-  var acc: f32 = 0.0;
-  if (HASBIAS) { acc = m[u.bs + o]; }
-  let xb = u.x + r * K;
-  let wb = u.w + o * K;
-  for (var j: u32 = 0u; j < K; j++) { acc += m[xb + j] * m[wb + j]; }
-  m[u.y + i] = act(acc);
-}`;
-    return programKernel(ctx, `${name} linear`, ['x', 'y', 'w', 'bs'], [{ body, threads: rows * n }], ([x], y) => [
-      f(x),
-      f(y),
-      f(params.weight.ptr),
-      params.bias ? f(params.bias.ptr) : 0,
-    ]);
+    return gemmKernel(
+      ctx,
+      `${name} linear`,
+      ['x', 'y', 'w', 'bs'],
+      {
+        M: sizeOf(xs) / k,
+        N: n,
+        K: k,
+        Z: 1,
+        prelude: `const HASBIAS: bool = ${attrs.bias && params.bias !== undefined};
+${activationWgsl(attrs.activation.kind, attrs.activation.alpha)}`,
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.x + r * K + k]; }',
+        aAlongK: true,
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + c * K + k]; }',
+        bAlongK: true,
+        store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
+  var v = acc;
+  if (HASBIAS) { v += m[u.bs + c]; }
+  m[u.y + r * N + c] = act(v);
+}`,
+      },
+      ([x], y) => [f(x), f(y), f(params.weight.ptr), params.bias ? f(params.bias.ptr) : 0],
+    );
   };
 
+/** dX = dY·W: rows × inFeatures, K = outFeatures. */
 export const linearGradInputWebGpu =
   (ctx: GpuContext): KernelFactory<'linearGradInput'> =>
   ({ name, attrs, params, inputShapes: [dys] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
-    const rows = sizeOf(dys) / n;
-    const body = `${consts({ K: k, M: n })}
-fn body(i: u32) {
-  let j = i % K;
-  let r = i / K;
-  var acc: f32 = 0.0;
-  for (var o: u32 = 0u; o < M; o++) { acc += m[u.dy + r * M + o] * m[u.w + o * K + j]; }
-  m[u.dx + i] = acc;
-}`;
-    return programKernel(ctx, `${name} linearGradInput`, ['dy', 'dx', 'w'], [{ body, threads: rows * k }], ([dy], dx) => [
-      f(dy),
-      f(dx),
-      f(params.weight.ptr),
-    ]);
+    return gemmKernel(
+      ctx,
+      `${name} linearGradInput`,
+      ['dy', 'dx', 'w'],
+      {
+        M: sizeOf(dys) / n,
+        N: k,
+        K: n,
+        Z: 1,
+        prelude: '',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + r * K + k]; }',
+        aAlongK: true,
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + k * N + c]; }',
+        bAlongK: false,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dx + r * N + c] = acc; }',
+      },
+      ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
+    );
   };
 
+/** dW = dYᵀ·X: outFeatures × inFeatures, K = rows (split when the batch is long and the layer small). */
 export const linearGradWeightWebGpu =
   (ctx: GpuContext): KernelFactory<'linearGradWeight'> =>
   ({ name, attrs, inputShapes: [dys] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
-    const rows = sizeOf(dys) / n;
-    const body = `${consts({ K: k, M: n, R: rows })}
-fn body(i: u32) {
-  let j = i % K;
-  let o = i / K;
-  var acc: f32 = 0.0;
-  for (var r: u32 = 0u; r < R; r++) { acc += m[u.dy + r * M + o] * m[u.x + r * K + j]; }
-  m[u.dw + i] = acc;
-}`;
-    return programKernel(ctx, `${name} linearGradWeight`, ['dy', 'x', 'dw'], [{ body, threads: n * k }], ([dy, x], dw) => [
-      f(dy),
-      f(x),
-      f(dw),
-    ]);
+    return gemmKernel(
+      ctx,
+      `${name} linearGradWeight`,
+      ['dy', 'x', 'dw'],
+      {
+        M: n,
+        N: k,
+        K: sizeOf(dys) / n,
+        Z: 1,
+        prelude: '',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + k * M + r]; }',
+        aAlongK: false,
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + k * N + c]; }',
+        bAlongK: false,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + r * N + c] = acc; }',
+      },
+      ([dy, x], dw) => [f(dy), f(x), f(dw)],
+    );
   };
 
-/** Σ dY over every dimension but the channel one: one thread per channel. */
+/**
+ * Σ dY over every dimension but the channel one, as a one-column GEMM (rows = channels, K = outer × inner,
+ * B = 1): K is split across workgroups and the partials summed in a fixed order, so a convolution's bias
+ * gradient at batch 256 is not one thread walking 262,144 values per channel.
+ */
 export const biasGradWebGpu =
   (ctx: GpuContext): KernelFactory<'biasGrad'> =>
   ({ name, attrs, inputShapes: [dys] }) => {
     const dim = normalizeDim(attrs.channelDim, dys.length, 'biasGrad');
     const c = dys[dim];
-    const body = `${consts({ C: c, OUTER: sizeOf(dys.slice(0, dim)), INNER: sizeOf(dys.slice(dim + 1)) })}
-fn body(ch: u32) {
-  var acc: f32 = 0.0;
-  for (var o: u32 = 0u; o < OUTER; o++) {
-    let base = u.dy + (o * C + ch) * INNER;
-    for (var j: u32 = 0u; j < INNER; j++) { acc += m[base + j]; }
-  }
-  m[u.db + ch] = acc;
-}`;
-    return programKernel(ctx, `${name} biasGrad`, ['dy', 'db'], [{ body, threads: c }], ([dy], db) => [f(dy), f(db)]);
+    const inner = sizeOf(dys.slice(dim + 1));
+    return gemmKernel(
+      ctx,
+      `${name} biasGrad`,
+      ['dy', 'db'],
+      {
+        M: c,
+        N: 1,
+        K: sizeOf(dys.slice(0, dim)) * inner,
+        Z: 1,
+        tile: TILE_COLUMN,
+        prelude: consts({ INNER: inner }),
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + ((k / INNER) * M + r) * INNER + k % INNER]; }',
+        aAlongK: true,
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return 1.0; }',
+        bAlongK: true,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.db + r] = acc; }',
+      },
+      ([dy], db) => [f(dy), f(db)],
+    );
   };

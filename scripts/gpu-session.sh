@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The GPU session for bench/gpu.mjs in two steps, so the device time goes to measuring only.
+#
+#   here, once:            bash scripts/gpu-session.sh prepare
+#       builds vireo, bundles bench/gpu.mjs into one CommonJS file and packs it with Node, Dawn and the
+#       Vulkan loader into .gpu/ (git-ignored; the shared GPU tools' prepare.sh).
+#   on the GPU machine:    bash scripts/gpu-session.sh run [bench args]      (carry .gpu along)
+#       runs the bundle: reference CNN and MobileNet-style, forward b1/32/256, training b32/256, vireo and
+#       tfjs-backend-webgpu interleaved; prints the table and writes $OUT/gpu-bench.json.
+#   smoke test here:       bash scripts/gpu-session.sh smoke
+#       the same bundle on SwiftShader at tiny batches (end to end only; its times mean nothing).
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+# Inside the project (git-ignored) so that a smoke run resolves the `webgpu` package from node_modules.
+bundle=$root/.gpu-build/vireo-gpu-bench.cjs
+tools=${VIREO_GPU_TOOLS:-$root/../shared/tools/gpu}
+
+build_bundle() {
+  mkdir -p .gpu-build
+  grep -qx '/.gpu-build/' "$(git rev-parse --git-path info/exclude)" 2>/dev/null ||
+    echo '/.gpu-build/' >> "$(git rev-parse --git-path info/exclude)"
+  npm run build >/dev/null
+  npx esbuild bench/gpu.mjs --bundle --platform=node --format=cjs --external:webgpu --external:sharp \
+    --log-level=warning --outfile="$bundle"
+}
+
+case "${1:-}" in
+  prepare)
+    build_bundle
+    # The shared prepare.sh writes .git/info/exclude, which is not a directory in a git worktree: run a
+    # copy (next to its run.sh) that asks git where the exclude file is.
+    tmp=$(mktemp -d)
+    cp "$tools/prepare.sh" "$tools/run.sh" "$tmp/"
+    sed -i 's#\.git/info/exclude#"$(git rev-parse --git-path info/exclude)"#g' "$tmp/prepare.sh"
+    bash "$tmp/prepare.sh" "$bundle"
+    rm -rf "$tmp"
+    echo "ready: run 'bash scripts/gpu-session.sh run' on the GPU machine with .gpu carried along"
+    ;;
+  run)
+    shift
+    out=${OUT:-$root/bench/results}
+    mkdir -p "$out"
+    # A bounded run: the bench itself stops on its own; timeout is a guard against a hung driver.
+    OUT=$out timeout 480 bash .gpu/run.sh vireo-gpu-bench.cjs --out "$out/gpu-bench.json" "$@"
+    ;;
+  smoke)
+    shift
+    build_bundle
+    out=${OUT:-/tmp/vireo-gpu-smoke}
+    mkdir -p "$out"
+    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-/usr/lib/chromium} \
+      VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json} XDG_RUNTIME_DIR=/tmp \
+      node "$bundle" --smoke --out "$out/gpu-bench.json" "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/gpu-session.sh prepare | run [bench args] | smoke [bench args]" >&2
+    exit 2
+    ;;
+esac

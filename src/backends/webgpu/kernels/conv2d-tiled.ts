@@ -1,0 +1,166 @@
+// Convolution as tiled implicit GEMMs (gemm.ts), one per group (z), im2col folded into the tile loads:
+//
+//   forward      Y[co, (b,oy,ox)]   = W[co, (ci,ky,kx)] · X̂[(ci,ky,kx), (b,oy,ox)]     + bias, activation
+//   grad input   dX[ci, (b,iy,ix)]  = Wᵀ[ci, (co,ky,kx)] · dŶ[(co,ky,kx), (b,iy,ix)]     (transposed conv)
+//   grad weight  dW[co, (ci,ky,kx)] = dY[co, (b,oy,ox)] · X̂ᵀ[(b,oy,ox), (ci,ky,kx)]      (K split across workgroups)
+//
+// X̂ reads the input cell a tap sees (zero in the padding); dŶ reads the output gradient cell that a tap
+// of input (iy, ix) reaches, zero where the stride skips it. A 1×1 stride-1 unpadded convolution is a
+// plain GEMM over (ci) × (b, pixel): its loads skip the tap arithmetic. Which convolutions take this path
+// is `tiledPays` (gemm.ts): depthwise-like ones (fewer than 4 rows per group) stay on the direct kernels,
+// except for the weight gradient, whose long K needs the split (it takes the narrow tile instead).
+import type { Conv2dAttrs } from '../../../ops/types.js';
+import type { KernelFactory } from '../../backend.js';
+import { f, type GpuContext } from '../program.js';
+import { activationWgsl, consts } from './common.js';
+import { type GemmTile, gemmKernel } from './gemm.js';
+
+/** Shape constants, named so they do not collide with the GEMM's own M, N, K, Z. */
+function convConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): string {
+  const [nb, cin, h, w] = xs;
+  const [, cout, oh, ow] = ys;
+  const [kh, kw] = a.kernel;
+  return consts({
+    NB: nb,
+    CIN: cin,
+    H: h,
+    W: w,
+    COUT: cout,
+    OH: oh,
+    OW: ow,
+    KH: kh,
+    KW: kw,
+    KHW: kh * kw,
+    SH: a.stride[0],
+    SW: a.stride[1],
+    DH: a.dilation[0],
+    DW: a.dilation[1],
+    CING: cin / a.groups,
+    COUTG: cout / a.groups,
+  }).concat(`\nconst PT: i32 = ${a.padding[0]}; const PL: i32 = ${a.padding[1]};`);
+}
+
+/** 1×1, stride 1, no padding: the input is already the B matrix (per batch image, channels × pixels). */
+export function isPointwise(a: Conv2dAttrs): boolean {
+  return a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((p) => p === 0);
+}
+
+/** WGSL: the input cell tap (ci, ky, kx) of output position (b, oy, ox) reads, or 0 in the padding. */
+const inputTap = `fn inputTap(z: u32, ci: u32, t: u32, b: u32, oy: u32, ox: u32) -> f32 {
+  let iy = i32(oy * SH + (t / KW) * DH) - PT;
+  let ix = i32(ox * SW + (t % KW) * DW) - PL;
+  if (iy < 0 || iy >= i32(H) || ix < 0 || ix >= i32(W)) { return 0.0; }
+  return m[u.x + ((b * CIN + z * CING + ci) * H + u32(iy)) * W + u32(ix)];
+}`;
+
+export const conv2dTiled = (
+  ctx: GpuContext,
+  name: string,
+  a: Conv2dAttrs,
+  xs: readonly number[],
+  ys: readonly number[],
+  weight: number,
+  bias: number | null,
+) => {
+  const pointwise = isPointwise(a);
+  const loadB = pointwise
+    ? 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + ((c / (OH * OW)) * CIN + z * CING + k) * (OH * OW) + c % (OH * OW)]; }'
+    : `${inputTap}
+fn loadB(z: u32, k: u32, c: u32) -> f32 {
+  let ox = c % OW;
+  let oy = (c / OW) % OH;
+  return inputTap(z, k / KHW, k % KHW, c / (OW * OH), oy, ox);
+}`;
+  return gemmKernel(
+    ctx,
+    `${name} conv2d${pointwise ? ' 1×1' : ''}`,
+    ['x', 'y', 'w', 'bs'],
+    {
+      M: ys[1] / a.groups,
+      N: ys[0] * ys[2] * ys[3],
+      K: (xs[1] / a.groups) * a.kernel[0] * a.kernel[1],
+      Z: a.groups,
+      prelude: `${convConsts(a, xs, ys)}
+const HASBIAS: bool = ${bias !== null};
+${activationWgsl(a.activation.kind, a.activation.alpha)}`,
+      loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.w + (z * COUTG + r) * K + k]; }',
+      aAlongK: true,
+      loadB,
+      bAlongK: false,
+      store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
+  let co = z * COUTG + r;
+  var v = acc;
+  if (HASBIAS) { v += m[u.bs + co]; }
+  m[u.y + ((c / (OH * OW)) * COUT + co) * (OH * OW) + c % (OH * OW)] = act(v);
+}`,
+    },
+    ([x], y) => [f(x), f(y), f(weight), bias === null ? 0 : f(bias)],
+  );
+};
+
+/** dX as the transposed convolution: rows ci of the group, columns (b, iy, ix), k = (co of the group, ky, kx). */
+export const conv2dGradInputTiled: (ctx: GpuContext) => KernelFactory<'conv2dGradInput'> =
+  (ctx) =>
+  ({ name, attrs: a, params, inputShapes: [dys], outputShape: xs }) =>
+    gemmKernel(
+      ctx,
+      `${name} conv2dGradInput`,
+      ['dy', 'dx', 'w'],
+      {
+        M: xs[1] / a.groups,
+        N: xs[0] * xs[2] * xs[3],
+        K: (dys[1] / a.groups) * a.kernel[0] * a.kernel[1],
+        Z: a.groups,
+        prelude: convConsts(a, xs, dys),
+        loadA: `fn loadA(z: u32, r: u32, k: u32) -> f32 {
+  return m[u.w + ((z * COUTG + k / KHW) * CING + r) * KHW + k % KHW];
+}`,
+        aAlongK: true,
+        loadB: `fn loadB(z: u32, k: u32, c: u32) -> f32 {
+  let t = k % KHW;
+  let ix = c % W;
+  let iy = (c / W) % H;
+  let ty = i32(iy) + PT - i32((t / KW) * DH);
+  let tx = i32(ix) + PL - i32((t % KW) * DW);
+  if (ty < 0 || tx < 0 || ty % i32(SH) != 0 || tx % i32(SW) != 0) { return 0.0; }
+  let oy = u32(ty) / SH;
+  let ox = u32(tx) / SW;
+  if (oy >= OH || ox >= OW) { return 0.0; }
+  return m[u.dy + (((c / (W * H)) * COUT + z * COUTG + k / KHW) * OH + oy) * OW + ox];
+}`,
+        bAlongK: false,
+        store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
+  m[u.dx + ((c / (H * W)) * CIN + z * CING + r) * (H * W) + c % (H * W)] = acc;
+}`,
+      },
+      ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
+    );
+
+/** dW: rows co of the group, columns (ci, ky, kx), k = (b, oy, ox) — long, so split across workgroups. */
+export const conv2dGradWeightTiled: (ctx: GpuContext, tile?: GemmTile) => KernelFactory<'conv2dGradWeight'> =
+  (ctx, tile) =>
+  ({ name, attrs: a, inputShapes: [dys, xs] }) =>
+    gemmKernel(
+      ctx,
+      `${name} conv2dGradWeight`,
+      ['dy', 'x', 'dw'],
+      {
+        M: dys[1] / a.groups,
+        N: (xs[1] / a.groups) * a.kernel[0] * a.kernel[1],
+        K: dys[0] * dys[2] * dys[3],
+        Z: a.groups,
+        tile,
+        prelude: `${convConsts(a, xs, dys)}\n${inputTap}`,
+        loadA: `fn loadA(z: u32, r: u32, k: u32) -> f32 {
+  return m[u.dy + ((k / (OH * OW)) * COUT + z * COUTG + r) * (OH * OW) + k % (OH * OW)];
+}`,
+        aAlongK: true,
+        loadB: `fn loadB(z: u32, k: u32, c: u32) -> f32 {
+  let p = k % (OH * OW);
+  return inputTap(z, c / KHW, c % KHW, k / (OH * OW), p / OW, p % OW);
+}`,
+        bAlongK: true,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + (z * COUTG + r) * N + c] = acc; }',
+      },
+      ([dy, x], dw) => [f(dy), f(x), f(dw)],
+    );
