@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArgumentError, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
+import { ArgumentError, Graph, Plan, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
+import type { Backend } from '../src/backends/backend.js';
 import type { KernelFactory } from '../src/backends/backend.js';
 import { leafLayers, toAlternating } from './helpers/backends.js';
 import { referenceCnn, smallNet } from './helpers/models.js';
@@ -82,6 +83,25 @@ describe('placement across the reference and wasm backends', () => {
     // Released: nothing left on a device, the values came home.
     for (const [name, p] of net.namedParameters()) expect(p.memory, name).toBeNull();
     opt.dispose();
+  });
+
+  it('a kernel whose later inputs need copies still reads its earlier inputs intact (liveness counts the copies)', async () => {
+    // concat(a, b, c) on wasm with b and c made on reference: both copies are pushed after `a` was read. `a`
+    // must stay live until the concat itself, or c's copy may be planned into a's memory.
+    const wasm = await getBackend('wasm');
+    const reference = await getBackend('reference');
+    const g = new Graph();
+    const x = g.addInput();
+    const a = g.addNode('activation', 'a', { kind: 'relu6', alpha: 0 } as never, [x]);
+    const b = g.addNode('activation', 'b', { kind: 'sigmoid', alpha: 0 } as never, [x]);
+    const c = g.addNode('activation', 'c', { kind: 'tanh', alpha: 0 } as never, [x]);
+    g.outputs = [g.addNode('concat', 'cat', { axis: 1 } as never, [a, b, c])];
+    const shape = [2, 3, 5, 7];
+    const xs = randomArray(2 * 3 * 5 * 7, 4, 2);
+    const want = new Plan(g, [shape], wasm).run([xs])[0];
+    const mixed = new Plan(g, [shape], (n) => (n.name === 'b' || n.name === 'c' ? reference : wasm) as Backend);
+    expect(mixed.placement.filter((s) => s.kind === 'copy')).toHaveLength(3); // x there, b and c back
+    expectClose(mixed.run([xs])[0], want, 1e-6, 1e-5, 'concat of a wasm value and two copies');
   });
 
   it('rejects a placement that names no layer of the model', async () => {

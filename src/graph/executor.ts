@@ -87,6 +87,10 @@ export class Executor {
         if (isBackward && forwardEnd < 0) forwardEnd = this.steps.length;
         const backend = backendOf.get(node) as Backend;
         const inputSlots = node.inputs.map((v) => this.readOn(this.root[v], backend));
+        // Copies made for later inputs were pushed after the earlier inputs were read: every input is read
+        // by the kernel's own step, past those copies (else a copy's destination could reuse an earlier
+        // input's memory before the kernel reads it).
+        for (const s of inputSlots) this.touch(s);
         const outputSlot = this.slotFor(this.root[node.output], backend, this.steps.length);
         const step = this.prepareKernel(node, backend, inputSlots, outputSlot);
         this.steps.push(step);
