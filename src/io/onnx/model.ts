@@ -178,7 +178,8 @@ export class OnnxModel extends Module {
       entry = { shapes, compiled, plan: new Plan(graph, shapes, compiled.placement) };
       this.runPlans.push(entry);
     }
-    const outs = entry.plan.run(tensors.map((t) => t.dataSync()));
+    // runAsync: a plan with steps on webgpu must await its pipelines and downloads (on wasm it is run()).
+    const outs = await entry.plan.runAsync(tensors.map((t) => t.dataSync()));
     const plan = entry.plan;
     return Object.fromEntries(this.outputNames.map((n, i) => [n, new Tensor(outs[i], plan.outputShapes[i])]));
   }
