@@ -1,6 +1,7 @@
 // Ready-made architectures: the networks `vireo train --model NAME` trains, the benchmarks measure and the
 // demo runs, built in one place so that every one of them is the same network.
-import * as nn from './nn/index.js';
+// Through the package entry, so the backends register in its order whichever module is loaded first.
+import { nn } from './index.js';
 import type { Module } from './nn/module.js';
 
 export interface ArchitectureOptions {
