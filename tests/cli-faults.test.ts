@@ -17,6 +17,9 @@ import { Random, readSafetensors } from '../src/index.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { settleDirectory } from '../src/io/directory.js';
 
+// The command's default backend is auto. These tests are about the command, not the scheduler: wasm alone
+// keeps every child process from calibrating SwiftShader (scheduler*.test.ts test auto with webgpu).
+process.env.VIREO_AUTO_CANDIDATES = 'wasm';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vireo-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,6 +15,9 @@ import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/io/ch
 import { loadModel, saveModel } from '../src/io/model-file.js';
 import { requireInCi } from './helpers/ci.js';
 
+// The command's default backend is auto. These tests are about the command, not the scheduler: wasm alone
+// keeps every child process from calibrating SwiftShader (scheduler*.test.ts test auto with webgpu).
+process.env.VIREO_AUTO_CANDIDATES = 'wasm';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vireo-cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { getBackend, nn, schedule, tensor } from '../src/index.js';
+import { ArgumentError, autoCandidates, getBackend, nn, schedule, tensor } from '../src/index.js';
 import { smallNet } from './helpers/models.js';
 import { randomArray } from './helpers/random.js';
 
@@ -33,6 +33,26 @@ const tiny = () =>
   });
 
 describe("to('auto')", () => {
+  it('VIREO_AUTO_CANDIDATES narrows the default candidates; a name that is no backend says so', async () => {
+    const saved = process.env.VIREO_AUTO_CANDIDATES;
+    try {
+      delete process.env.VIREO_AUTO_CANDIDATES;
+      expect(autoCandidates()).not.toContain('reference');
+      expect(autoCandidates()).toContain('wasm');
+      process.env.VIREO_AUTO_CANDIDATES = ' wasm ';
+      expect(autoCandidates()).toEqual(['wasm']);
+      const net = new nn.Sequential({ fc: new nn.Linear(3, 2) });
+      await net.to('auto');
+      expect((await net.compiledModel()).auto?.candidates.map((b) => b.name)).toEqual(['wasm']);
+      process.env.VIREO_AUTO_CANDIDATES = 'wasm,gpu';
+      expect(() => autoCandidates()).toThrow(ArgumentError);
+      expect(() => autoCandidates()).toThrow(/VIREO_AUTO_CANDIDATES names 'gpu', not a backend/);
+    } finally {
+      if (saved === undefined) delete process.env.VIREO_AUTO_CANDIDATES;
+      else process.env.VIREO_AUTO_CANDIDATES = saved;
+    }
+  });
+
   it('with wasm the only candidate runs everything on wasm, no calibration, same outputs as wasm', async () => {
     const net = smallNet();
     // webgpu joins the default candidates where an adapter exists (scheduler-webgpu.test.ts); here wasm alone.

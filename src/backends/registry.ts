@@ -65,8 +65,25 @@ export function backendNames(): string[] {
  * `auto`'s default candidates: every registered backend but the oracle (reference). webgpu is one when it is
  * registered; `to('auto')` then tries to start it and leaves it out, with the reason, when this machine has
  * no adapter or the optional package (src/scheduler/candidates.ts).
+ *
+ * In Node, `VIREO_AUTO_CANDIDATES=wasm` (a comma list) narrows the default, for a machine whose only adapter
+ * is a software one (SwiftShader) that every new process would otherwise calibrate; a name that is not a
+ * registered backend is an ArgumentError naming the variable.
  */
 export function autoCandidates(): string[] {
+  const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.VIREO_AUTO_CANDIDATES;
+  if (fromEnv?.trim()) {
+    const names = fromEnv
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
+    const unknown = names.filter((n) => !loaders.has(n));
+    if (unknown.length)
+      throw new ArgumentError(
+        `VIREO_AUTO_CANDIDATES names ${unknown.map((n) => `'${n}'`).join(', ')}, not a backend (the backends: ${backendNames().join(', ')})`,
+      );
+    return names;
+  }
   return backendNames().filter((n) => n !== 'reference');
 }
 
