@@ -136,12 +136,21 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.err('\nvireo train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
+  let status = 1;
   try {
-    return await train(values, io, signal);
+    status = await train(values, io, signal);
+    return status;
   } finally {
     process.off('SIGINT', onSigint);
+    // Everything is saved; the process may still take a moment to wind down (worker threads closing). A
+    // Ctrl-C then ends it with the command's own status, not Node's default death by signal.
+    lateStatus = status;
+    if (!process.listeners('SIGINT').includes(onLateSigint)) process.on('SIGINT', onLateSigint);
   }
 }
+
+let lateStatus = 1;
+const onLateSigint = () => process.exit(lateStatus);
 
 type TrainValues = ReturnType<typeof parseArgs<typeof optionSpec>>['values'];
 
