@@ -69,10 +69,17 @@ describe.runIf(webgpuUnderTest)("to('auto') with webgpu (SwiftShader)", () => {
     expect(s?.timed.webgpu.kernels).toBe(s?.timed.wasm.kernels);
     expect(s?.timed.webgpu.extrapolated).toBe(0); // batch 1: nothing to screen, all timed in full
     expect(s?.measured).toBe(2 * (s?.timed.wasm.kernels ?? 0));
+    // Each layer has a webgpu time of its own; a tiny one (pool3) can time as fast as wasm's within noise, so
+    // the comparison is over the whole model, where SwiftShader is far slower.
+    let gpuTotal = 0;
+    let wasmTotal = 0;
     for (const line of s?.lines ?? []) {
       expect(line.backend, line.layer).toBe('wasm');
-      expect(line.estimatedMs.webgpu, line.layer).toBeGreaterThan(line.estimatedMs.wasm);
+      expect(line.estimatedMs.webgpu, line.layer).toBeGreaterThan(0);
+      gpuTotal += line.estimatedMs.webgpu;
+      wasmTotal += line.estimatedMs.wasm;
     }
+    expect(gpuTotal).toBeGreaterThan(wasmTotal);
     expect(s?.labels[0]).toMatch(/^wasm \((relaxed-simd|simd|scalar), \d+ threads?\)$/);
     expect(s?.labels[1]).toMatch(/^webgpu \(.+\)$/);
     const plan = await net.plan(x.shape);

@@ -66,7 +66,9 @@ export async function deviceTimer(memory: DeviceMemory): Promise<{
       const reps = Math.max(1, Math.min(MAX_BATCH, Math.round(BATCH_TARGET_MS / one)));
       const batches: number[] = [];
       for (let r = 0; r < 3; r++) batches.push(await batch(reps));
-      return Math.max(0, (median(batches) - baselineMs) / reps);
+      // Never free: noise can put a tiny kernel's batch under the baseline, and a zero would make a layer (or an
+      // island) on this backend look costless. 1 µs, as a single repetition's floor above.
+      return Math.max(1e-3, (median(batches) - baselineMs) / reps);
     },
     dispose() {
       memory.free(probe);
