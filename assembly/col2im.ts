@@ -115,48 +115,6 @@ export function f32_im2col_nchw_bt_panels_range(
   }
 }
 
-/**
- * Packs op(B) = Sᵀ (K×N) into GEMM_NR-column B panels, where S is stored N×K row-major with row stride lds
- * (a linear layer's weight [out, in] as the B of x·Wᵀ): panel j, step k, lane l = S[j·GEMM_NR + l][k], 0 past
- * N. The layout of f32_gemm_pack_b with transB, written with 4×4 SIMD transposes instead of one float at a time.
- */
-export function f32_pack_b_transposed(s: usize, lds: i32, K: i32, N: i32, dst: usize): void {
-  const ld = <usize>lds << 2;
-  for (let j0 = 0; j0 < N; j0 += GEMM_NR) {
-    const cols = min(GEMM_NR, N - j0);
-    const d = dst + ((<usize>j0 * K) << 2);
-    const src = s + <usize>j0 * ld;
-    let k = 0;
-    if (ASC_FEATURE_SIMD) {
-      if (cols == GEMM_NR) {
-        for (; k + 4 <= K; k += 4) {
-          for (let l = 0; l < GEMM_NR; l += 4) {
-            const q = src + <usize>l * ld + (<usize>k << 2);
-            const r0 = v128.load(q);
-            const r1 = v128.load(q + ld);
-            const r2 = v128.load(q + 2 * ld);
-            const r3 = v128.load(q + 3 * ld);
-            const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-            const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-            const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-            const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-            const o = d + ((<usize>k * GEMM_NR + l) << 2);
-            v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-            v128.store(o + (GEMM_NR << 2), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-            v128.store(o + (GEMM_NR << 3), v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-            v128.store(o + GEMM_NR * 12, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-          }
-        }
-      }
-    }
-    for (; k < K; k++) {
-      for (let l = 0; l < GEMM_NR; l++) {
-        store<f32>(d + ((<usize>k * GEMM_NR + l) << 2), l < cols ? load<f32>(src + <usize>l * ld + (<usize>k << 2)) : 0);
-      }
-    }
-  }
-}
-
 /** One im2col row: tap (ci, ky, kx) over every output position, written to dst [oh·ow]. */
 // @ts-ignore: decorator
 @inline function im2colTap(

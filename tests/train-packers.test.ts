@@ -4,30 +4,47 @@ import { loadWasm } from '../src/backends/wasm/loader.js';
 import { wasmBuilds } from './helpers/backends.js';
 import { randomArray } from './helpers/random.js';
 
-// The training-side packers of assembly/col2im.ts write exactly the B panels f32_gemm_pack_b does
-// (bit-identical), on every build, for shapes with partial panels and tails.
+// The B-panel packers: f32_gemm_pack_b against a plain oracle, and the training-side packers of
+// assembly/col2im.ts against f32_gemm_pack_b (bit-identical), on every build, with partial panels and tails.
 describe.each(wasmBuilds)('training packers (%s build)', (build) => {
-  it('f32_pack_b_transposed = f32_gemm_pack_b with transB', async () => {
+  // An independent oracle for the B-panel layout: panel j, step k, lane l = op(B)[k][j·NR + l], 0 past N.
+  it('f32_gemm_pack_b writes the B-panel layout, row-major and transposed (partial panels, K tails, ld > width)', async () => {
     const { exports: e } = await loadWasm(build);
     const arena = new WasmArena(e.memory, e.heap_base());
-    for (const [n, k, lds] of [
-      [8, 4, 4],
-      [16, 12, 12],
-      [13, 7, 9],
-      [3, 5, 5],
-      [24, 33, 40],
-      [1, 1, 1],
+    const nr = e.f32_gemm_nr();
+    // [K, N, extra row stride]: K across the row-major pack's 32-row blocks and the 4-step SIMD transposes.
+    for (const [k, n, pad] of [
+      [4, 8, 0],
+      [12, 16, 0],
+      [7, 13, 2],
+      [5, 3, 0],
+      [33, 24, 7],
+      [1, 1, 0],
+      [70, 41, 3],
+      [64, 8, 0],
     ]) {
-      const s = arena.alloc(4 * n * lds);
-      arena.f32(s, n * lds).set(randomArray(n * lds, n * 31 + k, 1));
-      const floats = e.f32_gemm_packed_b_floats(n, k);
-      const want = arena.alloc(4 * floats);
-      const got = arena.alloc(4 * floats);
-      arena.f32(got, floats).fill(Number.NaN);
-      e.f32_gemm_pack_b(s, lds, 1, k, n, want);
-      e.f32_pack_b_transposed(s, lds, k, n, got);
-      expect(Array.from(arena.f32(got, floats))).toEqual(Array.from(arena.f32(want, floats)));
-      for (const p of [s, want, got]) arena.free(p);
+      for (const transB of [0, 1]) {
+        const rows = transB ? n : k;
+        const ld = (transB ? k : n) + pad;
+        const s = arena.alloc(4 * rows * ld);
+        const src = randomArray(rows * ld, k * 131 + n * 7 + transB, 1);
+        arena.f32(s, rows * ld).set(src);
+        const floats = e.f32_gemm_packed_b_floats(n, k);
+        const got = arena.alloc(4 * floats);
+        arena.f32(got, floats).fill(Number.NaN);
+        e.f32_gemm_pack_b(s, ld, transB, k, n, got);
+        const want = new Float32Array(floats);
+        for (let j0 = 0; j0 < n; j0 += nr) {
+          for (let kk = 0; kk < k; kk++) {
+            for (let l = 0; l < nr; l++) {
+              const j = j0 + l;
+              want[j0 * k + kk * nr + l] = j < n ? src[transB ? j * ld + kk : kk * ld + j] : 0;
+            }
+          }
+        }
+        expect(Array.from(arena.f32(got, floats)), `K ${k}, N ${n}, transB ${transB}`).toEqual(Array.from(want));
+        for (const p of [s, got]) arena.free(p);
+      }
     }
   });
 

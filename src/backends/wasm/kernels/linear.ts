@@ -26,9 +26,10 @@ export const linearWasm =
     const act = activationCode(activation.kind);
     const alpha = activation.alpha;
     const biasMode = bias ? 2 : 0;
-    // The weight already lives in wasm memory (the parameter is bound there): the SIMD transposing pack
-    // reads it in place (assembly/col2im.ts); the TypeScript loop is the fallback and the A/B flag's other side.
-    const simdPack = flags.packWeightsInWasm && typeof exports.f32_pack_b_transposed === 'function';
+    // The weight already lives in wasm memory (the parameter is bound there): the transposing pack
+    // (f32_gemm_pack_b with transB, SIMD 4×4 transposes) reads it in place; the TypeScript loop is the
+    // fallback and the A/B flag's other side.
+    const simdPack = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_b === 'function';
     // Threads share the output's column panels (groups of 4 for one row: the GEMV's streams), each with
     // its own edge tile after the packed rows.
     const threads = threadCount(ctx);
@@ -42,7 +43,7 @@ export const linearWasm =
       pack() {
         if (simdPack) {
           runRanges(ctx, wPanels, (call, c0, c1) =>
-            call('f32_pack_b_transposed', weight.ptr + 4 * c0 * k, k, k, c1 - c0, wPtr + 4 * c0 * k),
+            call('f32_gemm_pack_b', weight.ptr + 4 * c0 * k, k, 1, k, c1 - c0, wPtr + 4 * c0 * k),
           );
         } else packTransposedBPanels(arena.f32(wPtr, bFloats), arena.param(weight), n, k, nr);
         const b = arena.f32(biasPtr, nPadded);
