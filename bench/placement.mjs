@@ -101,12 +101,16 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   const forwardSchedule = compiled.scheduleFor(inputShape, false);
   net.train();
   const loss = new v.nn.CrossEntropyLoss();
-  const sgd = new v.optim.SGD(net.parameters(), { lr: 1e-3, momentum: 0.9 });
-  const step = async () => {
-    sgd.zeroGrad();
-    await loss.forward(await net.forward(x), labels).backward();
-    sgd.step();
+  /** A training step of `model` (its own SGD momentum state): zeroGrad, forward, cross-entropy, backward, update. */
+  const stepOf = (model) => {
+    const sgd = new v.optim.SGD(model.parameters(), { lr: 1e-3, momentum: 0.9 });
+    return async () => {
+      sgd.zeroGrad();
+      await loss.forward(await model.forward(x), labels).backward();
+      sgd.step();
+    };
   };
+  const step = stepOf(net);
   await step();
   await compiled.calibration(inputShape, true);
   await step();
@@ -129,7 +133,20 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     (allOn(forwardSchedule, c) > SLOW * (forwardSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY) ||
       allOn(trainSchedule, c) > SLOW * (trainSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY));
   const alone = candidates.filter((c) => !slow(c));
-  const targets = ['auto', ...alone];
+  // Every target is its own model (the same weights), placed once: a round only runs them, so what is timed
+  // is the placement, not a re-placement (moving parameters, compiling plans) before each sample. A second
+  // wasm-only model, timed like the others, is the noise floor: two identical placements differ by that much
+  // in this run, and a gap between auto and wasm smaller than it is not a finding.
+  const control = alone.includes('wasm') ? 'wasm (copy)' : null;
+  const targets = ['auto', ...alone, ...(control ? [control] : [])];
+  const models = { auto: { net, step } };
+  const weights = net.stateDict();
+  for (const t of targets.slice(1)) {
+    const { net: copy } = await loadNet(v, o.model);
+    copy.loadStateDict(weights);
+    await copy.to(t === control ? 'wasm' : t);
+    models[t] = { net: copy, step: stepOf(copy) };
+  }
   const samples = Object.fromEntries(targets.map((t) => [t, { forward: [], train: [] }]));
   const time = async (fn, reps) => {
     const t0 = performance.now();
@@ -139,21 +156,29 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   // Calls per sample: enough for about SAMPLE_MS each (a sample of one or two calls is all noise on a shared
   // machine), the same count for every target.
   const repsFor = (ms) => Math.max(2, Math.min(50, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
+  for (const t of targets) {
+    // Compile each target's plans (eval and training) before any timing.
+    models[t].net.eval();
+    await models[t].net.forward(x);
+    models[t].net.train();
+    await models[t].step();
+  }
   net.eval();
   const forwardReps = repsFor(await time(() => net.forward(x), 2));
   net.train();
   const trainReps = repsFor(await time(step, 2));
   for (let r = 0; r < o.rounds; r++) {
     for (const t of r % 2 ? [...targets].reverse() : targets) {
-      await net.to(t);
-      net.eval();
-      await net.forward(x); // compile (auto: from the cache, decided at once)
-      samples[t].forward.push(await time(() => net.forward(x), forwardReps));
-      net.train();
-      await step();
-      samples[t].train.push(await time(step, trainReps));
+      const m = models[t];
+      m.net.eval();
+      await m.net.forward(x);
+      samples[t].forward.push(await time(() => m.net.forward(x), forwardReps));
+      m.net.train();
+      await m.step();
+      samples[t].train.push(await time(m.step, trainReps));
     }
   }
+  for (const t of targets.slice(1)) models[t].net.releasePlans();
   net.releasePlans();
   const result = {
     model: o.model,
@@ -163,6 +188,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     calibration,
     placement: { forward: placementWords(forwardSchedule), train: placementWords(trainSchedule) },
     notTimedAlone: candidates.filter((c) => !alone.includes(c)),
+    control,
     forwardMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].forward)])),
     trainStepMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].train)])),
     estimatedForwardMs: forwardSchedule?.estimatedTotalMs ?? null,
@@ -203,6 +229,10 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     const pct = (k) => `${((result[k].auto / result[k].wasm - 1) * 100).toFixed(1)}%`;
     log(`auto vs wasm alone: forward ${pct('forwardMs')}, train step ${pct('trainStepMs')}`);
   }
+  if (control) {
+    const pct = (k) => `${((result[k][control] / result[k].wasm - 1) * 100).toFixed(1)}%`;
+    log(`noise floor (a second wasm-only model vs the first): forward ${pct('forwardMs')}, train step ${pct('trainStepMs')}`);
+  }
   for (const c of result.notTimedAlone) {
     const e = calibration.find((k) => k.candidate === c);
     log(
@@ -210,7 +240,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     );
   }
   log(
-    `medians of ${o.rounds} interleaved rounds (${forwardReps} forwards, ${trainReps} training steps each); 'auto' with one candidate is that candidate's plan.`,
+    `medians of ${o.rounds} interleaved rounds (${forwardReps} forwards, ${trainReps} training steps each), each target its own model placed once; 'auto' with one candidate is that candidate's plan.`,
   );
   return 0;
 }
