@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { BUILDS, UsageError, f1, f2, median, parseBenchArgs, referenceCnn, runIfMain, table, writeJson } from './common.mjs';
+import { UsageError, f1, f2, median, parseBenchArgs, referenceCnn, runIfMain, table, writeJson } from './common.mjs';
 
 export { UsageError };
 

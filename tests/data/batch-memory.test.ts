@@ -160,6 +160,7 @@ describe('batches kept or released', () => {
       release: () => released.push(k),
     }));
     const model = new nn.Sequential({ fc: new nn.Linear(3, 2) });
+    // biome-ignore lint/suspicious/noFocusedTests: fit is the training loop under test, not a focused test
     await fit(model, {
       train: batches,
       epochs: 2,

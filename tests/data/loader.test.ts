@@ -210,7 +210,7 @@ describe('DataLoader', () => {
 
   it('errors: a custom transform cannot go to workers; samples of different sizes in one batch', async () => {
     class Invert extends T.Transform {
-      apply(ctx: never, img: never) {
+      apply(_ctx: never, img: never) {
         return img;
       }
       spec() {
