@@ -97,10 +97,21 @@ describe('threaded wasm: the same bits for every thread count', () => {
  * it at 1 every op case (odd sizes: ranges that end in SIMD tails) and a small training run split on 2 and 3
  * threads and must give the one-thread bits.
  */
-async function withEverySplit<T>(fn: () => Promise<T>, ownPanelsMinK = flags.convGradWeightOwnPanelsMinK): Promise<T> {
+/** The conv weight gradient's threaded schemes: which one each small op case takes. */
+const gradWeightSchemes = {
+  'shared chunks': {
+    convGradWeightOwnPanelsMinK: flags.convGradWeightOwnPanelsMinK,
+    convGradWeightOwnRowsMin: Number.POSITIVE_INFINITY,
+  },
+  'own rows': { convGradWeightOwnPanelsMinK: flags.convGradWeightOwnPanelsMinK, convGradWeightOwnRowsMin: 1 },
+  'own panels': { convGradWeightOwnPanelsMinK: 1, convGradWeightOwnRowsMin: 1 },
+};
+type GradWeightScheme = keyof typeof gradWeightSchemes;
+
+async function withEverySplit<T>(fn: () => Promise<T>, scheme: GradWeightScheme = 'own panels'): Promise<T> {
   const saved = { ...flags };
   flags.threadSplitMinFloats = 1;
-  flags.convGradWeightOwnPanelsMinK = ownPanelsMinK;
+  Object.assign(flags, gradWeightSchemes[scheme]);
   try {
     return await fn();
   } finally {
@@ -172,8 +183,8 @@ describe('threaded wasm: the small-step splits give the one-thread bits', () => 
       await getBackend('wasm', { build: 'relaxed', threads: 2 }),
       await getBackend('wasm', { build: 'relaxed', threads: 3 }),
     ];
-    // The weight gradient's two threaded schemes: shared chunks (small K, the default here) and own panels (any K).
-    for (const ownPanelsMinK of [flags.convGradWeightOwnPanelsMinK, 1]) {
+    // The weight gradient's three threaded schemes: shared chunks, own rows (short K) and own panels (any K).
+    for (const scheme of Object.keys(gradWeightSchemes) as GradWeightScheme[]) {
       await withEverySplit(async () => {
         for (const c of cases) {
           if (c.skip?.includes('wasm:relaxed')) continue;
@@ -181,20 +192,22 @@ describe('threaded wasm: the small-step splits give the one-thread bits', () => 
           if (!d) throw new Error(`no data for ${c.name}`);
           const expected = runCase(c, one, d.params, d.inputs);
           for (const b of many) {
-            const label = `${c.name} on ${b.info().threads} threads (own panels from K = ${ownPanelsMinK})`;
+            const label = `${c.name} on ${b.info().threads} threads (weight gradient: ${scheme})`;
             expectSameBits(runCase(c, b, d.params, d.inputs), expected, label);
           }
         }
-      }, ownPanelsMinK);
+      }, scheme);
     }
   });
 
   it('a training run with pooling, standalone activations, dropout, accumulated gradients, SGD and Adam', async () => {
     const one = await withEverySplit(() => trainSmallSteps(1));
     for (const threads of [2, 3]) {
-      const many = await withEverySplit(() => trainSmallSteps(threads), 1);
-      expect(many.length).toBe(one.length);
-      many.forEach((v, i) => expectSameBits(v, one[i], `small steps, ${threads} threads, result ${i}`));
+      for (const scheme of ['own panels', 'own rows'] as const) {
+        const many = await withEverySplit(() => trainSmallSteps(threads), scheme);
+        expect(many.length).toBe(one.length);
+        many.forEach((v, i) => expectSameBits(v, one[i], `small steps, ${threads} threads (${scheme}), result ${i}`));
+      }
     }
   });
 });

@@ -13,6 +13,14 @@ export const flags = {
    * multiply-adds); the reference CNN's conv1 (K = 27) keeps the shared chunks. Tests set 1 to drive both.
    */
   convGradWeightOwnPanelsMinK: 128,
+  /**
+   * wasm threads, conv2d weight gradient under the own-panels K: rows (output channels) of dW each thread must
+   * get for it to take its own rows — pack its rows of dY, im2col the image itself, multiply — with no barrier
+   * and no shared image buffers, instead of the shared-chunk scheme. Its copy of im2col (K·P floats an image)
+   * is small beside its rows' dY pack and GEMM when each thread has this many rows (the reference CNN's conv1:
+   * 32 rows a thread at 2 threads, K = 27). Tests set 1 (drive it) or Infinity (drive the shared chunks).
+   */
+  convGradWeightOwnRowsMin: 8,
   /** wasm linear: pack weights with the SIMD packing kernels in wasm (true) or with the TypeScript loops (false). */
   packWeightsInWasm: true,
   /**

@@ -247,6 +247,17 @@ export const conv2dGradWeightWasm =
       ) {
         return ownPanelsGradWeight(ctx, a, g, tapPanels);
       }
+      // Whole MR-row panels: a row's multiply-adds start from dW where its panel is full and from zero in a
+      // partial (edge) panel, so each row must sit in the panel it has on one thread.
+      const rowRanges = splitRange(g.coutG, threads, exports.f32_gemm_mr());
+      if (
+        threads > 1 &&
+        rowRanges.length === threads &&
+        g.coutG >= threads * flags.convGradWeightOwnRowsMin &&
+        typeof exports.f32_gemm_packed_range === 'function'
+      ) {
+        return ownRowsGradWeight(ctx, a, g, rowRanges);
+      }
       const slot = perThread(4 * (aFloats + bFloats) + 32);
       // As many images per chunk as fit CHUNK_BYTES (at least one per thread): two barriers per chunk, and
       // on a busy device each barrier can cost a time slice, so the whole batch is one chunk where it fits.
@@ -357,6 +368,49 @@ function ownPanelsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, 
             call('f32_gemm_pack_a', dyG, g.p, 0, g.coutG, g.p, ap);
             call('f32_im2col_nchw_bt_panels_range', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp, q0, q1);
             call('f32_gemm_packed_range', g.coutG, g.k, g.p, ap, bp, dwG, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, q0, q1);
+          }
+        }
+      });
+    },
+  };
+}
+
+/**
+ * The threaded weight gradient for short K (few taps: a first convolution's 3·3·3), split by dW's rows: each
+ * thread, image after image in batch order, packs its rows of dY_g into its own A panels, writes the whole colᵀ
+ * into its own B panels and accumulates its rows of dW_g. No barrier and no shared image buffers, like the own
+ * panels; the repeated im2col (K·P floats an image) is small beside a thread's rows of dY (rows·P) and its GEMM
+ * (rows·K·P) when K is short. Threads take whole MR-row panels, each row in the panel it has on one thread, with
+ * the same kernels and K order, so the bits do not depend on the thread count.
+ */
+function ownRowsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, ranges: [number, number][]): PreparedKernel {
+  const { exports } = ctx;
+  const mr = exports.f32_gemm_mr();
+  const nr = exports.f32_gemm_nr();
+  const rowsMax = Math.max(...ranges.map(([r0, r1]) => r1 - r0));
+  const aFloats = exports.f32_gemm_packed_a_floats(rowsMax, g.p);
+  const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
+  const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
+  const slice = perThread(4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64);
+  const tapPanels = Math.ceil(g.k / nr);
+  return {
+    scratchBytes: ranges.length * slice + 16,
+    run([dy, x], dw, scratch) {
+      const s0 = align16(scratch);
+      runParts(ctx, ranges.length, (t, call) => {
+        const [r0, r1] = ranges[t];
+        const ap = s0 + t * slice;
+        const bp = align16(ap + 4 * aFloats);
+        const tmp = align16(bp + 4 * bFloats);
+        const tile = align16(tmp + 4 * tmpFloats);
+        for (let b = 0; b < g.n; b++) {
+          for (let grp = 0; grp < a.groups; grp++) {
+            const dyRows = dy + 4 * ((b * g.cout + grp * g.coutG + r0) * g.p);
+            const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+            const dwRows = dw + 4 * (grp * g.coutG + r0) * g.k;
+            call('f32_gemm_pack_a', dyRows, g.p, 0, r1 - r0, g.p, ap);
+            call('f32_im2col_nchw_bt_panels', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp);
+            call('f32_gemm_packed_range', r1 - r0, g.k, g.p, ap, bp, dwRows, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, 0, tapPanels);
           }
         }
       });
