@@ -20,6 +20,7 @@
 
 import { writeJson } from './common.mjs';
 import { randomArray, tfjsModel, vireoModel } from './gpu-models.mjs';
+import { measurePlacement, printPlacement } from './placement.mjs';
 
 const MODELS = ['cnn', 'mobilenet'];
 /** The targets the GPU work is measured against (vireo over tfjs-backend-webgpu, same run). */
@@ -34,18 +35,22 @@ function parse(argv) {
     forward: [1, 32, 256],
     train: [32, 256],
     models: MODELS,
+    placement: false,
+    placementBatches: [1, 32, 256],
     out: process.env.OUT ? `${process.env.OUT}/gpu-bench.json` : null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--smoke') Object.assign(o, { smoke: true, warmup: 1, runs: 2, forward: [1, 2], train: [2] });
+    if (a === '--smoke')
+      Object.assign(o, { smoke: true, warmup: 1, runs: 2, forward: [1, 2], train: [2], placementBatches: [1, 2] });
+    else if (a === '--placement') o.placement = true;
     else if (a === '--json') o.json = true;
     else if (a === '--no-train') o.train = [];
     else if (a === '--out' && i + 1 < argv.length) o.out = argv[++i];
     else if (a === '--models' && i + 1 < argv.length) o.models = argv[++i].split(',').filter((m) => MODELS.includes(m));
     else
       throw new Error(
-        `bench/gpu.mjs: unknown argument ${a} (use --smoke, --json, --no-train, --out FILE, --models cnn,mobilenet)`,
+        `bench/gpu.mjs: unknown argument ${a} (use --smoke, --json, --no-train, --placement, --out FILE, --models cnn,mobilenet)`,
       );
   }
   return o;
@@ -152,10 +157,50 @@ function target(r) {
   return { want: `throughput ≥ ${want}× tfjs`, met: r.speedup >= want };
 }
 
+/**
+ * --placement: the scheduler's table on this machine — for each model and batch, auto's chosen placement
+ * among wasm (threads) and webgpu, its measured forward and training step against each backend alone and a
+ * second wasm-only model (the noise floor), and the cost model's estimate against the measurement.
+ */
+async function placementTables(vireo, o) {
+  const runs = [];
+  for (const which of o.models) {
+    for (const batch of o.placementBatches) {
+      vireo.manualSeed(1);
+      const m = await measurePlacement(vireo, {
+        net: vireoModel(vireo.nn, which),
+        copy: async () => vireoModel(vireo.nn, which),
+        shape: [3, 32, 32],
+        classes: 10,
+        batch,
+        rounds: o.smoke ? 1 : 7,
+        // On a GPU machine every candidate is worth timing alone (on SwiftShader the webgpu one is not).
+        all: !o.smoke,
+      });
+      if (!o.json) {
+        printPlacement(console.log, which === 'cnn' ? 'reference CNN' : 'MobileNet-style', m);
+        console.log('');
+      }
+      runs.push({ model: which, ...m.result });
+    }
+  }
+  return runs;
+}
+
 async function main() {
   const o = parse(process.argv.slice(2));
   await setupNavigator();
   const vireo = await import('../dist/index.js');
+  if (o.placement) {
+    const backend = await vireo.getBackend('webgpu');
+    const placement = await placementTables(vireo, o);
+    const result = { adapter: backend.info().adapter, smoke: o.smoke, placement };
+    if (o.out) writeJson(o.out, result);
+    if (o.json) console.log(JSON.stringify(result, null, 2));
+    else if (o.out) console.log(`written: ${o.out}`);
+    await vireo.disposeBackend('webgpu');
+    return;
+  }
   const tf = await import('@tensorflow/tfjs-core');
   // Gradients are registered by the union package; tfjs-core alone has none (training needs them).
   await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');

@@ -13,7 +13,8 @@ const SLOW = 20;
 /** ms a timed sample should last. */
 const SAMPLE_MS = 250;
 
-const root = resolve(import.meta.dirname, '..');
+// import.meta is empty where bench/gpu.mjs bundles this file as CommonJS: it calls measurePlacement only.
+const root = resolve(import.meta.dirname ?? '.', '..');
 
 export const usage = `usage: vireo bench --placement [--model small-cnn|cifar-net|DIR] [--batch N] [--rounds N] [--all] [--json]
 
@@ -72,6 +73,28 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   const v = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
   v.manualSeed(1);
   const { net, shape, classes } = await loadNet(v, o.model);
+  const m = await measurePlacement(v, {
+    net,
+    copy: async () => (await loadNet(v, o.model)).net,
+    shape,
+    classes,
+    batch: o.batch,
+    rounds: o.rounds,
+    all: o.all,
+    progress: !o.json && process.stderr.isTTY,
+  });
+  if (o.json) log(JSON.stringify({ model: o.model, ...m.result }));
+  else printPlacement(log, o.model, m);
+  return 0;
+}
+
+/**
+ * Calibrates `net` under auto at this batch size, then times auto, each candidate alone and a second wasm-only
+ * model (the noise floor), forward and one SGD step, interleaved. `copy()` makes another model of the same
+ * architecture (its weights are loaded from `net`). Also used by bench/gpu.mjs --placement on a GPU machine.
+ */
+export async function measurePlacement(v, { net, copy, shape, classes, batch, rounds = 7, all = false, progress = false }) {
+  const o = { batch, rounds, all };
   const inputShape = [o.batch, ...shape];
   const n = inputShape.reduce((a, b) => a * b, 1);
   const x = v.tensor(
@@ -83,7 +106,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   await net.to('auto', {
     onCalibration: (done, total) => {
       const line = `calibrating: ${done}/${total} kernel timings`;
-      if (line !== lastProgress && !o.json && process.stderr.isTTY) process.stderr.write(`\r${line}`);
+      if (line !== lastProgress && progress) process.stderr.write(`\r${line}`);
       lastProgress = line;
     },
   });
@@ -114,7 +137,7 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   await step();
   await compiled.calibration(inputShape, true);
   await step();
-  if (!o.json && process.stderr.isTTY && lastProgress) process.stderr.write('\n');
+  if (progress && lastProgress) process.stderr.write('\n');
   const trainSchedule = compiled.scheduleFor(inputShape, true);
   // Each candidate's calibration: kernels timed (and how many screened at batch 1), and the estimated total
   // with every layer on it — what auto weighed against its own estimate.
@@ -142,10 +165,10 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   const models = { auto: { net, step } };
   const weights = net.stateDict();
   for (const t of targets.slice(1)) {
-    const { net: copy } = await loadNet(v, o.model);
-    copy.loadStateDict(weights);
-    await copy.to(t === control ? 'wasm' : t);
-    models[t] = { net: copy, step: stepOf(copy) };
+    const other = await copy();
+    other.loadStateDict(weights);
+    await other.to(t === control ? 'wasm' : t);
+    models[t] = { net: other, step: stepOf(other) };
   }
   const samples = Object.fromEntries(targets.map((t) => [t, { forward: [], train: [] }]));
   const time = async (fn, reps) => {
@@ -181,7 +204,6 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
   for (const t of targets.slice(1)) models[t].net.releasePlans();
   net.releasePlans();
   const result = {
-    model: o.model,
     batch: o.batch,
     candidates,
     labels: names,
@@ -193,17 +215,28 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     trainStepMs: Object.fromEntries(targets.map((t) => [t, median(samples[t].train)])),
     estimatedForwardMs: forwardSchedule?.estimatedTotalMs ?? null,
     estimatedTrainMs: trainSchedule?.estimatedTotalMs ?? null,
+    rounds: o.rounds,
+    forwardReps,
+    trainReps,
   };
-  if (o.json) {
-    log(JSON.stringify(result));
-    return 0;
-  }
-  log(`${o.model}, batch ${o.batch}: auto placement (candidates: ${names.join('; ')})`);
+  return { result, report, alone, targets };
+}
+
+/** The tables of one measurePlacement run, headed by the model's name. */
+export function printPlacement(log, model, { result, report, alone, targets }) {
+  const { candidates, control } = result;
+  log(`${model}, batch ${result.batch}: auto placement (candidates: ${result.labels.join('; ')})`);
   log('');
   log(
     table(
       ['candidate', 'kernels timed', 'screened at batch 1', 'est forward ms (all on it)', 'est train step ms (all on it)'],
-      calibration.map((c) => [c.label, String(c.kernels), String(c.screened), f2(c.estimatedForwardMs), f2(c.estimatedTrainMs)]),
+      result.calibration.map((c) => [
+        c.label,
+        String(c.kernels),
+        String(c.screened),
+        f2(c.estimatedForwardMs),
+        f2(c.estimatedTrainMs),
+      ]),
       ['l'],
     ),
   );
@@ -233,16 +266,25 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
     const pct = (k) => `${((result[k][control] / result[k].wasm - 1) * 100).toFixed(1)}%`;
     log(`noise floor (a second wasm-only model vs the first): forward ${pct('forwardMs')}, train step ${pct('trainStepMs')}`);
   }
+  if (result.estimatedForwardMs !== null || result.estimatedTrainMs !== null) {
+    // The cost model's own error: what auto expected its placement to cost against what it measured here.
+    const err = (est, got) =>
+      est === null
+        ? 'not calibrated'
+        : `estimated ${f2(est)} ms, measured ${f2(got)} ms (${(((est - got) / got) * 100).toFixed(1)}%)`;
+    log(
+      `cost model: forward ${err(result.estimatedForwardMs, result.forwardMs.auto)}; train step ${err(result.estimatedTrainMs, result.trainStepMs.auto)}`,
+    );
+  }
   for (const c of result.notTimedAlone) {
-    const e = calibration.find((k) => k.candidate === c);
+    const e = result.calibration.find((k) => k.candidate === c);
     log(
       `${c} not timed alone: estimated ${f2(e.estimatedForwardMs)} ms forward, ${f2(e.estimatedTrainMs)} ms per step (over ${SLOW}× auto's; --all times it)`,
     );
   }
   log(
-    `medians of ${o.rounds} interleaved rounds (${forwardReps} forwards, ${trainReps} training steps each), each target its own model placed once; 'auto' with one candidate is that candidate's plan.`,
+    `medians of ${result.rounds} interleaved rounds (${result.forwardReps} forwards, ${result.trainReps} training steps each), each target its own model placed once; 'auto' with one candidate is that candidate's plan.`,
   );
-  return 0;
 }
 
 /** A schedule's placement in words: 'all on wasm', 'wasm 12 layers, webgpu 3 layers'. */

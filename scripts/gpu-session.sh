@@ -7,7 +7,10 @@
 #   on the GPU machine:    bash scripts/gpu-session.sh run [bench args]      (carry .gpu along)
 #       runs the bundle: reference CNN and MobileNet-style, forward b1/32/256, training b32/256, vireo and
 #       tfjs-backend-webgpu interleaved; prints the table and writes $OUT/gpu-bench.json.
-#   smoke test here:       bash scripts/gpu-session.sh smoke
+#   then, if time is left: bash scripts/gpu-session.sh placement      (carry .gpu along)
+#       the scheduler's table: auto against wasm (threads) and webgpu alone, reference CNN and MobileNet-style,
+#       batch 1, 32 and 256, forward and training, with the cost model's error; writes $OUT/gpu-placement.json.
+#   smoke test here:       bash scripts/gpu-session.sh smoke [--placement]
 #       the same bundle on SwiftShader at tiny batches (end to end only; its times mean nothing).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
@@ -44,6 +47,12 @@ case "${1:-}" in
     # A bounded run: the bench itself stops on its own; timeout is a guard against a hung driver.
     OUT=$out timeout 480 bash .gpu/run.sh vireo-gpu-bench.cjs --out "$out/gpu-bench.json" "$@"
     ;;
+  placement)
+    shift
+    out=${OUT:-$root/bench/results}
+    mkdir -p "$out"
+    OUT=$out timeout 540 bash .gpu/run.sh vireo-gpu-bench.cjs --placement --out "$out/gpu-placement.json" "$@"
+    ;;
   smoke)
     shift
     build_bundle
@@ -54,7 +63,7 @@ case "${1:-}" in
       node "$bundle" --smoke --out "$out/gpu-bench.json" "$@"
     ;;
   *)
-    echo "usage: bash scripts/gpu-session.sh prepare | run [bench args] | smoke [bench args]" >&2
+    echo "usage: bash scripts/gpu-session.sh prepare | run [bench args] | placement [bench args] | smoke [bench args]" >&2
     exit 2
     ;;
 esac

@@ -187,6 +187,8 @@ describe('vireo bench --placement', () => {
     expect(text).toMatch(/^chosen placement: forward all on wasm; training all on wasm$/m);
     // A second wasm-only model timed like the others: the run's noise floor, said next to auto's gap.
     expect(text).toMatch(/^wasm \(copy\) +[0-9.]+ +[0-9.]+ +-?[0-9.]+% +-?[0-9.]+%$/m);
+    // The cost model's error is reported, not hidden: auto's estimate against its measured time.
+    expect(text).toMatch(/^cost model: forward estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\); train step estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\)$/m);
     expect(text).toMatch(/^noise floor \(a second wasm-only model vs the first\): forward -?[0-9.]+%, train step -?[0-9.]+%$/m);
     if (process.env.VIREO_TEST_WEBGPU) {
       expect(text).toMatch(/^webgpu \(.+\) +41 +\d+ +[0-9.]+ +[0-9.]+$/m);
