@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { ArgumentError, autoCandidates, getBackend, nn, schedule, tensor } from '../src/index.js';
+import { ArgumentError, autoCandidates, calibrationStore, getBackend, nn, schedule, tensor } from '../src/index.js';
 import { smallNet } from './helpers/models.js';
 import { randomArray } from './helpers/random.js';
 
@@ -156,6 +156,24 @@ describe('the calibration cache', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(1);
   });
 
+  it("a writer killed between write and rename leaves a temporary file the next save removes (a live writer's stays)", async () => {
+    const file = join(dir, 'orphans.json');
+    // A process that has exited: its pid names no writer any more.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    writeFileSync(`${file}.${dead}.3.tmp`, '{"version": 1, "devi');
+    writeFileSync(`${file}.${process.pid}.99.tmp`, 'a write in progress');
+    process.env.VIREO_CALIBRATION_CACHE = file;
+    try {
+      const store = await calibrationStore();
+      await store.save('some device', { kernels: { k: 1 }, copies: {} } as never);
+      expect(existsSync(`${file}.${dead}.3.tmp`)).toBe(false);
+      expect(existsSync(`${file}.${process.pid}.99.tmp`)).toBe(true);
+      expect(JSON.parse(readFileSync(file, 'utf8')).devices['some device'].kernels.k).toBe(1);
+    } finally {
+      delete process.env.VIREO_CALIBRATION_CACHE;
+    }
+  });
+
   it('VIREO_CALIBRATION_CACHE=off keeps nothing', async () => {
     process.env.VIREO_CALIBRATION_CACHE = 'off';
     const net = tiny();
@@ -188,7 +206,9 @@ describe('vireo bench --placement', () => {
     // A second wasm-only model timed like the others: the run's noise floor, said next to auto's gap.
     expect(text).toMatch(/^wasm \(copy\) +[0-9.]+ +[0-9.]+ +-?[0-9.]+% +-?[0-9.]+%$/m);
     // The cost model's error is reported, not hidden: auto's estimate against its measured time.
-    expect(text).toMatch(/^cost model: forward estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\); train step estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\)$/m);
+    expect(text).toMatch(
+      /^cost model: forward estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\); train step estimated [0-9.]+ ms, measured [0-9.]+ ms \(-?[0-9.]+%\)$/m,
+    );
     expect(text).toMatch(/^noise floor \(a second wasm-only model vs the first\): forward -?[0-9.]+%, train step -?[0-9.]+%$/m);
     if (process.env.VIREO_TEST_WEBGPU) {
       expect(text).toMatch(/^webgpu \(.+\) +41 +\d+ +[0-9.]+ +[0-9.]+$/m);

@@ -147,8 +147,14 @@ function fileStore(path: string): CalibrationStore {
         await fs.mkdir(dirname(path), { recursive: true });
         // Written to a sibling and renamed: a reader never sees half a file.
         const tmp = `${path}.${process.pid}.${++tmpCount}.tmp`;
-        await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
-        await fs.rename(tmp, path);
+        try {
+          await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
+          await fs.rename(tmp, path);
+        } catch (e) {
+          await fs.rm(tmp, { force: true });
+          throw e;
+        }
+        await removeOrphans(path);
       };
       const next = (saving.get(path) ?? Promise.resolve()).then(write, write);
       saving.set(
@@ -160,8 +166,41 @@ function fileStore(path: string): CalibrationStore {
     async clear() {
       const fs = await import('node:fs/promises');
       await fs.rm(path, { force: true });
+      await removeOrphans(path);
     },
   };
+}
+
+/**
+ * Removes the siblings `<cache>.<pid>.<n>.tmp` that writers killed between write and rename left behind
+ * (their process is gone); a live writer's file is left alone.
+ */
+async function removeOrphans(path: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { basename, dirname, join } = await import('node:path');
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fs.rm(join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function indexedDbStore(): CalibrationStore {
