@@ -160,14 +160,14 @@ describe('the calibration cache', () => {
     const file = join(dir, 'orphans.json');
     // A process that has exited: its pid names no writer any more.
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    writeFileSync(`${file}.${dead}.3.tmp`, '{"version": 1, "devi');
-    writeFileSync(`${file}.${process.pid}.99.tmp`, 'a write in progress');
+    writeFileSync(join(dir, `.orphans.json.${dead}.3.tmp`), '{"version": 1, "devi');
+    writeFileSync(join(dir, `.orphans.json.${process.pid}.99.tmp`), 'a write in progress');
     process.env.VIREO_CALIBRATION_CACHE = file;
     try {
       const store = await calibrationStore();
       await store.save('some device', { kernels: { k: 1 }, copies: {} } as never);
-      expect(existsSync(`${file}.${dead}.3.tmp`)).toBe(false);
-      expect(existsSync(`${file}.${process.pid}.99.tmp`)).toBe(true);
+      expect(existsSync(join(dir, `.orphans.json.${dead}.3.tmp`))).toBe(false);
+      expect(existsSync(join(dir, `.orphans.json.${process.pid}.99.tmp`))).toBe(true);
       expect(JSON.parse(readFileSync(file, 'utf8')).devices['some device'].kernels.k).toBe(1);
     } finally {
       delete process.env.VIREO_CALIBRATION_CACHE;

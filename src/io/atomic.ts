@@ -30,6 +30,39 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
     throw e;
   }
   await fsyncDirectory(dir);
+  await removeOrphans(path);
+}
+
+/**
+ * Removes the temporary siblings (`.<name>.<pid>.<n>.tmp`) that writers of `path` killed between write and
+ * rename left behind — their process is gone; a live writer's file is left alone. Called after each write,
+ * so a crash costs disk space only until the next one.
+ */
+export async function removeOrphans(path: string): Promise<void> {
+  const { readdirSync, rmSync } = await import('node:fs');
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+  const prefix = `.${path.slice(slash + 1)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m && !processAlive(Number(m[1]))) rmSync(`${dir}/${name}`, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as { code?: string }).code === 'EPERM';
+  }
 }
 
 /** fsync on a directory makes a rename in it durable; some platforms (Windows) refuse it, which is harmless there. */

@@ -1,6 +1,7 @@
 import type { Backend } from '../backends/backend.js';
 import { isNode } from '../core/platform.js';
 import type { CopyCost } from './calibrate.js';
+import { removeOrphans, writeFileAtomic } from '../io/atomic.js';
 
 /**
  * Calibration results kept across processes, per device fingerprint: a JSON file under the user's cache
@@ -106,7 +107,6 @@ function isCalibration(x: unknown): x is Calibration {
   );
 }
 
-let tmpCount = 0;
 const saving = new Map<string, Promise<void>>();
 
 function fileStore(path: string): CalibrationStore {
@@ -145,16 +145,9 @@ function fileStore(path: string): CalibrationStore {
         const all = await readAll();
         all[fp] = data;
         await fs.mkdir(dirname(path), { recursive: true });
-        // Written to a sibling and renamed: a reader never sees half a file.
-        const tmp = `${path}.${process.pid}.${++tmpCount}.tmp`;
-        try {
-          await fs.writeFile(tmp, `${JSON.stringify({ version: 1, devices: all })}\n`);
-          await fs.rename(tmp, path);
-        } catch (e) {
-          await fs.rm(tmp, { force: true });
-          throw e;
-        }
-        await removeOrphans(path);
+        // Written to a sibling and renamed: a reader never sees half a file, and a writer killed half-way
+        // leaves only a temporary file the next write removes.
+        await writeFileAtomic(path, `${JSON.stringify({ version: 1, devices: all })}\n`);
       };
       const next = (saving.get(path) ?? Promise.resolve()).then(write, write);
       saving.set(
@@ -169,38 +162,6 @@ function fileStore(path: string): CalibrationStore {
       await removeOrphans(path);
     },
   };
-}
-
-/**
- * Removes the siblings `<cache>.<pid>.<n>.tmp` that writers killed between write and rename left behind
- * (their process is gone); a live writer's file is left alone.
- */
-async function removeOrphans(path: string): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const { basename, dirname, join } = await import('node:path');
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.`;
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
-    if (!m || processAlive(Number(m[1]))) continue;
-    await fs.rm(join(dir, name), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, owned by someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function indexedDbStore(): CalibrationStore {
