@@ -93,11 +93,11 @@ export function f32_add(a: usize, b: usize, y: usize, n: i32): void {
 
 /**
  * Per-channel affine map over NCHW: y = x·scale[c] + shift[c] (batch norm folded to scale and shift).
- * ss holds c scales then c shifts.
+ * ss holds c scales then c shifts. Channels [c0, c1) only (threads take channel ranges).
  */
-export function f32_scale_shift_nchw(x: usize, y: usize, ss: usize, n: i32, c: i32, hw: i32): void {
+export function f32_scale_shift_nchw(x: usize, y: usize, ss: usize, n: i32, c: i32, hw: i32, c0: i32, c1: i32): void {
   for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
+    for (let ch = c0; ch < c1; ch++) {
       const scale = load<f32>(at(ss, ch));
       const shift = load<f32>(at(ss, c + ch));
       const xp = at(x, (b * c + ch) * hw);
@@ -116,11 +116,12 @@ export function f32_scale_shift_nchw(x: usize, y: usize, ss: usize, n: i32, c: i
 /**
  * Batch statistics for batch norm in training mode: per channel the mean and the biased variance
  * (two passes, accumulated in f64 so large batches do not lose precision). stats gets 2·c f64:
- * c means then c variances.
+ * c means then c variances. Channels [c0, c1) only: each channel's sums run in the same order whichever
+ * range it is in, so threads taking channel ranges give the one-call bits.
  */
-export function f32_batchnorm_stats_nchw(x: usize, stats: usize, n: i32, c: i32, hw: i32): void {
+export function f32_batchnorm_stats_nchw(x: usize, stats: usize, n: i32, c: i32, hw: i32, c0: i32, c1: i32): void {
   const count = <f64>n * <f64>hw;
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = c0; ch < c1; ch++) {
     let sum: f64 = 0;
     for (let b = 0; b < n; b++) {
       const xp = at(x, (b * c + ch) * hw);

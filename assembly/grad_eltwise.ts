@@ -128,10 +128,12 @@ export function f32_bias_grad_channels(dy: usize, db: usize, outer: i32, c: i32,
 
 /**
  * BatchNorm backward sums per channel, centred on `mean` (f64 per channel): sums[ch] = Σ dy and
- * sums[c + ch] = Σ dy·(x − mean), both f64.
+ * sums[c + ch] = Σ dy·(x − mean), both f64. Channels [c0, c1) only (threads take channel ranges).
  */
-export function f32_batchnorm_grad_sums_nchw(dy: usize, x: usize, mean: usize, sums: usize, n: i32, c: i32, hw: i32): void {
-  for (let ch = 0; ch < c; ch++) {
+export function f32_batchnorm_grad_sums_nchw(
+  dy: usize, x: usize, mean: usize, sums: usize, n: i32, c: i32, hw: i32, c0: i32, c1: i32,
+): void {
+  for (let ch = c0; ch < c1; ch++) {
     const m = <f32>load<f64>(mean + (<usize>ch << 3));
     let sdy: f64 = 0;
     let sdyx: f64 = 0;
@@ -162,10 +164,12 @@ export function f32_batchnorm_grad_sums_nchw(dy: usize, x: usize, mean: usize, s
   }
 }
 
-/** dx = k·dy + b·x + t per channel; coef holds 3·c f32: k[c], b[c], t[c] (folded by the TS glue). */
-export function f32_batchnorm_grad_input_nchw(dy: usize, x: usize, dx: usize, coef: usize, n: i32, c: i32, hw: i32): void {
+/** dx = k·dy + b·x + t per channel; coef holds 3·c f32: k[c], b[c], t[c] (folded by the TS glue). Channels [c0, c1). */
+export function f32_batchnorm_grad_input_nchw(
+  dy: usize, x: usize, dx: usize, coef: usize, n: i32, c: i32, hw: i32, c0: i32, c1: i32,
+): void {
   for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
+    for (let ch = c0; ch < c1; ch++) {
       const k = load<f32>(at(coef, ch));
       const bx = load<f32>(at(coef, c + ch));
       const t = load<f32>(at(coef, 2 * c + ch));

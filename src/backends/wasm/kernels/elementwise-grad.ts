@@ -4,7 +4,7 @@ import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
 import type { KernelFactory, ParamHandle } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { elementRanges, partsFor, runRanges, splitRange } from './parallel.js';
+import { elementRanges, partsFor, planeRanges, runRanges, splitRange } from './parallel.js';
 
 /** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
 const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, leakyRelu: 3, sigmoid: 4, tanh: 5 };
@@ -110,23 +110,27 @@ function batchNormBackward(
 ) {
   const [n, c, h, w] = xs;
   const hw = h * w;
-  const { exports, arena } = ctx;
+  const { arena } = ctx;
   const scratchBytes = 16 * c + 16 * c + 12 * c;
+  // Threads take channel ranges (each channel's sums in the one-call order).
+  const channels = planeRanges(ctx, c, 3 * n * hw);
   /** Fills stats and sums; returns [mean, invstd, sdy, sdyx] views (f64). */
   const reduce = (dy: number, x: number, scratch: number) => {
     const stats = new Float64Array(arena.buffer, scratch, 2 * c);
-    if (attrs.training) exports.f32_batchnorm_stats_nchw(x, scratch, n, c, hw);
-    else {
+    if (!attrs.training) {
       stats.set(arena.param(params.running_mean), 0);
       stats.set(arena.param(params.running_var), c);
     }
-    exports.f32_batchnorm_grad_sums_nchw(dy, x, scratch, scratch + 16 * c, n, c, hw);
+    runRanges(ctx, channels, (call, c0, c1) => {
+      if (attrs.training) call('f32_batchnorm_stats_nchw', x, scratch, n, c, hw, c0, c1);
+      call('f32_batchnorm_grad_sums_nchw', dy, x, scratch, scratch + 16 * c, n, c, hw, c0, c1);
+    });
     const s = new Float64Array(arena.buffer, scratch, 4 * c);
     const invstd = new Float64Array(c);
     for (let ch = 0; ch < c; ch++) invstd[ch] = 1 / Math.sqrt(s[c + ch] + attrs.eps);
     return { mean: s.subarray(0, c), invstd, sdy: s.subarray(2 * c, 3 * c), sdyx: s.subarray(3 * c, 4 * c) };
   };
-  return { n, c, hw, scratchBytes, reduce };
+  return { n, c, hw, scratchBytes, reduce, channels };
 }
 
 /**
@@ -159,7 +163,9 @@ export const batchNorm2dGradInputWasm =
           coef[c + ch] = -slope;
           coef[2 * c + ch] = slope * mean[ch] - (k * sdy[ch]) / m;
         }
-        ctx.exports.f32_batchnorm_grad_input_nchw(dy, x, dx, scratch + 32 * c, n, c, hw);
+        runRanges(ctx, bn.channels, (call, c0, c1) =>
+          call('f32_batchnorm_grad_input_nchw', dy, x, dx, scratch + 32 * c, n, c, hw, c0, c1),
+        );
       },
     };
   };

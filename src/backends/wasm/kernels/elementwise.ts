@@ -3,7 +3,7 @@ import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { type Invoke, elementRanges, runRanges } from './parallel.js';
+import { type Invoke, elementRanges, planeRanges, runRanges } from './parallel.js';
 
 /**
  * Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place.
@@ -61,10 +61,13 @@ export const addWasm =
  * and folds the batch statistics into scale and shift.
  */
 export const batchNorm2dWasm =
-  ({ exports, arena }: WasmContext): KernelFactory<'batchNorm2d'> =>
+  (ctx: WasmContext): KernelFactory<'batchNorm2d'> =>
   ({ attrs, params, inputShapes: [xs] }) => {
+    const { arena } = ctx;
     const [n, c, h, w] = xs;
     const hw = h * w;
+    // Threads take channel ranges: the statistics read each channel twice, the map reads and writes it.
+    const channels = planeRanges(ctx, c, 3 * n * hw);
     const { eps, momentum, training } = attrs;
     const p = params;
     const scaleShift = arena.alloc(8 * c);
@@ -86,7 +89,7 @@ export const batchNorm2dWasm =
       },
       run([x], y) {
         if (training) {
-          exports.f32_batchnorm_stats_nchw(x, stats, n, c, hw);
+          runRanges(ctx, channels, (call, c0, c1) => call('f32_batchnorm_stats_nchw', x, stats, n, c, hw, c0, c1));
           const s = new Float64Array(arena.buffer, stats, 2 * c);
           const mean = s.subarray(0, c);
           const variance = s.subarray(c);
@@ -102,7 +105,7 @@ export const batchNorm2dWasm =
           p.running_mean.changed();
           p.running_var.changed();
         }
-        exports.f32_scale_shift_nchw(x, y, scaleShift, n, c, hw);
+        runRanges(ctx, channels, (call, c0, c1) => call('f32_scale_shift_nchw', x, y, scaleShift, n, c, hw, c0, c1));
       },
       dispose() {
         arena.free(scaleShift);
