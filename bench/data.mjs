@@ -5,14 +5,14 @@
 // reverse, rotateWithOffset) on tfjs-backend-cpu and tfjs-backend-wasm, in the same run. tfjs runs
 // per image (each sample draws its own flips and angle), on the main thread.
 // Imports the built package (npm run build first).
-// Run: node bench/data.mjs [--quick] [--stall] [--workers 0,1,2] [--sizes 224,32] [--modes released,kept] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E] [--seconds S]
+// Run: node bench/data.mjs [--quick] [--stall] [--share] [--workers 0,1,2] [--sizes 224,32] [--modes released,kept] [--no-tfjs] [--prefetch 2] [--reuse] [--warmup E] [--epochs E] [--seconds S]
 // (tfjs runs in a child process of the same run: see tfjsInChild)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CrossEntropyLoss, DataLoader, Random, datasets, models, optim, transforms as T } from '../dist/index.js';
+import { CrossEntropyLoss, DataLoader, Random, datasets, fit, models, optim, transforms as T } from '../dist/index.js';
 import { writeJson } from './common.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -209,7 +209,7 @@ if (process.argv.includes('--stall')) {
   const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: 2, seed: 1 });
   const model = models.cifarNet();
   const t0 = performance.now();
-  await it(model, {
+  await fit(model, {
     train: loader,
     epochs: 1,
     optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }),
@@ -225,6 +225,66 @@ if (process.argv.includes('--stall')) {
     `  waiting on data: ${((100 * waitMs) / ms).toFixed(1)}% of the epoch (${waitMs.toFixed(0)} ms; first batch ${firstWaitMs.toFixed(0)} ms); after the first batch ${((100 * (waitMs - firstWaitMs)) / (ms - firstWaitMs)).toFixed(1)}%`,
   );
   results.stall = { images: n, batches, epochMs: ms, waitMs, firstWaitMs };
+}
+
+// --share: how the compute threads and the data workers share the cores. The reference CNN trains one epoch
+// on 32x32 input with the --stall augmentation under each (compute threads, numWorkers): the default rule
+// (threads = cores, numWorkers 'auto' = cores − threads, at least 1), one compute thread with 'auto' workers,
+// oversubscribed (as many workers as cores on top of the threads) and data on the main thread (0 workers).
+// Rounds alternate the configurations; medians of the epoch time, images/s and the share spent waiting on data.
+if (process.argv.includes('--share')) {
+  const n = quick ? 256 : 1024;
+  const cores = availableParallelism();
+  const configs = [
+    { label: `threads ${cores}, workers auto (the default)`, threads: cores, workers: 'auto' },
+    { label: 'threads 1, workers auto', threads: 1, workers: 'auto' },
+    { label: `threads ${cores}, workers ${cores} (oversubscribed)`, threads: cores, workers: cores },
+    { label: `threads ${cores}, workers 0 (data on the main thread)`, threads: cores, workers: 0 },
+  ];
+  const rounds = quick ? 1 : 3;
+  const samples = configs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 ? [...configs.keys()].reverse() : configs.keys()) {
+      const c = configs[k];
+      const ds = dataset(n);
+      ds.transform = new T.Compose([
+        new T.RandomHorizontalFlip(),
+        new T.RandomVerticalFlip(),
+        new T.RandomRotation(20),
+        new T.ToTensor(),
+        new T.Normalize(mean, std),
+      ]);
+      const model = models.cifarNet();
+      await model.to('wasm', { threads: c.threads });
+      const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: c.workers, seed: 1 });
+      const optimizer = new optim.SGD(model.parameters(), { lr: 0.01 });
+      // One warm-up epoch (worker start-up, plan compile), then the timed one.
+      for (const timed of [false, true]) {
+        const t0 = performance.now();
+        const before = { ...loader.stats };
+        await fit(model, { train: loader, epochs: 1, optimizer, loss: new CrossEntropyLoss() });
+        if (timed) {
+          const ms = performance.now() - t0;
+          samples[k].push({ ms, waitMs: loader.stats.waitMs - before.waitMs, workers: await loader.poolSize });
+        }
+      }
+      await loader.close();
+      model.releasePlans();
+    }
+  }
+  const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+  console.log(
+    `\n-> sharing ${cores} cores: reference CNN, 32x32 with augmentation, batch 32, ${n} images an epoch, medians of ${rounds}`,
+  );
+  results.share = configs.map((c, k) => {
+    const ms = med(samples[k].map((s) => s.ms));
+    const wait = med(samples[k].map((s) => s.waitMs / s.ms));
+    const workers = samples[k][0].workers;
+    console.log(
+      `  ${c.label.padEnd(48)} ${workers} worker${workers === 1 ? '' : 's'}  ${(ms / 1000).toFixed(2)} s  ${((1000 * n) / ms).toFixed(0)} img/s  waiting on data ${(100 * wait).toFixed(1)}%`,
+    );
+    return { ...c, workersRun: workers, epochMs: ms, imagesPerS: (1000 * n) / ms, waitShare: wait };
+  });
 }
 
 // Like run.mjs and train.mjs: the figures as JSON (--out FILE, default bench/results/data-latest.json).
