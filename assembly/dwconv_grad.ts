@@ -25,10 +25,10 @@ import { madd4 } from './mathf';
 /** dW[co][ky][kx] = Σ_{b, oy, ox} dY[b][co][oy][ox] · X[b][co / m][iy][ix]; dw holds cout·kh·kw floats. */
 export function f32_dwconv2d_grad_weight_nchw(
   dy: usize, x: usize, dwt: usize, n: i32, cin: i32, m: i32, h: i32, w: i32, oh: i32, ow: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, co0: i32, co1: i32,
 ): void {
   const cout = cin * m;
-  for (let co = 0; co < cout; co++) {
+  for (let co = co0; co < co1; co++) {
     const ci = co / m;
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {

@@ -7,6 +7,9 @@ import type { Backend } from '../src/backends/backend.js';
 import { flags } from '../src/core/flags.js';
 import { chooseThreads, DEFAULT_MAX_THREADS } from '../src/backends/wasm/thread-count.js';
 import { splitRange } from '../src/backends/wasm/kernels/parallel.js';
+import { loadWasm } from '../src/backends/wasm/loader.js';
+import { ThreadPool } from '../src/backends/wasm/threads.js';
+import { WasmArena } from '../src/backends/arena.js';
 import { type OpCase, Random, caseInputs, caseParams, runCase } from './helpers/single-op.js';
 import { opCases } from './cases/ops.js';
 import { backwardCases } from './cases/grad.js';
@@ -208,6 +211,51 @@ describe('threaded wasm: the small-step splits give the one-thread bits', () => 
         expect(many.length).toBe(one.length);
         many.forEach((v, i) => expectSameBits(v, one[i], `small steps, ${threads} threads (${scheme}), result ${i}`));
       }
+    }
+  });
+});
+
+describe('the thread pool', () => {
+  // Each part is thread t's list; threads claim their own first and then any left, so under any timing
+  // every part must run exactly once. f32_add(a, a, y, n) doubles a part's own slice: a part run twice (or
+  // never) leaves a wrong value.
+  it('runs every part exactly once, whoever claims it; a job with calls on one worker only; a fault names its part', async () => {
+    const { exports: e, module } = await loadWasm('relaxed', { shared: true });
+    const pool = await ThreadPool.start(3, module, e.memory, e);
+    try {
+      const arena = new WasmArena(e.memory, e.heap_base());
+      const n = 4096;
+      const src = arena.alloc(4 * 3 * n);
+      const dst = arena.alloc(4 * 3 * n);
+      const input = Float32Array.from({ length: 3 * n }, (_, i) => i % 97);
+      for (let round = 0; round < 200; round++) {
+        arena.f32(src, 3 * n).set(input);
+        arena.f32(dst, 3 * n).fill(-1);
+        const job = pool.job();
+        // Round 0 mod 4: only worker 2 has calls (one part: the caller runs it); others: every thread.
+        const threads = round % 4 === 0 ? [2] : [0, 1, 2];
+        for (const t of threads) {
+          // Several calls per part, in order: the second adds the first's result to itself.
+          job.call(t, 'f32_add', src + 4 * t * n, src + 4 * t * n, dst + 4 * t * n, n);
+          job.call(t, 'f32_add', dst + 4 * t * n, dst + 4 * t * n, dst + 4 * t * n, n);
+        }
+        pool.run(job);
+        const out = arena.f32(dst, 3 * n);
+        for (let t = 0; t < 3; t++) {
+          const want = threads.includes(t) ? 4 : -1;
+          for (let i = t * n; i < (t + 1) * n; i += 257) {
+            const expected = want === -1 ? -1 : want * input[i];
+            if (out[i] !== expected) throw new Error(`round ${round}, part ${t}, element ${i}: ${out[i]} ≠ ${expected}`);
+          }
+        }
+      }
+      // A call that traps (an out-of-bounds pointer) in worker 1's part.
+      const bad = pool.job();
+      bad.call(0, 'f32_add', src, src, dst, 16);
+      bad.call(1, 'f32_add', 0x7ffffff0, 0x7ffffff0, dst, 1 << 20);
+      expect(() => pool.run(bad)).toThrow(/part 1 of a step failed|out of bounds/);
+    } finally {
+      pool.close();
     }
   });
 });

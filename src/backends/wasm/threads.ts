@@ -3,12 +3,14 @@
 //
 // A parallel step is a list of parts, each a list of kernel calls (export name + numeric arguments on byte
 // offsets), written into a shared Float64Array; bumping a generation counter (Atomics.notify) starts the
-// workers. Parts are claimed, not assigned: every thread, the caller included, takes the next unclaimed part
-// (one compare-and-swap on a word holding the part count and the next index) until none is left, and the
-// caller returns when every part is done. On a busy device a worker the OS has not scheduled yet costs
-// nothing: the caller runs its parts too instead of waiting for it. Parts of one step must touch disjoint
-// outputs: the kernels' glue splits by output panel, by image or by element range, so which thread runs a
-// part never changes how it is computed (results do not depend on the thread count, bit for bit).
+// workers. Part t is thread t's (t = 0 is the caller): each thread first claims its own part, so a thread
+// keeps reading what it wrote the step before (the glue splits by output panel, by image or by element
+// range, the same way every step) from its own cache, then claims any part still unclaimed. On a busy
+// device a worker the OS has not scheduled yet costs nothing: the caller runs its part too instead of
+// waiting for it. A claim is one compare-and-swap on the part's word, from the round's tag to taken, so a
+// worker that wakes late can never claim a part of a round it did not see published. Parts of one step
+// must touch disjoint outputs, so which thread runs a part never changes how it is computed (results do
+// not depend on the thread count, bit for bit).
 //
 // Waiting: workers spin briefly on the generation (a step follows the previous one within microseconds),
 // then block in Atomics.wait. The caller blocks in Atomics.wait where it may (Node's main thread, any
@@ -23,12 +25,14 @@ const GEN = 0; // generation: bumped to start a step
 const DONE = 1; // parts of the current round finished
 const STOP = 2; // 1: workers leave their loop
 const FAULT = 3; // 1 + index of a part whose call threw (0: none)
-const CLAIM = 4; // part count << 16 | next unclaimed part
-const CONTROL_INTS = 16;
+const PARTS = 4; // parts (non-empty lists) in the current round
+/** Part t's claim word: the round's tag while it waits, TAKEN once claimed (or when it has no calls). */
+const CLAIMS = 8;
+const TAKEN = -1;
+/** The tag of round `gen`: never TAKEN. */
+const TAG_MASK = 0x3fffffff;
 /** Doubles per part for its call list; a longer list runs as several rounds. */
 const LIST_DOUBLES = 1 << 14;
-/** Parts a round may hold (the claim word's 16-bit fields). */
-const MAX_PARTS = 0xffff;
 /** Spins on the generation before a worker blocks (Atomics.wait costs tens of microseconds to wake). */
 const SPIN = 4000;
 
@@ -53,19 +57,18 @@ const start = (msg, post) => {
       while (g === seen) { Atomics.wait(ctl, ${GEN}, seen); g = Atomics.load(ctl, ${GEN}); }
       seen = g;
       if (Atomics.load(ctl, ${STOP})) break;
-      // Claim parts until none is left; the claim word holds the count too, so a claim is always one of the
-      // round now published (a worker that wakes late may take parts of a later round: that is fine).
-      for (;;) {
-        const c = Atomics.load(ctl, ${CLAIM});
-        const count = c >>> 16;
-        const part = c & 0xffff;
-        if (part >= count) break;
-        if (Atomics.compareExchange(ctl, ${CLAIM}, c, c + 1) !== c) continue;
+      // Its own part first (thread index, the caller being 0), then any other still waiting. A claim
+      // succeeds only while the part holds this round's tag: a worker that saw an older round takes nothing.
+      const tag = g & ${TAG_MASK};
+      const threads = ctl.length - ${CLAIMS};
+      for (let k = 0; k < threads; k++) {
+        const part = (index + k) % threads;
+        if (Atomics.compareExchange(ctl, ${CLAIMS} + part, tag, ${TAKEN}) !== tag) continue;
         try {
           const list = new Float64Array(lists, part * ${LIST_DOUBLES} * 8, ${LIST_DOUBLES});
           const calls = list[0];
           let at = 1;
-          for (let k = 0; k < calls; k++) {
+          for (let c = 0; c < calls; c++) {
             const fn = fns[list[at]];
             const n = list[at + 1];
             const args = [];
@@ -76,7 +79,7 @@ const start = (msg, post) => {
         } catch (e) {
           Atomics.store(ctl, ${FAULT}, part + 1);
         }
-        if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
+        if (Atomics.add(ctl, ${DONE}, 1) + 1 === Atomics.load(ctl, ${PARTS})) Atomics.notify(ctl, ${DONE});
       }
     }
   });
@@ -150,7 +153,7 @@ export class ThreadPool {
     memory: WebAssembly.Memory,
     exports: KernelExports,
   ): Promise<ThreadPool> {
-    const controlBuffer = new SharedArrayBuffer(4 * CONTROL_INTS);
+    const controlBuffer = new SharedArrayBuffer(4 * (CLAIMS + threads));
     const listBuffer = new SharedArrayBuffer(8 * LIST_DOUBLES * threads);
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
@@ -211,36 +214,40 @@ export class ThreadPool {
     const lists = job.lists;
     const cursors = lists.map(() => 0);
     for (;;) {
-      // This round: the next slice of every unfinished list, in slots 0, 1, … (which list each came from).
+      // This round: the next slice of every unfinished list, list t in slot t.
       const from: number[] = [];
       const to: number[] = [];
-      const owner: number[] = [];
-      for (let t = 0; t < lists.length && owner.length < MAX_PARTS; t++) {
-        if (cursors[t] >= lists[t].length) continue;
-        const end = this.encode(owner.length, lists[t], cursors[t]);
-        owner.push(t);
+      const busy: number[] = [];
+      for (let t = 0; t < lists.length; t++) {
         from.push(cursors[t]);
+        if (cursors[t] >= lists[t].length) {
+          to.push(cursors[t]);
+          continue;
+        }
+        const end = this.encode(t, lists[t], cursors[t]);
         to.push(end);
         cursors[t] = end;
+        busy.push(t);
       }
-      const parts = owner.length;
+      const parts = busy.length;
       if (parts === 0) return;
       if (parts === 1) {
-        this.runHere(lists[owner[0]], from[0], to[0]);
+        this.runHere(lists[busy[0]], from[busy[0]], to[busy[0]]);
       } else {
         const ctl = this.control;
+        const gen = (Atomics.load(ctl, GEN) + 1) | 0;
+        const tag = gen & TAG_MASK;
         Atomics.store(ctl, DONE, 0);
-        Atomics.store(ctl, CLAIM, parts << 16);
-        Atomics.add(ctl, GEN, 1);
+        Atomics.store(ctl, PARTS, parts);
+        for (let t = 0; t < lists.length; t++) Atomics.store(ctl, CLAIMS + t, from[t] < to[t] ? tag : TAKEN);
+        Atomics.store(ctl, GEN, gen);
         Atomics.notify(ctl, GEN);
         let faulted: unknown = null;
-        for (;;) {
-          const c = Atomics.load(ctl, CLAIM);
-          const part = c & 0xffff;
-          if (part >= parts) break;
-          if (Atomics.compareExchange(ctl, CLAIM, c, c + 1) !== c) continue;
+        // Its own part (0) first, then whatever no worker has claimed yet.
+        for (let t = 0; t < lists.length; t++) {
+          if (Atomics.compareExchange(ctl, CLAIMS + t, tag, TAKEN) !== tag) continue;
           try {
-            this.runHere(lists[owner[part]], from[part], to[part]);
+            this.runHere(lists[t], from[t], to[t]);
           } catch (e) {
             faulted = e;
           }
@@ -250,7 +257,7 @@ export class ThreadPool {
         if (faulted) throw faulted;
       }
       const fault = Atomics.exchange(this.control, FAULT, 0);
-      if (fault) throw new VireoError(`wasm threads: a kernel call in part ${owner[fault - 1]} of a step failed`);
+      if (fault) throw new VireoError(`wasm threads: a kernel call in part ${fault - 1} of a step failed`);
     }
   }
 

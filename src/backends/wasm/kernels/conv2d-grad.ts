@@ -4,7 +4,7 @@ import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
-import { panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
+import { panelRanges, perThread, planeRanges, runParts, runRanges, splitRange, threadCount } from './parallel.js';
 
 /**
  * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
@@ -211,10 +211,14 @@ export const conv2dGradWeightWasm =
     const g = geometry(a, xs, dys);
     if (g.depthwise) {
       const m = g.coutG;
+      // Threads take output-channel ranges: each channel's sum over the batch runs in the one-call order.
+      const channels = planeRanges(ctx, g.cout, 2 * g.n * g.p);
       return {
         scratchBytes: 0,
         run([dy, x], dw) {
-          exports.f32_dwconv2d_grad_weight_nchw(dy, x, dw, g.n, g.cin, m, g.h, g.w, g.oh, g.ow, ...convArgs(a));
+          runRanges(ctx, channels, (call, c0, c1) =>
+            call('f32_dwconv2d_grad_weight_nchw', dy, x, dw, g.n, g.cin, m, g.h, g.w, g.oh, g.ow, ...convArgs(a), c0, c1),
+          );
         },
       };
     }

@@ -4,7 +4,7 @@ import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
 import type { KernelFactory, ParamHandle } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { elementRanges, partsFor, planeRanges, runRanges, splitRange } from './parallel.js';
+import { bnImageRanges, elementRanges, partsFor, planeRanges, runRanges, splitRange } from './parallel.js';
 
 /** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
 const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, leakyRelu: 3, sigmoid: 4, tanh: 5 };
@@ -112,8 +112,10 @@ function batchNormBackward(
   const hw = h * w;
   const { arena } = ctx;
   const scratchBytes = 16 * c + 16 * c + 12 * c;
-  // Threads take channel ranges (each channel's sums in the one-call order).
-  const channels = planeRanges(ctx, c, 3 * n * hw);
+  // Threads take channel ranges for the sums (each channel's in the one-call order) and images for the
+  // per-element dX (what the convolution gradient after it reads by images, from the same cache).
+  const channels = planeRanges(ctx, c, 2 * n * hw);
+  const images = bnImageRanges(ctx, n, c * hw);
   /** Fills stats and sums; returns [mean, invstd, sdy, sdyx] views (f64). */
   const reduce = (dy: number, x: number, scratch: number) => {
     const stats = new Float64Array(arena.buffer, scratch, 2 * c);
@@ -130,7 +132,7 @@ function batchNormBackward(
     for (let ch = 0; ch < c; ch++) invstd[ch] = 1 / Math.sqrt(s[c + ch] + attrs.eps);
     return { mean: s.subarray(0, c), invstd, sdy: s.subarray(2 * c, 3 * c), sdyx: s.subarray(3 * c, 4 * c) };
   };
-  return { n, c, hw, scratchBytes, reduce, channels };
+  return { n, c, hw, scratchBytes, reduce, images };
 }
 
 /**
@@ -163,9 +165,10 @@ export const batchNorm2dGradInputWasm =
           coef[c + ch] = -slope;
           coef[2 * c + ch] = slope * mean[ch] - (k * sdy[ch]) / m;
         }
-        runRanges(ctx, bn.channels, (call, c0, c1) =>
-          call('f32_batchnorm_grad_input_nchw', dy, x, dx, scratch + 32 * c, n, c, hw, c0, c1),
-        );
+        runRanges(ctx, bn.images, (call, b0, b1) => {
+          const at = 4 * b0 * c * hw;
+          call('f32_batchnorm_grad_input_nchw', dy + at, x + at, dx + at, scratch + 32 * c, b1 - b0, c, hw, 0, c);
+        });
       },
     };
   };

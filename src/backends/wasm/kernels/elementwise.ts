@@ -3,7 +3,7 @@ import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { type Invoke, elementRanges, planeRanges, runRanges } from './parallel.js';
+import { type Invoke, bnImageRanges, elementRanges, planeRanges, runRanges } from './parallel.js';
 
 /**
  * Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place.
@@ -66,8 +66,11 @@ export const batchNorm2dWasm =
     const { arena } = ctx;
     const [n, c, h, w] = xs;
     const hw = h * w;
-    // Threads take channel ranges: the statistics read each channel twice, the map reads and writes it.
-    const channels = planeRanges(ctx, c, 3 * n * hw);
+    // Threads take channel ranges for the statistics (each channel's sums in the one-call order) and images
+    // for the map, which is per element: each thread then maps the images the convolution before it wrote
+    // (split by images too) and the activation after it reads, in its own cache.
+    const channels = planeRanges(ctx, c, 2 * n * hw);
+    const images = bnImageRanges(ctx, n, c * hw);
     const { eps, momentum, training } = attrs;
     const p = params;
     const scaleShift = arena.alloc(8 * c);
@@ -105,7 +108,10 @@ export const batchNorm2dWasm =
           p.running_mean.changed();
           p.running_var.changed();
         }
-        runRanges(ctx, channels, (call, c0, c1) => call('f32_scale_shift_nchw', x, y, scaleShift, n, c, hw, c0, c1));
+        runRanges(ctx, images, (call, b0, b1) => {
+          const at = 4 * b0 * c * hw;
+          call('f32_scale_shift_nchw', x + at, y + at, scaleShift, b1 - b0, c, hw, 0, c);
+        });
       },
       dispose() {
         arena.free(scaleShift);
