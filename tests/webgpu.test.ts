@@ -48,6 +48,12 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     expect(gpu.memory.readSync).toBeUndefined();
   });
 
+  it('has a kernel for every op the wasm backend has, forward and backward (no node falls back to wasm)', async () => {
+    const wasm = await getBackend('wasm');
+    const missing = Object.keys(wasm.kernels).filter((op) => typeof gpu.kernels[op as never] !== 'function');
+    expect(missing).toEqual([]);
+  });
+
   it('memory: upload, copy, fill and download round-trip at aligned offsets', async () => {
     const m = gpu.memory;
     const a = m.alloc(40);
