@@ -3,7 +3,8 @@
 // and written into the kernel's scratch; WGSL applies it. The generator is sequential — draw i depends on
 // draws 0…i−1 — so a shader cannot draw in parallel without a jump-ahead, and a counter-based generator of
 // its own would change the masks that saved checkpoints resume with (tests/fixtures/compat resumes a model
-// with Dropout bit for bit). The host cost is the draws the wasm backend makes too, plus n/8 bytes uploaded.
+// with Dropout bit for bit). The host cost is the draws the wasm backend makes too, plus n/4 bytes uploaded
+// (16 keep bits per float).
 import { sizeOf } from '../../../core/shape.js';
 import { Random } from '../../../core/random.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
