@@ -6,7 +6,7 @@ import { Tensor, datasets, fit as fitModel, getBackend, nn, optim } from '../src
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { arrayBatches } from '../src/train/batches.js';
 import type { Module } from '../src/nn/module.js';
-import { expectClose } from './helpers/random.js';
+import { expectClose, randomArray } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
 /** A small CNN for 28×28 grayscale with every trainable kind the GPU must update: conv, BatchNorm, linear. */
@@ -81,6 +81,45 @@ describe.runIf(webgpuUnderTest)('training on webgpu (SwiftShader in CI)', () => 
     const moved = got['bn2.running_mean'].dataSync();
     expect(moved.some((v, i) => Math.abs(v - before[i]) > 1e-3)).toBe(true);
     expect(got['bn2.num_batches_tracked'].dataSync()[0]).toBe(12);
+  });
+
+  it('training with Dropout on webgpu equals wasm: the same masks drawn, step after step', async () => {
+    const build = () =>
+      new nn.Sequential({ fc: new nn.Linear(6, 8), act: new nn.ReLU(), drop: new nn.Dropout(0.5), out: new nn.Linear(8, 3) });
+    const nets = [build(), build()];
+    nets[1].loadStateDict(nets[0].stateDict());
+    // Each Dropout made takes its own seed: the twin takes the first one's, so both draw the same masks.
+    nets[1].loadRngState(nets[0].rngState());
+    await nets[0].to('webgpu');
+    await nets[1].to('wasm');
+    const x = new Tensor(randomArray(5 * 6, 3, 1), [5, 6]);
+    const y = new Tensor(Float32Array.from([0, 2, 1, 1, 0]), [5]);
+    const losses: number[][] = [];
+    for (const net of nets) {
+      net.train();
+      const optimizer = new optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+      const criterion = new nn.CrossEntropyLoss();
+      const stepLosses: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        optimizer.zeroGrad();
+        const loss = criterion.forward(await net.forward(x), y);
+        await loss.backward();
+        optimizer.step();
+        stepLosses.push((await loss.data())[0]);
+      }
+      losses.push(stepLosses);
+      await optimizer.disposeAsync();
+    }
+    // With p = 0.5 on 8 features another mask moves a loss far past this tolerance.
+    expectClose(Float32Array.from(losses[0]), Float32Array.from(losses[1]), 1e-5, 1e-4, 'step losses webgpu vs wasm');
+    expect(nets[0].rngState()).toEqual(nets[1].rngState());
+    expect(nets[0].rngState().drop.calls).toBe(4);
+    await nets[0].syncToHost();
+    const got = nets[0].stateDict();
+    for (const [k, w] of Object.entries(nets[1].stateDict()))
+      expectClose(got[k].dataSync(), w.dataSync(), 1e-5, 1e-4, `${k} after 4 steps`);
+    const placement = (await nets[0].trainPlan([5, 6])).placement;
+    expect(placement.filter((s) => s.kind === 'kernel' && s.backend !== 'webgpu')).toEqual([]);
   });
 
   // A deliberately tiny network (each step is ~10 dispatches, which SwiftShader runs on the CPU): what grows

@@ -48,6 +48,12 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     expect(gpu.memory.readSync).toBeUndefined();
   });
 
+  it('has a kernel for every op the wasm backend has, forward and backward (no node falls back to wasm)', async () => {
+    const wasm = await getBackend('wasm');
+    const missing = Object.keys(wasm.kernels).filter((op) => typeof gpu.kernels[op as never] !== 'function');
+    expect(missing).toEqual([]);
+  });
+
   it('memory: upload, copy, fill and download round-trip at aligned offsets', async () => {
     const m = gpu.memory;
     const a = m.alloc(40);
@@ -241,7 +247,7 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     expect(() => clipGradNorm(net.parameters(), 1)).toThrow(VireoError);
   });
 
-  it('ops without a webgpu kernel (the dropout mask) run on wasm with copies, chosen by net.to(webgpu) itself', async () => {
+  it('a model with Dropout on net.to(webgpu) places every node on webgpu, in training and eval', async () => {
     const build = () =>
       new nn.Sequential({ fc: new nn.Linear(6, 5), act: new nn.ReLU(), drop: new nn.Dropout(0.5), out: new nn.Linear(5, 3) });
     const [onGpu, onWasm] = twin(build);
@@ -252,21 +258,25 @@ describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness 
     const y = await onGpu.forward(x);
     await y.backward(new Float32Array(12).fill(1));
     const plan = await onGpu.trainPlan([4, 6]);
-    // Training lowers dropout to a mask and a multiply: only the mask (a sequential generator) needs wasm.
-    const drop = plan.placement.filter((s) => s.kind === 'kernel' && s.name === 'drop');
-    expect(drop.map((s) => `${s.op}@${s.backend}`).sort()).toEqual(['dropoutMask@wasm', 'mul@webgpu', 'mul@webgpu']);
-    expect(plan.placement.some((s) => s.kind === 'copy' && s.backend === 'wasm→webgpu')).toBe(true);
-    expect(plan.placement.some((s) => s.kind === 'kernel' && s.name === 'fc' && s.backend === 'webgpu')).toBe(true);
+    const kernels = plan.placement.filter((s) => s.kind === 'kernel');
+    expect(kernels.filter((s) => s.backend !== 'webgpu').map((s) => `${s.name}: ${s.op}@${s.backend}`)).toEqual([]);
+    expect(plan.placement.filter((s) => s.kind === 'copy')).toEqual([]);
+    // Training lowers dropout to a mask and a multiply (forward and backward), all three on the GPU.
+    const drop = kernels.filter((s) => s.name === 'drop');
+    expect(drop.map((s) => `${s.op}@${s.backend}`).sort()).toEqual(['dropoutMask@webgpu', 'mul@webgpu', 'mul@webgpu']);
     onGpu.eval();
     onWasm.eval();
     expectClose(await (await onGpu.forward(x)).data(), await (await onWasm.forward(x)).data(), 1e-5, 1e-4, 'eval');
   });
 
   it('a plan placed on webgpu by hand with an op it lacks names the layer and the op', () => {
+    // Every op has a webgpu kernel now: a backend without the dropout kernel stands for a future op without one.
+    const { dropout: _, ...kernels } = gpu.kernels;
+    const lacking = { ...gpu, kernels };
     const g = new Graph();
     const v = g.addInput();
     g.outputs = [g.addNode('dropout', 'drop', { p: 0.5, training: true, seed: 1 }, [v], {})];
-    expect(() => new Plan(g, [[2, 3]], gpu)).toThrow(/drop.*webgpu.*dropout/i);
+    expect(() => new Plan(g, [[2, 3]], lacking)).toThrow(/drop.*webgpu.*dropout/i);
   });
 
   it('a bad VIREO_WEBGPU_ADAPTER is a VireoError naming the variable', async () => {

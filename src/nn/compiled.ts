@@ -58,8 +58,9 @@ export class CompiledModel {
       skipped?: SkippedCandidate[];
     } | null = null,
     /**
-     * Where a node goes when its layer's backend is a GPU (no readSync) without a kernel for its op (dropout,
-     * the ONNX import ops on webgpu): wasm, with copy steps around it. Null: a missing kernel stops the compile.
+     * Where a node goes when its layer's backend is a GPU (no readSync) without a kernel for its op (webgpu has
+     * one for every op today; this keeps a future op usable): wasm, with copy steps around it. Null: a missing
+     * kernel stops the compile.
      */
     readonly fallback: Backend | null = null,
   ) {

@@ -56,6 +56,17 @@ export const breadthOpCases: OpCase[] = [
   reduceCase('mean', [2, 3, 5, 7], [0, 1, 3]),
   reduceCase('max', [2, 3, 5, 7], [0, 1, 2, 3], false),
   reduceCase('sum', [4, 1, 6], [1]),
+  reduceCase('max', [2, 5, 3, 4], [1, 3], false),
+  reduceCase('sum', [3, 4, 5], [0, 1, 2]),
+  reduceCase('mean', [1, 7, 1, 5], [0, 2], false),
+  { name: 'expand [3] to [2, 4, 3] (leading axes)', op: 'expand', attrs: { shape: [2, 4, 3], scale: 1 }, inputs: [[3]] },
+  {
+    name: 'slice reversed last axis, one row',
+    op: 'slice',
+    attrs: { starts: [0, 2, 6], steps: [1, 1, -1], sizes: [2, 1, 7] },
+    inputs: [[2, 3, 7]],
+  },
+  { name: 'layer norm one column', op: 'layerNorm', attrs: { normalizedShape: [1], eps: 1e-5, affine: true }, inputs: [[5, 1]] },
   { name: 'expand [5, 1, 1] to [2, 5, 3, 7]', op: 'expand', attrs: { shape: [2, 5, 3, 7], scale: 1 }, inputs: [[5, 1, 1]] },
   { name: 'expand scaled [3, 1] to [3, 9]', op: 'expand', attrs: { shape: [3, 9], scale: 0.25 }, inputs: [[3, 1]] },
   {

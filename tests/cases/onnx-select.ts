@@ -66,6 +66,11 @@ export const selectOpCases: OpCase[] = [
   gather([5, 7, 3], 0, [4, 0, 4], [3]),
   gather([2, 6, 5], 1, [5, 1, 0, 2], [2, 2]),
   gather([2, 3, 9], 2, [8], []),
+  // Edges the WebGPU kernels index differently: the last axis, repeats, a rank-1 input, scalar operands.
+  gather([3, 4, 5], 2, [4, 4, 0, 3, 4], [5]),
+  gather([6], 0, [5, 0, 5, 2], [2, 2]),
+  where([1], [1], [2, 3, 4]),
+  where([2, 1, 4], [3, 1], [1]),
 ];
 
 export const selectGradCases: GradCase[] = [
@@ -84,6 +89,15 @@ export const selectGradCases: GradCase[] = [
   where([3, 1], [2, 3, 4], [4]),
   gather([5, 4, 3], 0, [4, 0, 4], [3]),
   gather([2, 6, 5], 1, [5, 1, 1, 2], [2, 2]),
+  gather([2, 3, 4], 2, [3, 3, 0], [3]),
+  where([1], [2, 3], [2, 3]),
+  {
+    name: 'reduce max axes [1, 2] of [2, 3, 4]',
+    op: 'reduce',
+    attrs: { kind: 'max', axes: [1, 2], keepdims: true },
+    inputs: [[2, 3, 4]],
+    piecewise: true,
+  },
   {
     name: 'reduce max axes [1] of [3, 6, 5]',
     op: 'reduce',

@@ -2,6 +2,7 @@
 import type { Backend, BackendInfo, KernelTable } from '../backend.js';
 import { type BackendOptions, forgetInstance, registerBackend } from '../registry.js';
 import { type GpuHandle, type WebGpuOptions, acquireDevice } from './device.js';
+import { breadthKernels } from './kernels/breadth.js';
 import { batchNorm2dGradInputWebGpu, batchNorm2dGradWeightWebGpu, batchNorm2dWebGpu } from './kernels/batchnorm.js';
 import { conv2dGradInputWebGpu, conv2dGradWeightWebGpu, conv2dWebGpu } from './kernels/conv2d.js';
 import * as ew from './kernels/elementwise.js';
@@ -32,10 +33,8 @@ export interface WebGpuBackend extends Backend {
 }
 
 /**
- * Ops with a WGSL kernel. Missing on purpose: dropout and dropoutMask (their masks come from a sequential
- * generator that must match the other backends draw for draw); not written yet: constant, the ONNX breadth
- * ops (reduce, expand, slice, layer norm) and every backward of the ONNX ops — placement runs those nodes
- * on wasm, with copy steps.
+ * Ops with a WGSL kernel: every op of the op table (reshape and flatten are aliases and run none). Dropout's
+ * mask is drawn on the host by the generator every backend shares (kernels/dropout.ts says why).
  */
 function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
   return {
@@ -67,6 +66,7 @@ function kernelTable(ctx: ReturnType<typeof createContext>): KernelTable {
     transpose: onnx.transposeWebGpu(ctx),
     pad: onnx.padWebGpu(ctx),
     matmul: onnx.matmulWebGpu(ctx),
+    ...breadthKernels(ctx),
   };
 }
 

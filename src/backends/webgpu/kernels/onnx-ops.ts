@@ -14,7 +14,7 @@ import { consts, floatLiteral, isnanWgsl, programKernel } from './common.js';
  * WGSL that splits `index` over `dims` (row-major) and sums coordinate × stride into one u32 per operand
  * (`offsets`: variable name → strides, one per dimension). Unrolled, so the shapes are constants.
  */
-function offsetsCode(index: string, dims: readonly number[], offsets: Record<string, readonly number[]>): string {
+export function offsetsCode(index: string, dims: readonly number[], offsets: Record<string, readonly number[]>): string {
   const names = Object.keys(offsets);
   const lines = [`var r = ${index};`, ...names.map((n) => `var ${n}: u32 = 0u;`)];
   for (let d = dims.length - 1; d >= 0; d--) {
@@ -26,14 +26,14 @@ function offsetsCode(index: string, dims: readonly number[], offsets: Record<str
 }
 
 /** A float that may be ±∞ or NaN: WGSL rejects such constants, so it comes from its bits through a var. */
-const anyFloat = (name: string, v: number): string =>
+export const anyFloat = (name: string, v: number): string =>
   `var ${name}Bits = ${f32bits(v)}u;\n  let ${name} = bitcast<f32>(${name}Bits);`;
 
 /**
  * a^b as JavaScript's `**` (the reference): WGSL's pow is undefined for a < 0, so integer exponents take
  * the sign from their parity; b = 0 gives 1.
  */
-const powWgsl = `fn powf(a: f32, b: f32) -> f32 {
+export const powWgsl = `fn powf(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   if (b == floor(b) && abs(b) < 16777216.0) {
     let r = pow(abs(a), b);
@@ -79,7 +79,7 @@ fn body(i: u32) {
  * erf in float32: Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, under float32's resolution
  * near 1), odd-extended.
  */
-const erfWgsl = `fn erff(x: f32) -> f32 {
+export const erfWgsl = `fn erff(x: f32) -> f32 {
   let a = abs(x);
   let t = 1.0 / (1.0 + 0.3275911 * a);
   let p = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
@@ -139,7 +139,7 @@ function unaryWgsl(a: UnaryAttrs): string {
  * exp(x) − 1 and log(1 + eˣ) without the cancellation of the plain forms near 0 (elu/selu's negative side,
  * softplus and mish): short series where the plain form would lose float32 digits.
  */
-const expSeriesWgsl = `fn expm1f(x: f32) -> f32 {
+export const expSeriesWgsl = `fn expm1f(x: f32) -> f32 {
   if (abs(x) < 0.01) { return x * (1.0 + x * (0.5 + x / 6.0)); }
   return exp(x) - 1.0;
 }
