@@ -29,6 +29,11 @@ export interface WebGpuBackend extends Backend {
    * explicit destroy as reason 'destroyed', which a dispose() must not count as a loss).
    */
   simulateDeviceLoss(): void;
+  /**
+   * Compute pipelines compiled on this device so far. Pipelines are shared by WGSL source, and shapes
+   * travel as uniforms, so this counts distinct kernel *codes* (op, tile, activation…), not shapes.
+   */
+  readonly pipelinesCompiled: number;
 }
 
 /**
@@ -97,6 +102,9 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     gpu,
     queue,
     info,
+    get pipelinesCompiled() {
+      return ctx.compiled;
+    },
     get deviceLost() {
       return queue.lostReason;
     },

@@ -45,6 +45,8 @@ export interface GpuContext {
   pipelines: Map<string, Promise<GPUComputePipeline>>;
   /** Pipelines compiled synchronously (update kernels), by source: one per source, shared by every parameter. */
   syncPipelines: Map<string, GPUComputePipeline>;
+  /** Pipelines compiled on this device so far (both caches): what sharing by source saves shows here. */
+  compiled: number;
   maxGroups: number;
 }
 
@@ -56,7 +58,7 @@ export function createContext(device: GPUDevice, queue: GpuQueue, memory: GpuMem
     ],
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), syncPipelines: new Map(), maxGroups };
+  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), syncPipelines: new Map(), compiled: 0, maxGroups };
 }
 
 function source(fields: readonly string[], pass: AnyPass): string {
@@ -88,6 +90,7 @@ function pipeline(ctx: GpuContext, code: string, label: string, sync: boolean): 
     p = sync ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
     p.catch(() => ctx.pipelines.delete(code));
     ctx.pipelines.set(code, p);
+    ctx.compiled++;
   }
   return p;
 }
@@ -149,6 +152,7 @@ export class GpuProgram {
             label,
           });
           ctx.syncPipelines.set(code, made);
+          ctx.compiled++;
         }
         return made;
       });
