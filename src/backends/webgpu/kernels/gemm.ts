@@ -12,9 +12,15 @@
 // gradient with K = batch × spatial), K is cut into S slices run by separate workgroups. Each writes its
 // partial tile to scratch; a second pass sums the S partials in slice order (fixed, so results are
 // deterministic run to run — no float atomics) and applies the epilogue.
+//
+// What is compiled in, and what is a uniform: the source (and so the pipeline, cached by source) holds
+// only what decides the code's shape — the tile (BM, BN, BK, RM, RN), the caller's load/store functions
+// (so the activation, a 1×1 convolution's plain loads, the loads' direction along K) and whether K is
+// split at all. Every size (M, N, K, Z, the slice count and length, the grid's y extent, the caller's own
+// shapes) is a uniform, `u.M` …, so convolutions that differ only in shape share one pipeline.
 import type { PreparedKernel } from '../../backend.js';
 import { type GpuContext, type Pass, type TiledPass, f, foldedGroups } from '../program.js';
-import { consts, programKernel } from './common.js';
+import { type Shapes, consts, programKernel } from './common.js';
 
 export interface GemmTile {
   BM: number;
@@ -55,17 +61,19 @@ export interface GemmSpec {
   K: number;
   /** Independent problems (convolution groups), each with its own A, B and output. */
   Z: number;
-  /** WGSL `fn loadA(z: u32, r: u32, k: u32) -> f32`; called only for r < M, k < K. */
+  /** WGSL `fn loadA(z: u32, r: u32, k: u32) -> f32`; called only for r < u.M, k < u.K. */
   loadA: string;
   /** Whether A's elements are adjacent in memory along k (then tile loads walk k fastest, coalesced). */
   aAlongK: boolean;
-  /** WGSL `fn loadB(z: u32, k: u32, c: u32) -> f32`; called only for k < K, c < N. */
+  /** WGSL `fn loadB(z: u32, k: u32, c: u32) -> f32`; called only for k < u.K, c < u.N. */
   loadB: string;
   bAlongK: boolean;
-  /** WGSL `fn store(z: u32, r: u32, c: u32, acc: f32)`; called once per output, r < M, c < N. */
+  /** WGSL `fn store(z: u32, r: u32, c: u32, acc: f32)`; called once per output, r < u.M, c < u.N. */
   store: string;
-  /** WGSL shared by both passes: the shape constants and helpers loadA/loadB/store use. */
+  /** WGSL shared by both passes: the helpers loadA/loadB/store use (compile-time facts only). */
   prelude: string;
+  /** The caller's shapes, uniforms its functions read as `u.<NAME>` (beside the GEMM's own M, N, K, Z). */
+  shapes?: Shapes;
   /** Force a tile (tests); otherwise TILE_THIN for M ≤ 8, else TILE_64. */
   tile?: GemmTile;
   /** Force the number of K slices (tests); otherwise chosen by `splitFor`. */
@@ -74,6 +82,8 @@ export interface GemmSpec {
 
 export interface GemmPlan {
   passes: (TiledPass | Pass)[];
+  /** Every size the passes read as a uniform: the GEMM's and the caller's. */
+  shapes: Shapes;
   /** Scratch the partials need (0 without split K); the scratch offset goes in the uniform field `sk`. */
   scratchBytes: number;
   slices: number;
@@ -118,17 +128,23 @@ export function gemmPasses(spec: GemmSpec): GemmPlan {
   // Each slice covers a whole number of K-steps; the last may be shorter (or the count may shrink).
   const chunk = cdiv(cdiv(K, slices), BK) * BK;
   const S = cdiv(K, chunk);
-  const shared = `${consts({ M, N, K, Z, S, KCHUNK: chunk })}
-${spec.prelude}
+  const own: Shapes = { M, N, K, Z, S, KCHUNK: chunk, GY: gy };
+  for (const name of Object.keys(spec.shapes ?? {})) {
+    if (name in own) throw new Error(`internal: GEMM caller shape '${name}' collides with the GEMM's own`);
+  }
+  const shapes: Shapes = { ...spec.shapes, ...own };
+  const shared = `${spec.prelude}
 ${spec.store}`;
-  const loadA = tileLoad('As', BM, BK, spec.aAlongK, 'row0 + o < M', 'loadA(z, row0 + o, gk)');
-  const loadB = tileLoad('Bs', BN, BK, spec.bAlongK, 'col0 + o < N', 'loadB(z, gk, col0 + o)');
-  const finish = S === 1 ? 'store(z, r, c, acc[i * RN + j]);' : 'm[u.sk + ((s * Z + z) * M + r) * N + c] = acc[i * RN + j];';
+  const loadA = tileLoad('As', BM, BK, spec.aAlongK, 'row0 + o < u.M', 'loadA(z, row0 + o, gk)');
+  const loadB = tileLoad('Bs', BN, BK, spec.bAlongK, 'col0 + o < u.N', 'loadB(z, gk, col0 + o)');
+  // Whether K is split changes the code (partials to scratch, a second pass); the slice count does not.
+  const finish =
+    S === 1 ? 'store(z, r, c, acc[i * RN + j]);' : 'm[u.sk + ((s * u.Z + z) * u.M + r) * u.N + c] = acc[i * RN + j];';
   const code = `${shared}
 ${spec.loadA}
 ${spec.loadB}
 ${consts({ BM, BN, BK, RM, RN, TX, TY, NT: TX * TY })}
-${foldedGroups(gy)}
+${foldedGroups}
 var<workgroup> As: array<f32, ${BM * BK}>;
 var<workgroup> Bs: array<f32, ${BN * BK}>;
 @compute @workgroup_size(${TX}, ${TY})
@@ -139,10 +155,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   let col0 = wid.x * BN;
   let row0 = gridY(wid) * BM;
   let zs = gridZ(wid);
-  let z = zs % Z;
-  let s = zs / Z;
-  let kBegin = s * KCHUNK;
-  let kEnd = min(K, kBegin + KCHUNK);
+  let z = zs % u.Z;
+  let s = zs / u.Z;
+  let kBegin = s * u.KCHUNK;
+  let kEnd = min(u.K, kBegin + u.KCHUNK);
   var acc: array<f32, ${RM * RN}>;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     ${loadA}
@@ -161,10 +177,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   }
   for (var i = 0u; i < RM; i++) {
     let r = row0 + ty + i * TY;
-    if (r >= M) { continue; }
+    if (r >= u.M) { continue; }
     for (var j = 0u; j < RN; j++) {
       let c = col0 + tx + j * TX;
-      if (c >= N) { continue; }
+      if (c >= u.N) { continue; }
       ${finish}
     }
   }
@@ -176,16 +192,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       threads: Z * M * N,
       body: `${shared}
 fn body(i: u32) {
-  let c = i % N;
-  let r = (i / N) % M;
-  let z = i / (N * M);
+  let c = i % u.N;
+  let r = (i / u.N) % u.M;
+  let z = i / (u.N * u.M);
   var acc: f32 = 0.0;
-  for (var s = 0u; s < S; s++) { acc += m[u.sk + ((s * Z + z) * M + r) * N + c]; }
+  for (var s = 0u; s < u.S; s++) { acc += m[u.sk + ((s * u.Z + z) * u.M + r) * u.N + c]; }
   store(z, r, c, acc);
 }`,
     });
   }
-  return { passes, scratchBytes: S > 1 ? 4 * S * Z * M * N : 0, slices: S, tile };
+  return { passes, shapes, scratchBytes: S > 1 ? 4 * S * Z * M * N : 0, slices: S, tile };
 }
 
 /**
@@ -206,6 +222,6 @@ export function gemmKernel(
     [...fields, 'sk'],
     plan.passes,
     (inputs, output, scratch) => [...values(inputs, output), f(scratch)],
-    { scratchBytes: plan.scratchBytes },
+    { scratchBytes: plan.scratchBytes, shapes: plan.shapes },
   );
 }

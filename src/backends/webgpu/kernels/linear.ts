@@ -4,7 +4,7 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl, consts } from './common.js';
+import { activationWgsl } from './common.js';
 import { TILE_COLUMN, gemmKernel } from './gemm.js';
 
 /** y = act(x·Wᵀ + b): rows × outFeatures, K = inFeatures; both operands are contiguous along K. */
@@ -21,16 +21,16 @@ export const linearWebGpu =
         N: n,
         K: k,
         Z: 1,
-        prelude: `const HASBIAS: bool = ${attrs.bias && params.bias !== undefined};
-${activationWgsl(attrs.activation.kind, attrs.activation.alpha)}`,
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.x + r * K + k]; }',
+        shapes: { HASBIAS: attrs.bias && params.bias !== undefined ? 1 : 0 },
+        prelude: activationWgsl(attrs.activation.kind, attrs.activation.alpha),
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.x + r * u.K + k]; }',
         aAlongK: true,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + c * K + k]; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + c * u.K + k]; }',
         bAlongK: true,
         store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
   var v = acc;
-  if (HASBIAS) { v += m[u.bs + c]; }
-  m[u.y + r * N + c] = act(v);
+  if (u.HASBIAS != 0u) { v += m[u.bs + c]; }
+  m[u.y + r * u.N + c] = act(v);
 }`,
       },
       ([x], y) => [f(x), f(y), f(params.weight.ptr), params.bias ? f(params.bias.ptr) : 0],
@@ -52,11 +52,11 @@ export const linearGradInputWebGpu =
         K: n,
         Z: 1,
         prelude: '',
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + r * K + k]; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + r * u.K + k]; }',
         aAlongK: true,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + k * N + c]; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + k * u.N + c]; }',
         bAlongK: false,
-        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dx + r * N + c] = acc; }',
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dx + r * u.N + c] = acc; }',
       },
       ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
     );
@@ -77,11 +77,11 @@ export const linearGradWeightWebGpu =
         K: sizeOf(dys) / n,
         Z: 1,
         prelude: '',
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + k * M + r]; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + k * u.M + r]; }',
         aAlongK: false,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + k * N + c]; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + k * u.N + c]; }',
         bAlongK: false,
-        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + r * N + c] = acc; }',
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + r * u.N + c] = acc; }',
       },
       ([dy, x], dw) => [f(dy), f(x), f(dw)],
     );
@@ -108,8 +108,9 @@ export const biasGradWebGpu =
         K: sizeOf(dys.slice(0, dim)) * inner,
         Z: 1,
         tile: TILE_COLUMN,
-        prelude: consts({ INNER: inner }),
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + ((k / INNER) * M + r) * INNER + k % INNER]; }',
+        shapes: { INNER: inner },
+        prelude: '',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + ((k / u.INNER) * u.M + r) * u.INNER + k % u.INNER]; }',
         aAlongK: true,
         loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return 1.0; }',
         bAlongK: true,
