@@ -13,7 +13,7 @@ import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
 import { type Shapes, activationWgsl } from './common.js';
-import { type GemmTile, gemmKernel } from './gemm.js';
+import { type GemmTile, type TiledOptions, gemmKernel } from './gemm.js';
 
 /**
  * The convolution's shapes, uniforms named so they do not collide with the GEMM's own M, N, K, Z. Paddings
@@ -68,10 +68,11 @@ export const conv2dTiled = (
   ys: readonly number[],
   weight: number,
   bias: number | null,
+  options: TiledOptions = {},
 ) => {
   const pointwise = isPointwise(a);
   const loadB = pointwise
-    ? 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + ((c / u.OHW) * u.CIN + z * u.CING + k) * u.OHW + c % u.OHW]; }'
+    ? 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[addrB(z, k, c)]; }'
     : `${inputTap}
 fn loadB(z: u32, k: u32, c: u32) -> f32 {
   let ox = c % u.OW;
@@ -90,10 +91,18 @@ fn loadB(z: u32, k: u32, c: u32) -> f32 {
       // Whether there is a bias is a uniform too: a branch every invocation takes the same way.
       shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0 },
       prelude: activationWgsl(a.activation.kind, a.activation.alpha),
-      loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.w + (z * u.COUTG + r) * u.K + k]; }',
+      addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.w + (z * u.COUTG + r) * u.K + k; }',
+      loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
       aAlongK: true,
+      // A 1×1 convolution's B is the input itself: contiguous along the pixels of one image, so four at a
+      // time when an image's pixels come in whole fours.
+      addrB: pointwise
+        ? 'fn addrB(z: u32, k: u32, c: u32) -> u32 { return u.x + ((c / u.OHW) * u.CIN + z * u.CING + k) * u.OHW + c % u.OHW; }'
+        : undefined,
+      bFourWide: (ys[2] * ys[3]) % 4 === 0,
       loadB,
       bAlongK: false,
+      vec4: options.vec4,
       store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
   let co = z * u.COUTG + r;
   var v = acc;
@@ -145,8 +154,12 @@ export const conv2dGradInputTiled: (ctx: GpuContext) => KernelFactory<'conv2dGra
     );
 
 /** dW: rows co of the group, columns (ci, ky, kx), k = (b, oy, ox) — long, so split across workgroups. */
-export const conv2dGradWeightTiled: (ctx: GpuContext, tile?: GemmTile) => KernelFactory<'conv2dGradWeight'> =
-  (ctx, tile) =>
+export const conv2dGradWeightTiled: (
+  ctx: GpuContext,
+  tile?: GemmTile,
+  options?: TiledOptions,
+) => KernelFactory<'conv2dGradWeight'> =
+  (ctx, tile, options = {}) =>
   ({ name, attrs: a, inputShapes: [dys, xs] }) =>
     gemmKernel(
       ctx,
@@ -160,10 +173,14 @@ export const conv2dGradWeightTiled: (ctx: GpuContext, tile?: GemmTile) => Kernel
         tile,
         shapes: convShapes(a, xs, dys),
         prelude: inputTap,
-        loadA: `fn loadA(z: u32, r: u32, k: u32) -> f32 {
-  return m[u.dy + ((k / u.OHW) * u.COUT + z * u.COUTG + r) * u.OHW + k % u.OHW];
+        addrA: `fn addrA(z: u32, r: u32, k: u32) -> u32 {
+  return u.dy + ((k / u.OHW) * u.COUT + z * u.COUTG + r) * u.OHW + k % u.OHW;
 }`,
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,
+        // dY is contiguous along k = (b, oy, ox) within one image: four at a time when its pixels come in fours.
+        aFourWide: (dys[2] * dys[3]) % 4 === 0,
+        vec4: options.vec4,
         loadB: `fn loadB(z: u32, k: u32, c: u32) -> f32 {
   let p = k % u.OHW;
   return inputTap(z, c / u.KHW, c % u.KHW, k / u.OHW, p / u.OW, p % u.OW);

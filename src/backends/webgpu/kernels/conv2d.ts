@@ -7,7 +7,7 @@ import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
 import { type Shapes, activationWgsl, programKernel } from './common.js';
 import { conv2dGradInputTiled, conv2dGradWeightTiled, conv2dTiled } from './conv2d-tiled.js';
-import { TILE_NARROW, tiledPays } from './gemm.js';
+import { TILE_NARROW, type TiledOptions, tiledPays } from './gemm.js';
 
 /** The direct kernels' shapes, uniforms (`u.OW` …): one pipeline per kernel kind, whatever the shape. */
 function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): Shapes {
@@ -36,11 +36,11 @@ function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]
 
 /** One thread per output value: the dot product of its receptive field with one filter, then bias + activation. */
 export const conv2dWebGpu =
-  (ctx: GpuContext): KernelFactory<'conv2d'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'conv2d'> =>
   ({ name, attrs: a, params, inputShapes: [xs], outputShape: ys }) => {
     const bias = a.bias && params.bias !== undefined ? params.bias.ptr : null;
     if (tiledPays(ys[1] / a.groups, (xs[1] / a.groups) * a.kernel[0] * a.kernel[1])) {
-      return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias);
+      return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias, options);
     }
     const threads = ys[0] * ys[1] * ys[2] * ys[3];
     const body = `${activationWgsl(a.activation.kind, a.activation.alpha)}
@@ -138,6 +138,6 @@ export const conv2dGradInputWebGpu =
  * two rows per group) gets the narrow tile rather than a direct kernel whose threads would each walk all of K.
  */
 export const conv2dGradWeightWebGpu =
-  (ctx: GpuContext): KernelFactory<'conv2dGradWeight'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'conv2dGradWeight'> =>
   (spec) =>
-    conv2dGradWeightTiled(ctx, spec.inputShapes[0][1] / spec.attrs.groups < 4 ? TILE_NARROW : undefined)(spec);
+    conv2dGradWeightTiled(ctx, spec.inputShapes[0][1] / spec.attrs.groups < 4 ? TILE_NARROW : undefined, options)(spec);
