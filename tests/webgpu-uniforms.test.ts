@@ -1,7 +1,7 @@
 // WebGPU kernels keep shapes out of their WGSL source: sizes, strides, paddings and dilations travel as
 // uniforms, and pipelines are cached by source, so kernels that differ only in shape share one pipeline.
-// Each family below runs several shapes of one kernel kind (same tile, activation, 1×1 path and split-K
-// choice) and checks that only the first compiles anything, and that every shape still equals the
+// Each family below runs several shapes of one kernel kind (same tile, activation, 1×1 path, split-K
+// choice and four-wide tile loads or not — see tests/webgpu-vec4.test.ts) and checks that only the first compiles anything, and that every shape still equals the
 // reference backend — a uniform filled wrongly would show as a wrong result, not only as a count. The
 // controls check that what *is* compiled in (activation, tile) still gets a pipeline of its own.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ function backwardCase(c: OpCase, op: OpName): OpCase {
 
 const conv = (name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }) => convCase(name, x, o);
 
-// Tiled forward, 64×64 tile (more than 8 rows per group), K under a split, ReLU. Channels not multiples
+// Tiled forward, 64×64 tile (more than 8 rows per group), K under a split and not a multiple of 4 (scalar tile loads), ReLU. Channels not multiples
 // of 4, odd sizes, strides, dilations, asymmetric padding, groups.
 const tiledRelu = [
   conv('5→12 3x3 pad1', [2, 5, 9, 7], { outChannels: 12, padding: [1, 1, 1, 1], activation: relu }),
@@ -46,10 +46,10 @@ const tiledRelu = [
     padding: [0, 1, 2, 1],
     activation: relu,
   }),
-  conv('10→22 groups 2 2x2 stride 2', [2, 10, 7, 5], {
+  conv('10→22 groups 2 3x2 stride 2', [2, 10, 7, 5], {
     outChannels: 22,
     groups: 2,
-    kernel: [2, 2],
+    kernel: [3, 2],
     stride: [2, 2],
     padding: [1, 0, 0, 1],
     activation: relu,
@@ -69,7 +69,7 @@ const families: { name: string; cases: OpCase[] }[] = [
   {
     name: 'tiled conv2d with K split across workgroups',
     cases: [
-      conv('40→65 split K', [1, 40, 5, 6], { outChannels: 65 }),
+      conv('41→65 split K', [1, 41, 5, 6], { outChannels: 65 }),
       conv('37→13 pad split K', [1, 37, 4, 5], { outChannels: 13, padding: [1, 0, 1, 2] }),
     ],
   },
@@ -77,7 +77,7 @@ const families: { name: string; cases: OpCase[] }[] = [
     name: 'tiled 1×1 conv2d',
     cases: [
       conv('20→67 1x1', [2, 20, 7, 9], { outChannels: 67, kernel: [1, 1] }),
-      conv('9→10 1x1', [1, 9, 5, 3], { outChannels: 10, kernel: [1, 1] }),
+      conv('12→10 1x1', [1, 12, 5, 3], { outChannels: 10, kernel: [1, 1] }),
     ],
   },
   {
@@ -194,6 +194,27 @@ describe.runIf(webgpuUnderTest)('webgpu kernels take shapes as uniforms: one pip
       for (const c of family.cases.slice(1)) expect(await compiles(c), `${c.name} compiled new pipelines`).toBe(0);
     });
   }
+
+  it('SGD updates of parameters of any size share one pipeline, and each stops at its own size', async () => {
+    const mem = gpu.memory;
+    const before = gpu.pipelinesCompiled;
+    for (const n of [3, 17, 70, 5]) {
+      // Three guard values past the parameter: a thread bound that ignored n would update them too.
+      const p0 = new Float32Array(n + 3).map((_, i) => 0.5 + i * 0.25);
+      const g0 = new Float32Array(n + 3).map((_, i) => 1 - i * 0.125);
+      const p = mem.alloc(4 * (n + 3));
+      const g = mem.alloc(4 * (n + 3));
+      mem.upload(p, p0);
+      mem.upload(g, g0);
+      gpu.updates.sgd(p, g, 0, n, 0.1, 0, 0, 0.01, false, true);
+      const got = await mem.download(p, n + 3);
+      const want = p0.map((v, i) => (i < n ? Math.fround(v - Math.fround(0.1) * (g0[i] + Math.fround(0.01) * v)) : v));
+      expectClose(got, want, 1e-6, 1e-6, `sgd on ${n} values`);
+      mem.free(p);
+      mem.free(g);
+    }
+    expect(gpu.pipelinesCompiled - before).toBeLessThanOrEqual(1);
+  });
 
   it('what is compiled in still gets its own pipeline: the activation, the tile, the K split', async () => {
     await compiles(tiledRelu[0]);

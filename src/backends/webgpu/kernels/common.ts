@@ -21,7 +21,7 @@ export function programKernel(
   passes: readonly AnyPass[],
   values: (inputs: readonly number[], output: number, scratch: number) => number[],
   options: { scratchBytes?: number; after?: () => void; shapes?: Shapes } = {},
-): PreparedKernel & { ready: Promise<void> } {
+): PreparedKernel & { ready: Promise<void>; label: string } {
   const shapes = Object.entries(options.shapes ?? {});
   for (const [k, v] of shapes) {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`internal: ${label}: shape uniform ${k} = ${v}`);
@@ -29,6 +29,8 @@ export function programKernel(
   const program = new GpuProgram(ctx, label, [...fields, ...shapes.map(([k]) => k)], passes);
   const shapeValues = shapes.map(([, v]) => v);
   return {
+    // What the kernel is, as its pipelines are labelled (tests read which tile and loads a plan chose).
+    label,
     scratchBytes: options.scratchBytes ?? 0,
     ready: program.ready,
     run(inputs, output, scratch) {

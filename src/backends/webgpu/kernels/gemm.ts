@@ -294,7 +294,7 @@ export function gemmKernel(
   fields: readonly string[],
   spec: GemmSpec,
   values: (inputs: readonly number[], output: number) => number[],
-): PreparedKernel & { ready: Promise<void> } {
+): PreparedKernel & { ready: Promise<void>; label: string } {
   const plan = gemmPasses(spec);
   return programKernel(
     ctx,
