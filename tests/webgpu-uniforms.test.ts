@@ -34,8 +34,8 @@ function backwardCase(c: OpCase, op: OpName): OpCase {
 
 const conv = (name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }) => convCase(name, x, o);
 
-// Tiled forward, 64×64 tile (more than 8 rows per group), K under a split and not a multiple of 4 (scalar tile loads), ReLU. Channels not multiples
-// of 4, odd sizes, strides, dilations, asymmetric padding, groups.
+// Tiled forward, 64×64 tile (more than 8 rows per group), K under a split and not a multiple of 4 (scalar
+// tile loads), ReLU. Channels not multiples of 4, odd sizes, strides, dilations, asymmetric padding, groups.
 const tiledRelu = [
   conv('5→12 3x3 pad1', [2, 5, 9, 7], { outChannels: 12, padding: [1, 1, 1, 1], activation: relu }),
   conv('7→10 3x2 stride 2×1 dilation 1×2 asymmetric pad', [1, 7, 6, 11], {
