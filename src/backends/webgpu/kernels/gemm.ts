@@ -15,8 +15,8 @@
 //
 // What is compiled in, and what is a uniform: the source (and so the pipeline, cached by source) holds
 // only what decides the code's shape — the tile (BM, BN, BK, RM, RN), the caller's load/store functions
-// (so the activation, a 1×1 convolution's plain loads, the loads' direction along K) and whether K is
-// split at all. Every size (M, N, K, Z, the slice count and length, the grid's y extent, the caller's own
+// (so the activation, a 1×1 convolution's plain loads, the loads' direction along K), whether each
+// operand's tile loads go four at a time (`tileLoad4`) and whether K is split at all. Every size (M, N, K, Z, the slice count and length, the grid's y extent, the caller's own
 // shapes) is a uniform, `u.M` …, so convolutions that differ only in shape share one pipeline.
 import type { PreparedKernel } from '../../backend.js';
 import { type GpuContext, type Pass, type TiledPass, f, foldedGroups } from '../program.js';
