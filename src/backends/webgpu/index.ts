@@ -10,7 +10,7 @@ import * as onnx from './kernels/onnx-ops.js';
 import { biasGradWebGpu, linearGradInputWebGpu, linearGradWeightWebGpu, linearWebGpu } from './kernels/linear.js';
 import * as pool from './kernels/pool2d.js';
 import { GpuMemory } from './memory.js';
-import { createContext } from './program.js';
+import { type GpuContext, createContext } from './program.js';
 import { GpuQueue } from './queue.js';
 import { webGpuUpdates } from './updates.js';
 
@@ -30,6 +30,13 @@ export interface WebGpuBackend extends Backend {
    * explicit destroy as reason 'destroyed', which a dispose() must not count as a loss).
    */
   simulateDeviceLoss(): void;
+  /**
+   * Compute pipelines compiled on this device so far. Pipelines are shared by WGSL source, and shapes
+   * travel as uniforms, so this counts distinct kernel *codes* (op, tile, activation…), not shapes.
+   */
+  readonly pipelinesCompiled: number;
+  /** The device context the kernels share: for tests and tools that build kernels with non-default options. */
+  readonly context: GpuContext;
 }
 
 /**
@@ -97,6 +104,10 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     gpu,
     queue,
     info,
+    context: ctx,
+    get pipelinesCompiled() {
+      return ctx.compiled;
+    },
     get deviceLost() {
       return queue.lostReason;
     },

@@ -9,8 +9,9 @@ export const WG = 64;
 /**
  * One compute pass of a kernel: `body` defines `fn body(i: u32)`, run for i in [0, threads). It reads and
  * writes the memory as `m[...]` (f32 indices) and its uniforms as `u.<field>` (u32; floats via bitcast).
- * Shapes are baked in as WGSL constants by the caller: they are compile-time facts, and the pipeline cache
- * is keyed by the source text, so equal shapes share one pipeline.
+ * The pipeline cache is keyed by the source text, so shapes travel as uniforms (`u.H`, `u.OW`, …): two
+ * kernels that differ only in shape share one pipeline. The thread count itself is a uniform the program
+ * adds (`u.threads<k>` for pass k), so it never enters the source either.
  */
 export interface Pass {
   body: string;
@@ -21,7 +22,7 @@ export interface Pass {
  * A pass that brings its own entry point (the tiled kernels: a 2-D workgroup, workgroup memory):
  * `code` defines `@compute fn main(...)`; `groups` is the workgroup grid [x, y, z]. WebGPU allows a
  * z dimension, but the queue records 2-D dispatches, so z is folded into y: the shader decodes
- * `wid.y % GY` and `wid.y / GY` itself (see `foldedGroups`).
+ * `wid.y % u.GY` and `wid.y / u.GY` itself (see `foldedGroups`; the kernel supplies the uniform GY).
  */
 export interface TiledPass {
   code: string;
@@ -30,10 +31,9 @@ export interface TiledPass {
 
 export type AnyPass = Pass | TiledPass;
 
-/** WGSL that splits a folded workgroup id back into (x, y, z); GY is the y extent baked into the shader. */
-export const foldedGroups = (gy: number): string => `const GY: u32 = ${gy}u;
-fn gridY(wid: vec3u) -> u32 { return wid.y % GY; }
-fn gridZ(wid: vec3u) -> u32 { return wid.y / GY; }`;
+/** WGSL that splits a folded workgroup id back into (x, y, z); u.GY is the grid's y extent (a uniform). */
+export const foldedGroups = `fn gridY(wid: vec3u) -> u32 { return wid.y % u.GY; }
+fn gridZ(wid: vec3u) -> u32 { return wid.y / u.GY; }`;
 
 /** What every kernel shares on one device: the queue, the memory, the bind group layout and the pipeline cache. */
 export interface GpuContext {
@@ -45,6 +45,8 @@ export interface GpuContext {
   pipelines: Map<string, Promise<GPUComputePipeline>>;
   /** Pipelines compiled synchronously (update kernels), by source: one per source, shared by every parameter. */
   syncPipelines: Map<string, GPUComputePipeline>;
+  /** Pipelines compiled on this device so far (both caches): what sharing by source saves shows here. */
+  compiled: number;
   maxGroups: number;
 }
 
@@ -56,10 +58,23 @@ export function createContext(device: GPUDevice, queue: GpuQueue, memory: GpuMem
     ],
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  return { device, queue, memory, layout, pipelineLayout, pipelines: new Map(), syncPipelines: new Map(), maxGroups };
+  return {
+    device,
+    queue,
+    memory,
+    layout,
+    pipelineLayout,
+    pipelines: new Map(),
+    syncPipelines: new Map(),
+    compiled: 0,
+    maxGroups,
+  };
 }
 
-function source(fields: readonly string[], pass: AnyPass): string {
+/** The uniform holding pass k's thread count (a `Pass` reads it as its bound). */
+const threadsField = (k: number): string => `threads${k}`;
+
+function source(fields: readonly string[], pass: AnyPass, k: number): string {
   const members = (fields.length ? fields : ['unused']).map((f) => `  ${f}: u32,`).join('\n');
   const header = `@group(0) @binding(0) var<storage, read_write> m: array<f32>;
 struct U {
@@ -68,12 +83,11 @@ ${members}
 @group(0) @binding(1) var<uniform> u: U;
 `;
   if ('code' in pass) return `${header}${pass.code}\n`;
-  return `${header}const THREADS: u32 = ${pass.threads}u;
-${pass.body}
+  return `${header}${pass.body}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= THREADS) { return; }
+  if (i >= u.${threadsField(k)}) { return; }
   body(i);
 }
 `;
@@ -88,6 +102,7 @@ function pipeline(ctx: GpuContext, code: string, label: string, sync: boolean): 
     p = sync ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
     p.catch(() => ctx.pipelines.delete(code));
     ctx.pipelines.set(code, p);
+    ctx.compiled++;
   }
   return p;
 }
@@ -111,7 +126,10 @@ export class GpuProgram {
   private bindGroup: GPUBindGroup | null = null;
   private generation = -1;
   private last: Uint32Array;
+  private readonly fieldCount: number;
   private readonly groups: [number, number][];
+  /** The thread counts of the `Pass`es, written after the caller's values (fields `threads<k>`). */
+  private readonly threads: number[];
   /** The queue's submit count when this program last recorded a dispatch (-1: never). */
   private dispatchedAt = -1;
 
@@ -123,7 +141,10 @@ export class GpuProgram {
     /** Compile synchronously (update kernels, made mid-step by an optimizer that cannot wait). */
     sync = false,
   ) {
-    this.last = new Uint32Array(Math.max(4, Math.ceil(Math.max(fields.length, 1) / 4) * 4));
+    this.threads = passes.flatMap((p) => ('code' in p ? [] : [p.threads]));
+    const allFields = [...fields, ...passes.flatMap((p, k) => ('code' in p ? [] : [threadsField(k)]))];
+    this.fieldCount = fields.length;
+    this.last = new Uint32Array(Math.max(4, Math.ceil(Math.max(allFields.length, 1) / 4) * 4));
     this.last.fill(0xffffffff);
     this.uniform = ctx.device.createBuffer({ size: 4 * this.last.length, usage: 0x40 | 0x08, label: `${label} uniforms` });
     this.groups = passes.map((p) => {
@@ -139,8 +160,8 @@ export class GpuProgram {
       return [x, Math.ceil(groups / x)];
     });
     if (sync) {
-      this.pipes = passes.map((p) => {
-        const code = source(fields, p);
+      this.pipes = passes.map((p, k) => {
+        const code = source(allFields, p, k);
         let made = ctx.syncPipelines.get(code);
         if (!made) {
           made = ctx.device.createComputePipeline({
@@ -149,13 +170,14 @@ export class GpuProgram {
             label,
           });
           ctx.syncPipelines.set(code, made);
+          ctx.compiled++;
         }
         return made;
       });
     }
     this.ready = sync
       ? Promise.resolve()
-      : Promise.all(passes.map((p) => pipeline(ctx, source(fields, p), label, false))).then(
+      : Promise.all(passes.map((p, k) => pipeline(ctx, source(allFields, p, k), label, false))).then(
           (pipes) => {
             this.pipes = pipes;
           },
@@ -167,7 +189,7 @@ export class GpuProgram {
     this.ready.catch(() => {});
   }
 
-  /** Records the passes with these uniform values (offsets in floats, sizes, float bits). */
+  /** Records the passes with these uniform values (offsets in floats, sizes, float bits), one per field. */
   run(values: readonly number[]): void {
     if (!this.pipes) {
       if (this.failed) throw new VireoError(`webgpu: ${this.label}: pipeline failed to compile`);
@@ -175,13 +197,18 @@ export class GpuProgram {
         `webgpu: ${this.label}: pipelines not compiled yet (the GPU path runs through the async run: await plan.runAsync)`,
       );
     }
+    if (values.length !== this.fieldCount) {
+      throw new VireoError(`webgpu: ${this.label}: ${values.length} uniform values for ${this.fieldCount} fields`);
+    }
     let changed = false;
-    for (let k = 0; k < values.length; k++) {
-      if (this.last[k] !== values[k] >>> 0) {
-        this.last[k] = values[k] >>> 0;
+    const set = (k: number, v: number) => {
+      if (this.last[k] !== v >>> 0) {
+        this.last[k] = v >>> 0;
         changed = true;
       }
-    }
+    };
+    for (let k = 0; k < values.length; k++) set(k, values[k]);
+    for (let k = 0; k < this.threads.length; k++) set(values.length + k, this.threads[k]);
     if (changed) {
       // queue.writeBuffer is ordered only against submitted work: flush only when a dispatch of *this*
       // program is still unsubmitted (it would read the new values). Otherwise the write goes straight in,

@@ -1,9 +1,9 @@
 // Parameter updates on the GPU: gradient accumulation, SGD (momentum, Nesterov, weight decay) and
 // Adam/AdamW, one thread per value, the same formulas as src/backends/host-updates.ts. Per-call
-// hyper-parameters (lr, the bias corrections) are uniforms; one program per (update, size) is reused.
+// hyper-parameters (lr, the bias corrections) are uniforms; one program per (update, size) is reused, and
+// the size is a uniform too (the thread count), so every parameter shares one pipeline per update kind.
 import { VireoError } from '../../core/errors.js';
 import type { UpdateKernels } from '../backend.js';
-import { consts } from './kernels/common.js';
 import { type GpuContext, GpuProgram, f, f32bits } from './program.js';
 
 /** More distinct update programs than any plan needs: past it, the cache starts over. */
@@ -61,7 +61,7 @@ const IS_NAN = 'fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu
 const NORM_PARTIAL = (inf: boolean) => `${IS_NAN}
 fn body(t: u32) {
   var a: f32 = 0.0;
-  for (var i = t; i < N; i = i + ${PARTIALS}u) {
+  for (var i = t; i < u.n; i = i + ${PARTIALS}u) {
     let x = m[u.g + i];
     ${inf ? 'if (isNan(x) && !isNan(a)) { a = x; } else if (!isNan(a)) { a = max(a, abs(x)); }' : 'a = a + x * x;'}
   }
@@ -71,7 +71,7 @@ const NORM_FOLD = (inf: boolean) => `${IS_NAN}
 fn body(t: u32) {
   var a: f32 = 0.0;
   if (u.first == 0u) { a = m[u.acc]; }
-  for (var k = 0u; k < min(N, ${PARTIALS}u); k = k + 1u) {
+  for (var k = 0u; k < min(u.n, ${PARTIALS}u); k = k + 1u) {
     let x = m[u.scratch + k];
     ${inf ? 'if (isNan(x) && !isNan(a)) { a = x; } else if (!isNan(a)) { a = max(a, x); }' : 'a = a + x;'}
   }
@@ -88,7 +88,7 @@ fn body(i: u32) {
 
 /**
  * The updates for a GPU memory. Programs are made per (kind, n) on first use, compiled synchronously: an
- * optimizer's step() is synchronous, and the compile happens once per tensor size.
+ * optimizer's step() is synchronous, and the compile happens once per update kind (sizes are uniforms).
  * sumSquares and maxAbs must return a number synchronously, which a GPU cannot: clipping by norm or value
  * says so instead of stalling.
  */
@@ -107,7 +107,7 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
         for (const old of programs.values()) old.dispose();
         programs.clear();
       }
-      p = new GpuProgram(ctx, `update ${kind}`, fields, [{ body: `${consts({ N: n })}\n${body}`, threads: n }], true);
+      p = new GpuProgram(ctx, `update ${kind}`, fields, [{ body, threads: n }], true);
       programs.set(key, p);
     }
     return p;
@@ -131,10 +131,10 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
     let p = programs.get(key);
     if (!p) {
       const passes = [
-        { body: `${consts({ N: n })}\n${NORM_PARTIAL(inf)}`, threads: Math.min(n, PARTIALS) },
-        { body: `${consts({ N: n })}\n${NORM_FOLD(inf)}`, threads: 1 },
+        { body: NORM_PARTIAL(inf), threads: Math.min(n, PARTIALS) },
+        { body: NORM_FOLD(inf), threads: 1 },
       ];
-      p = new GpuProgram(ctx, `update norm ${inf ? 'inf' : '2'}`, ['g', 'scratch', 'acc', 'first'], passes, true);
+      p = new GpuProgram(ctx, `update norm ${inf ? 'inf' : '2'}`, ['g', 'scratch', 'acc', 'first', 'n'], passes, true);
       programs.set(key, p);
     }
     return p;
@@ -177,7 +177,7 @@ export function webGpuUpdates(ctx: GpuContext): UpdateKernels {
     accumulateNorm(g, n, acc, normType, first) {
       if (n === 0) return;
       scratch ||= ctx.memory.alloc(4 * PARTIALS);
-      normPrograms(n, normType === Number.POSITIVE_INFINITY, `${g}:${acc}`).run([f(g), f(scratch), f(acc), first ? 1 : 0]);
+      normPrograms(n, normType === Number.POSITIVE_INFINITY, `${g}:${acc}`).run([f(g), f(scratch), f(acc), first ? 1 : 0, n]);
     },
     finishNorm(acc, normType) {
       if (normType === 2) program('normSqrt', ['acc'], NORM_SQRT, 1, `${acc}`).run([f(acc)]);

@@ -5,42 +5,42 @@
 import type { BatchNorm2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory, ParamHandle } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { consts, floatLiteral, programKernel } from './common.js';
+import { f32bits } from '../program.js';
+import { type Shapes, consts, programKernel } from './common.js';
 
-const FIELDS = ['x', 'y', 'rm', 'rv', 'gamma', 'beta', 's', 'dy'];
+// eps and momentum travel as float bits beside the pointers, and the shapes (N, C, HW and the per-channel
+// COUNT = N·HW) as uniforms too: one pipeline per pass kind, whatever the layer.
+const FIELDS = ['x', 'y', 'rm', 'rv', 'gamma', 'beta', 's', 'dy', 'eps', 'momentum'];
 
 // The backward nodes carry only the parameters they read (no bias; dγ not even the weight): absent ones bind 0.
 
 /** Scratch per channel: mean, invstd, Σ dY, Σ dY·x̂ (the last two only in the backward). */
 const STATS = 4;
 
-function statsPass(a: BatchNorm2dAttrs, xs: readonly number[], updateRunning: boolean, withGrad: boolean): string {
-  const [n, c, h, w] = xs;
-  const m = n * h * w;
-  return `${consts({ N: n, C: c, HW: h * w, TRAINING: a.training })}
-const EPS: f32 = ${floatLiteral(a.eps)};
-const MOMENTUM: f32 = ${floatLiteral(a.momentum)};
+function statsPass(a: BatchNorm2dAttrs, updateRunning: boolean, withGrad: boolean): string {
+  return `${consts({ TRAINING: a.training })}
 fn body(ch: u32) {
   var mean = m[u.rm + ch];
   var variance = m[u.rv + ch];
   if (TRAINING) {
     var sum: f32 = 0.0;
-    for (var b: u32 = 0u; b < N; b++) { for (var j: u32 = 0u; j < HW; j++) { sum += m[u.x + (b * C + ch) * HW + j]; } }
-    mean = sum / f32(${m});
+    for (var b: u32 = 0u; b < u.N; b++) { for (var j: u32 = 0u; j < u.HW; j++) { sum += m[u.x + (b * u.C + ch) * u.HW + j]; } }
+    mean = sum / f32(u.COUNT);
     var sq: f32 = 0.0;
-    for (var b: u32 = 0u; b < N; b++) {
-      for (var j: u32 = 0u; j < HW; j++) { let d = m[u.x + (b * C + ch) * HW + j] - mean; sq += d * d; }
+    for (var b: u32 = 0u; b < u.N; b++) {
+      for (var j: u32 = 0u; j < u.HW; j++) { let d = m[u.x + (b * u.C + ch) * u.HW + j] - mean; sq += d * d; }
     }
-    variance = sq / f32(${m});
+    variance = sq / f32(u.COUNT);
     ${
       updateRunning
-        ? `let unbiased = select(variance, sq / f32(${Math.max(m - 1, 1)}), ${m > 1});
-    m[u.rm + ch] = (1.0 - MOMENTUM) * m[u.rm + ch] + MOMENTUM * mean;
-    m[u.rv + ch] = (1.0 - MOMENTUM) * m[u.rv + ch] + MOMENTUM * unbiased;`
+        ? `let momentum = bitcast<f32>(u.momentum);
+    let unbiased = select(variance, sq / f32(max(u.COUNT, 2u) - 1u), u.COUNT > 1u);
+    m[u.rm + ch] = (1.0 - momentum) * m[u.rm + ch] + momentum * mean;
+    m[u.rv + ch] = (1.0 - momentum) * m[u.rv + ch] + momentum * unbiased;`
         : ''
     }
   }
-  let invstd = 1.0 / sqrt(variance + EPS);
+  let invstd = 1.0 / sqrt(variance + bitcast<f32>(u.eps));
   let s = u.s + ch * ${STATS}u;
   m[s] = mean;
   m[s + 1u] = invstd;
@@ -49,9 +49,9 @@ fn body(ch: u32) {
       ? `var sdy: f32 = 0.0;
   var sdyx: f32 = 0.0;
   if (TRAINING) {
-    for (var b: u32 = 0u; b < N; b++) {
-      for (var j: u32 = 0u; j < HW; j++) {
-        let k = (b * C + ch) * HW + j;
+    for (var b: u32 = 0u; b < u.N; b++) {
+      for (var j: u32 = 0u; j < u.HW; j++) {
+        let k = (b * u.C + ch) * u.HW + j;
         sdy += m[u.dy + k];
         sdyx += m[u.dy + k] * (m[u.x + k] - mean) * invstd;
       }
@@ -64,20 +64,37 @@ fn body(ch: u32) {
 }`;
 }
 
-const elementConsts = (xs: readonly number[]) => consts({ C: xs[1], HW: xs[2] * xs[3] });
+const bnShapes = ([n, c, h, w]: readonly number[]): Shapes => ({ N: n, C: c, HW: h * w, COUNT: n * h * w });
 
-function values(p: Readonly<Record<string, ParamHandle>>, x: number, y: number, s: number, dy: number): number[] {
+function values(
+  a: BatchNorm2dAttrs,
+  p: Readonly<Record<string, ParamHandle>>,
+  x: number,
+  y: number,
+  s: number,
+  dy: number,
+): number[] {
   const at = (h: ParamHandle | undefined) => (h ? f(h.ptr) : 0);
-  return [f(x), f(y), at(p.running_mean), at(p.running_var), at(p.weight), at(p.bias), f(s), f(dy)];
+  return [
+    f(x),
+    f(y),
+    at(p.running_mean),
+    at(p.running_var),
+    at(p.weight),
+    at(p.bias),
+    f(s),
+    f(dy),
+    f32bits(a.eps),
+    f32bits(a.momentum),
+  ];
 }
 
 export const batchNorm2dWebGpu =
   (ctx: GpuContext): KernelFactory<'batchNorm2d'> =>
   ({ name, attrs, params, inputShapes: [xs] }) => {
     const total = xs[0] * xs[1] * xs[2] * xs[3];
-    const apply = `${elementConsts(xs)}
-fn body(i: u32) {
-  let ch = (i / HW) % C;
+    const apply = `fn body(i: u32) {
+  let ch = (i / u.HW) % u.C;
   let s = u.s + ch * ${STATS}u;
   let scale = m[u.gamma + ch] * m[s + 1u];
   let shift = m[u.beta + ch] - m[s] * scale;
@@ -88,12 +105,13 @@ fn body(i: u32) {
       `${name} batchNorm2d`,
       FIELDS,
       [
-        { body: statsPass(attrs, xs, true, false), threads: xs[1] },
+        { body: statsPass(attrs, true, false), threads: xs[1] },
         { body: apply, threads: total },
       ],
-      ([x], y, s) => values(params, x, y, s, 0),
+      ([x], y, s) => values(attrs, params, x, y, s, 0),
       {
         scratchBytes: 4 * STATS * xs[1],
+        shapes: bnShapes(xs),
         after: attrs.training
           ? () => {
               params.running_mean.changed();
@@ -109,18 +127,16 @@ export const batchNorm2dGradInputWebGpu =
   (ctx: GpuContext): KernelFactory<'batchNorm2dGradInput'> =>
   ({ name, attrs, params, inputShapes: [, xs] }) => {
     const total = xs[0] * xs[1] * xs[2] * xs[3];
-    const count = xs[0] * xs[2] * xs[3];
-    const apply = `${elementConsts(xs)}
-const TRAINING: bool = ${attrs.training};
+    const apply = `const TRAINING: bool = ${attrs.training};
 fn body(i: u32) {
-  let ch = (i / HW) % C;
+  let ch = (i / u.HW) % u.C;
   let s = u.s + ch * ${STATS}u;
   let mean = m[s];
   let invstd = m[s + 1u];
   let gamma = m[u.gamma + ch];
   if (TRAINING) {
     let xhat = (m[u.x + i] - mean) * invstd;
-    m[u.y + i] = gamma * invstd * (m[u.dy + i] - m[s + 2u] / f32(${count}) - (xhat * m[s + 3u]) / f32(${count}));
+    m[u.y + i] = gamma * invstd * (m[u.dy + i] - m[s + 2u] / f32(u.COUNT) - (xhat * m[s + 3u]) / f32(u.COUNT));
   } else {
     m[u.y + i] = m[u.dy + i] * gamma * invstd;
   }
@@ -130,11 +146,11 @@ fn body(i: u32) {
       `${name} batchNorm2dGradInput`,
       FIELDS,
       [
-        { body: statsPass(attrs, xs, false, true), threads: xs[1] },
+        { body: statsPass(attrs, false, true), threads: xs[1] },
         { body: apply, threads: total },
       ],
-      ([dy, x], dx, s) => values(params, x, dx, s, dy),
-      { scratchBytes: 4 * STATS * xs[1] },
+      ([dy, x], dx, s) => values(attrs, params, x, dx, s, dy),
+      { scratchBytes: 4 * STATS * xs[1], shapes: bnShapes(xs) },
     );
   };
 
@@ -142,15 +158,14 @@ fn body(i: u32) {
 export const batchNorm2dGradWeightWebGpu =
   (ctx: GpuContext): KernelFactory<'batchNorm2dGradWeight'> =>
   ({ name, attrs, params, inputShapes: [, xs] }) => {
-    const [n, c, h, w] = xs;
-    const reduce = `${consts({ N: n, C: c, HW: h * w })}
-fn body(ch: u32) {
+    const c = xs[1];
+    const reduce = `fn body(ch: u32) {
   let s = u.s + ch * ${STATS}u;
   let mean = m[s];
   let invstd = m[s + 1u];
   var acc: f32 = 0.0;
-  for (var b: u32 = 0u; b < N; b++) {
-    for (var j: u32 = 0u; j < HW; j++) { let k = (b * C + ch) * HW + j; acc += m[u.dy + k] * (m[u.x + k] - mean) * invstd; }
+  for (var b: u32 = 0u; b < u.N; b++) {
+    for (var j: u32 = 0u; j < u.HW; j++) { let k = (b * u.C + ch) * u.HW + j; acc += m[u.dy + k] * (m[u.x + k] - mean) * invstd; }
   }
   m[u.y + ch] = acc;
 }`;
@@ -159,10 +174,10 @@ fn body(ch: u32) {
       `${name} batchNorm2dGradWeight`,
       FIELDS,
       [
-        { body: statsPass(attrs, xs, false, false), threads: c },
+        { body: statsPass(attrs, false, false), threads: c },
         { body: reduce, threads: c },
       ],
-      ([dy, x], dg, s) => values(params, x, dg, s, dy),
-      { scratchBytes: 4 * STATS * c },
+      ([dy, x], dg, s) => values(attrs, params, x, dg, s, dy),
+      { scratchBytes: 4 * STATS * c, shapes: bnShapes(xs) },
     );
   };

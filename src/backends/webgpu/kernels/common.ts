@@ -2,28 +2,46 @@ import type { ActivationKind } from '../../../ops/types.js';
 import type { PreparedKernel } from '../../backend.js';
 import { type AnyPass, type GpuContext, GpuProgram } from '../program.js';
 
-/** A prepared kernel over one program: `values` maps (inputs, output, scratch) to the uniform values, in field order. */
+/**
+ * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a signed
+ * value such as a padding is read back with `i32(u.PT)`). Shapes are kept out of the source so that every
+ * kernel differing only in shape shares one pipeline (the cache is keyed by source): a pipeline compile
+ * costs far more than the few uniform loads, and integer divisions by them, that it saves.
+ */
+export type Shapes = Readonly<Record<string, number>>;
+
+/**
+ * A prepared kernel over one program: `values` maps (inputs, output, scratch) to the uniform values, in field
+ * order; `shapes` are appended after them as uniform fields of their own.
+ */
 export function programKernel(
   ctx: GpuContext,
   label: string,
   fields: readonly string[],
   passes: readonly AnyPass[],
   values: (inputs: readonly number[], output: number, scratch: number) => number[],
-  options: { scratchBytes?: number; after?: () => void } = {},
-): PreparedKernel & { ready: Promise<void> } {
-  const program = new GpuProgram(ctx, label, fields, passes);
+  options: { scratchBytes?: number; after?: () => void; shapes?: Shapes } = {},
+): PreparedKernel & { ready: Promise<void>; label: string } {
+  const shapes = Object.entries(options.shapes ?? {});
+  for (const [k, v] of shapes) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`internal: ${label}: shape uniform ${k} = ${v}`);
+  }
+  const program = new GpuProgram(ctx, label, [...fields, ...shapes.map(([k]) => k)], passes);
+  const shapeValues = shapes.map(([, v]) => v);
   return {
+    // What the kernel is, as its pipelines are labelled (tests read which tile and loads a plan chose).
+    label,
     scratchBytes: options.scratchBytes ?? 0,
     ready: program.ready,
     run(inputs, output, scratch) {
-      program.run(values(inputs, output, scratch));
+      program.run([...values(inputs, output, scratch), ...shapeValues]);
       options.after?.();
     },
     dispose: () => program.dispose(),
   };
 }
 
-/** WGSL constants from a record: shapes and attributes are baked into the shader (and its cache key). */
+/** WGSL constants from a record: compile-time facts only (tile sizes, flags); shapes go in `Shapes`. */
 export function consts(c: Record<string, number | boolean>): string {
   return Object.entries(c)
     .map(([k, v]) =>

@@ -12,22 +12,27 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl, consts } from './common.js';
-import { type GemmTile, gemmKernel } from './gemm.js';
+import { type Shapes, activationWgsl } from './common.js';
+import { type GemmTile, type TiledOptions, gemmKernel } from './gemm.js';
 
-/** Shape constants, named so they do not collide with the GEMM's own M, N, K, Z. */
-function convConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): string {
+/**
+ * The convolution's shapes, uniforms named so they do not collide with the GEMM's own M, N, K, Z. Paddings
+ * are non-negative; the WGSL reads them as i32(u.PT). HW and OHW save a multiply in every index.
+ */
+function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): Shapes {
   const [nb, cin, h, w] = xs;
   const [, cout, oh, ow] = ys;
   const [kh, kw] = a.kernel;
-  return consts({
+  return {
     NB: nb,
     CIN: cin,
     H: h,
     W: w,
+    HW: h * w,
     COUT: cout,
     OH: oh,
     OW: ow,
+    OHW: oh * ow,
     KH: kh,
     KW: kw,
     KHW: kh * kw,
@@ -37,7 +42,9 @@ function convConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]
     DW: a.dilation[1],
     CING: cin / a.groups,
     COUTG: cout / a.groups,
-  }).concat(`\nconst PT: i32 = ${a.padding[0]}; const PL: i32 = ${a.padding[1]};`);
+    PT: a.padding[0],
+    PL: a.padding[1],
+  };
 }
 
 /** 1×1, stride 1, no padding: the input is already the B matrix (per batch image, channels × pixels). */
@@ -47,10 +54,10 @@ export function isPointwise(a: Conv2dAttrs): boolean {
 
 /** WGSL: the input cell tap (ci, ky, kx) of output position (b, oy, ox) reads, or 0 in the padding. */
 const inputTap = `fn inputTap(z: u32, ci: u32, t: u32, b: u32, oy: u32, ox: u32) -> f32 {
-  let iy = i32(oy * SH + (t / KW) * DH) - PT;
-  let ix = i32(ox * SW + (t % KW) * DW) - PL;
-  if (iy < 0 || iy >= i32(H) || ix < 0 || ix >= i32(W)) { return 0.0; }
-  return m[u.x + ((b * CIN + z * CING + ci) * H + u32(iy)) * W + u32(ix)];
+  let iy = i32(oy * u.SH + (t / u.KW) * u.DH) - i32(u.PT);
+  let ix = i32(ox * u.SW + (t % u.KW) * u.DW) - i32(u.PL);
+  if (iy < 0 || iy >= i32(u.H) || ix < 0 || ix >= i32(u.W)) { return 0.0; }
+  return m[u.x + ((b * u.CIN + z * u.CING + ci) * u.H + u32(iy)) * u.W + u32(ix)];
 }`;
 
 export const conv2dTiled = (
@@ -61,15 +68,16 @@ export const conv2dTiled = (
   ys: readonly number[],
   weight: number,
   bias: number | null,
+  options: TiledOptions = {},
 ) => {
   const pointwise = isPointwise(a);
   const loadB = pointwise
-    ? 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + ((c / (OH * OW)) * CIN + z * CING + k) * (OH * OW) + c % (OH * OW)]; }'
+    ? 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[addrB(z, k, c)]; }'
     : `${inputTap}
 fn loadB(z: u32, k: u32, c: u32) -> f32 {
-  let ox = c % OW;
-  let oy = (c / OW) % OH;
-  return inputTap(z, k / KHW, k % KHW, c / (OW * OH), oy, ox);
+  let ox = c % u.OW;
+  let oy = (c / u.OW) % u.OH;
+  return inputTap(z, k / u.KHW, k % u.KHW, c / u.OHW, oy, ox);
 }`;
   return gemmKernel(
     ctx,
@@ -80,18 +88,26 @@ fn loadB(z: u32, k: u32, c: u32) -> f32 {
       N: ys[0] * ys[2] * ys[3],
       K: (xs[1] / a.groups) * a.kernel[0] * a.kernel[1],
       Z: a.groups,
-      prelude: `${convConsts(a, xs, ys)}
-const HASBIAS: bool = ${bias !== null};
-${activationWgsl(a.activation.kind, a.activation.alpha)}`,
-      loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.w + (z * COUTG + r) * K + k]; }',
+      // Whether there is a bias is a uniform too: a branch every invocation takes the same way.
+      shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0 },
+      prelude: activationWgsl(a.activation.kind, a.activation.alpha),
+      addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.w + (z * u.COUTG + r) * u.K + k; }',
+      loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
       aAlongK: true,
+      // A 1×1 convolution's B is the input itself: contiguous along the pixels of one image, so four at a
+      // time when an image's pixels come in whole fours.
+      addrB: pointwise
+        ? 'fn addrB(z: u32, k: u32, c: u32) -> u32 { return u.x + ((c / u.OHW) * u.CIN + z * u.CING + k) * u.OHW + c % u.OHW; }'
+        : undefined,
+      bFourWide: (ys[2] * ys[3]) % 4 === 0,
       loadB,
       bAlongK: false,
+      vec4: options.vec4,
       store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
-  let co = z * COUTG + r;
+  let co = z * u.COUTG + r;
   var v = acc;
-  if (HASBIAS) { v += m[u.bs + co]; }
-  m[u.y + ((c / (OH * OW)) * COUT + co) * (OH * OW) + c % (OH * OW)] = act(v);
+  if (u.HASBIAS != 0u) { v += m[u.bs + co]; }
+  m[u.y + ((c / u.OHW) * u.COUT + co) * u.OHW + c % u.OHW] = act(v);
 }`,
     },
     ([x], y) => [f(x), f(y), f(weight), bias === null ? 0 : f(bias)],
@@ -111,34 +127,39 @@ export const conv2dGradInputTiled: (ctx: GpuContext) => KernelFactory<'conv2dGra
         N: xs[0] * xs[2] * xs[3],
         K: (dys[1] / a.groups) * a.kernel[0] * a.kernel[1],
         Z: a.groups,
-        prelude: convConsts(a, xs, dys),
+        shapes: convShapes(a, xs, dys),
+        prelude: '',
         loadA: `fn loadA(z: u32, r: u32, k: u32) -> f32 {
-  return m[u.w + ((z * COUTG + k / KHW) * CING + r) * KHW + k % KHW];
+  return m[u.w + ((z * u.COUTG + k / u.KHW) * u.CING + r) * u.KHW + k % u.KHW];
 }`,
         aAlongK: true,
         loadB: `fn loadB(z: u32, k: u32, c: u32) -> f32 {
-  let t = k % KHW;
-  let ix = c % W;
-  let iy = (c / W) % H;
-  let ty = i32(iy) + PT - i32((t / KW) * DH);
-  let tx = i32(ix) + PL - i32((t % KW) * DW);
-  if (ty < 0 || tx < 0 || ty % i32(SH) != 0 || tx % i32(SW) != 0) { return 0.0; }
-  let oy = u32(ty) / SH;
-  let ox = u32(tx) / SW;
-  if (oy >= OH || ox >= OW) { return 0.0; }
-  return m[u.dy + (((c / (W * H)) * COUT + z * COUTG + k / KHW) * OH + oy) * OW + ox];
+  let t = k % u.KHW;
+  let ix = c % u.W;
+  let iy = (c / u.W) % u.H;
+  let ty = i32(iy) + i32(u.PT) - i32((t / u.KW) * u.DH);
+  let tx = i32(ix) + i32(u.PL) - i32((t % u.KW) * u.DW);
+  if (ty < 0 || tx < 0 || ty % i32(u.SH) != 0 || tx % i32(u.SW) != 0) { return 0.0; }
+  let oy = u32(ty) / u.SH;
+  let ox = u32(tx) / u.SW;
+  if (oy >= u.OH || ox >= u.OW) { return 0.0; }
+  return m[u.dy + (((c / u.HW) * u.COUT + z * u.COUTG + k / u.KHW) * u.OH + oy) * u.OW + ox];
 }`,
         bAlongK: false,
         store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
-  m[u.dx + ((c / (H * W)) * CIN + z * CING + r) * (H * W) + c % (H * W)] = acc;
+  m[u.dx + ((c / u.HW) * u.CIN + z * u.CING + r) * u.HW + c % u.HW] = acc;
 }`,
       },
       ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
     );
 
 /** dW: rows co of the group, columns (ci, ky, kx), k = (b, oy, ox) — long, so split across workgroups. */
-export const conv2dGradWeightTiled: (ctx: GpuContext, tile?: GemmTile) => KernelFactory<'conv2dGradWeight'> =
-  (ctx, tile) =>
+export const conv2dGradWeightTiled: (
+  ctx: GpuContext,
+  tile?: GemmTile,
+  options?: TiledOptions,
+) => KernelFactory<'conv2dGradWeight'> =
+  (ctx, tile, options = {}) =>
   ({ name, attrs: a, inputShapes: [dys, xs] }) =>
     gemmKernel(
       ctx,
@@ -150,17 +171,22 @@ export const conv2dGradWeightTiled: (ctx: GpuContext, tile?: GemmTile) => Kernel
         K: dys[0] * dys[2] * dys[3],
         Z: a.groups,
         tile,
-        prelude: `${convConsts(a, xs, dys)}\n${inputTap}`,
-        loadA: `fn loadA(z: u32, r: u32, k: u32) -> f32 {
-  return m[u.dy + ((k / (OH * OW)) * COUT + z * COUTG + r) * (OH * OW) + k % (OH * OW)];
+        shapes: convShapes(a, xs, dys),
+        prelude: inputTap,
+        addrA: `fn addrA(z: u32, r: u32, k: u32) -> u32 {
+  return u.dy + ((k / u.OHW) * u.COUT + z * u.COUTG + r) * u.OHW + k % u.OHW;
 }`,
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,
+        // dY is contiguous along k = (b, oy, ox) within one image: four at a time when its pixels come in fours.
+        aFourWide: (dys[2] * dys[3]) % 4 === 0,
+        vec4: options.vec4,
         loadB: `fn loadB(z: u32, k: u32, c: u32) -> f32 {
-  let p = k % (OH * OW);
-  return inputTap(z, c / KHW, c % KHW, k / (OH * OW), p / OW, p % OW);
+  let p = k % u.OHW;
+  return inputTap(z, c / u.KHW, c % u.KHW, k / u.OHW, p / u.OW, p % u.OW);
 }`,
         bAlongK: true,
-        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + (z * COUTG + r) * N + c] = acc; }',
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + (z * u.COUTG + r) * u.N + c] = acc; }',
       },
       ([dy, x], dw) => [f(dy), f(x), f(dw)],
     );

@@ -5,14 +5,15 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl, consts, programKernel } from './common.js';
+import { type Shapes, activationWgsl, programKernel } from './common.js';
 import { conv2dGradInputTiled, conv2dGradWeightTiled, conv2dTiled } from './conv2d-tiled.js';
-import { TILE_NARROW, tiledPays } from './gemm.js';
+import { TILE_NARROW, type TiledOptions, tiledPays } from './gemm.js';
 
-function shapeConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): string {
+/** The direct kernels' shapes, uniforms (`u.OW` …): one pipeline per kernel kind, whatever the shape. */
+function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]): Shapes {
   const [n, cin, h, w] = xs;
   const [, cout, oh, ow] = ys;
-  return consts({
+  return {
     N: n,
     CIN: cin,
     H: h,
@@ -28,54 +29,56 @@ function shapeConsts(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[
     DW: a.dilation[1],
     CING: cin / a.groups,
     COUTG: cout / a.groups,
-  }).concat(`\nconst PT: i32 = ${a.padding[0]}; const PL: i32 = ${a.padding[1]};`);
+    PT: a.padding[0],
+    PL: a.padding[1],
+  };
 }
 
 /** One thread per output value: the dot product of its receptive field with one filter, then bias + activation. */
 export const conv2dWebGpu =
-  (ctx: GpuContext): KernelFactory<'conv2d'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'conv2d'> =>
   ({ name, attrs: a, params, inputShapes: [xs], outputShape: ys }) => {
     const bias = a.bias && params.bias !== undefined ? params.bias.ptr : null;
     if (tiledPays(ys[1] / a.groups, (xs[1] / a.groups) * a.kernel[0] * a.kernel[1])) {
-      return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias);
+      return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias, options);
     }
     const threads = ys[0] * ys[1] * ys[2] * ys[3];
-    const body = `${shapeConsts(a, xs, ys)}
-const HASBIAS: bool = ${a.bias && params.bias !== undefined};
-${activationWgsl(a.activation.kind, a.activation.alpha)}
+    const body = `${activationWgsl(a.activation.kind, a.activation.alpha)}
 fn body(i: u32) {
-  let ox = i % OW;
-  var t = i / OW;
-  let oy = t % OH;
-  t = t / OH;
-  let co = t % COUT;
-  let b = t / COUT;
-  let g = co / COUTG;
+  let ox = i % u.OW;
+  var t = i / u.OW;
+  let oy = t % u.OH;
+  t = t / u.OH;
+  let co = t % u.COUT;
+  let b = t / u.COUT;
+  let g = co / u.COUTG;
   var acc: f32 = 0.0;
-  if (HASBIAS) { acc = m[u.bs + co]; }
-  let iy0 = i32(oy * SH) - PT;
-  let ix0 = i32(ox * SW) - PL;
-  for (var ci: u32 = 0u; ci < CING; ci++) {
-    let xb = u.x + ((b * CIN + g * CING + ci) * H) * W;
-    let wb = u.w + ((co * CING + ci) * KH) * KW;
-    for (var ky: u32 = 0u; ky < KH; ky++) {
-      let iy = iy0 + i32(ky * DH);
-      if (iy < 0 || iy >= i32(H)) { continue; }
-      for (var kx: u32 = 0u; kx < KW; kx++) {
-        let ix = ix0 + i32(kx * DW);
-        if (ix < 0 || ix >= i32(W)) { continue; }
-        acc += m[xb + u32(iy) * W + u32(ix)] * m[wb + ky * KW + kx];
+  if (u.HASBIAS != 0u) { acc = m[u.bs + co]; }
+  let iy0 = i32(oy * u.SH) - i32(u.PT);
+  let ix0 = i32(ox * u.SW) - i32(u.PL);
+  for (var ci: u32 = 0u; ci < u.CING; ci++) {
+    let xb = u.x + ((b * u.CIN + g * u.CING + ci) * u.H) * u.W;
+    let wb = u.w + ((co * u.CING + ci) * u.KH) * u.KW;
+    for (var ky: u32 = 0u; ky < u.KH; ky++) {
+      let iy = iy0 + i32(ky * u.DH);
+      if (iy < 0 || iy >= i32(u.H)) { continue; }
+      for (var kx: u32 = 0u; kx < u.KW; kx++) {
+        let ix = ix0 + i32(kx * u.DW);
+        if (ix < 0 || ix >= i32(u.W)) { continue; }
+        acc += m[xb + u32(iy) * u.W + u32(ix)] * m[wb + ky * u.KW + kx];
       }
     }
   }
   m[u.y + i] = act(acc);
 }`;
-    return programKernel(ctx, `${name} conv2d`, ['x', 'y', 'w', 'bs'], [{ body, threads }], ([x], y) => [
-      f(x),
-      f(y),
-      f(params.weight.ptr),
-      params.bias ? f(params.bias.ptr) : 0,
-    ]);
+    return programKernel(
+      ctx,
+      `${name} conv2d`,
+      ['x', 'y', 'w', 'bs'],
+      [{ body, threads }],
+      ([x], y) => [f(x), f(y), f(params.weight.ptr), params.bias ? f(params.bias.ptr) : 0],
+      { shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0 } },
+    );
   };
 
 /** dX[b, c, iy, ix] = Σ over the taps that read it of dY · W: gathered, so each thread writes one value. */
@@ -91,40 +94,42 @@ export const conv2dGradInputWebGpu =
     } = spec;
     if (tiledPays(xs[1] / a.groups, (dys[1] / a.groups) * a.kernel[0] * a.kernel[1])) return conv2dGradInputTiled(ctx)(spec);
     const threads = xs[0] * xs[1] * xs[2] * xs[3];
-    const body = `${shapeConsts(a, xs, dys)}
-fn body(i: u32) {
-  let ix = i % W;
-  var t = i / W;
-  let iy = t % H;
-  t = t / H;
-  let c = t % CIN;
-  let b = t / CIN;
-  let g = c / CING;
-  let ci = c % CING;
+    const body = `fn body(i: u32) {
+  let ix = i % u.W;
+  var t = i / u.W;
+  let iy = t % u.H;
+  t = t / u.H;
+  let c = t % u.CIN;
+  let b = t / u.CIN;
+  let g = c / u.CING;
+  let ci = c % u.CING;
   var acc: f32 = 0.0;
-  for (var ky: u32 = 0u; ky < KH; ky++) {
-    let ty = i32(iy) + PT - i32(ky * DH);
-    if (ty < 0 || ty % i32(SH) != 0) { continue; }
-    let oy = u32(ty) / SH;
-    if (oy >= OH) { continue; }
-    for (var kx: u32 = 0u; kx < KW; kx++) {
-      let tx = i32(ix) + PL - i32(kx * DW);
-      if (tx < 0 || tx % i32(SW) != 0) { continue; }
-      let ox = u32(tx) / SW;
-      if (ox >= OW) { continue; }
-      for (var k: u32 = 0u; k < COUTG; k++) {
-        let co = g * COUTG + k;
-        acc += m[u.dy + ((b * COUT + co) * OH + oy) * OW + ox] * m[u.w + ((co * CING + ci) * KH + ky) * KW + kx];
+  for (var ky: u32 = 0u; ky < u.KH; ky++) {
+    let ty = i32(iy) + i32(u.PT) - i32(ky * u.DH);
+    if (ty < 0 || ty % i32(u.SH) != 0) { continue; }
+    let oy = u32(ty) / u.SH;
+    if (oy >= u.OH) { continue; }
+    for (var kx: u32 = 0u; kx < u.KW; kx++) {
+      let tx = i32(ix) + i32(u.PL) - i32(kx * u.DW);
+      if (tx < 0 || tx % i32(u.SW) != 0) { continue; }
+      let ox = u32(tx) / u.SW;
+      if (ox >= u.OW) { continue; }
+      for (var k: u32 = 0u; k < u.COUTG; k++) {
+        let co = g * u.COUTG + k;
+        acc += m[u.dy + ((b * u.COUT + co) * u.OH + oy) * u.OW + ox] * m[u.w + ((co * u.CING + ci) * u.KH + ky) * u.KW + kx];
       }
     }
   }
   m[u.dx + i] = acc;
 }`;
-    return programKernel(ctx, `${name} conv2dGradInput`, ['dy', 'dx', 'w'], [{ body, threads }], ([dy], dx) => [
-      f(dy),
-      f(dx),
-      f(params.weight.ptr),
-    ]);
+    return programKernel(
+      ctx,
+      `${name} conv2dGradInput`,
+      ['dy', 'dx', 'w'],
+      [{ body, threads }],
+      ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
+      { shapes: convShapes(a, xs, dys) },
+    );
   };
 
 /**
@@ -133,6 +138,6 @@ fn body(i: u32) {
  * two rows per group) gets the narrow tile rather than a direct kernel whose threads would each walk all of K.
  */
 export const conv2dGradWeightWebGpu =
-  (ctx: GpuContext): KernelFactory<'conv2dGradWeight'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'conv2dGradWeight'> =>
   (spec) =>
-    conv2dGradWeightTiled(ctx, spec.inputShapes[0][1] / spec.attrs.groups < 4 ? TILE_NARROW : undefined)(spec);
+    conv2dGradWeightTiled(ctx, spec.inputShapes[0][1] / spec.attrs.groups < 4 ? TILE_NARROW : undefined, options)(spec);

@@ -2,7 +2,7 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationDerivativeWgsl, activationWgsl, consts, programKernel } from './common.js';
+import { type Shapes, activationDerivativeWgsl, activationWgsl, programKernel } from './common.js';
 
 export const activationWebGpu =
   (ctx: GpuContext): KernelFactory<'activation'> =>
@@ -45,53 +45,55 @@ export const mulWebGpu =
   ({ name, outputShape }) =>
     binary(ctx, `${name} mul`, '*', sizeOf(outputShape));
 
-function softmaxConsts(dimAttr: number, shape: readonly number[]): { threads: number; text: string } {
+/** Rows of the softmax (one thread each) and its shapes, uniforms (`u.SIZE`, `u.INNER`). */
+function softmaxShapes(dimAttr: number, shape: readonly number[]): { threads: number; shapes: Shapes } {
   const dim = normalizeDim(dimAttr, shape.length, 'softmax');
   const inner = sizeOf(shape.slice(dim + 1));
   const outer = sizeOf(shape.slice(0, dim));
-  return { threads: outer * inner, text: consts({ SIZE: shape[dim], INNER: inner }) };
+  return { threads: outer * inner, shapes: { SIZE: shape[dim], INNER: inner } };
 }
 
 /** One thread per softmax row (stride INNER): max, then exp and sum, then divide — the reference's order. */
 export const softmaxWebGpu =
   (ctx: GpuContext): KernelFactory<'softmax'> =>
   ({ name, attrs, outputShape }) => {
-    const { threads, text } = softmaxConsts(attrs.dim, outputShape);
-    const body = `${text}
-fn body(r: u32) {
-  let base = (r / INNER) * SIZE * INNER + r % INNER;
+    const { threads, shapes } = softmaxShapes(attrs.dim, outputShape);
+    const body = `fn body(r: u32) {
+  let base = (r / u.INNER) * u.SIZE * u.INNER + r % u.INNER;
   var ninf = 0xff800000u; // a var, not a constant: WGSL rejects an infinite constant
   var mx = bitcast<f32>(ninf);
-  for (var k: u32 = 0u; k < SIZE; k++) { mx = max(mx, m[u.x + base + k * INNER]); }
+  for (var k: u32 = 0u; k < u.SIZE; k++) { mx = max(mx, m[u.x + base + k * u.INNER]); }
   var sum: f32 = 0.0;
-  for (var k: u32 = 0u; k < SIZE; k++) {
-    let e = exp(m[u.x + base + k * INNER] - mx);
-    m[u.y + base + k * INNER] = e;
+  for (var k: u32 = 0u; k < u.SIZE; k++) {
+    let e = exp(m[u.x + base + k * u.INNER] - mx);
+    m[u.y + base + k * u.INNER] = e;
     sum += e;
   }
-  for (var k: u32 = 0u; k < SIZE; k++) { m[u.y + base + k * INNER] = m[u.y + base + k * INNER] / sum; }
+  for (var k: u32 = 0u; k < u.SIZE; k++) { m[u.y + base + k * u.INNER] = m[u.y + base + k * u.INNER] / sum; }
 }`;
-    return programKernel(ctx, `${name} softmax`, ['x', 'y'], [{ body, threads }], ([x], y) => [f(x), f(y)]);
+    return programKernel(ctx, `${name} softmax`, ['x', 'y'], [{ body, threads }], ([x], y) => [f(x), f(y)], { shapes });
   };
 
 /** dX = y·(dY − Σ dY·y) along dim. Inputs: dY, Y. */
 export const softmaxGradWebGpu =
   (ctx: GpuContext): KernelFactory<'softmaxGrad'> =>
   ({ name, attrs, outputShape }) => {
-    const { threads, text } = softmaxConsts(attrs.dim, outputShape);
-    const body = `${text}
-fn body(r: u32) {
-  let base = (r / INNER) * SIZE * INNER + r % INNER;
+    const { threads, shapes } = softmaxShapes(attrs.dim, outputShape);
+    const body = `fn body(r: u32) {
+  let base = (r / u.INNER) * u.SIZE * u.INNER + r % u.INNER;
   var dot: f32 = 0.0;
-  for (var k: u32 = 0u; k < SIZE; k++) { dot += m[u.dy + base + k * INNER] * m[u.y + base + k * INNER]; }
-  for (var k: u32 = 0u; k < SIZE; k++) {
-    let j = base + k * INNER;
+  for (var k: u32 = 0u; k < u.SIZE; k++) { dot += m[u.dy + base + k * u.INNER] * m[u.y + base + k * u.INNER]; }
+  for (var k: u32 = 0u; k < u.SIZE; k++) {
+    let j = base + k * u.INNER;
     m[u.dx + j] = m[u.y + j] * (m[u.dy + j] - dot);
   }
 }`;
-    return programKernel(ctx, `${name} softmaxGrad`, ['dy', 'y', 'dx'], [{ body, threads }], ([dy, y], dx) => [
-      f(dy),
-      f(y),
-      f(dx),
-    ]);
+    return programKernel(
+      ctx,
+      `${name} softmaxGrad`,
+      ['dy', 'y', 'dx'],
+      [{ body, threads }],
+      ([dy, y], dx) => [f(dy), f(y), f(dx)],
+      { shapes },
+    );
   };

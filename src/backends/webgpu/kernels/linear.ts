@@ -4,12 +4,12 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl, consts } from './common.js';
-import { TILE_COLUMN, gemmKernel } from './gemm.js';
+import { activationWgsl } from './common.js';
+import { TILE_COLUMN, type TiledOptions, gemmKernel } from './gemm.js';
 
 /** y = act(x·Wᵀ + b): rows × outFeatures, K = inFeatures; both operands are contiguous along K. */
 export const linearWebGpu =
-  (ctx: GpuContext): KernelFactory<'linear'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'linear'> =>
   ({ name, attrs, params, inputShapes: [xs] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
     return gemmKernel(
@@ -21,16 +21,19 @@ export const linearWebGpu =
         N: n,
         K: k,
         Z: 1,
-        prelude: `const HASBIAS: bool = ${attrs.bias && params.bias !== undefined};
-${activationWgsl(attrs.activation.kind, attrs.activation.alpha)}`,
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.x + r * K + k]; }',
+        shapes: { HASBIAS: attrs.bias && params.bias !== undefined ? 1 : 0 },
+        prelude: activationWgsl(attrs.activation.kind, attrs.activation.alpha),
+        addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.x + r * u.K + k; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + c * K + k]; }',
+        addrB: 'fn addrB(z: u32, k: u32, c: u32) -> u32 { return u.w + c * u.K + k; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[addrB(z, k, c)]; }',
         bAlongK: true,
+        vec4: options.vec4,
         store: `fn store(z: u32, r: u32, c: u32, acc: f32) {
   var v = acc;
-  if (HASBIAS) { v += m[u.bs + c]; }
-  m[u.y + r * N + c] = act(v);
+  if (u.HASBIAS != 0u) { v += m[u.bs + c]; }
+  m[u.y + r * u.N + c] = act(v);
 }`,
       },
       ([x], y) => [f(x), f(y), f(params.weight.ptr), params.bias ? f(params.bias.ptr) : 0],
@@ -39,7 +42,7 @@ ${activationWgsl(attrs.activation.kind, attrs.activation.alpha)}`,
 
 /** dX = dY·W: rows × inFeatures, K = outFeatures. */
 export const linearGradInputWebGpu =
-  (ctx: GpuContext): KernelFactory<'linearGradInput'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'linearGradInput'> =>
   ({ name, attrs, params, inputShapes: [dys] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
     return gemmKernel(
@@ -52,11 +55,14 @@ export const linearGradInputWebGpu =
         K: n,
         Z: 1,
         prelude: '',
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + r * K + k]; }',
+        addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.dy + r * u.K + k; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.w + k * N + c]; }',
+        addrB: 'fn addrB(z: u32, k: u32, c: u32) -> u32 { return u.w + k * u.N + c; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[addrB(z, k, c)]; }',
         bAlongK: false,
-        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dx + r * N + c] = acc; }',
+        vec4: options.vec4,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dx + r * u.N + c] = acc; }',
       },
       ([dy], dx) => [f(dy), f(dx), f(params.weight.ptr)],
     );
@@ -64,7 +70,7 @@ export const linearGradInputWebGpu =
 
 /** dW = dYᵀ·X: outFeatures × inFeatures, K = rows (split when the batch is long and the layer small). */
 export const linearGradWeightWebGpu =
-  (ctx: GpuContext): KernelFactory<'linearGradWeight'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'linearGradWeight'> =>
   ({ name, attrs, inputShapes: [dys] }) => {
     const { inFeatures: k, outFeatures: n } = attrs;
     return gemmKernel(
@@ -77,11 +83,14 @@ export const linearGradWeightWebGpu =
         K: sizeOf(dys) / n,
         Z: 1,
         prelude: '',
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + k * M + r]; }',
+        addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.dy + k * u.M + r; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: false,
-        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[u.x + k * N + c]; }',
+        addrB: 'fn addrB(z: u32, k: u32, c: u32) -> u32 { return u.x + k * u.N + c; }',
+        loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return m[addrB(z, k, c)]; }',
         bAlongK: false,
-        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + r * N + c] = acc; }',
+        vec4: options.vec4,
+        store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.dw + r * u.N + c] = acc; }',
       },
       ([dy, x], dw) => [f(dy), f(x), f(dw)],
     );
@@ -93,7 +102,7 @@ export const linearGradWeightWebGpu =
  * gradient at batch 256 is not one thread walking 262,144 values per channel.
  */
 export const biasGradWebGpu =
-  (ctx: GpuContext): KernelFactory<'biasGrad'> =>
+  (ctx: GpuContext, options: TiledOptions = {}): KernelFactory<'biasGrad'> =>
   ({ name, attrs, inputShapes: [dys] }) => {
     const dim = normalizeDim(attrs.channelDim, dys.length, 'biasGrad');
     const c = dys[dim];
@@ -108,9 +117,14 @@ export const biasGradWebGpu =
         K: sizeOf(dys.slice(0, dim)) * inner,
         Z: 1,
         tile: TILE_COLUMN,
-        prelude: consts({ INNER: inner }),
-        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[u.dy + ((k / INNER) * M + r) * INNER + k % INNER]; }',
+        shapes: { INNER: inner },
+        prelude: '',
+        addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.dy + ((k / u.INNER) * u.M + r) * u.INNER + k % u.INNER; }',
+        loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,
+        // Four consecutive k stay within one channel's run of INNER values only when INNER is a multiple of 4.
+        aFourWide: inner % 4 === 0,
+        vec4: options.vec4,
         loadB: 'fn loadB(z: u32, k: u32, c: u32) -> f32 { return 1.0; }',
         bAlongK: true,
         store: 'fn store(z: u32, r: u32, c: u32, acc: f32) { m[u.db + r] = acc; }',
