@@ -5,25 +5,11 @@
 // tap), so the inner loops have no bounds checks; with stride 1 they are contiguous SIMD copies/adds.
 
 import { GEMM_NR } from './gemm_tile';
+import { highOut, lowOut } from './out_range';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
-}
-
-/** First output index o ≥ 0 with o·s + off ≥ 0 (off = kx·dil − pad). */
-// @ts-ignore: decorator
-@inline function lowOut(off: i32, s: i32): i32 {
-  return off >= 0 ? 0 : (-off + s - 1) / s;
-}
-
-/** One past the last output index o < outSize with o·s + off ≤ size − 1. */
-// @ts-ignore: decorator
-@inline function highOut(off: i32, s: i32, size: i32, outSize: i32): i32 {
-  const room = size - 1 - off;
-  if (room < 0) return 0;
-  const e = room / s + 1;
-  return e < outSize ? e : outSize;
 }
 
 /** col[(ci·kh + ky)·kw + kx][oy·ow + ox] = x[ci][oy·sh − pt + ky·dh][ox·sw − pl + kx·dw] (0 outside). */

@@ -1,25 +1,11 @@
 // Direct depthwise convolution, NCHW (no GEMM): SIMD across output columns, from a zero-padded copy of each
 // input plane where the kernel shape allows it; the scalar build's loops are the twins.
 import { sigmoid1, sigmoid4, tanh1, tanh4 } from './mathf';
+import { highOut, lowOut } from './out_range';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
-}
-
-/** First output index o ≥ 0 with o·s + off ≥ 0. */
-// @ts-ignore: decorator
-@inline function lowOut(off: i32, s: i32): i32 {
-  return off >= 0 ? 0 : (-off + s - 1) / s;
-}
-
-/** One past the last output index o < outSize with o·s + off ≤ size − 1. */
-// @ts-ignore: decorator
-@inline function highOut(off: i32, s: i32, size: i32, outSize: i32): i32 {
-  const room = size - 1 - off;
-  if (room < 0) return 0;
-  const e = room / s + 1;
-  return e < outSize ? e : outSize;
 }
 
 // @ts-ignore: decorator

@@ -3,23 +3,11 @@
 // contiguous range, so inner loops have no bounds checks and run 4 lanes wide when the stride is 1.
 
 import { madd4 } from './mathf';
+import { highOut, lowOut } from './out_range';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
-}
-
-// @ts-ignore: decorator
-@inline function lowOut(off: i32, s: i32): i32 {
-  return off >= 0 ? 0 : (-off + s - 1) / s;
-}
-
-// @ts-ignore: decorator
-@inline function highOut(off: i32, s: i32, size: i32, outSize: i32): i32 {
-  const room = size - 1 - off;
-  if (room < 0) return 0;
-  const e = room / s + 1;
-  return e < outSize ? e : outSize;
 }
 
 /** dW[co][ky][kx] = Σ_{b, oy, ox} dY[b][co][oy][ox] · X[b][co / m][iy][ix]; dw holds cout·kh·kw floats. */

@@ -6,6 +6,8 @@
 // NaN-propagating f32x4.max is several) and OR a NaN mask (v != v) into the result, which turns a
 // window holding NaN into NaN. Padded cells never win: they are skipped, not read as -inf.
 
+import { highOut, lowOut } from './out_range';
+
 // @ts-ignore: decorator
 @inline function ldf(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
@@ -16,19 +18,16 @@
   store<f32>(p + (<usize>i << 2), v);
 }
 
-/** First kernel tap k with 0 ≤ start + k·dil. */
+/** First kernel tap k with 0 ≤ start + k·dil (out_range's lowOut, the taps being the strided positions). */
 // @ts-ignore: decorator
 @inline function firstTap(start: i32, dil: i32): i32 {
-  return start >= 0 ? 0 : (-start + dil - 1) / dil;
+  return lowOut(start, dil);
 }
 
 /** One past the last kernel tap k (< k) with start + k·dil < size. */
 // @ts-ignore: decorator
 @inline function endTap(start: i32, k: i32, size: i32, dil: i32): i32 {
-  const last = size - 1 - start;
-  if (last < 0) return 0;
-  const e = last / dil + 1;
-  return e < k ? e : k;
+  return highOut(start, dil, size, k);
 }
 
 /** First output column whose window starts at or after column 0. */

@@ -3,6 +3,8 @@
 // odometer (shapes and strides arrive as i32 arrays in memory, as in tensor_ops.ts): data movement and
 // comparisons, rare in CNNs and off the hot path of the models vireo imports.
 
+import { odometerDelta, odometerReset, odometerStep } from './odometer';
+
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -21,7 +23,7 @@
 export function f32_where_broadcast(
   c: usize, x: usize, z: usize, y: usize, n: i32, rank: i32, outShape: usize, sc: usize, sx: usize, sz: usize, idx: usize, mode: i32,
 ): void {
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+  odometerReset(idx, rank);
   const inner = geti(outShape, rank - 1);
   const ic = geti(sc, rank - 1);
   const ix = geti(sx, rank - 1);
@@ -36,20 +38,10 @@ export function f32_where_broadcast(
       const r: f32 = mode == 0 ? (take ? v : load<f32>(at(z, pz + i * iz))) : mode == 1 ? (take ? v : 0) : take ? 0 : v;
       store<f32>(at(y, py + i), r);
     }
-    for (let d = rank - 2; d >= 0; d--) {
-      const k = geti(idx, d) + 1;
-      pc += geti(sc, d);
-      px += geti(sx, d);
-      pz += geti(sz, d);
-      if (k < geti(outShape, d)) {
-        store<i32>(idx + (<usize>d << 2), k);
-        break;
-      }
-      pc -= geti(sc, d) * geti(outShape, d);
-      px -= geti(sx, d) * geti(outShape, d);
-      pz -= geti(sz, d) * geti(outShape, d);
-      store<i32>(idx + (<usize>d << 2), 0);
-    }
+    const moved = odometerStep(idx, outShape, rank - 1);
+    pc += odometerDelta(sc, outShape, moved, rank - 1);
+    px += odometerDelta(sx, outShape, moved, rank - 1);
+    pz += odometerDelta(sz, outShape, moved, rank - 1);
   }
 }
 
@@ -87,7 +79,7 @@ export function f32_gather_grad(dy: usize, dx: usize, outer: i32, axisSize: i32,
 export function f32_binary_grad_broadcast(
   dy: usize, a: usize, b: usize, dx: usize, n: i32, rank: i32, outShape: usize, sa: usize, sb: usize, idx: usize, kind: i32, operand: i32,
 ): void {
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+  odometerReset(idx, rank);
   const inner = geti(outShape, rank - 1);
   const ia = geti(sa, rank - 1);
   const ib = geti(sb, rank - 1);
@@ -113,18 +105,9 @@ export function f32_binary_grad_broadcast(
       }
       store<f32>(at(dx, py + i), <f32>r);
     }
-    for (let d = rank - 2; d >= 0; d--) {
-      const k = geti(idx, d) + 1;
-      pa += geti(sa, d);
-      pb += geti(sb, d);
-      if (k < geti(outShape, d)) {
-        store<i32>(idx + (<usize>d << 2), k);
-        break;
-      }
-      pa -= geti(sa, d) * geti(outShape, d);
-      pb -= geti(sb, d) * geti(outShape, d);
-      store<i32>(idx + (<usize>d << 2), 0);
-    }
+    const moved = odometerStep(idx, outShape, rank - 1);
+    pa += odometerDelta(sa, outShape, moved, rank - 1);
+    pb += odometerDelta(sb, outShape, moved, rank - 1);
   }
 }
 
@@ -138,7 +121,7 @@ export function f32_reduce_max_grad(
 ): void {
   memory.fill(counts, 0, <usize>m << 2);
   for (let pass = 0; pass < 2; pass++) {
-    for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+    odometerReset(idx, rank);
     const inner = geti(shape, rank - 1);
     const iy = geti(sy, rank - 1);
     let pr = 0;
@@ -150,16 +133,7 @@ export function f32_reduce_max_grad(
           if (hit) store<f32>(at(counts, r), load<f32>(at(counts, r)) + 1);
         } else store<f32>(at(dx, px + i), hit ? load<f32>(at(dy, r)) / load<f32>(at(counts, r)) : 0);
       }
-      for (let d = rank - 2; d >= 0; d--) {
-        const k = geti(idx, d) + 1;
-        pr += geti(sy, d);
-        if (k < geti(shape, d)) {
-          store<i32>(idx + (<usize>d << 2), k);
-          break;
-        }
-        pr -= geti(sy, d) * geti(shape, d);
-        store<i32>(idx + (<usize>d << 2), 0);
-      }
+      pr += odometerDelta(sy, shape, odometerStep(idx, shape, rank - 1), rank - 1);
     }
   }
 }

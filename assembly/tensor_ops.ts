@@ -2,6 +2,8 @@
 // loops: pure data movement with an index odometer, nothing for SIMD lanes to share), and the derivative
 // of clip / hardSwish for training through them. Shapes and strides arrive as i32 arrays in memory.
 
+import { odometerDelta, odometerReset, odometerStep } from './odometer';
+
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -17,22 +19,13 @@
  * read position in x by `inStrides[d]` elements. `idx` is rank i32s of scratch (the odometer).
  */
 export function f32_transpose(x: usize, y: usize, n: i32, rank: i32, outShape: usize, inStrides: usize, idx: usize): void {
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+  odometerReset(idx, rank);
   const inner = geti(outShape, rank - 1);
   const is = geti(inStrides, rank - 1);
   let px = 0;
   for (let py = 0; py < n; py += inner) {
     for (let i = 0; i < inner; i++) store<f32>(at(y, py + i), load<f32>(at(x, px + i * is)));
-    for (let d = rank - 2; d >= 0; d--) {
-      const k = geti(idx, d) + 1;
-      px += geti(inStrides, d);
-      if (k < geti(outShape, d)) {
-        store<i32>(idx + (<usize>d << 2), k);
-        break;
-      }
-      px -= geti(inStrides, d) * geti(outShape, d);
-      store<i32>(idx + (<usize>d << 2), 0);
-    }
+    px += odometerDelta(inStrides, outShape, odometerStep(idx, outShape, rank - 1), rank - 1);
   }
 }
 
@@ -90,7 +83,7 @@ export function f32_pad_constant(
   x: usize, y: usize, n: i32, m: i32, rank: i32, inShape: usize, outShape: usize, outStrides: usize, pads: usize, idx: usize, value: f32,
 ): void {
   for (let i = 0; i < m; i++) store<f32>(at(y, i), value);
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+  odometerReset(idx, rank);
   for (let i = 0; i < n; i++) {
     let o = 0;
     let inside = true;
@@ -100,14 +93,7 @@ export function f32_pad_constant(
       o += c * geti(outStrides, d);
     }
     if (inside) store<f32>(at(y, o), load<f32>(at(x, i)));
-    for (let d = rank - 1; d >= 0; d--) {
-      const k = geti(idx, d) + 1;
-      if (k < geti(inShape, d)) {
-        store<i32>(idx + (<usize>d << 2), k);
-        break;
-      }
-      store<i32>(idx + (<usize>d << 2), 0);
-    }
+    odometerStep(idx, inShape, rank);
   }
 }
 
@@ -133,7 +119,7 @@ export function f32_unary_grad(dy: usize, x: usize, dx: usize, n: i32, kind: i32
 export function f32_binary_broadcast(
   a: usize, b: usize, y: usize, n: i32, rank: i32, outShape: usize, sa: usize, sb: usize, idx: usize, kind: i32,
 ): void {
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
+  odometerReset(idx, rank);
   const inner = geti(outShape, rank - 1);
   const ia = geti(sa, rank - 1);
   const ib = geti(sb, rank - 1);
@@ -148,6 +134,9 @@ export function f32_binary_broadcast(
         kind == 0 ? u + v : kind == 1 ? u - v : kind == 2 ? u * v : kind == 3 ? u / v : kind == 4 ? max<f32>(u, v) : kind == 5 ? min<f32>(u, v) : kind == 7 ? (u < 0 ? u * v : u) : Mathf.pow(u, v),
       );
     }
+    // The carry is written out here rather than taken from odometer.ts: with the shared helpers V8 compiled
+    // this element loop (the same wasm) 1.3× slower on [4,16,32,32] + [16,1,1]; the other odometer kernels
+    // measured the same either way.
     for (let d = rank - 2; d >= 0; d--) {
       const k = geti(idx, d) + 1;
       pa += geti(sa, d);

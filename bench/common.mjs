@@ -48,7 +48,11 @@ export function table(headers, rows, align) {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** The reference CNN (the classic CIFAR-10 network), its layers named as in vireo's design. */
+/**
+ * The reference CNN (the classic CIFAR-10 network), its layers named as in vireo's design. Written out with
+ * the `nn` it is given rather than taken from `models.cifarNet`: compare-builds.mjs builds it with the `nn`
+ * of an earlier revision, which may predate the model zoo.
+ */
 export function referenceCnn(nn) {
   return new nn.Sequential({
     conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),

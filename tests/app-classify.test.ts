@@ -3,14 +3,12 @@
 // model gives in Node for the same pixels; a refused camera and a file that is not a model give plain messages
 // and the app keeps working; after one visit the app classifies with the server gone and the network off;
 // the benchmark table lists every backend; no view scrolls sideways at 360×740 or 1080×1920.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeModel, importOnnx, tensor } from '../src/index.js';
 import { fashionTest, greyPng, y4m } from './helpers/app-images.js';
 import {
@@ -23,6 +21,7 @@ import {
   shippedDir,
   startApp,
   stop,
+  useAppSession,
 } from './helpers/app-page.js';
 import { launchChromium, serveStatic } from './helpers/chromium.js';
 
@@ -52,29 +51,11 @@ function expectSameLogits(app: number[], node: number[]) {
 }
 
 describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, failures', () => {
-  let server: Server;
-  let url: string;
-  let browser: Browser;
-  let context: BrowserContext;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    ({ server, url } = await startApp());
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 360, height: 740 } });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stop(server);
-    rmSync(tmp, { recursive: true, force: true });
-    // Every page of this file, every test: no console errors, no uncaught exceptions.
-    expect(errors).toEqual([]);
-  });
+  const session = useAppSession({ viewport: { width: 360, height: 740 } }, tmp);
 
   it('classifies picked, dropped and pasted files as the library does in Node, pixel for pixel', async () => {
-    const page = await appPage(context, errors);
-    await openApp(page, url);
+    const page = await appPage(session.context, session.errors);
+    await openApp(page, session.url);
     const picks = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => 100 + k * 37);
     let agreeWithLabels = 0;
     for (const i of picks) {
@@ -142,8 +123,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
     const camBrowser = await launchChromium(['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
     try {
       const ctx = await camBrowser.newContext({ viewport: { width: 360, height: 740 }, permissions: ['camera'] });
-      const page = await appPage(ctx, errors);
-      await openApp(page, url);
+      const page = await appPage(ctx, session.errors);
+      await openApp(page, session.url);
       await page.click('#classify-camera');
       await page.waitForFunction(
         () =>
@@ -194,8 +175,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
 
       // The same camera, permission refused (no grant in this context): the message says so.
       const refused = await camBrowser.newContext({ viewport: { width: 360, height: 740 } });
-      const denied = await appPage(refused, errors);
-      await openApp(denied, url);
+      const denied = await appPage(refused, session.errors);
+      await openApp(denied, session.url);
       await denied.click('#classify-camera');
       await expect
         .poll(() => denied.locator('#notices [data-id="camera"] p').textContent(), { timeout: 20_000 })
@@ -208,9 +189,9 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
   });
 
   it('no camera, files that are not models or images: plain messages, and classifying still works', async () => {
-    const denied = await browser.newContext({ viewport: { width: 360, height: 740 } });
-    const page = await appPage(denied, errors);
-    await openApp(page, url);
+    const denied = await session.browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await appPage(denied, session.errors);
+    await openApp(page, session.url);
     await page.click('#classify-camera');
     // This browser has no camera device (the fake-camera test covers a refused permission).
     await expect
@@ -258,8 +239,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
   });
 
   it('runs the benchmark: every wasm build, threads, the reference backend and auto (with its placement) on both models, per-layer chart, JSON export', async () => {
-    const page = await appPage(context, errors);
-    await openApp(page, url, '?view=bench');
+    const page = await appPage(session.context, session.errors);
+    await openApp(page, session.url, '?view=bench');
     await page.click('#bench-run');
     await page.waitForFunction(
       () => (window as unknown as { vireoApp: { bench: { state: string } } }).vireoApp.bench.state !== 'running',
@@ -317,9 +298,9 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
       { width: 360, height: 740 },
       { width: 1080, height: 1920 },
     ]) {
-      const ctx = await browser.newContext({ viewport });
-      const page = await appPage(ctx, errors);
-      await openApp(page, url);
+      const ctx = await session.browser.newContext({ viewport });
+      const page = await appPage(ctx, session.errors);
+      await openApp(page, session.url);
       for (const view of ['classify', 'teach', 'bench']) {
         await page.click(`.tab[data-view="${view}"]`);
         await expect.poll(() => page.evaluate(() => document.body.dataset.view)).toBe(view);
@@ -344,8 +325,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
   it('says plainly when the page is not cross-origin isolated and has no WebGPU, and works; the kiosk idle reset returns to Classify', async () => {
     // A server without COOP/COEP (as a plain static host would be).
     const plain = await serveStatic({ mounts: { '/': appDir } });
-    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-    const page = await appPage(ctx, errors);
+    const ctx = await session.browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await appPage(ctx, session.errors);
     await openApp(page, `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`, '?view=teach&kiosk&idle=1');
     const env = await page.locator('#env').textContent();
     expect(env).toMatch(/not cross-origin isolated: no shared memory/);
@@ -360,8 +341,8 @@ describe.skipIf(appSkipReason !== null)('web app: Classify, Benchmark, offline, 
 
   it('after one visit the app starts and classifies with the network off and the server gone', async () => {
     const own = await startApp(); // its own server, stopped below
-    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-    const page = await appPage(ctx, errors);
+    const ctx = await session.browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await appPage(ctx, session.errors);
     await openApp(page, own.url);
     await page.waitForFunction(
       () => (window as unknown as { vireoApp: { offlineReady?: boolean } }).vireoApp.offlineReady === true,

@@ -6,16 +6,14 @@
 // PyTorch's own network with the exported head gives the app's logits; a reload keeps the model. A file that is not ONNX gets a plain
 // message and the view keeps working.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importOnnx, readSafetensors } from '../src/index.js';
 import { ofClass, rgbPng32 } from './helpers/app-images.js';
-import { appPage, appSkipReason, nextClassification, openApp, startApp, stop } from './helpers/app-page.js';
+import { appPage, appSkipReason, nextClassification, openApp, useAppSession } from './helpers/app-page.js';
 import {
   CLASSES,
   HELD_OUT,
@@ -27,7 +25,6 @@ import {
   heldOutFolder,
   trained,
 } from './helpers/app-teach.js';
-import { launchChromium } from './helpers/chromium.js';
 import { runAsync } from './helpers/run-async.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,31 +35,14 @@ const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'],
 const vireo = (...args: string[]) => execFileSync(process.execPath, ['bin/vireo.js', ...args], { cwd: root, encoding: 'utf8' });
 
 describe.skipIf(appSkipReason !== null || !hasTorch)('web app: Teach on an ONNX backbone', () => {
-  let server: Server;
-  let url: string;
-  let browser: Browser;
-  let context: BrowserContext;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    ({ server, url } = await startApp());
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stop(server);
-    rmSync(tmp, { recursive: true, force: true });
-    expect(errors).toEqual([]);
-  });
+  const session = useAppSession({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true }, tmp);
 
   it('trains a head on a PyTorch-exported .onnx; the export runs in vireo eval/predict and PyTorch with the same outputs', async () => {
     const onnxPath = join(tmp, 'small-backbone.onnx');
     await runAsync(PYTHON, [SCRIPT, 'make', onnxPath]);
 
-    const page = await appPage(context, errors);
-    await openApp(page, url, '?view=teach');
+    const page = await appPage(session.context, session.errors);
+    await openApp(page, session.url, '?view=teach');
     // Not a model: a plain message; the view goes on as it was.
     const before = await page.locator('#teach-backbone-note').textContent();
     await page.setInputFiles('#teach-backbone-file', {

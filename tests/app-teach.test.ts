@@ -5,13 +5,11 @@
 // the taught model. Then a backbone made with PyTorch: Teach trains only a new head, the backbone's weights
 // come back unchanged, and PyTorch loads the exported directory and gives the app's outputs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadModel, nn, readSafetensors, tensor } from '../src/index.js';
 import { moduleToSpec } from '../src/io/model-file.js';
 import { ofClass, rgbPng32 } from './helpers/app-images.js';
@@ -26,8 +24,7 @@ import {
   heldOutFolder,
   trained,
 } from './helpers/app-teach.js';
-import { appPage, appSkipReason, nextClassification, openApp, startApp, stop } from './helpers/app-page.js';
-import { launchChromium } from './helpers/chromium.js';
+import { appPage, appSkipReason, nextClassification, openApp, useAppSession } from './helpers/app-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -37,28 +34,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'vireo-app-teach-'));
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
-  let server: Server;
-  let url: string;
-  let browser: Browser;
-  let context: BrowserContext;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    ({ server, url } = await startApp());
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stop(server);
-    rmSync(tmp, { recursive: true, force: true });
-    expect(errors).toEqual([]);
-  });
+  const session = useAppSession({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true }, tmp);
 
   it(`learns three classes from ${TRAIN} pictures each (stopped and resumed once), exports, and keeps the model over a reload`, async () => {
-    const page = await appPage(context, errors);
-    await openApp(page, url, '?view=teach');
+    const page = await appPage(session.context, session.errors);
+    await openApp(page, session.url, '?view=teach');
     await addClasses(page);
     await page.selectOption('#teach-size', '32');
     await page.fill('#teach-epochs', String(EPOCHS));
@@ -147,14 +127,14 @@ describe.skipIf(appSkipReason !== null)('web app: Teach', () => {
   it('storage full: an imported model still works, and a plain message says it could not be kept', async () => {
     const tar = join(tmp, 'export', 'model.tar'); // exported by the first test
     expect(existsSync(tar)).toBe(true);
-    const full = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const full = await session.browser.newContext({ viewport: { width: 360, height: 740 } });
     await full.addInitScript(() => {
       IDBObjectStore.prototype.put = () => {
         throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       };
     });
-    const page = await appPage(full, errors);
-    await openApp(page, url, '?view=teach');
+    const page = await appPage(full, session.errors);
+    await openApp(page, session.url, '?view=teach');
     await page.setInputFiles('#teach-import', tar);
     await expect
       .poll(() => page.locator('#notices [data-id="teach-keep"]').textContent())
@@ -238,9 +218,9 @@ else:
     const original = readSafetensors(new Uint8Array(readFileSync(join(dir, 'weights.safetensors'))));
 
     // A fresh profile: the first test's classes and pictures are kept in its own (and would come back here).
-    const fresh = await browser.newContext({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true });
-    const page = await appPage(fresh, errors);
-    await openApp(page, url, '?view=teach');
+    const fresh = await session.browser.newContext({ viewport: { width: 1080, height: 1920 }, acceptDownloads: true });
+    const page = await appPage(fresh, session.errors);
+    await openApp(page, session.url, '?view=teach');
     await page.setInputFiles('#teach-backbone-file', [join(dir, 'model.json'), join(dir, 'weights.safetensors')]);
     await expect.poll(() => page.locator('#teach-backbone-note').textContent()).toMatch(/torch-backbone.*stays frozen/);
     await addClasses(page);

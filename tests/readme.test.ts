@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { manualSeed, nn, tensor, writeSafetensors } from '../src/index.js';
+import { manualSeed, tensor, writeSafetensors } from '../src/index.js';
+import { referenceCnn } from './helpers/models.js';
 import { randomArray } from './helpers/random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,26 +22,6 @@ function usageBlock(): string {
   const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
   if (start < 0 || !match) throw new Error('README.md has no ```ts block under ## Usage');
   return match[1];
-}
-
-function referenceCnn(): nn.Sequential {
-  return new nn.Sequential({
-    conv1: new nn.Conv2d(3, 64, 3, { padding: 1 }),
-    relu1: new nn.ReLU(),
-    pool1: new nn.MaxPool2d(2),
-    conv2: new nn.Conv2d(64, 128, 3, { padding: 1 }),
-    relu2: new nn.ReLU(),
-    pool2: new nn.MaxPool2d(2),
-    conv3: new nn.Conv2d(128, 256, 3, { padding: 1 }),
-    relu3: new nn.ReLU(),
-    pool3: new nn.MaxPool2d(2),
-    flatten: new nn.Flatten(),
-    fc1: new nn.Linear(4096, 1024),
-    relu4: new nn.ReLU(),
-    fc2: new nn.Linear(1024, 512),
-    relu5: new nn.ReLU(),
-    fc3: new nn.Linear(512, 10),
-  });
 }
 
 const work = mkdtempSync(join(tmpdir(), 'vireo-readme-'));

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { Tensor, describeCandidate, fingerprint, getBackend, nn, optim, stopCalibrations, tensor } from '../src/index.js';
+import { describeCandidate, fingerprint, getBackend, nn, optim, stopCalibrations, tensor } from '../src/index.js';
 import type { Module } from '../src/nn/module.js';
 import { timeNodesAsync } from '../src/scheduler/calibrate-async.js';
 import { referenceCnn } from './helpers/models.js';
-import { randomArray } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
+import { randomInput as input, twin } from './helpers/twin-models.js';
 
 // `auto` with webgpu as a candidate, on SwiftShader: the GPU is calibrated asynchronously (its timings are
 // measured, not skipped), loses every layer to wasm by orders of magnitude, and the model computes exactly
@@ -26,23 +26,6 @@ beforeEach(() => {
   cacheFile = join(dir, `calibration-${n++}.json`);
   process.env.VIREO_CALIBRATION_CACHE = cacheFile;
 });
-
-function twin<T extends Module>(build: () => T): [T, T] {
-  const a = build();
-  const b = build();
-  b.loadStateDict(a.stateDict());
-  return [a, b];
-}
-
-const input = (shape: number[], seed: number) =>
-  new Tensor(
-    randomArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-      1,
-    ),
-    shape,
-  );
 
 describe.runIf(webgpuUnderTest)("to('auto') with webgpu (SwiftShader)", () => {
   it('the reference CNN: webgpu calibrated, every layer on wasm, the output equal to wasm alone', async () => {

@@ -3,31 +3,13 @@
 // steps since it with the same batches — ending where an uninterrupted run that resumed on wasm from that
 // copy ends. The loss is simulated by the backend's test hook (a destroy that runs the unexpected-loss path).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DeviceLostError, Tensor, disposeBackend, fit as fitModel, getBackend, nn, optim, tensor } from '../src/index.js';
+import { DeviceLostError, disposeBackend, fit as fitModel, getBackend, nn, optim, tensor } from '../src/index.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import type { Module } from '../src/nn/module.js';
 import { smallNet } from './helpers/models.js';
-import { expectClose, randomArray } from './helpers/random.js';
+import { expectClose } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
-
-function input(shape: number[], seed: number): Tensor {
-  return new Tensor(
-    randomArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-      1,
-    ),
-    shape,
-  );
-}
-
-function twin<T extends Module>(build: () => T): [T, T] {
-  const a = build();
-  const b = build();
-  b.loadStateDict(a.stateDict());
-  b.loadRngState(a.rngState());
-  return [a, b];
-}
+import { randomInput as input, twin } from './helpers/twin-models.js';
 
 const batches = Array.from({ length: 4 }, (_, i) => ({
   x: input([2, 3, 16, 16], 40 + i),
@@ -39,7 +21,7 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('an inference call in flight is answered from wasm; told once; a later to(webgpu) gets a new device', async () => {
-    const [net, ref] = twin(smallNet);
+    const [net, ref] = twin(smallNet, { rngState: true });
     await net.to('webgpu');
     await ref.to('wasm');
     net.eval();
@@ -70,7 +52,7 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
   });
 
   it('a loss right after the call (work recorded on a dead device) is answered from wasm too', async () => {
-    const [net, ref] = twin(smallNet);
+    const [net, ref] = twin(smallNet, { rngState: true });
     await net.to('webgpu');
     net.eval();
     ref.eval();
@@ -83,7 +65,7 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
   });
 
   it('a device destroyed under vireo (not by its dispose) takes the same path: the device reports the loss itself', async () => {
-    const [net, ref] = twin(smallNet);
+    const [net, ref] = twin(smallNet, { rngState: true });
     await net.to('webgpu');
     net.eval();
     ref.eval();
@@ -106,7 +88,7 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
 
   for (const everySteps of [0, 2]) {
     it(`fit: lost mid-epoch 2, the run ends as one resumed on wasm from the last host copy (copies every ${everySteps ? `${everySteps} steps` : 'epoch'})`, async () => {
-      const [lost, resumed] = twin(smallNet);
+      const [lost, resumed] = twin(smallNet, { rngState: true });
       const loss = new nn.CrossEntropyLoss();
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
 
@@ -156,7 +138,7 @@ describe.runIf(webgpuUnderTest)('webgpu device loss', () => {
   }
 
   it('fit with returnToDevice: lost in epoch 1, it finishes that epoch on wasm and goes back to a new device', async () => {
-    const [lost, resumed] = twin(smallNet);
+    const [lost, resumed] = twin(smallNet, { rngState: true });
     const loss = new nn.CrossEntropyLoss();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     await lost.to('webgpu');

@@ -1,37 +1,18 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Graph, Tensor, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
+import { Graph, VireoError, getBackend, nn, optim, tensor } from '../src/index.js';
 import { Plan } from '../src/graph/plan.js';
-import type { Module } from '../src/nn/module.js';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { edgeNet, readFixture, smallNet } from './helpers/models.js';
-import { expectClose, randomArray } from './helpers/random.js';
+import { expectClose } from './helpers/random.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
+import { randomInput as input, twin } from './helpers/twin-models.js';
 import { type OpCase, caseInputs, caseParams, runCaseAsync } from './helpers/single-op.js';
 import { noActivation } from '../src/ops/types.js';
 
 const run = promisify(execFile);
-
-function input(shape: number[], seed: number): Tensor {
-  return new Tensor(
-    randomArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-      1,
-    ),
-    shape,
-  );
-}
-
-/** The same weights in two models: one per placement under comparison. */
-function twin<T extends Module>(build: () => T): [T, T] {
-  const a = build();
-  const b = build();
-  b.loadStateDict(a.stateDict());
-  return [a, b];
-}
 
 describe.runIf(webgpuUnderTest)('webgpu backend (SwiftShader in CI: correctness on small shapes)', () => {
   let gpu: WebGpuBackend;

@@ -1,12 +1,13 @@
 // The web app (dist/app, built by `npm run build`) served by `vireo demo`'s own server, and pages on it that
 // record every console error and uncaught exception (the tests expect none).
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { serveApp } from '../../src/cli/serve-app.js';
-import { CHROMIUM } from './chromium.js';
+import { CHROMIUM, launchChromium } from './chromium.js';
 
 export const appDir = fileURLToPath(new URL('../../dist/app/', import.meta.url));
 export const shippedDir = fileURLToPath(new URL('../../demo/models/fashion-mnist/', import.meta.url));
@@ -23,6 +24,39 @@ export async function startApp(): Promise<{ server: Server; url: string }> {
 }
 
 export const stop = (server: Server | undefined) => new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+
+/** What the tests of one describe block share: the served app, one chromium, one context, the pages' errors. */
+export interface AppSession {
+  readonly url: string;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  /** Every console error and uncaught exception of the pages made with appPage(…, errors). */
+  readonly errors: string[];
+}
+
+/**
+ * Call inside describe(): its beforeAll serves the app and opens chromium with one context of
+ * `contextOptions`; its afterAll closes them, removes `tmp` and expects no page of the block, in any test,
+ * to have logged an error. The fields are set once beforeAll has run (read them in tests and hooks).
+ */
+export function useAppSession(contextOptions: BrowserContextOptions, tmp: string): AppSession {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  const session = { errors: [] as string[] } as { -readonly [K in keyof AppSession]: AppSession[K] };
+  beforeAll(async () => {
+    let url: string;
+    ({ server, url } = await startApp());
+    browser = await launchChromium();
+    Object.assign(session, { url, browser, context: await browser.newContext(contextOptions) });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stop(server);
+    rmSync(tmp, { recursive: true, force: true });
+    expect(session.errors).toEqual([]);
+  });
+  return session;
+}
 
 /** A page whose console errors and page errors land in `errors`. */
 export async function appPage(context: BrowserContext, errors: string[]): Promise<Page> {

@@ -5,38 +5,20 @@ import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { BatchNorm2dAttrs } from '../../../ops/types.js';
 import type { HostArena } from '../../arena.js';
 import type { KernelFactory } from '../../backend.js';
+import { elementPairsKernel } from './elementwise.js';
 
 /** Inputs: dY and the saved value the derivative reads (output, or input for leakyRelu). */
 export const activationGradReference =
   (arena: HostArena): KernelFactory<'activationGrad'> =>
   ({ attrs, outputShape }) => {
-    const n = sizeOf(outputShape);
     const { kind, alpha } = attrs;
-    return {
-      scratchBytes: 0,
-      run([dyp, vp], dxp) {
-        const dy = arena.f32(dyp, n);
-        const v = arena.f32(vp, n);
-        const dx = arena.f32(dxp, n);
-        for (let i = 0; i < n; i++) dx[i] = dy[i] * activationDerivative(v[i], kind, alpha);
-      },
-    };
+    return elementPairsKernel(arena, sizeOf(outputShape), (dy, v) => dy * activationDerivative(v, kind, alpha));
   };
 
 export const mulReference =
   (arena: HostArena): KernelFactory<'mul'> =>
-  ({ outputShape }) => {
-    const n = sizeOf(outputShape);
-    return {
-      scratchBytes: 0,
-      run([ap, bp], yp) {
-        const a = arena.f32(ap, n);
-        const b = arena.f32(bp, n);
-        const y = arena.f32(yp, n);
-        for (let i = 0; i < n; i++) y[i] = a[i] * b[i];
-      },
-    };
-  };
+  ({ outputShape }) =>
+    elementPairsKernel(arena, sizeOf(outputShape), (a, b) => a * b);
 
 /** The mask training dropout multiplies by: the layer generator's next mask, the same draws as the dropout kernel. */
 export const dropoutMaskReference =

@@ -4,7 +4,7 @@ import { Random } from '../../../core/random.js';
 import { activate } from '../../../ops/activation-math.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { HostArena } from '../../arena.js';
-import type { KernelFactory } from '../../backend.js';
+import type { KernelFactory, PreparedKernel } from '../../backend.js';
 
 export const activationReference =
   (arena: HostArena): KernelFactory<'activation'> =>
@@ -23,18 +23,24 @@ export const activationReference =
 
 export const addReference =
   (arena: HostArena): KernelFactory<'add'> =>
-  ({ outputShape }) => {
-    const n = sizeOf(outputShape);
-    return {
-      scratchBytes: 0,
-      run([ap, bp], yp) {
-        const a = arena.f32(ap, n);
-        const b = arena.f32(bp, n);
-        const y = arena.f32(yp, n);
-        for (let i = 0; i < n; i++) y[i] = a[i] + b[i];
-      },
-    };
+  ({ outputShape }) =>
+    elementPairsKernel(arena, sizeOf(outputShape), (a, b) => a + b);
+
+/**
+ * The kernel of an op whose output element i depends on element i of its two same-sized inputs only:
+ * y[i] = f(a[i], b[i]) for the n elements of the output (add, mul, the activation's backward).
+ */
+export function elementPairsKernel(arena: HostArena, n: number, f: (a: number, b: number) => number): PreparedKernel {
+  return {
+    scratchBytes: 0,
+    run([ap, bp], yp) {
+      const a = arena.f32(ap, n);
+      const b = arena.f32(bp, n);
+      const y = arena.f32(yp, n);
+      for (let i = 0; i < n; i++) y[i] = f(a[i], b[i]);
+    },
   };
+}
 
 /**
  * Eval mode normalizes with the running statistics. Training mode normalizes with the batch's own

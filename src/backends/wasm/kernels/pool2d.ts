@@ -1,41 +1,18 @@
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { planeRanges, runRanges } from './parallel.js';
-
-// Pooling computes each N·C plane on its own: large tensors are split across threads by whole planes.
+import { poolPlanes } from './pool-planes.js';
 
 /** Max pooling: one call per range of N·C planes; the kernel picks its SIMD path from the stride. */
 export const maxPool2dWasm =
   (ctx: WasmContext): KernelFactory<'maxPool2d'> =>
   ({ attrs, inputShapes: [xs], outputShape: ys }) => {
     const { kernel, stride, padding, dilation } = attrs;
-    const [n, c, h, w] = xs;
-    const [, , oh, ow] = ys;
-    const ranges = planeRanges(ctx, n * c, h * w);
+    const pool = poolPlanes(ctx, xs, ys);
+    const { h, w, oh, ow } = pool;
+    const args = [h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]];
     return {
       scratchBytes: 0,
-      run([x], y) {
-        runRanges(ctx, ranges, (call, p0, p1) =>
-          call(
-            'f32_maxpool2d_nchw',
-            x + 4 * p0 * h * w,
-            y + 4 * p0 * oh * ow,
-            p1 - p0,
-            h,
-            w,
-            oh,
-            ow,
-            kernel[0],
-            kernel[1],
-            stride[0],
-            stride[1],
-            padding[0],
-            padding[1],
-            dilation[0],
-            dilation[1],
-          ),
-        );
-      },
+      run: ([x], y) => pool.run('f32_maxpool2d_nchw', 'xy', [x, y], args),
     };
   };
 
@@ -44,33 +21,12 @@ export const avgPool2dWasm =
   (ctx: WasmContext): KernelFactory<'avgPool2d'> =>
   ({ attrs, inputShapes: [xs], outputShape: ys }) => {
     const { kernel, stride, padding, countIncludePad } = attrs;
-    const [n, c, h, w] = xs;
-    const [, , oh, ow] = ys;
-    const countPad = countIncludePad ? 1 : 0;
-    const ranges = planeRanges(ctx, n * c, h * w);
+    const pool = poolPlanes(ctx, xs, ys);
+    const { h, w, oh, ow } = pool;
+    const args = [h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], countIncludePad ? 1 : 0];
     return {
       scratchBytes: 0,
-      run([x], y) {
-        runRanges(ctx, ranges, (call, p0, p1) =>
-          call(
-            'f32_avgpool2d_nchw',
-            x + 4 * p0 * h * w,
-            y + 4 * p0 * oh * ow,
-            p1 - p0,
-            h,
-            w,
-            oh,
-            ow,
-            kernel[0],
-            kernel[1],
-            stride[0],
-            stride[1],
-            padding[0],
-            padding[1],
-            countPad,
-          ),
-        );
-      },
+      run: ([x], y) => pool.run('f32_avgpool2d_nchw', 'xy', [x, y], args),
     };
   };
 
@@ -78,19 +34,14 @@ export const avgPool2dWasm =
 export const adaptiveAvgPool2dWasm =
   (ctx: WasmContext): KernelFactory<'adaptiveAvgPool2d'> =>
   ({ inputShapes: [xs], outputShape: ys }) => {
-    const [n, c, h, w] = xs;
-    const [, , oh, ow] = ys;
+    const pool = poolPlanes(ctx, xs, ys);
+    const { h, w, oh, ow } = pool;
     const global = oh === 1 && ow === 1;
-    const ranges = planeRanges(ctx, n * c, h * w);
     return {
       scratchBytes: 0,
       run([x], y) {
-        runRanges(ctx, ranges, (call, p0, p1) => {
-          const xp = x + 4 * p0 * h * w;
-          const yp = y + 4 * p0 * oh * ow;
-          if (global) call('f32_global_avgpool_nchw', xp, yp, p1 - p0, h * w);
-          else call('f32_adaptive_avgpool2d_nchw', xp, yp, p1 - p0, h, w, oh, ow);
-        });
+        if (global) pool.run('f32_global_avgpool_nchw', 'xy', [x, y], [h * w]);
+        else pool.run('f32_adaptive_avgpool2d_nchw', 'xy', [x, y], [h, w, oh, ow]);
       },
     };
   };
