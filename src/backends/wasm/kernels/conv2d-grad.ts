@@ -249,7 +249,12 @@ export const conv2dGradWeightWasm =
         g.k >= flags.convGradWeightOwnPanelsMinK &&
         typeof exports.f32_im2col_nchw_bt_panels_range === 'function'
       ) {
-        return ownPanelsGradWeight(ctx, a, g, tapPanels);
+        return ownSliceGradWeight(
+          ctx,
+          a,
+          g,
+          tapPanels.map((panels) => ({ rows: [0, g.coutG], panels })),
+        );
       }
       // Whole MR-row panels: a row's multiply-adds start from dW where its panel is full and from zero in a
       // partial (edge) panel, so each row must sit in the panel it has on one thread.
@@ -258,9 +263,15 @@ export const conv2dGradWeightWasm =
         threads > 1 &&
         rowRanges.length === threads &&
         g.coutG >= threads * flags.convGradWeightOwnRowsMin &&
-        typeof exports.f32_gemm_packed_range === 'function'
+        typeof exports.f32_im2col_nchw_bt_panels_range === 'function'
       ) {
-        return ownRowsGradWeight(ctx, a, g, rowRanges);
+        const allPanels: [number, number] = [0, Math.ceil(g.k / nr)];
+        return ownSliceGradWeight(
+          ctx,
+          a,
+          g,
+          rowRanges.map((rows) => ({ rows, panels: allPanels })),
+        );
       }
       const slot = perThread(4 * (aFloats + bFloats) + 32);
       // As many images per chunk as fit CHUNK_BYTES (at least one per thread): two barriers per chunk, and
@@ -337,73 +348,44 @@ export const conv2dGradWeightWasm =
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
-/**
- * The threaded weight gradient without barriers or shared image buffers: each thread owns a range of dW's
- * column panels (taps) and, image after image in batch order, packs dY_g into its own A panels, writes only
- * its B panels of colᵀ (f32_im2col_nchw_bt_panels_range) and accumulates its dW columns — everything stays in
- * its cache, as on one thread, and each dW value is summed over the images in the one-thread order with the
- * same kernels, so the bits do not depend on the thread count. dY's pack is repeated on every thread: small
- * beside the GEMM when K ≥ flags.convGradWeightOwnPanelsMinK (else the shared-chunk scheme runs).
- */
-function ownPanelsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, ranges: [number, number][]): PreparedKernel {
-  const { exports } = ctx;
-  const mr = exports.f32_gemm_mr();
-  const nr = exports.f32_gemm_nr();
-  const aFloats = exports.f32_gemm_packed_a_floats(g.coutG, g.p);
-  const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
-  const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
-  // A thread's slice: its A panels, a whole-layout B (only its panels written), im2col's tmp, an edge tile.
-  const slice = perThread(4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64);
-  return {
-    scratchBytes: ranges.length * slice + 16,
-    run([dy, x], dw, scratch) {
-      const s0 = align16(scratch);
-      runParts(ctx, ranges.length, (t, call) => {
-        const [q0, q1] = ranges[t];
-        const ap = s0 + t * slice;
-        const bp = align16(ap + 4 * aFloats);
-        const tmp = align16(bp + 4 * bFloats);
-        const tile = align16(tmp + 4 * tmpFloats);
-        for (let b = 0; b < g.n; b++) {
-          for (let grp = 0; grp < a.groups; grp++) {
-            const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
-            const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
-            const dwG = dw + 4 * grp * g.coutG * g.k;
-            call('f32_gemm_pack_a', dyG, g.p, 0, g.coutG, g.p, ap);
-            call('f32_im2col_nchw_bt_panels_range', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp, q0, q1);
-            call('f32_gemm_packed_range', g.coutG, g.k, g.p, ap, bp, dwG, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, q0, q1);
-          }
-        }
-      });
-    },
-  };
+/** One thread's share of dW_g in the barrier-free schemes: rows [r0, r1) × column (tap) panels [q0, q1). */
+interface GradWeightSlice {
+  rows: [number, number];
+  panels: [number, number];
 }
 
 /**
- * The threaded weight gradient for short K (few taps: a first convolution's 3·3·3), split by dW's rows: each
- * thread, image after image in batch order, packs its rows of dY_g into its own A panels, writes the whole colᵀ
- * into its own B panels and accumulates its rows of dW_g. No barrier and no shared image buffers, like the own
- * panels; the repeated im2col (K·P floats an image) is small beside a thread's rows of dY (rows·P) and its GEMM
- * (rows·K·P) when K is short. Threads take whole MR-row panels, each row in the panel it has on one thread, with
- * the same kernels and K order, so the bits do not depend on the thread count.
+ * The threaded weight gradient without barriers or shared image buffers: each thread owns a slice of dW_g
+ * and, image after image in batch order, packs its rows of dY_g into its own A panels, writes its column
+ * panels of colᵀ into its own B panels (f32_im2col_nchw_bt_panels_range) and accumulates its slice of dW_g —
+ * everything stays in its cache, as on one thread. Two ways to cut dW:
+ * - by column panels (every row): at K ≥ flags.convGradWeightOwnPanelsMinK, where each thread's repeated
+ *   pack of all of dY is small beside its GEMM;
+ * - by rows (every column panel) for a short K (a first convolution's 3·3·3 taps), where each thread's
+ *   repeated im2col (K·P floats an image) is small beside its rows of dY and their GEMM. Rows are cut at whole
+ *   MR-row panels, so each sits in the panel it has on one thread (a full panel's multiply-adds start from
+ *   dW, an edge panel's from zero).
+ * Either way each dW value is summed over the images in the one-thread order with the same kernels, so the
+ * bits do not depend on the thread count.
  */
-function ownRowsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, ranges: [number, number][]): PreparedKernel {
+function ownSliceGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, slices: GradWeightSlice[]): PreparedKernel {
   const { exports } = ctx;
   const mr = exports.f32_gemm_mr();
   const nr = exports.f32_gemm_nr();
-  const rowsMax = Math.max(...ranges.map(([r0, r1]) => r1 - r0));
+  const rowsMax = Math.max(...slices.map(({ rows: [r0, r1] }) => r1 - r0));
   const aFloats = exports.f32_gemm_packed_a_floats(rowsMax, g.p);
   const bFloats = exports.f32_gemm_packed_b_floats(g.k, g.p);
   const tmpFloats = exports.f32_im2col_bt_panels_tmp_floats(g.oh, g.ow);
-  const slice = perThread(4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64);
-  const tapPanels = Math.ceil(g.k / nr);
+  // A thread's slice: its A panels, a whole-layout B (only its panels written), im2col's tmp, an edge tile.
+  const bytes = perThread(4 * (aFloats + bFloats + tmpFloats + mr * nr) + 64);
   return {
-    scratchBytes: ranges.length * slice + 16,
+    scratchBytes: slices.length * bytes + 16,
     run([dy, x], dw, scratch) {
       const s0 = align16(scratch);
-      runParts(ctx, ranges.length, (t, call) => {
-        const [r0, r1] = ranges[t];
-        const ap = s0 + t * slice;
+      runParts(ctx, slices.length, (t, call) => {
+        const [r0, r1] = slices[t].rows;
+        const [q0, q1] = slices[t].panels;
+        const ap = s0 + t * bytes;
         const bp = align16(ap + 4 * aFloats);
         const tmp = align16(bp + 4 * bFloats);
         const tile = align16(tmp + 4 * tmpFloats);
@@ -413,8 +395,8 @@ function ownRowsGradWeight(ctx: WasmContext, a: Conv2dAttrs, g: ConvGeometry, ra
             const xG = x + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
             const dwRows = dw + 4 * (grp * g.coutG + r0) * g.k;
             call('f32_gemm_pack_a', dyRows, g.p, 0, r1 - r0, g.p, ap);
-            call('f32_im2col_nchw_bt_panels', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp);
-            call('f32_gemm_packed_range', r1 - r0, g.k, g.p, ap, bp, dwRows, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, 0, tapPanels);
+            call('f32_im2col_nchw_bt_panels_range', xG, bp, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow, tmp, q0, q1);
+            call('f32_gemm_packed_range', r1 - r0, g.k, g.p, ap, bp, dwRows, g.k, b > 0 ? 1 : 0, 0, 0, 0, 0, tile, q0, q1);
           }
         }
       });
