@@ -5,32 +5,19 @@
 // reference backend — a uniform filled wrongly would show as a wrong result, not only as a count. The
 // controls check that what *is* compiled in (activation, tile) still gets a pipeline of its own.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Graph, getBackend } from '../src/index.js';
+import { getBackend } from '../src/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { createReferenceBackend } from '../src/backends/reference/index.js';
-import { buildTrainingGraph } from '../src/graph/autodiff.js';
-import { inferShapes } from '../src/graph/shapes.js';
-import type { Conv2dAttrs, OpName } from '../src/ops/types.js';
+import type { Conv2dAttrs } from '../src/ops/types.js';
 import { noActivation } from '../src/ops/types.js';
+import { backwardCase } from './cases/grad.js';
 import { convCase, poolCase } from './cases/builders.js';
 import { expectClose } from './helpers/random.js';
 import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
 const relu = { kind: 'relu', alpha: 0 } as const;
-
-/** The backward node of `op` that autodiff emits for a forward case, as a case of its own. */
-function backwardCase(c: OpCase, op: OpName): OpCase {
-  const g = new Graph();
-  const ins = c.inputs.map(() => g.addInput());
-  g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
-  const t = buildTrainingGraph(g, c.inputs, { inputGrads: true });
-  const shapes = inferShapes(t.graph, [...c.inputs, t.outputShape]);
-  const node = t.graph.nodes.slice(t.forwardNodes).find((n) => n.op === op);
-  if (!node) throw new Error(`${c.name}: no ${op} in its backward`);
-  return { name: `${c.name} → ${op}`, op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]) };
-}
 
 const conv = (name: string, x: number[], o: Partial<Conv2dAttrs> & { outChannels: number }) => convCase(name, x, o);
 

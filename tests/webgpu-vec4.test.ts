@@ -3,7 +3,7 @@
 // Every case runs both ways — as planned, and with the scalar loads forced — and both must equal the
 // reference. Which loads a kernel took is read from its label (the one its pipelines carry).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Graph, getBackend } from '../src/index.js';
+import { getBackend } from '../src/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { conv2dGradWeightWebGpu, conv2dWebGpu } from '../src/backends/webgpu/kernels/conv2d.js';
@@ -14,27 +14,14 @@ import {
   linearWebGpu,
 } from '../src/backends/webgpu/kernels/linear.js';
 import { createReferenceBackend } from '../src/backends/reference/index.js';
-import { buildTrainingGraph } from '../src/graph/autodiff.js';
-import { inferShapes } from '../src/graph/shapes.js';
-import type { Conv2dAttrs, OpName } from '../src/ops/types.js';
+import type { Conv2dAttrs } from '../src/ops/types.js';
+import { backwardCase } from './cases/grad.js';
 import { convCase } from './cases/builders.js';
 import { expectClose } from './helpers/random.js';
 import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
 const relu = { kind: 'relu', alpha: 0 } as const;
-
-/** The backward node of `op` that autodiff emits for a forward case, as a case of its own. */
-function backwardCase(c: OpCase, op: OpName): OpCase {
-  const g = new Graph();
-  const ins = c.inputs.map(() => g.addInput());
-  g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
-  const t = buildTrainingGraph(g, c.inputs, { inputGrads: true });
-  const shapes = inferShapes(t.graph, [...c.inputs, t.outputShape]);
-  const node = t.graph.nodes.slice(t.forwardNodes).find((n) => n.op === op);
-  if (!node) throw new Error(`${c.name}: no ${op} in its backward`);
-  return { name: `${c.name} → ${op}`, op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]) };
-}
 
 const linear = (name: string, rows: number, inF: number, outF: number): OpCase => ({
   name,

@@ -1,4 +1,4 @@
-import type { Conv2dAttrs, Pool2dAttrs } from '../../src/ops/types.js';
+import type { Conv2dAttrs, OpName, Pool2dAttrs } from '../../src/ops/types.js';
 import { noActivation } from '../../src/ops/types.js';
 import { Graph } from '../../src/index.js';
 import { buildTrainingGraph } from '../../src/graph/autodiff.js';
@@ -228,21 +228,40 @@ export const gradCases: GradCase[] = [
  * Backward op cases, as data: every backward node that autodiff emits for the gradient-check cases
  * (same awkward shapes and attributes), run alone on each wasm build against the reference.
  */
+/** Every node autodiff emits for one forward case's backward pass (aliases and gradient sums left out), as cases. */
+export function backwardNodeCases(c: OpCase): OpCase[] {
+  const g = new Graph();
+  const ins = c.inputs.map(() => g.addInput());
+  g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
+  const t = buildTrainingGraph(g, c.inputs, { inputGrads: true });
+  const shapes = inferShapes(t.graph, [...c.inputs, t.outputShape]);
+  return t.graph.nodes
+    .slice(t.forwardNodes)
+    .filter((node) => !opDef(node.op).alias?.(node.attrs as never) && node.op !== 'add')
+    .map((node) => ({
+      name: `${c.name} → ${node.op}`,
+      op: node.op,
+      attrs: node.attrs,
+      inputs: node.inputs.map((v) => shapes[v]),
+      positive: c.positive,
+    }));
+}
+
+/** The backward node of `op` that autodiff emits for a forward case, as a case of its own. */
+export function backwardCase(c: OpCase, op: OpName): OpCase {
+  const found = backwardNodeCases(c).find((n) => n.op === op);
+  if (!found) throw new Error(`${c.name}: no ${op} in its backward`);
+  return found;
+}
+
 export function backwardCases(): OpCase[] {
   const out: OpCase[] = [];
   const seen = new Set<string>();
   for (const c of [...gradCases, ...tiledGradCases]) {
-    const g = new Graph();
-    const ins = c.inputs.map(() => g.addInput());
-    g.outputs = [g.addNode(c.op, c.name, c.attrs as never, ins, caseParams(c))];
-    const t = buildTrainingGraph(g, c.inputs, { inputGrads: true });
-    const shapes = inferShapes(t.graph, [...c.inputs, t.outputShape]);
-    for (const node of t.graph.nodes.slice(t.forwardNodes)) {
-      if (opDef(node.op).alias?.(node.attrs as never) || node.op === 'add') continue;
-      const name = `${c.name} → ${node.op}`;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.push({ name, op: node.op, attrs: node.attrs, inputs: node.inputs.map((v) => shapes[v]), positive: c.positive });
+    for (const b of backwardNodeCases(c)) {
+      if (seen.has(b.name)) continue;
+      seen.add(b.name);
+      out.push(b);
     }
   }
   out.push({
