@@ -94,14 +94,13 @@ export async function main(argv = process.argv.slice(2), log = console.log) {
  * architecture (its weights are loaded from `net`). Also used by bench/gpu.mjs --placement on a GPU machine.
  */
 export async function measurePlacement(v, { net, copy, shape, classes, batch, rounds = 7, all = false, progress = false }) {
-  const o = { batch, rounds, all };
-  const inputShape = [o.batch, ...shape];
+  const inputShape = [batch, ...shape];
   const n = inputShape.reduce((a, b) => a * b, 1);
   const x = v.tensor(
     new Float32Array(n).map((_, i) => Math.sin(i * 0.37)),
     inputShape,
   );
-  const labels = v.tensor(Array.from({ length: o.batch }, (_, i) => i % classes));
+  const labels = v.tensor(Array.from({ length: batch }, (_, i) => i % classes));
   let lastProgress = '';
   await net.to('auto', {
     onCalibration: (done, total) => {
@@ -151,7 +150,7 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
     estimatedTrainMs: allOn(trainSchedule, c),
   }));
   const slow = (c) =>
-    !o.all &&
+    !all &&
     candidates.length > 1 &&
     (allOn(forwardSchedule, c) > SLOW * (forwardSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY) ||
       allOn(trainSchedule, c) > SLOW * (trainSchedule?.estimatedTotalMs ?? Number.POSITIVE_INFINITY));
@@ -190,7 +189,7 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
   const forwardReps = repsFor(await time(() => net.forward(x), 2));
   net.train();
   const trainReps = repsFor(await time(step, 2));
-  for (let r = 0; r < o.rounds; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 ? [...targets].reverse() : targets) {
       const m = models[t];
       m.net.eval();
@@ -204,7 +203,7 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
   for (const t of targets.slice(1)) models[t].net.releasePlans();
   net.releasePlans();
   const result = {
-    batch: o.batch,
+    batch,
     candidates,
     labels: names,
     calibration,
@@ -220,7 +219,7 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
     trainStepMinMs: Object.fromEntries(targets.map((t) => [t, Math.min(...samples[t].train)])),
     estimatedForwardMs: forwardSchedule?.estimatedTotalMs ?? null,
     estimatedTrainMs: trainSchedule?.estimatedTotalMs ?? null,
-    rounds: o.rounds,
+    rounds,
     forwardReps,
     trainReps,
   };

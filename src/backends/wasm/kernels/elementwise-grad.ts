@@ -4,7 +4,7 @@ import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { ActivationKind } from '../../../ops/types.js';
 import type { KernelFactory, ParamHandle } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { bnImageRanges, elementRanges, partsFor, planeRanges, runRanges, splitRange } from './parallel.js';
+import { elementRanges, partsFor, planeRanges, runRanges, splitRange } from './parallel.js';
 
 /** The kind numbers of f32_activation_grad (assembly/grad_eltwise.ts). */
 const kindCode: Record<ActivationKind, number> = { none: 0, relu: 1, relu6: 2, leakyRelu: 3, sigmoid: 4, tanh: 5 };
@@ -115,7 +115,7 @@ function batchNormBackward(
   // Threads take channel ranges for the sums (each channel's in the one-call order) and images for the
   // per-element dX (what the convolution gradient after it reads by images, from the same cache).
   const channels = planeRanges(ctx, c, 2 * n * hw);
-  const images = bnImageRanges(ctx, n, c * hw);
+  const images = planeRanges(ctx, n, 2 * c * hw);
   /** Fills stats and sums; returns [mean, invstd, sdy, sdyx] views (f64). */
   const reduce = (dy: number, x: number, scratch: number) => {
     const stats = new Float64Array(arena.buffer, scratch, 2 * c);

@@ -3,7 +3,7 @@ import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-import { type Invoke, bnImageRanges, elementRanges, planeRanges, runRanges } from './parallel.js';
+import { type Invoke, elementRanges, planeRanges, runRanges } from './parallel.js';
 
 /**
  * Element-wise activations; the wasm kernels allow x == y, so GEMM epilogues may reuse them in place.
@@ -70,7 +70,7 @@ export const batchNorm2dWasm =
     // for the map, which is per element: each thread then maps the images the convolution before it wrote
     // (split by images too) and the activation after it reads, in its own cache.
     const channels = planeRanges(ctx, c, 2 * n * hw);
-    const images = bnImageRanges(ctx, n, c * hw);
+    const images = planeRanges(ctx, n, 2 * c * hw);
     const { eps, momentum, training } = attrs;
     const p = params;
     const scaleShift = arena.alloc(8 * c);

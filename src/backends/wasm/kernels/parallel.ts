@@ -94,14 +94,6 @@ export function planeRanges(ctx: WasmContext, planes: number, floatsPerPlane: nu
 }
 
 /**
- * [0, n) images for a per-element step over NCHW (BatchNorm's map and its dX): whole images, so each thread
- * works on the images the step before wrote; one range when `n · floatsPerImage` does not pay a split.
- */
-export function bnImageRanges(ctx: WasmContext, n: number, floatsPerImage: number): [number, number][] {
-  return n <= 0 ? [[0, n]] : splitRange(n, partsFor(ctx, 2 * n * floatsPerImage));
-}
-
-/**
  * Ranges of `count` rows (or columns) in whole GEMM panels of `unit` (mr rows of A, nr columns of B),
  * for packing a matrix on several threads: a packed panel is a copy, the same whichever thread writes it.
  * One range when `work` floats do not pay a split.
