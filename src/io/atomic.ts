@@ -9,9 +9,8 @@ let counter = 0;
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = await import('node:fs');
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  const slash = path.lastIndexOf('/');
-  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
-  const tmp = `${dir}/.${path.slice(slash + 1)}.${process.pid}.${counter++}.tmp`;
+  const { dir, base } = splitPath(path);
+  const tmp = `${dir}/.${base}.${process.pid}.${counter++}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
     let at = 0;
@@ -40,9 +39,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
  */
 export async function removeOrphans(path: string): Promise<void> {
   const { readdirSync, rmSync } = await import('node:fs');
-  const slash = path.lastIndexOf('/');
-  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
-  const prefix = `.${path.slice(slash + 1)}.`;
+  const { dir, base } = splitPath(path);
+  const prefix = `.${base}.`;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -53,6 +51,12 @@ export async function removeOrphans(path: string): Promise<void> {
     const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (m && !processAlive(Number(m[1]))) rmSync(`${dir}/${name}`, { force: true });
   }
+}
+
+/** The directory a path's file is in and its name (the directory '.' for a bare name). */
+function splitPath(path: string): { dir: string; base: string } {
+  const slash = path.lastIndexOf('/');
+  return { dir: slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash), base: path.slice(slash + 1) };
 }
 
 function processAlive(pid: number): boolean {
