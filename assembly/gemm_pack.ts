@@ -46,19 +46,7 @@ export function f32_gemm_pack_a(A: usize, lda: i32, transA: i32, M: i32, K: i32,
       if (ASC_FEATURE_SIMD) {
         // 4×4 transpose per step of 4 k.
         for (; k + 4 <= K; k += 4) {
-          const o = <usize>k << 2;
-          const r0 = v128.load(s0 + o);
-          const r1 = v128.load(s1 + o);
-          const r2 = v128.load(s2 + o);
-          const r3 = v128.load(s3 + o);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+          transpose4Into(d, s0 + (<usize>k << 2), ld << 2, 16);
           d += 64;
         }
       }
@@ -159,8 +147,8 @@ function packBTransposedSimd(B: usize, ld: usize, K: i32, full: i32, dst: usize)
     let k = 0;
     for (; k + 4 <= K; k += 4) {
       const o = <usize>k << 2;
-      transpose4Into(d, s0 + o, row);
-      transpose4Into(d + 16, s0 + 4 * row + o, row);
+      transpose4Into(d, s0 + o, row, GEMM_NR << 2);
+      transpose4Into(d + 16, s0 + 4 * row + o, row, GEMM_NR << 2);
       d += 128;
     }
     for (; k < K; k++) {
@@ -171,10 +159,13 @@ function packBTransposedSimd(B: usize, ld: usize, K: i32, full: i32, dst: usize)
   }
 }
 
-/** Four rows (stride `row` bytes) × 4 floats at s, transposed: float c of every row goes to step c (d + c·NR floats). */
+/**
+ * Four rows (stride `row` bytes) × 4 floats at s, transposed: float c of every row goes to d + c·step bytes
+ * (4 lanes). Packs call it with a constant step, which inlining folds into the stores' offsets.
+ */
 // @ts-ignore: decorator
 @inline
-function transpose4Into(d: usize, s: usize, row: usize): void {
+function transpose4Into(d: usize, s: usize, row: usize, step: usize): void {
   const r0 = v128.load(s);
   const r1 = v128.load(s + row);
   const r2 = v128.load(s + 2 * row);
@@ -184,9 +175,9 @@ function transpose4Into(d: usize, s: usize, row: usize): void {
   const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), GEMM_NR << 2);
-  v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), GEMM_NR << 3);
-  v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), (GEMM_NR << 3) + (GEMM_NR << 2));
+  v128.store(d + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(d + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 /** The last, partial panel (columns j0..N-1), padded with zeros to NR columns. */
