@@ -8,7 +8,7 @@ import { flags } from '../src/core/flags.js';
 import { chooseThreads, DEFAULT_MAX_THREADS } from '../src/backends/wasm/thread-count.js';
 import { splitRange } from '../src/backends/wasm/kernels/parallel.js';
 import { loadWasm } from '../src/backends/wasm/loader.js';
-import { ThreadPool } from '../src/backends/wasm/threads.js';
+import { claimOrder, ThreadLocal, ThreadPool } from '../src/backends/wasm/threads.js';
 import { WasmArena } from '../src/backends/arena.js';
 import { type OpCase, Random, caseInputs, caseParams, runCase } from './helpers/single-op.js';
 import { opCases } from './cases/ops.js';
@@ -249,6 +249,32 @@ describe('the thread pool', () => {
           }
         }
       }
+      // More parts than threads (stolen across blocks), each through a scratch place of the thread that
+      // runs it: part p writes 2·src into the running thread's slice, then doubles that into its output.
+      // Threads resolving `local` to one shared place would overwrite each other's halfway values.
+      const parts = pool.maxParts;
+      const many = arena.alloc(4 * parts * n);
+      const out = arena.alloc(4 * parts * n);
+      const slice = 4 * n + 64;
+      const scratch = arena.alloc(slice * 3 + 64);
+      const manyInput = Float32Array.from({ length: parts * n }, (_, i) => (i * 7) % 101);
+      arena.f32(many, parts * n).set(manyInput);
+      for (let round = 0; round < 100; round++) {
+        arena.f32(out, parts * n).fill(-1);
+        const job = pool.job(parts);
+        job.scratch.base = scratch;
+        job.scratch.slice = slice;
+        for (let p = 0; p < parts; p++) {
+          job.call(p, 'f32_add', many + 4 * p * n, many + 4 * p * n, new ThreadLocal(0), n);
+          job.call(p, 'f32_add', new ThreadLocal(0), new ThreadLocal(0), out + 4 * p * n, n);
+        }
+        pool.run(job);
+        const got = arena.f32(out, parts * n);
+        for (let i = 0; i < parts * n; i += 61) {
+          if (got[i] !== 4 * manyInput[i]) throw new Error(`round ${round}, element ${i}: ${got[i]} ≠ ${4 * manyInput[i]}`);
+        }
+      }
+      expect(() => pool.job(parts + 1)).toThrow(/parts/);
       // A call that traps (an out-of-bounds pointer) in worker 1's part.
       const bad = pool.job();
       bad.call(0, 'f32_add', src, src, dst, 16);
@@ -257,6 +283,33 @@ describe('the thread pool', () => {
     } finally {
       pool.close();
     }
+  });
+});
+
+describe('claim order', () => {
+  it('each thread tries every part once: its own block first in order, then the others from their far ends', () => {
+    for (const threads of [1, 2, 3, 4, 16]) {
+      for (const parts of [1, 2, 3, threads, 2 * threads + 1, 4 * threads]) {
+        const firsts = new Set<number>();
+        for (let t = 0; t < threads; t++) {
+          const order = claimOrder(t, threads, parts);
+          expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: parts }, (_, i) => i));
+          if (parts <= threads) {
+            if (t < parts) expect(order[0]).toBe(t);
+          } else {
+            const lo = Math.floor((t * parts) / threads);
+            const hi = Math.floor(((t + 1) * parts) / threads);
+            expect(order.slice(0, hi - lo)).toEqual(Array.from({ length: hi - lo }, (_, i) => lo + i));
+            firsts.add(order[0]);
+          }
+        }
+        // Every thread starts on a different part when there are more parts than threads.
+        if (parts > threads) expect(firsts.size).toBe(threads);
+      }
+    }
+    // Two threads, eight parts: thread 0 takes 0…3, then steals 7, 6, 5, 4.
+    expect(claimOrder(0, 2, 8)).toEqual([0, 1, 2, 3, 7, 6, 5, 4]);
+    expect(claimOrder(1, 2, 8)).toEqual([4, 5, 6, 7, 3, 2, 1, 0]);
   });
 });
 

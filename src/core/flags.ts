@@ -29,6 +29,12 @@ export const flags = {
    * than the split saves). Tests set 1 to drive every split on small odd shapes.
    */
   threadSplitMinFloats: 1 << 15,
+  /**
+   * wasm threads: parts per thread a step of whole images or GEMM panels is cut into (1 to 4). With more than
+   * one, a thread the OS slows or starts late holds back only its unstarted parts: the others take them.
+   * 1 gives one part per thread (the A/B side of the benchmarks).
+   */
+  threadPartsPerThread: 4,
   /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
   fuseOnnxPatterns: true,
 };

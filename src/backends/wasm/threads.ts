@@ -3,14 +3,18 @@
 //
 // A parallel step is a list of parts, each a list of kernel calls (export name + numeric arguments on byte
 // offsets), written into a shared Float64Array; bumping a generation counter (Atomics.notify) starts the
-// workers. Part t is thread t's (t = 0 is the caller): each thread first claims its own part, so a thread
-// keeps reading what it wrote the step before (the glue splits by output panel, by image or by element
-// range, the same way every step) from its own cache, then claims any part still unclaimed. On a busy
-// device a worker the OS has not scheduled yet costs nothing: the caller runs its part too instead of
-// waiting for it. A claim is one compare-and-swap on the part's word, from the round's tag to taken, so a
-// worker that wakes late can never claim a part of a round it did not see published. Parts of one step
-// must touch disjoint outputs, so which thread runs a part never changes how it is computed (results do
-// not depend on the thread count, bit for bit).
+// workers. Each part has an owner thread (t = 0 is the caller; `claimOrder`): with no more parts than
+// threads part t is thread t's, with more (up to PARTS_PER_THREAD per thread) thread t owns a contiguous
+// block of them. Each thread first claims its own parts in order, so a thread keeps reading what it wrote
+// the step before (the glue splits by output panel, by image or by element range, the same way every step)
+// from its own cache, then takes other threads' parts still unclaimed, from the far end of each block.
+// On a busy device — or one whose cores differ in speed, a phone's big and little cores — a slow or late
+// thread then costs only the parts it has not started: the others run them instead of waiting. A claim is
+// one compare-and-swap on the part's word, from the round's tag to taken, so a worker that wakes late can
+// never claim a part of a round it did not see published. Parts of one step must touch disjoint outputs,
+// so which thread runs a part never changes how it is computed (results do not depend on the thread
+// count, bit for bit). A call's argument may be a place in the running thread's scratch slice
+// (`ThreadLocal`), resolved by whichever thread claims the part: scratch is per thread, not per part.
 //
 // Waiting: workers spin briefly on the generation (a step follows the previous one within microseconds),
 // then block in Atomics.wait. The caller blocks in Atomics.wait where it may (Node's main thread, any
@@ -26,23 +30,51 @@ const DONE = 1; // parts of the current round finished
 const STOP = 2; // 1: workers leave their loop
 const FAULT = 3; // 1 + index of a part whose call threw (0: none)
 const PARTS = 4; // parts (non-empty lists) in the current round
-/** Part t's claim word: the round's tag while it waits, TAKEN once claimed (or when it has no calls). */
+const SLOTS = 5; // the job's part count (owners follow from it and the thread count)
+/** Part p's claim word: the round's tag while it waits, TAKEN once claimed (or when it has no calls). */
 const CLAIMS = 8;
 const TAKEN = -1;
 /** The tag of round `gen`: never TAKEN. */
 const TAG_MASK = 0x3fffffff;
 /** Doubles per part for its call list; a longer list runs as several rounds. */
-const LIST_DOUBLES = 1 << 14;
+const LIST_DOUBLES = 1 << 13;
+/** Doubles before a list's calls: the call count, then the job's thread-scratch base and slice bytes. */
+const LIST_HEADER = 3;
+/** At most this many parts per thread in one job (control words and list slots are sized by it). */
+export const PARTS_PER_THREAD = 4;
 /** Spins on the generation before a worker blocks (Atomics.wait costs tens of microseconds to wake). */
 const SPIN = 4000;
+
+/**
+ * The order in which thread `index` of `threads` tries the parts of a job of `parts`: its own first, in
+ * order, then each other thread's from the far end of its block (so a thief and the owner meet in the
+ * middle instead of colliding on every part). Part p is thread p's while parts ≤ threads; beyond that
+ * thread t owns the block [⌊t·parts/threads⌋, ⌊(t+1)·parts/threads⌋). Plain JavaScript: the worker source
+ * embeds this very function.
+ */
+export function claimOrder(index: number, threads: number, parts: number): number[] {
+  const block = (t: number): [number, number] =>
+    parts <= threads
+      ? [Math.min(t, parts), Math.min(t + 1, parts)]
+      : [Math.floor((t * parts) / threads), Math.floor(((t + 1) * parts) / threads)];
+  const order: number[] = [];
+  const [lo, hi] = block(index);
+  for (let p = lo; p < hi; p++) order.push(p);
+  for (let k = 1; k < threads; k++) {
+    const [a, b] = block((index + k) % threads);
+    for (let p = b - 1; p >= a; p--) order.push(p);
+  }
+  return order;
+}
 
 /**
  * The worker's whole program, as source: it needs no module loader, so Node (eval'd worker) and browsers
  * (a Blob URL worker, which inherits the page's cross-origin isolation) run the same text.
  */
 const workerSource = `
+const claimOrder = ${claimOrder.toString()};
 const start = (msg, post) => {
-  const { module, memory, control, lists, index, spin } = msg;
+  const { module, memory, control, lists, index, threads, spin } = msg;
   WebAssembly.instantiate(module, { env: { memory, abort: () => { throw new Error('wasm kernel aborted'); } } }).then((instance) => {
     const ex = instance.exports;
     const names = Object.keys(ex).filter((k) => typeof ex[k] === 'function').sort();
@@ -57,24 +89,24 @@ const start = (msg, post) => {
       while (g === seen) { Atomics.wait(ctl, ${GEN}, seen); g = Atomics.load(ctl, ${GEN}); }
       seen = g;
       if (Atomics.load(ctl, ${STOP})) break;
-      // Its own part first (thread index, the caller being 0), then any other still waiting. A claim
-      // succeeds only while the part holds this round's tag: a worker that saw an older round takes nothing.
+      // Its own parts first, then any other still waiting (claimOrder). A claim succeeds only while the
+      // part holds this round's tag: a worker that saw an older round takes nothing.
       const tag = g & ${TAG_MASK};
-      const threads = ctl.length - ${CLAIMS};
-      for (let k = 0; k < threads; k++) {
-        const part = (index + k) % threads;
+      for (const part of claimOrder(index, threads, Atomics.load(ctl, ${SLOTS}))) {
         if (Atomics.compareExchange(ctl, ${CLAIMS} + part, tag, ${TAKEN}) !== tag) continue;
         try {
           const list = new Float64Array(lists, part * ${LIST_DOUBLES} * 8, ${LIST_DOUBLES});
           const calls = list[0];
-          let at = 1;
+          const local = list[1] + index * list[2];
+          let at = ${LIST_HEADER};
           for (let c = 0; c < calls; c++) {
             const fn = fns[list[at]];
             const n = list[at + 1];
+            const mask = list[at + 2];
             const args = [];
-            for (let a = 0; a < n; a++) args.push(list[at + 2 + a]);
+            for (let a = 0; a < n; a++) args.push(mask & (1 << a) ? local + list[at + 3 + a] : list[at + 3 + a]);
             fn(...args);
-            at += 2 + n;
+            at += 3 + n;
           }
         } catch (e) {
           Atomics.store(ctl, ${FAULT}, part + 1);
@@ -97,25 +129,41 @@ interface WorkerHandle {
   unref?(): void;
 }
 
-/** One recorded call: export index, then its arguments. */
+/** A byte offset in the scratch slice of whichever thread runs the call (see ThreadJob.scratch). */
+export class ThreadLocal {
+  constructor(readonly offset: number) {}
+}
+
+/** A kernel call's argument: a number, or a place in the running thread's scratch slice. */
+export type CallArg = number | ThreadLocal;
+
+/** One recorded call: export index, the mask of thread-local arguments, then the arguments. */
 type Call = number[];
 
 /**
- * A step's calls, per thread. `call(t, name, ...args)` appends to thread t's list (t = 0 is the caller);
- * the pool runs every list at once and returns when all are done.
+ * A step's calls, per part. `call(p, name, ...args)` appends to part p's list; the pool runs every list
+ * at once (each on the thread that claims it) and returns when all are done. An argument given as
+ * `ThreadLocal(offset)` becomes `scratch.base + thread · scratch.slice + offset` on the thread that runs it.
  */
 export class ThreadJob {
   readonly lists: Call[][];
+  readonly scratch = { base: 0, slice: 0 };
   constructor(
-    threads: number,
+    parts: number,
     private readonly ids: Map<string, number>,
   ) {
-    this.lists = Array.from({ length: threads }, () => []);
+    this.lists = Array.from({ length: parts }, () => []);
   }
-  call(thread: number, name: string, ...args: number[]): void {
+  call(part: number, name: string, ...args: CallArg[]): void {
     const id = this.ids.get(name);
     if (id === undefined) throw new VireoError(`wasm threads: no kernel export '${name}'`);
-    this.lists[thread].push([id, ...args]);
+    let mask = 0;
+    const values = args.map((a, i) => {
+      if (typeof a === 'number') return a;
+      mask |= 1 << i;
+      return a.offset;
+    });
+    this.lists[part].push([id, mask, ...values]);
   }
 }
 
@@ -153,12 +201,12 @@ export class ThreadPool {
     memory: WebAssembly.Memory,
     exports: KernelExports,
   ): Promise<ThreadPool> {
-    const controlBuffer = new SharedArrayBuffer(4 * (CLAIMS + threads));
-    const listBuffer = new SharedArrayBuffer(8 * LIST_DOUBLES * threads);
+    const controlBuffer = new SharedArrayBuffer(4 * (CLAIMS + threads * PARTS_PER_THREAD));
+    const listBuffer = new SharedArrayBuffer(8 * LIST_DOUBLES * threads * PARTS_PER_THREAD);
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     for (let index = 1; index < threads; index++) {
-      const msg = { module, memory, control: controlBuffer, lists: listBuffer, index, spin: SPIN };
+      const msg = { module, memory, control: controlBuffer, lists: listBuffer, index, threads, spin: SPIN };
       if (isNode) {
         const { Worker } = await import('node:worker_threads');
         // The source is CommonJS: a parent started with --input-type=module must not pass that on.
@@ -199,9 +247,17 @@ export class ThreadPool {
     return new ThreadPool(threads, exports, workers, controlBuffer, listBuffer);
   }
 
-  /** A new step with an empty call list per thread. */
-  job(): ThreadJob {
-    return new ThreadJob(this.threads, this.ids);
+  /** Most parts one job may have. */
+  get maxParts(): number {
+    return this.threads * PARTS_PER_THREAD;
+  }
+
+  /** A new step with `parts` empty call lists (default: one per thread). */
+  job(parts = this.threads): ThreadJob {
+    if (!Number.isInteger(parts) || parts < 1 || parts > this.maxParts) {
+      throw new VireoError(`wasm threads: a job of ${parts} parts (1 to ${this.maxParts} on ${this.threads} threads)`);
+    }
+    return new ThreadJob(parts, this.ids);
   }
 
   /**
@@ -212,42 +268,45 @@ export class ThreadPool {
   run(job: ThreadJob): void {
     if (this.closed) throw new VireoError('wasm threads: the pool was closed');
     const lists = job.lists;
+    const slots = lists.length;
     const cursors = lists.map(() => 0);
+    const order = claimOrder(0, this.threads, slots);
     for (;;) {
-      // This round: the next slice of every unfinished list, list t in slot t.
+      // This round: the next slice of every unfinished list, list p in slot p.
       const from: number[] = [];
       const to: number[] = [];
       const busy: number[] = [];
-      for (let t = 0; t < lists.length; t++) {
-        from.push(cursors[t]);
-        if (cursors[t] >= lists[t].length) {
-          to.push(cursors[t]);
+      for (let p = 0; p < slots; p++) {
+        from.push(cursors[p]);
+        if (cursors[p] >= lists[p].length) {
+          to.push(cursors[p]);
           continue;
         }
-        const end = this.encode(t, lists[t], cursors[t]);
+        const end = this.encode(p, lists[p], cursors[p], job.scratch);
         to.push(end);
-        cursors[t] = end;
-        busy.push(t);
+        cursors[p] = end;
+        busy.push(p);
       }
       const parts = busy.length;
       if (parts === 0) return;
       if (parts === 1) {
-        this.runHere(lists[busy[0]], from[busy[0]], to[busy[0]]);
+        this.runHere(lists[busy[0]], from[busy[0]], to[busy[0]], job.scratch.base);
       } else {
         const ctl = this.control;
         const gen = (Atomics.load(ctl, GEN) + 1) | 0;
         const tag = gen & TAG_MASK;
         Atomics.store(ctl, DONE, 0);
         Atomics.store(ctl, PARTS, parts);
-        for (let t = 0; t < lists.length; t++) Atomics.store(ctl, CLAIMS + t, from[t] < to[t] ? tag : TAKEN);
+        Atomics.store(ctl, SLOTS, slots);
+        for (let p = 0; p < slots; p++) Atomics.store(ctl, CLAIMS + p, from[p] < to[p] ? tag : TAKEN);
         Atomics.store(ctl, GEN, gen);
         Atomics.notify(ctl, GEN);
         let faulted: unknown = null;
-        // Its own part (0) first, then whatever no worker has claimed yet.
-        for (let t = 0; t < lists.length; t++) {
-          if (Atomics.compareExchange(ctl, CLAIMS + t, tag, TAKEN) !== tag) continue;
+        // Its own parts first, then whatever no worker has claimed yet.
+        for (const p of order) {
+          if (Atomics.compareExchange(ctl, CLAIMS + p, tag, TAKEN) !== tag) continue;
           try {
-            this.runHere(lists[t], from[t], to[t]);
+            this.runHere(lists[p], from[p], to[p], job.scratch.base);
           } catch (e) {
             faulted = e;
           }
@@ -261,31 +320,35 @@ export class ThreadPool {
     }
   }
 
-  /** Runs calls [from, to) of a list on this thread. */
-  private runHere(calls: Call[], from: number, to: number): void {
+  /** Runs calls [from, to) of a list on this thread (thread 0: its scratch slice starts at `local`). */
+  private runHere(calls: Call[], from: number, to: number, local: number): void {
     for (let i = from; i < to; i++) {
       const c = calls[i];
-      this.fns[c[0]](...c.slice(1));
+      const mask = c[1];
+      if (mask === 0) this.fns[c[0]](...c.slice(2));
+      else this.fns[c[0]](...c.slice(2).map((v, a) => (mask & (1 << a) ? local + v : v)));
     }
   }
 
-  /** Writes calls from `from` on into slot t, as many as fit; returns where it stopped. */
-  private encode(t: number, calls: Call[], from: number): number {
-    const base = t * LIST_DOUBLES;
-    let at = base + 1;
+  /** Writes calls from `from` on into slot p, as many as fit; returns where it stopped. */
+  private encode(p: number, calls: Call[], from: number, scratch: { base: number; slice: number }): number {
+    const base = p * LIST_DOUBLES;
+    let at = base + LIST_HEADER;
     let count = 0;
     let i = from;
     for (; i < calls.length; i++) {
       const c = calls[i];
       if (at + 1 + c.length > base + LIST_DOUBLES) break;
       this.lists[at] = c[0];
-      this.lists[at + 1] = c.length - 1;
+      this.lists[at + 1] = c.length - 2;
       for (let a = 1; a < c.length; a++) this.lists[at + 1 + a] = c[a];
       at += 1 + c.length;
       count++;
     }
     if (count === 0 && i < calls.length) throw new VireoError('wasm threads: a call does not fit a thread list');
     this.lists[base] = count;
+    this.lists[base + 1] = scratch.base;
+    this.lists[base + 2] = scratch.slice;
     return i;
   }
 

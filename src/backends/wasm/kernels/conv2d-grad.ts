@@ -4,7 +4,18 @@ import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
-import { panelRanges, perThread, planeRanges, runParts, runRanges, splitRange, threadCount } from './parallel.js';
+import {
+  IMAGE_PART_MUL_ADDS,
+  local,
+  panelRanges,
+  perThread,
+  planeRanges,
+  runParts,
+  runRanges,
+  splitRange,
+  stealingParts,
+  threadCount,
+} from './parallel.js';
 
 /**
  * Convolution backward on wasm. Depthwise (one input channel per group): direct kernels. Otherwise,
@@ -149,13 +160,17 @@ export const conv2dGradInputWasm =
     // Packed in wasm from where the weight lives (f32_gemm_pack_a, transposed): a training step changes
     // the weight, so this runs once per step.
     const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
-    // Threads take whole images, each with its own col, B panels and tile (a scratch slice).
-    const slice = perThread(align(colBytes) + 4 * (bFloats + mr * nr) + 32);
-    const ranges = splitRange(g.n, threadCount(ctx));
+    // Threads take whole images, several parts per thread so a slowed thread's images go to the others;
+    // each image uses the col, B panels and tile in the scratch slice of the thread that runs it.
+    const bAt = align16(align(colBytes));
+    const tileAt = bAt + 4 * bFloats;
+    const slice = perThread(tileAt + 4 * mr * nr + 32);
+    const threads = threadCount(ctx);
+    const ranges = splitRange(g.n, stealingParts(ctx, g.n, Math.ceil(IMAGE_PART_MUL_ADDS / (g.cout * g.k * g.p))));
     // The pack shared by A-panel rows (rows of W_gᵀ: columns of the stored W_g) of every group.
     const wRows = panelRanges(ctx, g.k, mr, g.cout * g.k);
     return {
-      scratchBytes: ranges.length * slice,
+      scratchBytes: threads * slice + 16,
       pack() {
         if (inWasm) {
           runRanges(ctx, wRows, (call, r0, r1) => {
@@ -181,21 +196,26 @@ export const conv2dGradInputWasm =
         }
       },
       run([dy], dx, scratch) {
-        runParts(ctx, ranges.length, (t, call) => {
-          const col = scratch + t * slice;
-          const bp = align16(col + align(colBytes));
-          const tile = bp + 4 * bFloats;
-          for (let b = ranges[t][0]; b < ranges[t][1]; b++) {
-            for (let grp = 0; grp < a.groups; grp++) {
-              const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
-              const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
-              call('f32_gemm_pack_b', dyG, g.p, 0, g.coutG, g.p, bp);
-              const target = g.pointwise ? dxG : col;
-              call('f32_gemm_packed', g.k, g.p, g.coutG, packed + 4 * grp * aFloats, bp, target, g.p, 0, 0, 0, 0, 0, tile);
-              if (!g.pointwise) call('f32_col2im_nchw_kxp', col, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+        const col = local(0);
+        const bp = local(bAt);
+        const tile = local(tileAt);
+        runParts(
+          ctx,
+          ranges.length,
+          (part, call) => {
+            for (let b = ranges[part][0]; b < ranges[part][1]; b++) {
+              for (let grp = 0; grp < a.groups; grp++) {
+                const dyG = dy + 4 * ((b * g.cout + grp * g.coutG) * g.p);
+                const dxG = dx + 4 * ((b * g.cin + grp * g.cinG) * g.h * g.w);
+                call('f32_gemm_pack_b', dyG, g.p, 0, g.coutG, g.p, bp);
+                const target = g.pointwise ? dxG : col;
+                call('f32_gemm_packed', g.k, g.p, g.coutG, packed + 4 * grp * aFloats, bp, target, g.p, 0, 0, 0, 0, 0, tile);
+                if (!g.pointwise) call('f32_col2im_nchw_kxp', col, dxG, g.cinG, g.h, g.w, ...convArgs(a), g.oh, g.ow);
+              }
             }
-          }
-        });
+          },
+          { base: align16(scratch), slice },
+        );
       },
       dispose() {
         arena.free(packed);

@@ -2,7 +2,21 @@ import { flags } from '../../../core/flags.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
-import { type Invoke, panelRanges, partsFor, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
+import type { CallArg } from '../threads.js';
+import {
+  directCall,
+  IMAGE_PART_MUL_ADDS,
+  type Invoke,
+  local,
+  panelRanges,
+  partsFor,
+  perThread,
+  runParts,
+  runRanges,
+  splitRange,
+  stealingParts,
+  threadCount,
+} from './parallel.js';
 
 /**
  * Forward convolution, NCHW.
@@ -103,7 +117,14 @@ export const conv2dWasm =
     // GEMM by ranges of its output panels. Either way each output value is computed as one thread would.
     const threads = threadCount(ctx);
     const nPanels = Math.ceil(p / nr);
-    const image = (call: Invoke, y: number, b: number, bp: number, tile: number, p0: number, p1: number) => {
+    // A thread's scratch slice: every group's B panels of one image, a GEMM edge tile, im2col's tmp. The
+    // calls address them relative to the slice (`Place`): with whole images per part, the slice is that of
+    // whichever thread claims the part.
+    const slice = perThread(4 * (groups * bFloats + mr * nr + tmpFloats) + 32);
+    const tileAt = 4 * groups * bFloats;
+    const tmpAt = tileAt + 4 * mr * nr;
+    type Place = (offset: number) => CallArg;
+    const image = (call: Invoke, y: number, b: number, panels: Place, tile: CallArg, p0: number, p1: number) => {
       for (let g = 0; g < groups; g++) {
         const yg = y + 4 * (b * cout + g * coutG) * p;
         call(
@@ -112,7 +133,7 @@ export const conv2dWasm =
           p,
           kg,
           wPtr + 4 * g * aFloats,
-          bp + 4 * g * bFloats,
+          panels(4 * g * bFloats),
           yg,
           p,
           0,
@@ -126,16 +147,19 @@ export const conv2dWasm =
         );
       }
     };
-    const im2col = (call: Invoke, x: number, b: number, bp: number, tmp: number) => {
+    const im2col = (call: Invoke, x: number, b: number, at: Place) => {
       for (let g = 0; g < groups; g++) {
         const xg = x + 4 * (b * cin + g * cinG) * h * w;
-        const bg = bp + 4 * g * bFloats;
+        const bg = at(4 * g * bFloats);
         if (pointwise) call('f32_gemm_pack_b', xg, p, 0, kg, p, bg);
-        else call('f32_im2col_nchw_panels', xg, bg, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp);
+        else call('f32_im2col_nchw_panels', xg, bg, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, at(tmpAt));
       }
     };
-    // A thread's scratch slice: every group's B panels of one image, a GEMM edge tile, im2col's tmp.
-    const slice = perThread(4 * (groups * bFloats + mr * nr + tmpFloats) + 32);
+    // Whole images per part when there are at least as many images as threads, cut finer than one part per
+    // thread (stealingParts) so a slowed thread's unstarted images go to the others; each image is
+    // computed the same way whichever thread runs it.
+    const imageRanges =
+      n >= threads ? splitRange(n, stealingParts(ctx, n, Math.ceil(IMAGE_PART_MUL_ADDS / (cout * kg * p)))) : [];
     // One image's im2col shared by input-channel ranges, for batches smaller than the thread count.
     const channelRanges =
       !pointwise && n < threads && typeof exports.f32_im2col_nchw_panels_channels === 'function'
@@ -164,39 +188,36 @@ export const conv2dWasm =
       },
       run([x], y, scratch) {
         const s0 = align16(scratch);
-        const at = (t: number) => {
-          const bp = s0 + t * slice;
-          const tile = bp + 4 * groups * bFloats;
-          return { bp, tile, tmp: tile + 4 * mr * nr };
-        };
-        if (n >= threads) {
-          const ranges = splitRange(n, threads);
-          runParts(ctx, ranges.length, (t, call) => {
-            const { bp, tile, tmp } = at(t);
-            for (let b = ranges[t][0]; b < ranges[t][1]; b++) {
-              im2col(call, x, b, bp, tmp);
-              image(call, y, b, bp, tile, 0, nPanels);
-            }
-          });
+        if (imageRanges.length > 0) {
+          runParts(
+            ctx,
+            imageRanges.length,
+            (part, call) => {
+              for (let b = imageRanges[part][0]; b < imageRanges[part][1]; b++) {
+                im2col(call, x, b, local);
+                image(call, y, b, local, local(tileAt), 0, nPanels);
+              }
+            },
+            { base: s0, slice },
+          );
           return;
         }
         // Fewer images than threads: per image the threads first write the B panels by input-channel
         // ranges (each with its own tmp; one call on the caller when the im2col is too small to split),
-        // then split the output panels.
+        // then split the output panels (all reading thread 0's B panels, each with its own edge tile).
         const ranges = splitRange(nPanels, threads, coutG === 1 ? 4 : 1);
-        const direct: Invoke = (name, ...args) => void exports[name](...args);
-        const { bp, tmp } = at(0);
+        const direct = directCall(ctx);
+        const shared: Place = (offset) => s0 + offset;
         for (let b = 0; b < n; b++) {
           if (channelRanges.length > 1) {
             runParts(ctx, channelRanges.length, (t, call) => {
               const [c0, c1] = channelRanges[t];
               for (let g = 0; g < groups; g++) {
                 const xg = x + 4 * (b * cin + g * cinG) * h * w;
-                const bg = bp + 4 * g * bFloats;
                 call(
                   'f32_im2col_nchw_panels_channels',
                   xg,
-                  bg,
+                  s0 + 4 * g * bFloats,
                   cinG,
                   h,
                   w,
@@ -210,14 +231,16 @@ export const conv2dWasm =
                   dw,
                   oh,
                   ow,
-                  at(t).tmp,
+                  s0 + t * slice + tmpAt,
                   c0,
                   c1,
                 );
               }
             });
-          } else im2col(direct, x, b, bp, tmp);
-          runParts(ctx, ranges.length, (t, call) => image(call, y, b, bp, at(t).tile, ranges[t][0], ranges[t][1]));
+          } else im2col(direct, x, b, shared);
+          runParts(ctx, ranges.length, (t, call) =>
+            image(call, y, b, shared, s0 + t * slice + tileAt, ranges[t][0], ranges[t][1]),
+          );
         }
       },
       dispose() {

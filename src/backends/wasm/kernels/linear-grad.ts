@@ -3,7 +3,7 @@ import { sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { flags } from '../../../core/flags.js';
-import { gemmParts, panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
+import { gemmPanelRanges, local, panelRanges, perThread, runParts, runRanges, threadCount } from './parallel.js';
 
 function requireGemm(ctx: WasmContext, name: string): void {
   const needed = [
@@ -42,9 +42,10 @@ export const linearGradInputWasm =
     // A training step changes every weight, so this packs once per step (fc 4096->1024: ~24 ms in a JS
     // loop): f32_gemm_pack_b reads the weight where it lives in wasm memory.
     const inWasm = flags.packWeightsInWasm;
-    // Threads share dX's column panels (groups of 4 for one row: the GEMV's streams).
+    // Threads share dX's column panels (groups of 4 for one row: the GEMV's streams), several ranges per
+    // thread, each part on the edge tile of the thread that runs it.
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(k / nr), gemmParts(ctx, rows * m * k), rows === 1 ? 4 : 1);
+    const ranges = gemmPanelRanges(ctx, Math.ceil(k / nr), rows * m * k, rows === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
     // The once-per-step pack of W (B: m × k) shared by column panels.
     const wPanels = panelRanges(ctx, k, nr, m * k);
@@ -61,9 +62,12 @@ export const linearGradInputWasm =
         const ap = (scratch + 15) & ~15;
         const tiles = ap + 4 * aFloats;
         exports.f32_gemm_pack_a(dy, m, 0, rows, m, ap);
-        runParts(ctx, ranges.length, (t, call) => {
-          call('f32_gemm_packed_range', rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, tiles + t * tileBytes, ...ranges[t]);
-        });
+        runParts(
+          ctx,
+          ranges.length,
+          (part, call) => call('f32_gemm_packed_range', rows, k, m, ap, packed, dx, k, 0, 0, 0, 0, 0, local(0), ...ranges[part]),
+          { base: tiles, slice: tileBytes },
+        );
       },
       dispose() {
         arena.free(packed);
@@ -99,7 +103,7 @@ export const linearGradWeightWasm =
     const aFloats = exports.f32_gemm_packed_a_floats(m, rows);
     const bFloats = exports.f32_gemm_packed_b_floats(k, rows);
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(k / nr), gemmParts(ctx, rows * m * k), m === 1 ? 4 : 1);
+    const ranges = gemmPanelRanges(ctx, Math.ceil(k / nr), rows * m * k, m === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
     return {
       scratchBytes: rows > 0 ? 4 * (aFloats + bFloats) + 64 + threads * tileBytes : 0,
@@ -112,13 +116,18 @@ export const linearGradWeightWasm =
         const bp = ap + 4 * aFloats;
         const tiles = perThreadStart(bp + 4 * bFloats);
         exports.f32_gemm_pack_a(dy, m, 1, m, rows, ap);
-        runParts(ctx, ranges.length, (t, call) => {
-          const [p0, p1] = ranges[t];
-          const c0 = p0 * nr;
-          const c1 = Math.min(k, p1 * nr);
-          call('f32_gemm_pack_b', x + 4 * c0, k, 0, rows, c1 - c0, bp + 4 * c0 * rows);
-          call('f32_gemm_packed_range', m, k, rows, ap, bp, dw, k, 0, 0, 0, 0, 0, tiles + t * tileBytes, p0, p1);
-        });
+        runParts(
+          ctx,
+          ranges.length,
+          (part, call) => {
+            const [p0, p1] = ranges[part];
+            const c0 = p0 * nr;
+            const c1 = Math.min(k, p1 * nr);
+            call('f32_gemm_pack_b', x + 4 * c0, k, 0, rows, c1 - c0, bp + 4 * c0 * rows);
+            call('f32_gemm_packed_range', m, k, rows, ap, bp, dw, k, 0, 0, 0, 0, 0, local(0), p0, p1);
+          },
+          { base: tiles, slice: tileBytes },
+        );
       },
     };
   };

@@ -3,7 +3,7 @@ import type { KernelFactory } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packTransposedBPanels } from './gemm-glue.js';
 import { flags } from '../../../core/flags.js';
-import { gemmParts, panelRanges, perThread, runParts, runRanges, splitRange, threadCount } from './parallel.js';
+import { gemmPanelRanges, local, panelRanges, perThread, runParts, runRanges, threadCount } from './parallel.js';
 
 /**
  * y[rows, out] = x[rows, in] · Wᵀ + b, activation fused: Wᵀ packed once into B panels (pack()), the
@@ -30,10 +30,11 @@ export const linearWasm =
     // (f32_gemm_pack_b with transB, SIMD 4×4 transposes) reads it in place; the TypeScript loop is the
     // fallback and the A/B flag's other side.
     const simdPack = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_b === 'function';
-    // Threads share the output's column panels (groups of 4 for one row: the GEMV's streams), each with
-    // its own edge tile after the packed rows.
+    // Threads share the output's column panels (groups of 4 for one row: the GEMV's streams), cut finer
+    // than one range per thread so a slowed thread's panels go to the others; each part uses the edge tile
+    // of the thread that runs it (after the packed rows).
     const threads = threadCount(ctx);
-    const ranges = splitRange(Math.ceil(n / nr), gemmParts(ctx, rows * n * k), rows === 1 ? 4 : 1);
+    const ranges = gemmPanelRanges(ctx, Math.ceil(n / nr), rows * n * k, rows === 1 ? 4 : 1);
     const tileBytes = perThread(4 * mr * nr);
     // Packing Wᵀ (every training step: fc1's 4M weights) and the rows of x are shared by panels too.
     const wPanels = panelRanges(ctx, n, nr, n * k);
@@ -54,27 +55,15 @@ export const linearWasm =
         const ap = align16(scratch);
         const tiles = ap + 4 * aFloats;
         runRanges(ctx, xPanels, (call, r0, r1) => call('f32_gemm_pack_a', x + 4 * r0 * k, k, 0, r1 - r0, k, ap + 4 * r0 * k));
-        runParts(ctx, ranges.length, (t, call) => {
-          const [p0, p1] = ranges[t];
-          call(
-            'f32_gemm_packed_range',
-            rows,
-            n,
-            k,
-            ap,
-            wPtr,
-            y,
-            n,
-            0,
-            biasPtr,
-            biasMode,
-            act,
-            alpha,
-            tiles + t * tileBytes,
-            p0,
-            p1,
-          );
-        });
+        runParts(
+          ctx,
+          ranges.length,
+          (part, call) => {
+            const [p0, p1] = ranges[part];
+            call('f32_gemm_packed_range', rows, n, k, ap, wPtr, y, n, 0, biasPtr, biasMode, act, alpha, local(0), p0, p1);
+          },
+          { base: tiles, slice: tileBytes },
+        );
       },
       dispose() {
         arena.free(wPtr);

@@ -1,8 +1,21 @@
 import { flags } from '../../../core/flags.js';
 import type { WasmContext } from '../context.js';
+import { type CallArg, PARTS_PER_THREAD, ThreadLocal } from '../threads.js';
 
-/** One kernel call: an export of the module by name, on numeric arguments (byte offsets, sizes). */
-export type Invoke = (name: string, ...args: number[]) => void;
+/**
+ * One kernel call: an export of the module by name, on numeric arguments (byte offsets, sizes), or on
+ * places in the running thread's scratch slice (`local`).
+ */
+export type Invoke = (name: string, ...args: CallArg[]) => void;
+
+/** Byte `offset` in the scratch slice of whichever thread runs the call (runParts' `scratch`). */
+export const local = (offset: number): ThreadLocal => new ThreadLocal(offset);
+
+/** Per-thread scratch: thread t's slice starts at base + t · slice. */
+export interface ThreadScratch {
+  base: number;
+  slice: number;
+}
 
 /** Threads the backend runs a step on (1 without a pool). */
 export function threadCount(ctx: WasmContext): number {
@@ -10,21 +23,56 @@ export function threadCount(ctx: WasmContext): number {
 }
 
 /**
- * Runs `body(t, call)` for t = 0 … parts − 1, each part's calls on its own thread (part 0 on the caller),
- * and returns when every part is done. Without a pool (or one part) the calls run here, in order. Parts
- * must write disjoint memory: that is what keeps results independent of the thread count.
+ * Runs `body(p, call)` for p = 0 … parts − 1, each part's calls on the thread that claims it (its owner
+ * first: part p is thread p's, or with more parts than threads thread t owns a contiguous block), and
+ * returns when every part is done. Without a pool (or one part) the calls run here, in order, as thread 0.
+ * Parts must write disjoint memory: that is what keeps results independent of the thread count. A call's
+ * `local(offset)` arguments address the running thread's slice of `scratch`.
  */
-export function runParts(ctx: WasmContext, parts: number, body: (t: number, call: Invoke) => void): void {
+export function runParts(
+  ctx: WasmContext,
+  parts: number,
+  body: (p: number, call: Invoke) => void,
+  scratch: ThreadScratch = { base: 0, slice: 0 },
+): void {
   const pool = ctx.pool;
   if (!pool || parts <= 1) {
-    const ex = ctx.exports;
-    const call: Invoke = (name, ...args) => void ex[name](...args);
-    for (let t = 0; t < parts; t++) body(t, call);
+    const call = directCall(ctx, scratch.base);
+    for (let p = 0; p < parts; p++) body(p, call);
     return;
   }
-  const job = pool.job();
-  for (let t = 0; t < parts; t++) body(t, (name, ...args) => job.call(t, name, ...args));
+  const job = pool.job(parts);
+  job.scratch.base = scratch.base;
+  job.scratch.slice = scratch.slice;
+  for (let p = 0; p < parts; p++) body(p, (name, ...args) => job.call(p, name, ...args));
   pool.run(job);
+}
+
+/** Calls on this thread, now, as thread 0 (its scratch slice starting at `localBase`). */
+export function directCall(ctx: WasmContext, localBase = 0): Invoke {
+  const ex = ctx.exports;
+  return (name, ...args) => {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (typeof a !== 'number') args[i] = localBase + a.offset;
+    }
+    ex[name](...(args as number[]));
+  };
+}
+
+/** Multiply-adds a part of whole images should at least hold (a part costs a claim and its calls' encoding). */
+export const IMAGE_PART_MUL_ADDS = 1 << 18;
+
+/**
+ * How many parts to cut a step of `units` (images, panels) into for stealing: up to PARTS_PER_THREAD per
+ * thread, so a thread the OS slows or starts late holds back only its unstarted parts, but never parts of
+ * under `minUnits` units each (each part re-reads shared operands such as packed weights).
+ */
+export function stealingParts(ctx: WasmContext, units: number, minUnits = 1): number {
+  const threads = threadCount(ctx);
+  if (threads <= 1) return 1;
+  const perThread = Math.max(1, Math.min(PARTS_PER_THREAD, Math.floor(flags.threadPartsPerThread)));
+  return Math.max(1, Math.min(threads * perThread, Math.floor(units / Math.max(1, minUnits))));
 }
 
 /**
@@ -78,8 +126,7 @@ export function runRanges(
   body: (call: Invoke, a: number, b: number) => void,
 ): void {
   if (ranges.length === 1) {
-    const ex = ctx.exports;
-    body((name, ...args) => void ex[name](...args), ranges[0][0], ranges[0][1]);
+    body(directCall(ctx), ranges[0][0], ranges[0][1]);
     return;
   }
   runParts(ctx, ranges.length, (t, call) => body(call, ranges[t][0], ranges[t][1]));
@@ -110,4 +157,16 @@ export function panelRanges(ctx: WasmContext, count: number, unit: number, work:
  */
 export function gemmParts(ctx: WasmContext, mulAdds: number): number {
   return partsFor(ctx, mulAdds / 8);
+}
+
+/**
+ * [0, units) output panels of a GEMM of `mulAdds` multiply-adds, cut for the threads: one range when the
+ * split does not pay (gemmParts), otherwise up to PARTS_PER_THREAD ranges per thread (stealingParts),
+ * each worth a thread's share and each boundary a multiple of `align` panels.
+ */
+export function gemmPanelRanges(ctx: WasmContext, units: number, mulAdds: number, align = 1): [number, number][] {
+  if (gemmParts(ctx, mulAdds) <= 1) return [[0, units]];
+  const perUnit = mulAdds / Math.max(1, units);
+  const minUnits = Math.ceil((8 * Math.max(1, flags.threadSplitMinFloats)) / Math.max(1, perUnit) / align) * align;
+  return splitRange(units, stealingParts(ctx, Math.ceil(units / align), minUnits / align), align);
 }
