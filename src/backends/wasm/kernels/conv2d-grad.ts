@@ -5,9 +5,9 @@ import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
 import {
-  IMAGE_PART_MUL_ADDS,
   local,
   panelRanges,
+  partMulAdds,
   perThread,
   planeRanges,
   runParts,
@@ -166,7 +166,7 @@ export const conv2dGradInputWasm =
     const tileAt = bAt + 4 * bFloats;
     const slice = perThread(tileAt + 4 * mr * nr + 32);
     const threads = threadCount(ctx);
-    const ranges = splitRange(g.n, stealingParts(ctx, g.n, Math.ceil(IMAGE_PART_MUL_ADDS / (g.cout * g.k * g.p))));
+    const ranges = splitRange(g.n, stealingParts(ctx, g.n, Math.ceil(partMulAdds() / (g.cout * g.k * g.p))));
     // The pack shared by A-panel rows (rows of W_gᵀ: columns of the stored W_g) of every group.
     const wRows = panelRanges(ctx, g.k, mr, g.cout * g.k);
     return {

@@ -5,10 +5,11 @@ import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
 import type { CallArg } from '../threads.js';
 import {
   directCall,
-  IMAGE_PART_MUL_ADDS,
+  gemmPanelRanges,
   type Invoke,
   local,
   panelRanges,
+  partMulAdds,
   partsFor,
   perThread,
   runParts,
@@ -158,8 +159,9 @@ export const conv2dWasm =
     // Whole images per part when there are at least as many images as threads, cut finer than one part per
     // thread (stealingParts) so a slowed thread's unstarted images go to the others; each image is
     // computed the same way whichever thread runs it.
-    const imageRanges =
-      n >= threads ? splitRange(n, stealingParts(ctx, n, Math.ceil(IMAGE_PART_MUL_ADDS / (cout * kg * p)))) : [];
+    const imageRanges = n >= threads ? splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / (cout * kg * p)))) : [];
+    // Fewer images than threads: output panels cut for stealing (groups of 4 for a one-row GEMV).
+    const panelParts = n < threads ? gemmPanelRanges(ctx, nPanels, groups * coutG * kg * p, coutG === 1 ? 4 : 1) : [];
     // One image's im2col shared by input-channel ranges, for batches smaller than the thread count.
     const channelRanges =
       !pointwise && n < threads && typeof exports.f32_im2col_nchw_panels_channels === 'function'
@@ -204,8 +206,8 @@ export const conv2dWasm =
         }
         // Fewer images than threads: per image the threads first write the B panels by input-channel
         // ranges (each with its own tmp; one call on the caller when the im2col is too small to split),
-        // then split the output panels (all reading thread 0's B panels, each with its own edge tile).
-        const ranges = splitRange(nPanels, threads, coutG === 1 ? 4 : 1);
+        // then share the output panels (all reading thread 0's B panels, each part on the edge tile of the
+        // thread that runs it).
         const direct = directCall(ctx);
         const shared: Place = (offset) => s0 + offset;
         for (let b = 0; b < n; b++) {
@@ -238,9 +240,10 @@ export const conv2dWasm =
               }
             });
           } else im2col(direct, x, b, shared);
-          runParts(ctx, ranges.length, (t, call) =>
-            image(call, y, b, shared, s0 + t * slice + tileAt, ranges[t][0], ranges[t][1]),
-          );
+          runParts(ctx, panelParts.length, (part, call) => image(call, y, b, shared, local(tileAt), ...panelParts[part]), {
+            base: s0,
+            slice,
+          });
         }
       },
       dispose() {

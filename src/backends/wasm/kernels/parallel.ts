@@ -60,8 +60,13 @@ export function directCall(ctx: WasmContext, localBase = 0): Invoke {
   };
 }
 
-/** Multiply-adds a part of whole images should at least hold (a part costs a claim and its calls' encoding). */
-export const IMAGE_PART_MUL_ADDS = 1 << 18;
+/**
+ * Multiply-adds a part of a GEMM-like step (whole images, output panels) must hold at least: one
+ * multiply-add of a packed GEMM costs about an eighth of streaming one float, so 8 × flags.threadSplitMinFloats.
+ */
+export function partMulAdds(): number {
+  return 8 * Math.max(1, flags.threadSplitMinFloats);
+}
 
 /**
  * How many parts to cut a step of `units` (images, panels) into for stealing: up to PARTS_PER_THREAD per
@@ -167,6 +172,6 @@ export function gemmParts(ctx: WasmContext, mulAdds: number): number {
 export function gemmPanelRanges(ctx: WasmContext, units: number, mulAdds: number, align = 1): [number, number][] {
   if (gemmParts(ctx, mulAdds) <= 1) return [[0, units]];
   const perUnit = mulAdds / Math.max(1, units);
-  const minUnits = Math.ceil((8 * Math.max(1, flags.threadSplitMinFloats)) / Math.max(1, perUnit) / align) * align;
+  const minUnits = Math.ceil(partMulAdds() / Math.max(1, perUnit) / align) * align;
   return splitRange(units, stealingParts(ctx, Math.ceil(units / align), minUnits / align), align);
 }
