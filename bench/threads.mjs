@@ -15,8 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { f2, median, referenceCnn, table, writeJson } from './common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const self = fileURLToPath(import.meta.url);
+// In the CommonJS bundle scripts/gpu-session.sh packs for a many-core machine (entry bench/threads-bundle.mjs),
+// import.meta.url is empty and __filename names the bundle, which the children run again with --child.
+const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+const root = join(dirname(self), '..');
 
 export const usage = `usage: node bench/threads.mjs [--threads 1,2] [--rounds R] [--quick] [--no-peer] [--json] [--out FILE]
 
