@@ -35,6 +35,14 @@ export const flags = {
    * 1 gives one part per thread (the A/B side of the benchmarks).
    */
   threadPartsPerThread: 4,
+  /**
+   * wasm threads: µs a worker spins after its last part (and the caller before it blocks on the others)
+   * before blocking in Atomics.wait. A blocked worker costs the next step a notify (a system call, 8–40 µs
+   * on the 2-core VM) and arrives late; spinning costs the idle core's time, bounded by this. Reference CNN
+   * forward at batch 1, 2 threads, same run: 100 µs (the old fixed spin) 2.06 ms, 300 µs 1.93, 1000 µs
+   * 1.91, 3000 µs 1.89 (1 thread 2.69): a step within a plan rarely follows the last by more than 300 µs.
+   */
+  threadSpinMicros: 500,
   /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
   fuseOnnxPatterns: true,
 };

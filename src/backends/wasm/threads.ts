@@ -16,11 +16,13 @@
 // count, bit for bit). A call's argument may be a place in the running thread's scratch slice
 // (`ThreadLocal`), resolved by whichever thread claims the part: scratch is per thread, not per part.
 //
-// Waiting: workers spin briefly on the generation (a step follows the previous one within microseconds),
-// then block in Atomics.wait. The caller blocks in Atomics.wait where it may (Node's main thread, any
+// Waiting: workers spin on the generation for flags.threadSpinMicros (a step follows the previous one within
+// microseconds; the caller writes the current value into a control word each round), then block in
+// Atomics.wait. The caller blocks in Atomics.wait where it may (Node's main thread, any
 // worker); a browser page's main thread may not block, so there it spins on Atomics.load until the workers
 // are done — the steps are short and the page's thread is busy with the model anyway.
 import { VireoError } from '../../core/errors.js';
+import { flags } from '../../core/flags.js';
 import { computeThreads, isNode } from '../../core/platform.js';
 import type { KernelExports } from './loader.js';
 
@@ -31,6 +33,7 @@ const STOP = 2; // 1: workers leave their loop
 const FAULT = 3; // 1 + index of a part whose call threw (0: none)
 const PARTS = 4; // parts (non-empty lists) in the current round
 const SLOTS = 5; // the job's part count (owners follow from it and the thread count)
+const SPIN_US = 6; // µs a worker spins on the generation after its last part before it blocks
 /** Part p's claim word: the round's tag while it waits, TAKEN once claimed (or when it has no calls). */
 const CLAIMS = 8;
 const TAKEN = -1;
@@ -42,8 +45,8 @@ const LIST_DOUBLES = 1 << 13;
 const LIST_HEADER = 3;
 /** At most this many parts per thread in one job (control words and list slots are sized by it). */
 export const PARTS_PER_THREAD = 4;
-/** Spins on the generation before a worker blocks (Atomics.wait costs tens of microseconds to wake). */
-const SPIN = 4000;
+/** Atomics.load spins between two looks at the clock while spinning. */
+const SPIN_CHECK = 64;
 
 /**
  * The order in which thread `index` of `threads` tries the parts of a job of `parts`: its own first, in
@@ -74,7 +77,7 @@ export function claimOrder(index: number, threads: number, parts: number): numbe
 const workerSource = `
 const claimOrder = ${claimOrder.toString()};
 const start = (msg, post) => {
-  const { module, memory, control, lists, index, threads, spin } = msg;
+  const { module, memory, control, lists, index, threads } = msg;
   WebAssembly.instantiate(module, { env: { memory, abort: () => { throw new Error('wasm kernel aborted'); } } }).then((instance) => {
     const ex = instance.exports;
     const names = Object.keys(ex).filter((k) => typeof ex[k] === 'function').sort();
@@ -85,7 +88,11 @@ const start = (msg, post) => {
     post('ready');
     for (;;) {
       let g = seen;
-      for (let i = 0; i < spin && g === seen; i++) g = Atomics.load(ctl, ${GEN});
+      const until = performance.now() + Atomics.load(ctl, ${SPIN_US}) / 1000;
+      for (let i = 1; g === seen; i++) {
+        g = Atomics.load(ctl, ${GEN});
+        if (i % ${SPIN_CHECK} === 0 && performance.now() > until) break;
+      }
       while (g === seen) { Atomics.wait(ctl, ${GEN}, seen); g = Atomics.load(ctl, ${GEN}); }
       seen = g;
       if (Atomics.load(ctl, ${STOP})) break;
@@ -206,7 +213,7 @@ export class ThreadPool {
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     for (let index = 1; index < threads; index++) {
-      const msg = { module, memory, control: controlBuffer, lists: listBuffer, index, threads, spin: SPIN };
+      const msg = { module, memory, control: controlBuffer, lists: listBuffer, index, threads };
       if (isNode) {
         const { Worker } = await import('node:worker_threads');
         // The source is CommonJS: a parent started with --input-type=module must not pass that on.
@@ -298,6 +305,7 @@ export class ThreadPool {
         Atomics.store(ctl, DONE, 0);
         Atomics.store(ctl, PARTS, parts);
         Atomics.store(ctl, SLOTS, slots);
+        Atomics.store(ctl, SPIN_US, Math.max(0, Math.round(flags.threadSpinMicros)));
         for (let p = 0; p < slots; p++) Atomics.store(ctl, CLAIMS + p, from[p] < to[p] ? tag : TAKEN);
         Atomics.store(ctl, GEN, gen);
         Atomics.notify(ctl, GEN);
@@ -356,7 +364,10 @@ export class ThreadPool {
   private wait(parts: number): void {
     const ctl = this.control;
     if (canBlock()) {
-      for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, DONE) >= parts) return;
+      const until = performance.now() + Atomics.load(ctl, SPIN_US) / 1000;
+      for (let i = 1; Atomics.load(ctl, DONE) < parts; i++) {
+        if (i % SPIN_CHECK === 0 && performance.now() > until) break;
+      }
       for (let d = Atomics.load(ctl, DONE); d < parts; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
     } else {
       while (Atomics.load(ctl, DONE) < parts) {
