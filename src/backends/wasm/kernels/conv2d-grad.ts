@@ -121,8 +121,12 @@ export const conv2dGradInputWasm =
     const g = geometry(a, xs, dys);
     const weight = params.weight;
     if (g.depthwise) {
-      // The direct kernel reads the weight where it lives in wasm memory; threads take whole images.
-      const images = splitRange(g.n, threadCount(ctx));
+      // The direct kernel reads the weight where it lives in wasm memory; threads take whole images,
+      // several parts per thread.
+      const images = splitRange(
+        g.n,
+        stealingParts(ctx, g.n, Math.ceil(partMulAdds() / (g.cout * g.p * a.kernel[0] * a.kernel[1]))),
+      );
       return {
         scratchBytes: 0,
         run([dy], dx) {

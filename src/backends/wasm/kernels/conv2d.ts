@@ -56,46 +56,51 @@ export const conv2dWasm =
       // The direct kernel reads the weight where it lives in wasm memory ([cout][1][kh][kw] is its layout).
       const mult = coutG;
       const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
-      // Threads take whole images (each output plane is computed the same way whichever call holds it).
-      const ranges = splitRange(n, threadCount(ctx));
+      // Threads take whole images, several parts per thread (each output plane is computed the same way
+      // whichever call holds it), each part on the plane scratch of the thread that runs it.
+      const ranges = splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / (cout * oh * ow * kh * kw))));
       const slice = planeFloats > 0 ? perThread(4 * planeFloats + 32) : 0;
       return {
-        scratchBytes: ranges.length * slice,
+        scratchBytes: threadCount(ctx) * slice + 16,
         pack() {
           packBias();
         },
         run([x], y, scratch) {
-          runParts(ctx, ranges.length, (t, call) => {
-            const [b0, b1] = ranges[t];
-            const plane = align16(scratch + t * slice);
-            const xb = x + 4 * b0 * cin * h * w;
-            const yb = y + 4 * b0 * cout * oh * ow;
-            call(
-              'f32_dwconv2d_nchw',
-              xb,
-              weight.ptr,
-              biasPtr,
-              yb,
-              b1 - b0,
-              cin,
-              mult,
-              h,
-              w,
-              oh,
-              ow,
-              kh,
-              kw,
-              sh,
-              sw,
-              pt,
-              pl,
-              dh,
-              dw,
-              act,
-              alpha,
-              plane,
-            );
-          });
+          runParts(
+            ctx,
+            ranges.length,
+            (part, call) => {
+              const [b0, b1] = ranges[part];
+              const xb = x + 4 * b0 * cin * h * w;
+              const yb = y + 4 * b0 * cout * oh * ow;
+              call(
+                'f32_dwconv2d_nchw',
+                xb,
+                weight.ptr,
+                biasPtr,
+                yb,
+                b1 - b0,
+                cin,
+                mult,
+                h,
+                w,
+                oh,
+                ow,
+                kh,
+                kw,
+                sh,
+                sw,
+                pt,
+                pl,
+                dh,
+                dw,
+                act,
+                alpha,
+                local(0),
+              );
+            },
+            { base: align16(scratch), slice },
+          );
         },
         dispose() {
           arena.free(biasPtr);
