@@ -17,7 +17,7 @@ import { GEMM_NR } from './gemm_tile';
  */
 function im2col_panels_rowaligned(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, j0: i32, j1: i32,
 ): void {
   const K = c * kh * kw;
   const panelBytes = <usize>K * GEMM_NR << 2;
@@ -30,15 +30,18 @@ function im2col_panels_rowaligned(
   memory.fill(at(tmp, pl + copyW), 0, <usize>(tw + 4 - pl - copyW) << 2);
   const direct = sw == 1 && pl == 0 && copyW == tw; // the row itself is the padded row
   const tapBytes = <usize>(kw * GEMM_NR) << 2;
-  for (let oy = 0; oy < oh; oy++) {
+  // Output rows holding panels [j0, j1); within a row, its panels in that range.
+  for (let oy = j0 / rowPanels; oy < oh && oy * rowPanels < j1; oy++) {
     const dRow = bp + <usize>(oy * rowPanels) * panelBytes;
-    for (let ci = c0; ci < c1; ci++) {
+    const pjFrom = max(0, j0 - oy * rowPanels);
+    const pjTo = min(rowPanels, j1 - oy * rowPanels);
+    for (let ci = 0; ci < c; ci++) {
       const xc = at(x, ci * h * w);
       for (let ky = 0; ky < kh; ky++) {
         const dk = dRow + (<usize>((ci * kh + ky) * kw) * GEMM_NR << 2);
         const iy = oy * sh - pt + ky * dh;
         if (iy < 0 || iy >= h) {
-          for (let pj = 0; pj < rowPanels; pj++) memory.fill(dk + <usize>pj * panelBytes, 0, tapBytes);
+          for (let pj = pjFrom; pj < pjTo; pj++) memory.fill(dk + <usize>pj * panelBytes, 0, tapBytes);
           continue;
         }
         const src = at(xc, iy * w);
@@ -52,7 +55,7 @@ function im2col_panels_rowaligned(
           for (; i < copyW; i++) store<f32>(at(t, i), load<f32>(at(src, i)));
           row = tmp;
         }
-        for (let pj = 0; pj < rowPanels; pj++) {
+        for (let pj = pjFrom; pj < pjTo; pj++) {
           let d = dk + <usize>pj * panelBytes;
           const s = at(row, pj * GEMM_NR * sw);
           for (let kx = 0; kx < kw; kx++) {
@@ -105,7 +108,7 @@ export function f32_im2col_panels_tmp_floats(kh: i32, kw: i32, sh: i32, sw: i32,
  */
 function im2col_panels_plane(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, j0: i32, j1: i32,
 ): void {
   const K = c * kh * kw;
   const P = oh * ow;
@@ -121,7 +124,7 @@ function im2col_panels_plane(
   memory.fill(plane, 0, <usize>(ph * pw) << 2);
   const rows = min(h, ph - pt); // input rows and columns any tap reads
   const cols = min(w, pw - pl);
-  for (let ci = c0; ci < c1; ci++) {
+  for (let ci = 0; ci < c; ci++) {
     const xc = at(x, ci * h * w);
     for (let iy = 0; iy < rows; iy++) {
       const src = at(xc, iy * w);
@@ -132,8 +135,8 @@ function im2col_panels_plane(
       }
       for (; i < cols; i++) store<f32>(at(dst, i), load<f32>(at(src, i)));
     }
-    let dj = bp + (<usize>(ci * kh * kw) * GEMM_NR << 2);
-    for (let j = 0; j < panels; j++) {
+    let dj = bp + (<usize>(ci * kh * kw) * GEMM_NR << 2) + <usize>j0 * panelBytes;
+    for (let j = j0; j < min(j1, panels); j++) {
       const p0 = j * GEMM_NR;
       const lanes = min(GEMM_NR, P - p0);
       const b0 = load<i32>(base + (<usize>p0 << 2));
@@ -175,18 +178,19 @@ export function f32_im2col_nchw_panels(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize,
 ): void {
-  f32_im2col_nchw_panels_channels(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, 0, c);
+  const panels = (oh * ow + GEMM_NR - 1) / GEMM_NR;
+  f32_im2col_nchw_panels_range(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, 0, panels);
 }
 
 /**
- * f32_im2col_nchw_panels for input channels [c0, c1) only: the panel rows (c0·kh·kw …] of every panel of
- * the full c-channel layout. Threads share one image's im2col by channel ranges (each with its own tmp);
- * every value is copied as in one call over all channels.
+ * f32_im2col_nchw_panels for panels [j0, j1) only (output positions j0·NR … j1·NR − 1), every channel: the
+ * same values in the same places of the full layout. At batch 1, each thread writes the panels it then
+ * multiplies, so no thread reads B panels another wrote and one image needs one round, not two.
  */
-export function f32_im2col_nchw_panels_channels(
+export function f32_im2col_nchw_panels_range(
   x: usize, bp: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, c0: i32, c1: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, tmp: usize, j0: i32, j1: i32,
 ): void {
-  if (rowAligned(sw, ow)) im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, c0, c1);
-  else im2col_panels_plane(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, c0, c1);
+  if (rowAligned(sw, ow)) im2col_panels_rowaligned(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, j0, j1);
+  else im2col_panels_plane(x, bp, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, tmp, j0, j1);
 }

@@ -4,13 +4,11 @@ import type { WasmContext } from '../context.js';
 import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
 import type { CallArg } from '../threads.js';
 import {
-  directCall,
   gemmPanelRanges,
   type Invoke,
   local,
   panelRanges,
   partMulAdds,
-  partsFor,
   perThread,
   runParts,
   runRanges,
@@ -167,11 +165,6 @@ export const conv2dWasm =
     const imageRanges = n >= threads ? splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / (cout * kg * p)))) : [];
     // Fewer images than threads: output panels cut for stealing (groups of 4 for a one-row GEMV).
     const panelParts = n < threads ? gemmPanelRanges(ctx, nPanels, groups * coutG * kg * p, coutG === 1 ? 4 : 1) : [];
-    // One image's im2col shared by input-channel ranges, for batches smaller than the thread count.
-    const channelRanges =
-      !pointwise && n < threads && typeof exports.f32_im2col_nchw_panels_channels === 'function'
-        ? splitRange(cinG, partsFor(ctx, groups * kg * p))
-        : [[0, cinG] as [number, number]];
     // Packing W (every training step) shared by A-panel rows of every group.
     const wRows = panelRanges(ctx, coutG, mr, cout * kg);
     return {
@@ -209,46 +202,51 @@ export const conv2dWasm =
           );
           return;
         }
-        // Fewer images than threads: per image the threads first write the B panels by input-channel
-        // ranges (each with its own tmp; one call on the caller when the im2col is too small to split),
-        // then share the output panels (all reading thread 0's B panels, each part on the edge tile of the
-        // thread that runs it).
-        const direct = directCall(ctx);
-        const shared: Place = (offset) => s0 + offset;
+        // Fewer images than threads: per image, each part writes the B panels of its own output positions
+        // (im2col of those positions; for a 1×1 convolution the pack of those columns of X) into the one
+        // image-wide layout, then multiplies them: one round an image, and no thread reads panels another
+        // wrote. The im2col tmp and the GEMM edge tile are the running thread's.
         for (let b = 0; b < n; b++) {
-          if (channelRanges.length > 1) {
-            runParts(ctx, channelRanges.length, (t, call) => {
-              const [c0, c1] = channelRanges[t];
+          runParts(
+            ctx,
+            panelParts.length,
+            (part, call) => {
+              const [j0, j1] = panelParts[part];
               for (let g = 0; g < groups; g++) {
                 const xg = x + 4 * (b * cin + g * cinG) * h * w;
-                call(
-                  'f32_im2col_nchw_panels_channels',
-                  xg,
-                  s0 + 4 * g * bFloats,
-                  cinG,
-                  h,
-                  w,
-                  kh,
-                  kw,
-                  sh,
-                  sw,
-                  pt,
-                  pl,
-                  dh,
-                  dw,
-                  oh,
-                  ow,
-                  s0 + t * slice + tmpAt,
-                  c0,
-                  c1,
-                );
+                const bg = s0 + 4 * g * bFloats;
+                if (pointwise) {
+                  const c0 = j0 * nr;
+                  const c1 = Math.min(p, j1 * nr);
+                  call('f32_gemm_pack_b', xg + 4 * c0, p, 0, kg, c1 - c0, bg + 4 * c0 * kg);
+                } else {
+                  call(
+                    'f32_im2col_nchw_panels_range',
+                    xg,
+                    bg,
+                    cinG,
+                    h,
+                    w,
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    pt,
+                    pl,
+                    dh,
+                    dw,
+                    oh,
+                    ow,
+                    local(tmpAt),
+                    j0,
+                    j1,
+                  );
+                }
               }
-            });
-          } else im2col(direct, x, b, shared);
-          runParts(ctx, panelParts.length, (part, call) => image(call, y, b, shared, local(tileAt), ...panelParts[part]), {
-            base: s0,
-            slice,
-          });
+              image(call, y, b, (offset) => s0 + offset, local(tileAt), j0, j1);
+            },
+            { base: s0, slice },
+          );
         }
       },
       dispose() {

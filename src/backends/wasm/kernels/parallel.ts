@@ -49,7 +49,7 @@ export function runParts(
 }
 
 /** Calls on this thread, now, as thread 0 (its scratch slice starting at `localBase`). */
-export function directCall(ctx: WasmContext, localBase = 0): Invoke {
+function directCall(ctx: WasmContext, localBase = 0): Invoke {
   const ex = ctx.exports;
   return (name, ...args) => {
     for (let i = 0; i < args.length; i++) {
