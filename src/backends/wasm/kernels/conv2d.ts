@@ -116,9 +116,8 @@ export const conv2dWasm =
     const biasMode = bias ? 1 : 0;
     const inWasm = flags.packWeightsInWasm && typeof exports.f32_gemm_pack_a === 'function';
     const tmpFloats = exports.f32_im2col_panels_tmp_floats(kh, kw, sh, sw, dh, dw, oh, ow);
-    // Threads: whole images per thread when there are enough of them (each its own B panels and tile in
-    // its scratch slice); otherwise per image the caller writes the B panels and the threads share the
-    // GEMM by ranges of its output panels. Either way each output value is computed as one thread would.
+    // Threads: parts of whole images when there are at least as many images as threads, otherwise per image
+    // parts of its output panels. Either way each output value is computed as one thread would.
     const threads = threadCount(ctx);
     const nPanels = Math.ceil(p / nr);
     // A thread's scratch slice: every group's B panels of one image, a GEMM edge tile, im2col's tmp. The
@@ -151,12 +150,18 @@ export const conv2dWasm =
         );
       }
     };
-    const im2col = (call: Invoke, x: number, b: number, at: Place) => {
+    // B panels [j0, j1) of image b: im2col of those output positions (through the running thread's tmp), or
+    // for a 1×1 convolution the pack of those columns of X (it already is the B matrix).
+    const im2col = (call: Invoke, x: number, b: number, at: Place, j0: number, j1: number) => {
       for (let g = 0; g < groups; g++) {
         const xg = x + 4 * (b * cin + g * cinG) * h * w;
-        const bg = at(4 * g * bFloats);
-        if (pointwise) call('f32_gemm_pack_b', xg, p, 0, kg, p, bg);
-        else call('f32_im2col_nchw_panels', xg, bg, cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, at(tmpAt));
+        if (pointwise) {
+          const c0 = j0 * nr;
+          call('f32_gemm_pack_b', xg + 4 * c0, p, 0, kg, Math.min(p, j1 * nr) - c0, at(4 * (g * bFloats + c0 * kg)));
+        } else {
+          const geometry = [cinG, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow];
+          call('f32_im2col_nchw_panels_range', xg, at(4 * g * bFloats), ...geometry, local(tmpAt), j0, j1);
+        }
       }
     };
     // Whole images per part when there are at least as many images as threads, cut finer than one part per
@@ -194,7 +199,7 @@ export const conv2dWasm =
             imageRanges.length,
             (part, call) => {
               for (let b = imageRanges[part][0]; b < imageRanges[part][1]; b++) {
-                im2col(call, x, b, local);
+                im2col(call, x, b, local, 0, nPanels);
                 image(call, y, b, local, local(tileAt), 0, nPanels);
               }
             },
@@ -212,38 +217,9 @@ export const conv2dWasm =
             panelParts.length,
             (part, call) => {
               const [j0, j1] = panelParts[part];
-              for (let g = 0; g < groups; g++) {
-                const xg = x + 4 * (b * cin + g * cinG) * h * w;
-                const bg = s0 + 4 * g * bFloats;
-                if (pointwise) {
-                  const c0 = j0 * nr;
-                  const c1 = Math.min(p, j1 * nr);
-                  call('f32_gemm_pack_b', xg + 4 * c0, p, 0, kg, c1 - c0, bg + 4 * c0 * kg);
-                } else {
-                  call(
-                    'f32_im2col_nchw_panels_range',
-                    xg,
-                    bg,
-                    cinG,
-                    h,
-                    w,
-                    kh,
-                    kw,
-                    sh,
-                    sw,
-                    pt,
-                    pl,
-                    dh,
-                    dw,
-                    oh,
-                    ow,
-                    local(tmpAt),
-                    j0,
-                    j1,
-                  );
-                }
-              }
-              image(call, y, b, (offset) => s0 + offset, local(tileAt), j0, j1);
+              const shared: Place = (offset) => s0 + offset;
+              im2col(call, x, b, shared, j0, j1);
+              image(call, y, b, shared, local(tileAt), j0, j1);
             },
             { base: s0, slice },
           );
