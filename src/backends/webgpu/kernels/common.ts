@@ -1,6 +1,6 @@
 import type { ActivationKind } from '../../../ops/types.js';
 import type { PreparedKernel } from '../../backend.js';
-import { type AnyPass, type GpuContext, GpuProgram } from '../program.js';
+import { type AnyPass, type GpuContext, GpuProgram, f32bits } from '../program.js';
 
 /**
  * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a signed
@@ -70,12 +70,18 @@ export function floatLiteral(v: number): string {
  */
 export const isnanWgsl = 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
 
-export function activationWgsl(kind: ActivationKind, alpha: number): string {
+/**
+ * The activation's slope (leakyRelu's alpha) as a uniform, `u.ALPHA` (float bits): a kernel whose WGSL uses
+ * activationWgsl or activationDerivativeWgsl adds these to its shapes, so a slope shares its kind's pipeline.
+ */
+export const activationShapes = (alpha: number): Shapes => ({ ALPHA: f32bits(alpha) });
+
+export function activationWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return x;',
     relu: 'if (x > 0.0 || isnan(x)) { return x; } return 0.0;',
     relu6: 'return clamp(x, 0.0, 6.0);',
-    leakyRelu: `if (x >= 0.0) { return x; } return ${floatLiteral(alpha)} * x;`,
+    leakyRelu: 'if (x >= 0.0) { return x; } return bitcast<f32>(u.ALPHA) * x;',
     sigmoid: 'return 1.0 / (1.0 + exp(-x));',
     tanh: 'return tanh(clamp(x, -15.0, 15.0));',
   };
@@ -83,12 +89,12 @@ export function activationWgsl(kind: ActivationKind, alpha: number): string {
 }
 
 /** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). */
-export function activationDerivativeWgsl(kind: ActivationKind, alpha: number): string {
+export function activationDerivativeWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return 1.0;',
     relu: 'return select(0.0, 1.0, v > 0.0);',
     relu6: 'return select(0.0, 1.0, v > 0.0 && v < 6.0);',
-    leakyRelu: `return select(${floatLiteral(alpha)}, 1.0, v > 0.0);`,
+    leakyRelu: 'return select(bitcast<f32>(u.ALPHA), 1.0, v > 0.0);',
     sigmoid: 'return v * (1.0 - v);',
     tanh: 'return 1.0 - v * v;',
   };
