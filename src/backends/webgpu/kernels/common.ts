@@ -3,8 +3,10 @@ import type { PreparedKernel } from '../../backend.js';
 import { type AnyPass, type GpuContext, GpuProgram, f32bits } from '../program.js';
 
 /**
- * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a signed
- * value such as a padding is read back with `i32(u.PT)`). Shapes are kept out of the source so that every
+ * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a padding
+ * used in signed arithmetic is read back with `i32(u.PT)`, a value that may be negative travels as its two's
+ * complement, `v >>> 0`, and is read with `bitcast<i32>`; a float travels as its bits, f32bits, and is read
+ * with `bitcast<f32>`). Shapes are kept out of the source so that every
  * kernel differing only in shape shares one pipeline (the cache is keyed by source): a pipeline compile
  * costs far more than the few uniform loads, and integer divisions by them, that it saves.
  */
@@ -61,10 +63,6 @@ export function floatLiteral(v: number): string {
 }
 
 /**
- * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
- * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers.
- */
-/**
  * NaN by its bits: WGSL lets a compiler assume floats are never NaN, so `x != x` may fold to false
  * (SwiftShader does). Any shader that must keep NaN semantics (relu, max-pooling's "NaN wins") uses this.
  */
@@ -76,6 +74,10 @@ export const isnanWgsl = 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0
  */
 export const activationShapes = (alpha: number): Shapes => ({ ALPHA: f32bits(alpha) });
 
+/**
+ * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
+ * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers. Reads `u.ALPHA`.
+ */
 export function activationWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return x;',
@@ -88,7 +90,7 @@ export function activationWgsl(kind: ActivationKind): string {
   return `${isnanWgsl}\nfn act(x: f32) -> f32 { ${body[kind]} }`;
 }
 
-/** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). */
+/** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). Reads `u.ALPHA`. */
 export function activationDerivativeWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return 1.0;',
