@@ -13,8 +13,9 @@ import type { Conv2dAttrs } from '../src/ops/types.js';
 import { noActivation } from '../src/ops/types.js';
 import { backwardCase } from './cases/grad.js';
 import { convCase, poolCase } from './cases/builders.js';
+import { pipelinesCompiledBy } from './helpers/pipelines.js';
 import { expectClose } from './helpers/random.js';
-import { type OpCase, caseInputs, caseParams, runCase, runCaseAsync } from './helpers/single-op.js';
+import type { OpCase } from './helpers/single-op.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
 const relu = { kind: 'relu', alpha: 0 } as const;
@@ -164,16 +165,7 @@ describe.runIf(webgpuUnderTest)('webgpu kernels take shapes as uniforms: one pip
     reference = createReferenceBackend();
   });
 
-  /** Runs a case on webgpu, checks it against the reference, and returns how many pipelines it compiled. */
-  async function compiles(c: OpCase): Promise<number> {
-    const before = gpu.pipelinesCompiled;
-    const params = caseParams(c);
-    const inputs = caseInputs(c);
-    const want = runCase(c, reference, params, inputs);
-    const got = await runCaseAsync(c, gpu, params, inputs);
-    expectClose(got, want, 1e-5, 1e-4, `${c.name} on webgpu`);
-    return gpu.pipelinesCompiled - before;
-  }
+  const compiles = (c: OpCase) => pipelinesCompiledBy(gpu, reference, c);
 
   for (const family of families) {
     it(`${family.name}: ${family.cases.length} shapes, every one equal to the reference, compiled once`, async () => {

@@ -1,10 +1,12 @@
 import type { ActivationKind } from '../../../ops/types.js';
 import type { PreparedKernel } from '../../backend.js';
-import { type AnyPass, type GpuContext, GpuProgram } from '../program.js';
+import { type AnyPass, type GpuContext, GpuProgram, f32bits } from '../program.js';
 
 /**
- * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a signed
- * value such as a padding is read back with `i32(u.PT)`). Shapes are kept out of the source so that every
+ * Shape values that travel as uniforms: each becomes a field the WGSL reads as `u.<NAME>` (u32; a padding
+ * used in signed arithmetic is read back with `i32(u.PT)`, a value that may be negative travels as its two's
+ * complement, `v >>> 0`, and is read with `bitcast<i32>`; a float travels as its bits, f32bits, and is read
+ * with `bitcast<f32>`). Shapes are kept out of the source so that every
  * kernel differing only in shape shares one pipeline (the cache is keyed by source): a pipeline compile
  * costs far more than the few uniform loads, and integer divisions by them, that it saves.
  */
@@ -61,34 +63,40 @@ export function floatLiteral(v: number): string {
 }
 
 /**
- * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
- * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers.
- */
-/**
  * NaN by its bits: WGSL lets a compiler assume floats are never NaN, so `x != x` may fold to false
  * (SwiftShader does). Any shader that must keep NaN semantics (relu, max-pooling's "NaN wins") uses this.
  */
 export const isnanWgsl = 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
 
-export function activationWgsl(kind: ActivationKind, alpha: number): string {
+/**
+ * The activation's slope (leakyRelu's alpha) as a uniform, `u.ALPHA` (float bits): a kernel whose WGSL uses
+ * activationWgsl or activationDerivativeWgsl adds these to its shapes, so a slope shares its kind's pipeline.
+ */
+export const activationShapes = (alpha: number): Shapes => ({ ALPHA: f32bits(alpha) });
+
+/**
+ * `fn act(x: f32) -> f32`, the activation vireo's reference defines (src/ops/activation-math.ts): relu keeps
+ * NaN (torch.relu(nan) is nan), tanh is clamped where exp would overflow on some drivers. Reads `u.ALPHA`.
+ */
+export function activationWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return x;',
     relu: 'if (x > 0.0 || isnan(x)) { return x; } return 0.0;',
     relu6: 'return clamp(x, 0.0, 6.0);',
-    leakyRelu: `if (x >= 0.0) { return x; } return ${floatLiteral(alpha)} * x;`,
+    leakyRelu: 'if (x >= 0.0) { return x; } return bitcast<f32>(u.ALPHA) * x;',
     sigmoid: 'return 1.0 / (1.0 + exp(-x));',
     tanh: 'return tanh(clamp(x, -15.0, 15.0));',
   };
   return `${isnanWgsl}\nfn act(x: f32) -> f32 { ${body[kind]} }`;
 }
 
-/** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). */
-export function activationDerivativeWgsl(kind: ActivationKind, alpha: number): string {
+/** f'(v) as a function of the saved value (activationDerivative in src/ops/activation-math.ts). Reads `u.ALPHA`. */
+export function activationDerivativeWgsl(kind: ActivationKind): string {
   const body: Record<ActivationKind, string> = {
     none: 'return 1.0;',
     relu: 'return select(0.0, 1.0, v > 0.0);',
     relu6: 'return select(0.0, 1.0, v > 0.0 && v < 6.0);',
-    leakyRelu: `return select(${floatLiteral(alpha)}, 1.0, v > 0.0);`,
+    leakyRelu: 'return select(bitcast<f32>(u.ALPHA), 1.0, v > 0.0);',
     sigmoid: 'return v * (1.0 - v);',
     tanh: 'return 1.0 - v * v;',
   };

@@ -12,7 +12,7 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, activationWgsl } from './common.js';
+import { type Shapes, activationShapes, activationWgsl } from './common.js';
 import { type GemmTile, type TiledOptions, gemmKernel } from './gemm.js';
 
 /**
@@ -89,8 +89,8 @@ fn loadB(z: u32, k: u32, c: u32) -> f32 {
       K: (xs[1] / a.groups) * a.kernel[0] * a.kernel[1],
       Z: a.groups,
       // Whether there is a bias is a uniform too: a branch every invocation takes the same way.
-      shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0 },
-      prelude: activationWgsl(a.activation.kind, a.activation.alpha),
+      shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0, ...activationShapes(a.activation.alpha) },
+      prelude: activationWgsl(a.activation.kind),
       addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.w + (z * u.COUTG + r) * u.K + k; }',
       loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
       aAlongK: true,

@@ -5,7 +5,7 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, activationWgsl, programKernel } from './common.js';
+import { type Shapes, activationShapes, activationWgsl, programKernel } from './common.js';
 import { conv2dGradInputTiled, conv2dGradWeightTiled, conv2dTiled } from './conv2d-tiled.js';
 import { TILE_NARROW, type TiledOptions, tiledPays } from './gemm.js';
 
@@ -43,7 +43,7 @@ export const conv2dWebGpu =
       return conv2dTiled(ctx, name, a, xs, ys, params.weight.ptr, bias, options);
     }
     const threads = ys[0] * ys[1] * ys[2] * ys[3];
-    const body = `${activationWgsl(a.activation.kind, a.activation.alpha)}
+    const body = `${activationWgsl(a.activation.kind)}
 fn body(i: u32) {
   let ox = i % u.OW;
   var t = i / u.OW;
@@ -77,7 +77,7 @@ fn body(i: u32) {
       ['x', 'y', 'w', 'bs'],
       [{ body, threads }],
       ([x], y) => [f(x), f(y), f(params.weight.ptr), params.bias ? f(params.bias.ptr) : 0],
-      { shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0 } },
+      { shapes: { ...convShapes(a, xs, ys), HASBIAS: bias !== null ? 1 : 0, ...activationShapes(a.activation.alpha) } },
     );
   };
 

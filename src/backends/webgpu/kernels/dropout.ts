@@ -10,8 +10,8 @@ import { Random } from '../../../core/random.js';
 import { dropoutGenerator, nextMaskSeed } from '../../../ops/elementwise.js';
 import type { DropoutAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
-import { f, type GpuContext } from '../program.js';
-import { floatLiteral, programKernel } from './common.js';
+import { f, f32bits, type GpuContext } from '../program.js';
+import { programKernel } from './common.js';
 
 /**
  * Keep bits per float of the packed mask. 16, not 32: each word is an integer-valued float, exact in f32, so
@@ -45,7 +45,11 @@ function maskKernel(
 ) {
   const generator = dropoutGenerator(attrs);
   const words = new Float32Array(Math.max(1, Math.ceil(n / BITS)));
-  const kernel = programKernel(ctx, label, fields, [{ body, threads: n }], values, { scratchBytes: 4 * words.length });
+  // 1/(1 − p) as float bits (u.SCALE): every drop probability shares the pipeline.
+  const kernel = programKernel(ctx, label, fields, [{ body, threads: n }], values, {
+    scratchBytes: 4 * words.length,
+    shapes: { SCALE: f32bits(1 / (1 - attrs.p)) },
+  });
   return {
     ...kernel,
     run(inputs: readonly number[], output: number, scratch: number) {
@@ -62,9 +66,8 @@ export const dropoutWebGpu =
   (ctx: GpuContext): KernelFactory<'dropout'> =>
   ({ name, attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const body = `const SCALE: f32 = ${floatLiteral(1 / (1 - attrs.p))};
-${keptWgsl}
-fn body(i: u32) { m[u.y + i] = select(0.0, m[u.x + i] * SCALE, kept(i)); }`;
+    const body = `${keptWgsl}
+fn body(i: u32) { m[u.y + i] = select(0.0, m[u.x + i] * bitcast<f32>(u.SCALE), kept(i)); }`;
     return maskKernel(ctx, `${name} dropout`, attrs, n, body, ['x', 'y', 'bits'], ([x], y, s) => [f(x), f(y), f(s)]);
   };
 
@@ -73,8 +76,7 @@ export const dropoutMaskWebGpu =
   (ctx: GpuContext): KernelFactory<'dropoutMask'> =>
   ({ name, attrs, outputShape }) => {
     const n = sizeOf(outputShape);
-    const body = `const SCALE: f32 = ${floatLiteral(1 / (1 - attrs.p))};
-${keptWgsl}
-fn body(i: u32) { m[u.y + i] = select(0.0, SCALE, kept(i)); }`;
+    const body = `${keptWgsl}
+fn body(i: u32) { m[u.y + i] = select(0.0, bitcast<f32>(u.SCALE), kept(i)); }`;
     return maskKernel(ctx, `${name} dropoutMask`, attrs, n, body, ['y', 'bits'], (_, y, s) => [f(y), f(s)]);
   };

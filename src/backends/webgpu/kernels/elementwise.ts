@@ -2,24 +2,28 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, activationDerivativeWgsl, activationWgsl, programKernel } from './common.js';
+import { type Shapes, activationDerivativeWgsl, activationShapes, activationWgsl, programKernel } from './common.js';
 
 export const activationWebGpu =
   (ctx: GpuContext): KernelFactory<'activation'> =>
   ({ name, attrs, outputShape }) => {
-    const body = `${activationWgsl(attrs.kind, attrs.alpha)}
+    const body = `${activationWgsl(attrs.kind)}
 fn body(i: u32) { m[u.y + i] = act(m[u.x + i]); }`;
-    return programKernel(ctx, `${name} activation`, ['x', 'y'], [{ body, threads: sizeOf(outputShape) }], ([x], y) => [
-      f(x),
-      f(y),
-    ]);
+    return programKernel(
+      ctx,
+      `${name} activation`,
+      ['x', 'y'],
+      [{ body, threads: sizeOf(outputShape) }],
+      ([x], y) => [f(x), f(y)],
+      { shapes: activationShapes(attrs.alpha) },
+    );
   };
 
 /** Inputs: dY and the saved value the derivative reads (see activationDerivative). */
 export const activationGradWebGpu =
   (ctx: GpuContext): KernelFactory<'activationGrad'> =>
   ({ name, attrs, outputShape }) => {
-    const body = `${activationDerivativeWgsl(attrs.kind, attrs.alpha)}
+    const body = `${activationDerivativeWgsl(attrs.kind)}
 fn body(i: u32) { m[u.dx + i] = m[u.dy + i] * dact(m[u.v + i]); }`;
     return programKernel(
       ctx,
@@ -27,6 +31,7 @@ fn body(i: u32) { m[u.dx + i] = m[u.dy + i] * dact(m[u.v + i]); }`;
       ['dy', 'v', 'dx'],
       [{ body, threads: sizeOf(outputShape) }],
       ([dy, v], dx) => [f(dy), f(v), f(dx)],
+      { shapes: activationShapes(attrs.alpha) },
     );
   };
 

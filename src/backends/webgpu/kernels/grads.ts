@@ -7,29 +7,21 @@ import { broadcastStrides } from '../../../ops/strides.js';
 import type { BinaryGradAttrs, UnaryAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { floatLiteral, isnanWgsl, programKernel } from './common.js';
-import { erfWgsl, expSeriesWgsl, offsetsCode, powWgsl } from './onnx-ops.js';
-import { gatherConsts, indexTable, reductionIndexWgsl } from './tensor-ops.js';
+import { isnanWgsl, programKernel } from './common.js';
+import { erfWgsl, expSeriesWgsl, powWgsl, unaryConstants, unaryConstantsWgsl } from './onnx-ops.js';
+import { stridedWalk } from './strided.js';
+import { gatherShapes, indexTable, reductionIndex } from './tensor-ops.js';
 
-/** A clip bound as a WGSL condition on x (an infinite bound is always or never met). */
-function boundCheck(op: '>=' | '<=', bound: number): string {
-  if (Number.isFinite(bound)) return `x ${op} ${floatLiteral(bound)}`;
-  const always = op === '>=' ? bound === Number.NEGATIVE_INFINITY : bound === Number.POSITIVE_INFINITY;
-  return always ? 'true' : 'false';
-}
-
-/** f'(x) of each unary kind, as unaryMathDerivative (src/ops/unary-math.ts) defines it. */
+/** f'(x) of each unary kind, as unaryMathDerivative (src/ops/unary-math.ts) defines it; after unaryConstantsWgsl. */
 function derivativeWgsl(a: UnaryAttrs): string {
-  const alpha = floatLiteral(a.alpha ?? 0);
-  const beta = floatLiteral(a.beta ?? 0);
   switch (a.kind) {
     case 'clip':
-      // NaN fails both comparisons in the reference: gradient 0.
-      return `return select(0.0, 1.0, !isnan(x) && ${boundCheck('>=', a.min)} && ${boundCheck('<=', a.max)});`;
+      // NaN fails both comparisons in the reference: gradient 0. Infinite bounds compare as floats at run time.
+      return 'return select(0.0, 1.0, !isnan(x) && x >= lo && x <= hi);';
     case 'hardSwish':
       return 'if (x < -3.0) { return 0.0; } if (x > 3.0) { return 1.0; } return (2.0 * x + 3.0) / 6.0;';
     case 'hardSigmoid':
-      return `let v = ${alpha} * x + ${beta}; return select(0.0, ${alpha}, v > 0.0 && v < 1.0);`;
+      return 'let v = alpha * x + beta; return select(0.0, alpha, v > 0.0 && v < 1.0);';
     case 'erf':
       return 'return 1.1283791670955126 * exp(-x * x);';
     case 'gelu':
@@ -45,15 +37,15 @@ function derivativeWgsl(a: UnaryAttrs): string {
     case 'reciprocal':
       return 'return -1.0 / (x * x);';
     case 'pow':
-      return `return ${alpha} * powf(x, ${floatLiteral((a.alpha ?? 0) - 1)});`;
+      return 'return alpha * powf(x, alpha - 1.0);';
     case 'abs':
       return 'if (x > 0.0) { return 1.0; } if (x < 0.0) { return -1.0; } return 0.0;';
     case 'affine':
-      return `return ${alpha};`;
+      return 'return alpha;';
     case 'elu':
-      return `if (x > 0.0) { return 1.0; } return ${alpha} * exp(x);`;
+      return 'if (x > 0.0) { return 1.0; } return alpha * exp(x);';
     case 'selu':
-      return `if (x > 0.0) { return ${beta}; } return ${beta} * ${alpha} * exp(x);`;
+      return 'if (x > 0.0) { return beta; } return beta * alpha * exp(x);';
     case 'softplus':
       return 'return 1.0 / (1.0 + exp(-x));';
     case 'mish':
@@ -70,6 +62,7 @@ ${powWgsl}
 ${erfWgsl}
 ${expSeriesWgsl}
 fn dfx(x: f32) -> f32 {
+  ${unaryConstantsWgsl}
   ${derivativeWgsl(attrs)}
 }
 fn body(i: u32) { m[u.y + i] = m[u.dy + i] * dfx(m[u.x + i]); }`;
@@ -79,6 +72,7 @@ fn body(i: u32) { m[u.y + i] = m[u.dy + i] * dfx(m[u.x + i]); }`;
       ['dy', 'x', 'y'],
       [{ body, threads: sizeOf(outputShape) }],
       ([dy, x], dx) => [f(dy), f(x), f(dx)],
+      { shapes: unaryConstants(attrs) },
     );
   };
 
@@ -105,12 +99,16 @@ function binaryDerivativeWgsl(a: BinaryGradAttrs): string {
 export const binaryGradWebGpu =
   (ctx: GpuContext): KernelFactory<'binaryGrad'> =>
   ({ name, attrs, inputShapes: [, as, bs], outputShape }) => {
+    const walk = stridedWalk('i', outputShape, {
+      ia: broadcastStrides(as, outputShape),
+      ib: broadcastStrides(bs, outputShape),
+    });
     const body = `${powWgsl}
 fn derivative(a: f32, b: f32, g: f32) -> f32 {
   ${binaryDerivativeWgsl(attrs)}
 }
 fn body(i: u32) {
-  ${offsetsCode('i', outputShape, { ia: broadcastStrides(as, outputShape), ib: broadcastStrides(bs, outputShape) })}
+  ${walk.code}
   m[u.y + i] = derivative(m[u.a + ia], m[u.b + ib], m[u.dy + i]);
 }`;
     return programKernel(
@@ -119,6 +117,7 @@ fn body(i: u32) {
       ['dy', 'a', 'b', 'y'],
       [{ body, threads: sizeOf(outputShape) }],
       ([dy, a, b], dx) => [f(dy), f(a), f(b), f(dx)],
+      { shapes: walk.shapes },
     );
   };
 
@@ -126,16 +125,21 @@ fn body(i: u32) {
 export const whereGradWebGpu =
   (ctx: GpuContext): KernelFactory<'whereGrad'> =>
   ({ name, attrs, inputShapes: [cs], outputShape }) => {
+    const walk = stridedWalk('i', outputShape, { ic: broadcastStrides(cs, outputShape) });
+    // Which operand (1: x, where c ≠ 0) is a uniform too: both share the pipeline.
     const body = `fn body(i: u32) {
-  ${offsetsCode('i', outputShape, { ic: broadcastStrides(cs, outputShape) })}
-  let picked = (m[u.c + ic] != 0.0) == ${attrs.operand === 1};
+  ${walk.code}
+  let picked = (m[u.c + ic] != 0.0) == (u.OPERAND == 1u);
   m[u.y + i] = select(0.0, m[u.dy + i], picked);
 }`;
-    return programKernel(ctx, `${name} whereGrad`, ['c', 'dy', 'y'], [{ body, threads: sizeOf(outputShape) }], ([c, dy], dx) => [
-      f(c),
-      f(dy),
-      f(dx),
-    ]);
+    return programKernel(
+      ctx,
+      `${name} whereGrad`,
+      ['c', 'dy', 'y'],
+      [{ body, threads: sizeOf(outputShape) }],
+      ([c, dy], dx) => [f(c), f(dy), f(dx)],
+      { shapes: { OPERAND: attrs.operand, ...walk.shapes } },
+    );
   };
 
 /** dX[o, j, i] = Σ over the k with indices[k] = j of dY[o, k, i], in k order. Input: dY. */
@@ -143,14 +147,13 @@ export const gatherGradWebGpu =
   (ctx: GpuContext): KernelFactory<'gatherGrad'> =>
   ({ name, attrs, outputShape }) => {
     const table = indexTable(ctx, attrs);
-    const body = `${gatherConsts(outputShape, attrs)}
-fn body(i: u32) {
-  let inner = i % INNER;
-  let j = (i / INNER) % AXIS;
-  let o = i / (INNER * AXIS);
+    const body = `fn body(i: u32) {
+  let inner = i % u.INNER;
+  let j = (i / u.INNER) % u.AXIS;
+  let o = i / (u.INNER * u.AXIS);
   var acc: f32 = 0.0;
-  for (var k: u32 = 0u; k < INDICES; k++) {
-    if (u32(m[u.idx + k]) == j) { acc += m[u.dy + (o * INDICES + k) * INNER + inner]; }
+  for (var k: u32 = 0u; k < u.INDICES; k++) {
+    if (u32(m[u.idx + k]) == j) { acc += m[u.dy + (o * u.INDICES + k) * u.INNER + inner]; }
   }
   m[u.y + i] = acc;
 }`;
@@ -160,6 +163,7 @@ fn body(i: u32) {
       ['dy', 'idx', 'y'],
       [{ body, threads: sizeOf(outputShape) }],
       ([dy], dx) => [f(dy), f(table.ptr), f(dx)],
+      { shapes: gatherShapes(outputShape, attrs) },
     );
     return {
       ...kernel,
@@ -179,16 +183,19 @@ export const reduceMaxGradWebGpu =
   ({ name, attrs, inputShapes: [, xs] }) => {
     const kept = keptShape(xs, attrs.axes);
     const groups = sizeOf(kept);
-    const ties = `${reductionIndexWgsl(xs, attrs.axes)}
+    const index = reductionIndex(xs, attrs.axes);
+    const ties = `${index.code}
 fn body(o: u32) {
   let base = u.x + groupBase(o);
   let y = m[u.yv + o];
   var n: f32 = 0.0;
-  for (var k: u32 = 0u; k < COUNT; k++) { if (m[base + memberOffset(k)] == y) { n += 1.0; } }
+  for (var k: u32 = 0u; k < u.COUNT; k++) { if (m[base + memberOffset(k)] == y) { n += 1.0; } }
   m[u.s + o] = n;
 }`;
+    // The spread's walk (S… uniforms) beside the ties pass's two (G…, K…): one uniform struct for both passes.
+    const walk = stridedWalk('i', xs, { g: broadcastStrides(kept, xs) }, 'S');
     const spread = `fn body(i: u32) {
-  ${offsetsCode('i', xs, { g: broadcastStrides(kept, xs) })}
+  ${walk.code}
   m[u.y + i] = select(0.0, m[u.dy + g] / m[u.s + g], m[u.x + i] == m[u.yv + g]);
 }`;
     return programKernel(
@@ -200,6 +207,6 @@ fn body(o: u32) {
         { body: spread, threads: sizeOf(xs) },
       ],
       ([dy, x, yv], dx, s) => [f(dy), f(x), f(yv), f(dx), f(s)],
-      { scratchBytes: 4 * Math.max(groups, 1) },
+      { scratchBytes: 4 * Math.max(groups, 1), shapes: { ...index.shapes, ...walk.shapes } },
     );
   };

@@ -4,7 +4,7 @@
 import { normalizeDim, sizeOf } from '../../../core/shape.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { activationWgsl } from './common.js';
+import { activationShapes, activationWgsl } from './common.js';
 import { TILE_COLUMN, type TiledOptions, gemmKernel } from './gemm.js';
 
 /** y = act(x·Wᵀ + b): rows × outFeatures, K = inFeatures; both operands are contiguous along K. */
@@ -21,8 +21,11 @@ export const linearWebGpu =
         N: n,
         K: k,
         Z: 1,
-        shapes: { HASBIAS: attrs.bias && params.bias !== undefined ? 1 : 0 },
-        prelude: activationWgsl(attrs.activation.kind, attrs.activation.alpha),
+        shapes: {
+          HASBIAS: attrs.bias && params.bias !== undefined ? 1 : 0,
+          ...activationShapes(attrs.activation.alpha),
+        },
+        prelude: activationWgsl(attrs.activation.kind),
         addrA: 'fn addrA(z: u32, r: u32, k: u32) -> u32 { return u.x + r * u.K + k; }',
         loadA: 'fn loadA(z: u32, r: u32, k: u32) -> f32 { return m[addrA(z, r, k)]; }',
         aAlongK: true,

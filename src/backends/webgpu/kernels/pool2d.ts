@@ -22,8 +22,10 @@ function poolShapes(a: Pool2dAttrs, xs: readonly number[], ys: readonly number[]
     SW: a.stride[1],
     DH: a.dilation[0],
     DW: a.dilation[1],
-    PH: a.padding[0],
-    PW: a.padding[1],
+    // The padding before the first row and column, named as the convolutions name theirs (PT, PL); pooling's
+    // padding is symmetric, so the bottom and right pads are these too.
+    PT: a.padding[0],
+    PL: a.padding[1],
   };
 }
 
@@ -37,10 +39,10 @@ fn argmax(xb: u32, oy: u32, ox: u32) -> i32 {
   var best: f32 = 0.0;
   var at: i32 = -1;
   for (var ky: u32 = 0u; ky < u.KH; ky++) {
-    let iy = i32(oy * u.SH) - i32(u.PH) + i32(ky * u.DH);
+    let iy = i32(oy * u.SH) - i32(u.PT) + i32(ky * u.DH);
     if (iy < 0 || iy >= i32(u.H)) { continue; }
     for (var kx: u32 = 0u; kx < u.KW; kx++) {
-      let ix = i32(ox * u.SW) - i32(u.PW) + i32(kx * u.DW);
+      let ix = i32(ox * u.SW) - i32(u.PL) + i32(kx * u.DW);
       if (ix < 0 || ix >= i32(u.W)) { continue; }
       let v = m[xb + u32(iy) * u.W + u32(ix)];
       if (at < 0 || v > best || isnan(v)) { best = v; at = iy * i32(u.W) + ix; }
@@ -78,10 +80,10 @@ fn body(i: u32) {
 const avgWindowWgsl = `
 struct Win { y0: i32, y1: i32, x0: i32, x1: i32, div: f32 }
 fn window(oy: u32, ox: u32) -> Win {
-  let top = i32(oy * u.SH) - i32(u.PH);
-  let left = i32(ox * u.SW) - i32(u.PW);
-  let bottom = min(top + i32(u.KH), i32(u.H) + i32(u.PH));
-  let right = min(left + i32(u.KW), i32(u.W) + i32(u.PW));
+  let top = i32(oy * u.SH) - i32(u.PT);
+  let left = i32(ox * u.SW) - i32(u.PL);
+  let bottom = min(top + i32(u.KH), i32(u.H) + i32(u.PT));
+  let right = min(left + i32(u.KW), i32(u.W) + i32(u.PL));
   var w: Win;
   w.y0 = max(top, 0);
   w.x0 = max(left, 0);
@@ -171,12 +173,12 @@ fn body(i: u32) {
   let me = i32(iy * u.W + ix);
   var acc: f32 = 0.0;
   for (var ky: u32 = 0u; ky < u.KH; ky++) {
-    let ty = i32(iy) + i32(u.PH) - i32(ky * u.DH);
+    let ty = i32(iy) + i32(u.PT) - i32(ky * u.DH);
     if (ty < 0 || ty % i32(u.SH) != 0) { continue; }
     let oy = u32(ty) / u.SH;
     if (oy >= u.OH) { continue; }
     for (var kx: u32 = 0u; kx < u.KW; kx++) {
-      let tx = i32(ix) + i32(u.PW) - i32(kx * u.DW);
+      let tx = i32(ix) + i32(u.PL) - i32(kx * u.DW);
       if (tx < 0 || tx % i32(u.SW) != 0) { continue; }
       let ox = u32(tx) / u.SW;
       if (ox >= u.OW) { continue; }
@@ -207,10 +209,10 @@ fn body(i: u32) {
   let p = i / (u.W * u.H);
   var acc: f32 = 0.0;
   for (var oy: u32 = 0u; oy < u.OH; oy++) {
-    let top = i32(oy * u.SH) - i32(u.PH);
+    let top = i32(oy * u.SH) - i32(u.PT);
     if (iy < top || iy >= top + i32(u.KH)) { continue; }
     for (var ox: u32 = 0u; ox < u.OW; ox++) {
-      let left = i32(ox * u.SW) - i32(u.PW);
+      let left = i32(ox * u.SW) - i32(u.PL);
       if (ix < left || ix >= left + i32(u.KW)) { continue; }
       let w = window(oy, ox);
       acc += m[u.dy + (p * u.OH + oy) * u.OW + ox] / w.div;
