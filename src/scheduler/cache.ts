@@ -10,8 +10,11 @@ import { removeOrphans, writeFileAtomic } from '../io/atomic.js';
  * rewritten on the next save.
  */
 
-/** Bumped when what a cached number means changes (timing method, key format). */
-export const ENGINE_VERSION = 'vireo-0.1.0/calibration-2';
+/**
+ * Bumped when what a cached number means changes (timing method, key format). 3: host kernels are timed in
+ * context, from profiled runs of the whole plan (calibrate-plan.ts), not each alone.
+ */
+export const ENGINE_VERSION = 'vireo-0.1.0/calibration-3';
 
 export interface Calibration {
   /** nodeKey → ms on this fingerprint's backend. */

@@ -86,7 +86,8 @@ export interface AsyncWork {
 
 /**
  * Kernels of a memory the host cannot map, timed as above. Plans are built before any is timed so the GPU
- * compiles their pipelines in parallel, while `whileCompiling` (the host candidates' timings) runs.
+ * compiles their pipelines in parallel. (The host candidates are timed before this, not while it compiles:
+ * compiling takes CPU cores from host kernels being timed.)
  *
  * Screening: a kernel with a batch is first timed at batch 1. A kernel's time does not fall as its batch
  * grows, so a batch-1 time above `boundMs(i)` (a multiple of the host's time for the same kernel at the full
@@ -99,7 +100,6 @@ export interface AsyncWork {
 export async function timeNodesAsync(
   items: readonly AsyncWork[],
   backend: Backend,
-  whileCompiling: () => void,
   boundMs: (item: number) => number,
   stopped: () => boolean,
   onEach: () => void,
@@ -135,7 +135,6 @@ export async function timeNodesAsync(
     screens.forEach((screen, i) => {
       if (!screen) plans.set(i, build(items[i].node, items[i].inputShapes));
     });
-    whileCompiling();
     for (let i = 0; i < items.length && !stopped(); i++) {
       const screen = screens[i];
       if (!screen) continue;

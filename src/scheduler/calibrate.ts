@@ -19,9 +19,32 @@ export function nodeKey(node: GraphNode, inputShapes: readonly Shape[], outputSh
 }
 
 /**
- * A plan of `node` alone on `backend`, with fresh parameters of the same shapes and deterministic inputs:
- * calibration never binds or changes the model's own. Attributes are copied so a dropout layer's generator
- * does not advance. `dispose` (`disposeAsync` on a GPU) frees the plan and the parameters.
+ * A parameter of the same shape and kind with deterministic values: calibration never binds or changes the
+ * model's own. Weights are scaled by 1/√fan-in so activations keep their size through a deep plan (no
+ * overflow, no denormals to slow a kernel down); buffers (running statistics) are positive, so a batch
+ * norm's running variance never turns the rest of an eval plan into NaN.
+ */
+export function freshParameter(p: Parameter): Parameter {
+  const values = new Float32Array(p.size);
+  const scale = 1 / Math.sqrt(p.shape.length > 1 ? p.size / p.shape[0] : 1);
+  for (let i = 0; i < values.length; i++) {
+    const base = ((i * 7919) % 1000) / 1000 - 0.5;
+    values[i] = p.isBuffer ? 0.5 + Math.abs(base) : base * scale;
+  }
+  return new Parameter(p.shape, { values, isBuffer: p.isBuffer, requiresGrad: p.requiresGrad, dtype: p.dtype });
+}
+
+/** Deterministic calibration input values in [-1, 1]. */
+export function calibrationInput(shape: Shape): Float32Array {
+  const a = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 104729) % 2001) / 1000 - 1;
+  return a;
+}
+
+/**
+ * A plan of `node` alone on `backend`, with fresh parameters of the same shapes and deterministic inputs.
+ * Attributes are copied so a dropout layer's generator does not advance. `dispose` (`disposeAsync` on a GPU)
+ * frees the plan and the parameters.
  */
 export function singleNodePlan(
   node: GraphNode,
@@ -31,17 +54,9 @@ export function singleNodePlan(
   const g = new Graph();
   const inputs = inputShapes.map(() => g.addInput());
   const params: Record<string, Parameter> = {};
-  for (const [k, p] of Object.entries(node.params)) {
-    const values = new Float32Array(p.size);
-    for (let i = 0; i < values.length; i++) values[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-    params[k] = new Parameter(p.shape, { values, isBuffer: p.isBuffer, requiresGrad: p.requiresGrad });
-  }
+  for (const [k, p] of Object.entries(node.params)) params[k] = freshParameter(p);
   g.outputs = [g.addNode(node.op, node.name, structuredClone(node.attrs) as never, inputs, params)];
-  const data = inputShapes.map((s) => {
-    const a = new Float32Array(sizeOf(s));
-    for (let i = 0; i < a.length; i++) a[i] = ((i * 104729) % 2001) / 1000 - 1;
-    return a;
-  });
+  const data = inputShapes.map(calibrationInput);
   const plan = new Plan(g, inputShapes, backend);
   return {
     plan,
@@ -59,7 +74,12 @@ export function singleNodePlan(
   };
 }
 
-/** ms of one run of `node` alone on a host-mappable `backend`: the kernel step's median time over `reps` runs after a warm-up. */
+/**
+ * ms of one run of `node` alone on a host-mappable `backend`: the kernel step's median time over `reps` runs
+ * after a warm-up. Only for a candidate that cannot run the model's whole plan (calibrate-plan.ts says why
+ * that is preferred): each run here starts with the host writing the inputs, so a thread pool's workers may
+ * have gone to sleep and the step pays their wake-up, which a step inside a plan does not.
+ */
 export function timeNode(node: GraphNode, inputShapes: readonly Shape[], backend: Backend, reps = 5): number {
   const { plan, data, dispose } = singleNodePlan(node, inputShapes, backend);
   try {

@@ -8,6 +8,7 @@ import { type AssignNode, HOST, assign } from './assign.js';
 import { type Calibration, calibrationStore, fingerprint } from './cache.js';
 import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode, timeUpdate } from './calibrate.js';
 import { timeCopyAsync, timeNodesAsync, timeUpdateAsync } from './calibrate-async.js';
+import { timePlanKernels } from './calibrate-plan.js';
 import { describeCandidate } from './candidates.js';
 
 /** One layer's line of the placement report. */
@@ -126,25 +127,40 @@ export async function schedule(
   };
   let done = 0;
   options.onProgress?.(0, work.length);
-  const hostWork = work.filter((w) => w.backend.memory.readSync);
-  const timeHostWork = () => {
-    for (const w of hostWork) {
-      (tables.get(w.backend) as Calibration).kernels[w.key] = timeNode(w.node, w.inputShapes, w.backend);
-      done++;
-      options.onProgress?.(done, work.length);
-    }
-  };
-  // GPU candidates: their plans are built first (pipelines compile in parallel) and the host candidates are
-  // timed meanwhile; then each GPU kernel is timed by batches awaited on the device (calibrate-async.ts).
   const gpus = candidates.filter((b) => !b.memory.readSync);
   const hosts = candidates.filter((b) => b.memory.readSync);
+  // Host candidates first, before any GPU plan is built: a GPU's pipelines compile on the CPU (Dawn's worker
+  // threads, or the browser's GPU process on the same cores), and host kernels timed meanwhile came out up to
+  // twice their time on a 2-core machine. Their times also bound the GPU's screening below. Each host
+  // candidate's kernels are read off profiled runs of the whole plan placed on it (in context:
+  // calibrate-plan.ts); one that cannot run the whole plan has each kernel timed alone. Under the lock: a
+  // model's run across wasm and a GPU awaits mid-run, and the whole plan built here may grow wasm's memory.
+  await exclusive(async () => {
+    for (const b of hosts) {
+      const mine = work.filter((w) => w.backend === b);
+      if (mine.length === 0) continue;
+      const table = tables.get(b) as Calibration;
+      // Every kernel of the plan is kept, cached ones included: they were measured together, in one context.
+      for (const [key, ms] of timePlanKernels(forward, inputShape, b, training) ?? []) table.kernels[key] = ms;
+      for (const w of mine) {
+        if (!(w.key in table.kernels)) table.kernels[w.key] = timeNode(w.node, w.inputShapes, w.backend);
+        done++;
+        options.onProgress?.(done, work.length);
+      }
+    }
+  });
+  if (stopped()) {
+    await saveAll();
+    return null;
+  }
+  // GPU candidates: their plans are built first (pipelines compile in parallel), then each GPU kernel is
+  // timed by batches awaited on the device (calibrate-async.ts).
   // A GPU kernel slower at batch 1 than PRUNE_FACTOR times the fastest host candidate at the full batch is
   // not timed at the full batch (calibrate-async.ts); without a host time for it there is no bound.
   const bound = (w: Work) => {
     const times = hosts.map((b) => (tables.get(b) as Calibration).kernels[w.key] ?? Number.POSITIVE_INFINITY);
     return Math.max(PRUNE_MIN_MS, PRUNE_FACTOR * Math.min(...times));
   };
-  let hostDone = false;
   for (const b of gpus) {
     const mine = work.filter((w) => w.backend === b);
     if (mine.length === 0) continue;
@@ -158,10 +174,6 @@ export async function schedule(
       timeNodesAsync(
         items,
         b,
-        () => {
-          if (!hostDone) timeHostWork();
-          hostDone = true;
-        },
         (i) => bound(mine[i]),
         stopped,
         () => {
@@ -183,7 +195,6 @@ export async function schedule(
       return null;
     }
   }
-  if (!hostDone) timeHostWork();
   // Copies between every pair of places (the host included), and one update's cost per float when training.
   const places: (Backend | null)[] = [null, ...candidates];
   const nameOf = (b: Backend | null) => (b ? b.name : 'host');

@@ -1,0 +1,156 @@
+import type { Parameter } from '../core/parameter.js';
+import type { Shape } from '../core/shape.js';
+import { type Backend, hasKernel } from '../backends/backend.js';
+import type { LayerTiming } from '../graph/executor.js';
+import { Graph, type GraphNode } from '../graph/ir.js';
+import { Plan } from '../graph/plan.js';
+import { TrainPlan } from '../graph/train-plan.js';
+import { opDef } from '../ops/index.js';
+import { calibrationInput, freshParameter, nodeKey } from './calibrate.js';
+
+/**
+ * Kernel timings in context, for a host-mappable candidate: the whole forward (or training) plan of the
+ * model, placed on that one candidate, is run and profiled, and each kernel's step time is read off.
+ *
+ * Why not each kernel alone: a kernel in a plan follows another within microseconds, so the wasm pool's
+ * workers are still spinning when its step starts; run alone in a plan of its own, each repetition is
+ * separated by the host writing the inputs and reading the output, long enough for the workers to block in
+ * Atomics.wait, and every step then pays their wake-up (tens of µs per notify, 2–3× the time of a small
+ * elementwise or pooling step). Summed over a model, kernels timed alone came to 10–50 % over the plan they
+ * were meant to predict, by an amount that depends on the layer. Timing the plan itself measures exactly
+ * what the executor runs — the same steps, order, buffers and caches — and costs a handful of whole-plan
+ * runs instead of one plan and six runs per distinct kernel.
+ */
+
+/** Profiled runs read (after the warm-up runs): the median of each step over them. */
+const PROFILED_RUNS = 5;
+/** Whole-plan runs before the profiled ones: packing, first touch of memory, the pool's workers awake. */
+const WARM_RUNS = 2;
+
+/** Nodes that run a kernel (alias ops share their input's memory and cost nothing). */
+export function computedNodes(graph: Graph): GraphNode[] {
+  return graph.nodes.filter((n) => !opDef(n.op).alias?.(n.attrs as never));
+}
+
+/**
+ * `forward` with fresh parameters (a parameter shared by several nodes stays shared) and copied attributes,
+ * so a dropout layer's generator does not advance. `unbind` releases the parameters' device memory.
+ */
+export function calibrationCopy(forward: Graph): { graph: Graph; unbind(): void } {
+  const g = new Graph();
+  const value = new Map<number, number>();
+  for (const v of forward.inputs) value.set(v, g.addInput());
+  const fresh = new Map<Parameter, Parameter>();
+  for (const n of forward.nodes) {
+    const params: Record<string, Parameter> = {};
+    for (const [k, p] of Object.entries(n.params)) {
+      if (!fresh.has(p)) fresh.set(p, freshParameter(p));
+      params[k] = fresh.get(p) as Parameter;
+    }
+    const inputs = n.inputs.map((v) => value.get(v) as number);
+    value.set(n.output, g.addNode(n.op, n.name, structuredClone(n.attrs) as never, inputs, params, n.fused));
+  }
+  g.outputs = forward.outputs.map((v) => value.get(v) as number);
+  return {
+    graph: g,
+    unbind() {
+      for (const p of fresh.values()) p.unbind();
+    },
+  };
+}
+
+/**
+ * Each kernel step's time per profiled run, matched to the plan's computed nodes in order (the executor
+ * makes one kernel step per computed node, in graph order; packs, copies and gradient accumulations are
+ * other entries and are passed over). Null when the profile does not line up with the nodes.
+ */
+export function matchSteps(nodes: readonly GraphNode[], runs: readonly LayerTiming[][]): number[][] | null {
+  const times: number[][] = nodes.map(() => []);
+  for (const layers of runs) {
+    let j = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      const label = [n.name, ...(n.fused ?? [])].join('+');
+      while (j < layers.length && !(layers[j].op === n.op && layers[j].name === label)) j++;
+      if (j === layers.length) return null;
+      times[i].push(layers[j++].ms);
+    }
+  }
+  return times;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/**
+ * Per-key ms from matched step times: each node's median over the runs; nodes with the same key (the same
+ * op, attributes and shapes twice in a model) share their mean, so the model's total is kept.
+ */
+export function kernelTimes(keys: readonly string[], times: readonly number[][]): Map<string, number> {
+  const sums = new Map<string, { ms: number; count: number }>();
+  keys.forEach((k, i) => {
+    const s = sums.get(k) ?? { ms: 0, count: 0 };
+    s.ms += median(times[i]);
+    s.count++;
+    sums.set(k, s);
+  });
+  return new Map([...sums].map(([k, s]) => [k, s.ms / s.count]));
+}
+
+/**
+ * nodeKey → ms of every kernel of `forward`'s plan (its training plan when `training`) run whole on
+ * `backend`, or null when that plan cannot run there (an op without a kernel on it, a plan that fails to
+ * compile): the caller then times each kernel alone.
+ */
+export function timePlanKernels(
+  forward: Graph,
+  inputShape: Shape,
+  backend: Backend,
+  training: boolean,
+): Map<string, number> | null {
+  if (!backend.memory.readSync) return null;
+  const copy = calibrationCopy(forward);
+  const x = [calibrationInput(inputShape)];
+  let plan: Plan | TrainPlan | null = null;
+  try {
+    let profile: () => LayerTiming[];
+    let graph: Graph;
+    let shapes: Shape[];
+    if (training) {
+      const tp = new TrainPlan(copy.graph, [inputShape], backend);
+      const gradOutput = calibrationInput(tp.outputShape).map((v) => v / 100);
+      plan = tp;
+      graph = tp.training.graph;
+      shapes = tp.shapes;
+      profile = () => tp.profileStep(x, gradOutput).layers;
+    } else {
+      const p = new Plan(copy.graph, [inputShape], backend);
+      plan = p;
+      graph = copy.graph;
+      shapes = p.shapes;
+      profile = () => p.runProfiled(x).layers;
+    }
+    const nodes = computedNodes(graph);
+    if (!nodes.every((n) => hasKernel(backend, n.op))) return null;
+    for (let r = 0; r < WARM_RUNS; r++) profile();
+    const runs: LayerTiming[][] = [];
+    for (let r = 0; r < PROFILED_RUNS; r++) runs.push(profile());
+    const times = matchSteps(nodes, runs);
+    if (!times) return null;
+    const keys = nodes.map((n) =>
+      nodeKey(
+        n,
+        n.inputs.map((v) => shapes[v]),
+        shapes[n.output],
+      ),
+    );
+    return kernelTimes(keys, times);
+  } catch {
+    return null; // a plan this candidate cannot hold whole (memory, a kernel that refuses a shape): timed alone
+  } finally {
+    plan?.dispose();
+    copy.unbind();
+  }
+}
