@@ -22,7 +22,10 @@ const tiny = () =>
 // conv and relu are one fused node (layer 'conv+relu').
 const forwardOps = ['conv2d', 'maxPool2d', 'linear'];
 
-/** The reference backend with every kernel run logged by op (without `missing`, a candidate lacking it). */
+/**
+ * The reference backend with every kernel run logged by op, and every gradient accumulation as 'accumulate'
+ * (without `missing`, a candidate lacking that op).
+ */
 function recording(name: string, log: string[], missing?: OpName): Backend {
   const base = createReferenceBackend();
   const kernels: Record<string, KernelFactory | undefined> = {};
@@ -41,7 +44,14 @@ function recording(name: string, log: string[], missing?: OpName): Backend {
             };
           };
   }
-  return { ...base, name, kernels: kernels as Backend['kernels'] };
+  const updates = {
+    ...base.updates,
+    accumulate(...args: Parameters<Backend['updates']['accumulate']>) {
+      log.push('accumulate');
+      base.updates.accumulate(...args);
+    },
+  };
+  return { ...base, name, kernels: kernels as Backend['kernels'], updates };
 }
 
 /** How many times `seq` occurs in `log` as consecutive entries. */
@@ -56,19 +66,20 @@ const step = (name: string, op: string, ms: number) =>
   ({ name, op, ms, outputShape: [1], flops: 0, backend: 'b' }) as LayerTiming;
 
 describe('calibration in context (calibrate-plan.ts)', () => {
-  it("matches a profile's kernel steps to the nodes in order, passing over packs, copies and gradient sums", () => {
+  it("matches a profile's kernel steps to the nodes in order, over packs and copies, with the gradient sums each feeds", () => {
     const nodes = [node('conv', 'conv2d'), node('fc', 'linear', ['relu']), node('fc', 'linearGradInput')];
     const run = (k: number) => [
       step('conv', 'pack', 100),
       step('conv', 'conv2d', 1 * k),
       step('x', 'copy', 100),
       step('fc+relu', 'linear', 2 * k),
-      step('fc', 'gradAccumulate', 100),
+      step('fc', 'gradAccumulate', 10),
+      step('fc', 'gradAccumulate', 20),
       step('fc', 'linearGradInput', 3 * k),
     ];
     expect(matchSteps(nodes, [run(1), run(2)])).toEqual([
       [1, 2],
-      [2, 4],
+      [32, 34],
       [3, 6],
     ]);
     // A fused node is reported under its fused name; a profile that lacks a node does not line up.
@@ -116,6 +127,9 @@ describe('calibration in context (calibrate-plan.ts)', () => {
     // Each run: the forward order, then the backward kernels down to the first layer's weight gradient.
     const runs = log.join(',').match(/conv2d,maxPool2d,linear,([A-Za-z0-9]+,)*?conv2dGradWeight/g) ?? [];
     expect(runs.length).toBeGreaterThanOrEqual(7);
+    // Each run starts from zeroed gradients, as a training step does: the kernels write them in place, and
+    // no accumulation (a temporary added to a gradient already there) is timed.
+    expect(log).not.toContain('accumulate');
   });
 
   it('a candidate that cannot run the whole plan has each of its kernels timed alone', async () => {

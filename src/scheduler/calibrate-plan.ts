@@ -61,8 +61,9 @@ export function calibrationCopy(forward: Graph): { graph: Graph; unbind(): void 
 
 /**
  * Each kernel step's time per profiled run, matched to the plan's computed nodes in order (the executor
- * makes one kernel step per computed node, in graph order; packs, copies and gradient accumulations are
- * other entries and are passed over). Null when the profile does not line up with the nodes.
+ * makes one kernel step per computed node, in graph order, each followed by the accumulations of the
+ * parameter gradients it produced, which are counted with it; packs and copies are other entries and are
+ * passed over: copies are costed by the copy model). Null when the profile does not line up with the nodes.
  */
 export function matchSteps(nodes: readonly GraphNode[], runs: readonly LayerTiming[][]): number[][] | null {
   const times: number[][] = nodes.map(() => []);
@@ -73,7 +74,10 @@ export function matchSteps(nodes: readonly GraphNode[], runs: readonly LayerTimi
       const label = [n.name, ...(n.fused ?? [])].join('+');
       while (j < layers.length && !(layers[j].op === n.op && layers[j].name === label)) j++;
       if (j === layers.length) return null;
-      times[i].push(layers[j++].ms);
+      // The gradient sums a step feeds follow it: they run on its layer's backend and are part of its cost.
+      let ms = layers[j++].ms;
+      while (j < layers.length && layers[j].op === 'gradAccumulate') ms += layers[j++].ms;
+      times[i].push(ms);
     }
   }
   return times;
@@ -124,7 +128,13 @@ export function timePlanKernels(
       plan = tp;
       graph = tp.training.graph;
       shapes = tp.shapes;
-      profile = () => tp.profileStep(x, gradOutput).layers;
+      const params = [...new Set(copy.graph.nodes.flatMap((n) => Object.values(n.params)))];
+      // A training step starts from zeroed gradients (the optimizer's zeroGrad): a layer's gradient kernel
+      // then writes the gradient in place instead of into a temporary that is added after.
+      profile = () => {
+        for (const p of params) p.zeroGrad();
+        return tp.profileStep(x, gradOutput).layers;
+      };
     } else {
       const p = new Plan(copy.graph, [inputShape], backend);
       plan = p;
