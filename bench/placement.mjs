@@ -114,9 +114,12 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
   const names = compiled.auto.candidates.map((b) => v.describeCandidate(b));
   // Decide both placements (forward, training) now: calibration runs here, not inside the timed rounds. The
   // first call of each runs at once on the first candidate; the calibration is awaited, then the next switches.
+  // Each calibration's wall time is kept (with the one call it follows): on a cold cache, what `auto` costs.
+  let t0 = performance.now();
   net.eval();
   await net.forward(x);
   await compiled.calibration(inputShape, false);
+  const calibrationForwardMs = performance.now() - t0;
   await net.forward(x);
   const report = (await net.plan(inputShape)).report([x.dataSync()]);
   // Read now: a schedule is kept per layer modes, and train() changes them.
@@ -133,8 +136,10 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
     };
   };
   const step = stepOf(net);
+  t0 = performance.now();
   await step();
   await compiled.calibration(inputShape, true);
+  const calibrationTrainMs = performance.now() - t0;
   await step();
   if (progress && lastProgress) process.stderr.write('\n');
   const trainSchedule = compiled.scheduleFor(inputShape, true);
@@ -217,6 +222,7 @@ export async function measurePlacement(v, { net, copy, shape, classes, batch, ro
     // while the fastest rounds compare the placements themselves.
     forwardMinMs: Object.fromEntries(targets.map((t) => [t, Math.min(...samples[t].forward)])),
     trainStepMinMs: Object.fromEntries(targets.map((t) => [t, Math.min(...samples[t].train)])),
+    calibrationMs: { forward: calibrationForwardMs, train: calibrationTrainMs },
     estimatedForwardMs: forwardSchedule?.estimatedTotalMs ?? null,
     estimatedTrainMs: trainSchedule?.estimatedTotalMs ?? null,
     rounds,
@@ -245,6 +251,10 @@ export function printPlacement(log, model, { result, report, alone, targets }) {
     ),
   );
   log(`chosen placement: forward ${result.placement.forward}; training ${result.placement.train}`);
+  const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  log(
+    `calibration (wall, with the call it follows; near 0 when cached): forward ${secs(result.calibrationMs.forward)}, training ${secs(result.calibrationMs.train)}`,
+  );
   log('');
   log(report);
   log('');

@@ -203,6 +203,8 @@ describe('vireo bench --placement', () => {
     expect(text).toMatch(/^auto +[0-9.]+ +[0-9.]+ /m);
     expect(text).toMatch(/^wasm +[0-9.]+ +[0-9.]+ +0\.0% +0\.0%$/m);
     expect(text).toMatch(/^chosen placement: forward all on wasm; training all on wasm$/m);
+    // What a cold calibration costs is said too.
+    expect(text).toMatch(/^calibration \(wall, .*\): forward [0-9.]+ s, training [0-9.]+ s$/m);
     // A second wasm-only model timed like the others: the run's noise floor, said next to auto's gap.
     expect(text).toMatch(/^wasm \(copy\) +[0-9.]+ +[0-9.]+ +-?[0-9.]+% +-?[0-9.]+%$/m);
     // The cost model's error is reported, not hidden: auto's estimate against its measured time.
