@@ -24,9 +24,9 @@ const forwardOps = ['conv2d', 'maxPool2d', 'linear'];
 
 /**
  * The reference backend with every kernel run logged by op, and every gradient accumulation as 'accumulate'
- * (without `missing`, a candidate lacking that op).
+ * (without `missing`, a candidate lacking that op); each pack (a kernel with parameters repacking them) in `packs`.
  */
-function recording(name: string, log: string[], missing?: OpName): Backend {
+function recording(name: string, log: string[], missing?: OpName, packs: string[] = []): Backend {
   const base = createReferenceBackend();
   const kernels: Record<string, KernelFactory | undefined> = {};
   for (const [op, factory] of Object.entries(base.kernels) as [OpName, KernelFactory][]) {
@@ -40,6 +40,11 @@ function recording(name: string, log: string[], missing?: OpName): Backend {
               run(inputs, output, scratch) {
                 log.push(op);
                 k.run(inputs, output, scratch);
+              },
+              // The reference kernels keep no packed weights: a pack here only says when one would run.
+              pack() {
+                packs.push(op);
+                k.pack?.();
               },
             };
           };
@@ -66,21 +71,24 @@ const step = (name: string, op: string, ms: number) =>
   ({ name, op, ms, outputShape: [1], flops: 0, backend: 'b' }) as LayerTiming;
 
 describe('calibration in context (calibrate-plan.ts)', () => {
-  it("matches a profile's kernel steps to the nodes in order, over packs and copies, with the gradient sums each feeds", () => {
+  it("matches a profile's kernel steps to the nodes in order, with the packs before and gradient sums after each", () => {
     const nodes = [node('conv', 'conv2d'), node('fc', 'linear', ['relu']), node('fc', 'linearGradInput')];
     const run = (k: number) => [
       step('conv', 'pack', 100),
+      step('fc', 'pack', 200),
       step('conv', 'conv2d', 1 * k),
-      step('x', 'copy', 100),
+      step('x', 'copy', 1000),
       step('fc+relu', 'linear', 2 * k),
       step('fc', 'gradAccumulate', 10),
       step('fc', 'gradAccumulate', 20),
+      step('fc', 'pack', 400),
       step('fc', 'linearGradInput', 3 * k),
     ];
+    // A pack goes to the next step of its node's name (the forward's, then the backward's); a copy to none.
     expect(matchSteps(nodes, [run(1), run(2)])).toEqual([
-      [1, 2],
-      [32, 34],
-      [3, 6],
+      [101, 102],
+      [232, 234],
+      [403, 406],
     ]);
     // A fused node is reported under its fused name; a profile that lacks a node does not line up.
     expect(matchSteps([node('fc', 'linear')], [run(1)])).toBeNull();
@@ -120,9 +128,12 @@ describe('calibration in context (calibrate-plan.ts)', () => {
   it('a training plan is timed whole too: forward and backward steps in one run', async () => {
     process.env.VIREO_CALIBRATION_CACHE = 'off';
     const log: string[] = [];
+    const packs: string[] = [];
     const net = tiny();
     net.train();
-    const s = await schedule(net.toGraph([2, 3, 6, 6]), [2, 3, 6, 6], [recording('rec', log)], { training: true });
+    const s = await schedule(net.toGraph([2, 3, 6, 6]), [2, 3, 6, 6], [recording('rec', log, undefined, packs)], {
+      training: true,
+    });
     expect(s?.lines.find((l) => l.layer === 'conv+relu')?.estimatedMs.rec).toBeGreaterThan(0);
     // Each run: the forward order, then the backward kernels down to the first layer's weight gradient.
     const runs = log.join(',').match(/conv2d,maxPool2d,linear,([A-Za-z0-9]+,)*?conv2dGradWeight/g) ?? [];
@@ -130,6 +141,8 @@ describe('calibration in context (calibrate-plan.ts)', () => {
     // Each run starts from zeroed gradients, as a training step does: the kernels write them in place, and
     // no accumulation (a temporary added to a gradient already there) is timed.
     expect(log).not.toContain('accumulate');
+    // and the weights changed after each run, as an optimizer's update does: every run repacks them.
+    expect(packs.filter((op) => op === 'linear').length).toBeGreaterThanOrEqual(7);
   });
 
   it('a candidate that cannot run the whole plan has each of its kernels timed alone', async () => {

@@ -61,21 +61,27 @@ export function calibrationCopy(forward: Graph): { graph: Graph; unbind(): void 
 
 /**
  * Each kernel step's time per profiled run, matched to the plan's computed nodes in order (the executor
- * makes one kernel step per computed node, in graph order, each followed by the accumulations of the
- * parameter gradients it produced, which are counted with it; packs and copies are other entries and are
- * passed over: copies are costed by the copy model). Null when the profile does not line up with the nodes.
+ * makes one kernel step per computed node, in graph order). Counted with a step: the packs of its weights
+ * that ran before it in its phase (a training step repacks every weight the optimizer changed) and the
+ * accumulations of the parameter gradients it produced, which follow it. Copies are passed over: the copy
+ * model costs them. Null when the profile does not line up with the nodes.
  */
 export function matchSteps(nodes: readonly GraphNode[], runs: readonly LayerTiming[][]): number[][] | null {
   const times: number[][] = nodes.map(() => []);
   for (const layers of runs) {
     let j = 0;
+    // Packs run at the start of each phase (forward, backward), named by their node, before its step.
+    const packs = new Map<string, number>();
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i];
       const label = [n.name, ...(n.fused ?? [])].join('+');
-      while (j < layers.length && !(layers[j].op === n.op && layers[j].name === label)) j++;
+      for (; j < layers.length && !(layers[j].op === n.op && layers[j].name === label); j++) {
+        if (layers[j].op === 'pack') packs.set(layers[j].name, (packs.get(layers[j].name) ?? 0) + layers[j].ms);
+      }
       if (j === layers.length) return null;
       // The gradient sums a step feeds follow it: they run on its layer's backend and are part of its cost.
-      let ms = layers[j++].ms;
+      let ms = layers[j++].ms + (packs.get(n.name) ?? 0);
+      packs.delete(n.name);
       while (j < layers.length && layers[j].op === 'gradAccumulate') ms += layers[j++].ms;
       times[i].push(ms);
     }
@@ -129,11 +135,16 @@ export function timePlanKernels(
       graph = tp.training.graph;
       shapes = tp.shapes;
       const params = [...new Set(copy.graph.nodes.flatMap((n) => Object.values(n.params)))];
-      // A training step starts from zeroed gradients (the optimizer's zeroGrad): a layer's gradient kernel
-      // then writes the gradient in place instead of into a temporary that is added after.
+      const trained = params.filter((p) => p.requiresGrad && !p.isBuffer);
+      // Each run as a training step: from zeroed gradients (the optimizer's zeroGrad), so a layer's gradient
+      // kernel writes in place instead of into a temporary added after; and the weights changed after it, as
+      // the optimizer's update does, so the next run repacks them (at batch 1 that is a third of cifar-net's
+      // step). Marked after the run: the parameters are bound to the candidate's memory by then.
       profile = () => {
         for (const p of params) p.zeroGrad();
-        return tp.profileStep(x, gradOutput).layers;
+        const { layers } = tp.profileStep(x, gradOutput);
+        for (const p of trained) p.markDeviceChanged();
+        return layers;
       };
     } else {
       const p = new Plan(copy.graph, [inputShape], backend);
