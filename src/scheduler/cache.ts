@@ -12,7 +12,8 @@ import { removeOrphans, writeFileAtomic } from '../io/atomic.js';
 
 /**
  * Bumped when what a cached number means changes (timing method, key format). 3: host kernels are timed in
- * context, from profiled runs of the whole plan (calibrate-plan.ts), not each alone.
+ * context, from profiled runs of the whole plan (calibrate-plan.ts), not each alone; a host update is a
+ * latency per tensor plus a cost per float.
  */
 export const ENGINE_VERSION = 'vireo-0.1.0/calibration-3';
 
@@ -23,6 +24,8 @@ export interface Calibration {
   copies: Record<string, CopyCost>;
   /** ms per parameter of an SGD step with momentum (training plans count each layer's update). */
   updateMsPerFloat?: number;
+  /** ms per parameter tensor of that step (the fixed cost of one update call); absent on a GPU: 0. */
+  updateLatencyMs?: number;
   /** Kernels whose time was screened at batch 1 and scaled by the batch (a GPU ruled out: calibrate-async.ts). */
   extrapolated?: string[];
 }
@@ -106,6 +109,7 @@ function isCalibration(x: unknown): x is Calibration {
     c.copies !== null &&
     Object.values(c.copies).every((v) => typeof v?.latencyMs === 'number' && typeof v?.msPerByte === 'number') &&
     (c.updateMsPerFloat === undefined || typeof c.updateMsPerFloat === 'number') &&
+    (c.updateLatencyMs === undefined || typeof c.updateLatencyMs === 'number') &&
     (c.extrapolated === undefined || (Array.isArray(c.extrapolated) && c.extrapolated.every((k) => typeof k === 'string')))
   );
 }

@@ -22,10 +22,26 @@ import { calibrationInput, freshParameter, nodeKey } from './calibrate.js';
  * runs instead of one plan and six runs per distinct kernel.
  */
 
-/** Profiled runs read (after the warm-up runs): the median of each step over them. */
+/**
+ * Profiled runs read (after the warm-up runs): the median of each step over them — at least this many, and
+ * at least PROFILED_MS of them, so a small plan (batch 1: well under a millisecond) is not read off a few ms
+ * that one scheduler hiccup or a core not yet at speed decides.
+ */
 const PROFILED_RUNS = 5;
-/** Whole-plan runs before the profiled ones: packing, first touch of memory, the pool's workers awake. */
+const PROFILED_MS = 30;
+/** Whole-plan runs before the profiled ones (packing, first touch of memory, the pool's workers awake): at least this many and WARM_MS. */
 const WARM_RUNS = 2;
+const WARM_MS = 15;
+/** Most runs of either kind, however small the plan. */
+const MAX_RUNS = 200;
+
+/** Calls `run` at least `runs` times and for at least `ms`, at most MAX_RUNS times; returns what each call returned. */
+function repeat<T>(run: () => T, runs: number, ms: number): T[] {
+  const out: T[] = [];
+  const t0 = performance.now();
+  while (out.length < MAX_RUNS && (out.length < runs || performance.now() - t0 < ms)) out.push(run());
+  return out;
+}
 
 /** Nodes that run a kernel (alias ops share their input's memory and cost nothing). */
 export function computedNodes(graph: Graph): GraphNode[] {
@@ -155,10 +171,8 @@ export function timePlanKernels(
     }
     const nodes = computedNodes(graph);
     if (!nodes.every((n) => hasKernel(backend, n.op))) return null;
-    for (let r = 0; r < WARM_RUNS; r++) profile();
-    const runs: LayerTiming[][] = [];
-    for (let r = 0; r < PROFILED_RUNS; r++) runs.push(profile());
-    const times = matchSteps(nodes, runs);
+    repeat(profile, WARM_RUNS, WARM_MS);
+    const times = matchSteps(nodes, repeat(profile, PROFILED_RUNS, PROFILED_MS));
     if (!times) return null;
     const keys = nodes.map((n) =>
       nodeKey(

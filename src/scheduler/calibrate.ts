@@ -136,34 +136,50 @@ export function timeCopy(from: Backend | null, to: Backend | null): CopyCost {
   return fitCopyLine(sizes, ms);
 }
 
-/** The line through two (bytes, ms) points, clamped so neither latency nor cost per byte is negative. */
+/** The line through two (bytes, ms) points, clamped so neither latency nor cost per byte is negative (also used with floats for sizes). */
 export function fitCopyLine(sizes: readonly number[], ms: readonly number[]): CopyCost {
   const msPerByte = Math.max(0, (ms[1] - ms[0]) / (sizes[1] - sizes[0]));
   return { latencyMs: Math.max(0, ms[0] - msPerByte * sizes[0]), msPerByte };
 }
 
-/** ms per parameter of an SGD update with momentum on a host-mappable `backend` (measured on 1M floats). */
-export function timeUpdate(backend: Backend): number {
-  const n = 1 << 20;
+/** An optimizer update's cost for one parameter tensor: a fixed cost per call plus a cost per float. */
+export interface UpdateCost {
+  latencyMs: number;
+  msPerFloat: number;
+}
+
+/**
+ * The cost of an SGD update with momentum on a host-mappable `backend`, fitted as a line through two sizes
+ * (4K and 4M floats, each the median of 5 after a first call): a model's update is one call per parameter
+ * tensor, so many small tensors pay the per-call cost, and a large layer's weights (millions of floats) run
+ * at the per-float rate of arrays well past the caches, which one size in between would misjudge either way.
+ */
+export function timeUpdate(backend: Backend): UpdateCost {
+  const sizes = [1 << 12, 1 << 22];
   const m = backend.memory;
-  const p = m.alloc(4 * n);
-  const g = m.alloc(4 * n);
-  const buf = m.alloc(4 * n);
-  try {
-    m.fill(p, n, 0.5);
-    m.fill(g, n, 0.01);
-    m.fill(buf, n, 0);
-    const times: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, r === 0);
-      times.push(performance.now() - t0);
+  const ms = sizes.map((n) => {
+    const p = m.alloc(4 * n);
+    const g = m.alloc(4 * n);
+    const buf = m.alloc(4 * n);
+    try {
+      m.fill(p, n, 0.5);
+      m.fill(g, n, 0.01);
+      m.fill(buf, n, 0);
+      backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, true);
+      const times: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const t0 = performance.now();
+        backend.updates.sgd(p, g, buf, n, 0.01, 0.9, 0, 5e-4, false, false);
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      return times[2];
+    } finally {
+      m.free(p);
+      m.free(g);
+      m.free(buf);
     }
-    times.sort((a, b) => a - b);
-    return times[2] / n;
-  } finally {
-    m.free(p);
-    m.free(g);
-    m.free(buf);
-  }
+  });
+  const line = fitCopyLine(sizes, ms);
+  return { latencyMs: line.latencyMs, msPerFloat: line.msPerByte };
 }

@@ -195,7 +195,7 @@ export async function schedule(
       return null;
     }
   }
-  // Copies between every pair of places (the host included), and one update's cost per float when training.
+  // Copies between every pair of places (the host included), and the update's cost when training.
   const places: (Backend | null)[] = [null, ...candidates];
   const nameOf = (b: Backend | null) => (b ? b.name : 'host');
   const copyCost = new Map<string, CopyCost>();
@@ -213,7 +213,12 @@ export async function schedule(
   if (training) {
     for (const b of candidates) {
       const table = tables.get(b) as Calibration;
-      table.updateMsPerFloat ??= b.memory.readSync ? timeUpdate(b) : await exclusive(() => timeUpdateAsync(b));
+      if (table.updateMsPerFloat !== undefined) continue;
+      if (b.memory.readSync) {
+        const u = timeUpdate(b);
+        table.updateMsPerFloat = u.msPerFloat;
+        table.updateLatencyMs = u.latencyMs;
+      } else table.updateMsPerFloat = await exclusive(() => timeUpdateAsync(b));
     }
   }
   for (const b of candidates) await store.save(fingerprint(b), tables.get(b) as Calibration);
@@ -228,12 +233,13 @@ export async function schedule(
       ms += table.kernels[nodeKey(c.node, c.inputShapes, c.outputShape)] ?? 0;
     }
     if (training) {
-      const floats = nodes
+      // One update call per trainable tensor: its fixed cost, and its floats at the per-float rate.
+      const trained = nodes
         .filter((c) => c.node.name === name)
         .flatMap((c) => Object.values(c.node.params))
-        .filter(isTrainable)
-        .reduce((a, p) => a + p.size, 0);
-      ms += floats * (table.updateMsPerFloat ?? 0);
+        .filter(isTrainable);
+      const floats = trained.reduce((a, p) => a + p.size, 0);
+      ms += trained.length * (table.updateLatencyMs ?? 0) + floats * (table.updateMsPerFloat ?? 0);
     }
     return ms;
   };
