@@ -2,6 +2,7 @@ import type { Parameter } from '../core/parameter.js';
 import type { Shape } from '../core/shape.js';
 import { type Backend, hasKernel } from '../backends/backend.js';
 import type { LayerTiming } from '../graph/executor.js';
+import { isTrainable } from '../graph/autodiff.js';
 import { Graph, type GraphNode } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
 import { TrainPlan } from '../graph/train-plan.js';
@@ -15,11 +16,11 @@ import { calibrationInput, freshParameter, nodeKey } from './calibrate.js';
  * Why not each kernel alone: a kernel in a plan follows another within microseconds, so the wasm pool's
  * workers are still spinning when its step starts; run alone in a plan of its own, each repetition is
  * separated by the host writing the inputs and reading the output, long enough for the workers to block in
- * Atomics.wait, and every step then pays their wake-up (tens of µs per notify, 2–3× the time of a small
- * elementwise or pooling step). Summed over a model, kernels timed alone came to 10–50 % over the plan they
- * were meant to predict, by an amount that depends on the layer. Timing the plan itself measures exactly
- * what the executor runs — the same steps, order, buffers and caches — and costs a handful of whole-plan
- * runs instead of one plan and six runs per distinct kernel.
+ * Atomics.wait, and every step then pays their wake-up (30–60 µs measured here: 2–3× the time of a small
+ * elementwise or pooling step), an error that depends on the layer. A training step also repacks the weights
+ * an update changed, which no kernel run alone ever does. Timing the plan itself measures exactly what the
+ * executor runs — the same steps, order, buffers and caches — and costs a handful of whole-plan runs
+ * instead of one plan and six runs per distinct kernel.
  */
 
 /**
@@ -151,10 +152,10 @@ export function timePlanKernels(
       graph = tp.training.graph;
       shapes = tp.shapes;
       const params = [...new Set(copy.graph.nodes.flatMap((n) => Object.values(n.params)))];
-      const trained = params.filter((p) => p.requiresGrad && !p.isBuffer);
+      const trained = params.filter(isTrainable);
       // Each run as a training step: from zeroed gradients (the optimizer's zeroGrad), so a layer's gradient
       // kernel writes in place instead of into a temporary added after; and the weights changed after it, as
-      // the optimizer's update does, so the next run repacks them (at batch 1 that is a third of cifar-net's
+      // the optimizer's update does, so the next run repacks them (at batch 1 about a third of cifar-net's
       // step). Marked after the run: the parameters are bound to the candidate's memory by then.
       profile = () => {
         for (const p of params) p.zeroGrad();
