@@ -38,11 +38,12 @@ export const flags = {
   /**
    * wasm threads: µs a worker spins after its last part (and the caller before it blocks on the others)
    * before blocking in Atomics.wait. A blocked worker costs the next step a notify (a system call, 8–40 µs
-   * on the 2-core VM) and arrives late; spinning costs the idle core's time, bounded by this. Reference CNN
-   * forward at batch 1, 2 threads, same run: 100 µs (the old fixed spin) 2.06 ms, 300 µs 1.93, 1000 µs
-   * 1.91, 3000 µs 1.89 (1 thread 2.69): a step within a plan rarely follows the last by more than 300 µs.
+   * on the 2-core VM) and arrives late, and the OS may wake it on the caller's core; spinning costs the
+   * idle core's time, bounded by this. Reference CNN, 2 threads, one run, medians of 21–31 interleaved
+   * rounds: batch-1 forward 1.79 ms at 100 µs (the old fixed spin), 1.69 at 500, 1.60 at 1,000, 1.54 at
+   * 2,000, 1.48 at 5,000 (1 thread 2.6); batch 32 and the training step move within noise.
    */
-  threadSpinMicros: 500,
+  threadSpinMicros: 1000,
   /** ONNX import: fuse GELU (Erf form), HardSwish (HardSigmoid + Mul) and SiLU (Sigmoid + Mul) chains into one kernel. */
   fuseOnnxPatterns: true,
 };
