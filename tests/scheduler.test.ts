@@ -162,11 +162,14 @@ describe('the calibration cache', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
     writeFileSync(join(dir, `.orphans.json.${dead}.3.tmp`), '{"version": 1, "devi');
     writeFileSync(join(dir, `.orphans.json.${process.pid}.99.tmp`), 'a write in progress');
+    // Earlier releases named their temporary files without the leading dot.
+    writeFileSync(join(dir, `orphans.json.${dead}.6.tmp`), '{"version": 1');
     process.env.VIREO_CALIBRATION_CACHE = file;
     try {
       const store = await calibrationStore();
       await store.save('some device', { kernels: { k: 1 }, copies: {} } as never);
       expect(existsSync(join(dir, `.orphans.json.${dead}.3.tmp`))).toBe(false);
+      expect(existsSync(join(dir, `orphans.json.${dead}.6.tmp`))).toBe(false);
       expect(existsSync(join(dir, `.orphans.json.${process.pid}.99.tmp`))).toBe(true);
       expect(JSON.parse(readFileSync(file, 'utf8')).devices['some device'].kernels.k).toBe(1);
     } finally {

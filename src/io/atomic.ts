@@ -33,14 +33,15 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
 }
 
 /**
- * Removes the temporary siblings (`.<name>.<pid>.<n>.tmp`) that writers of `path` killed between write and
- * rename left behind — their process is gone; a live writer's file is left alone. Called after each write,
- * so a crash costs disk space only until the next one.
+ * Removes the temporary siblings (`.<name>.<pid>.<n>.tmp`, and `<name>.<pid>.<n>.tmp` as earlier releases
+ * named them) that writers of `path` killed between write and rename left behind — their process is gone;
+ * a live writer's file is left alone. Called after each write, so a crash costs disk space only until the
+ * next one.
  */
 export async function removeOrphans(path: string): Promise<void> {
   const { readdirSync, rmSync } = await import('node:fs');
   const { dir, base } = splitPath(path);
-  const prefix = `.${base}.`;
+  const prefixes = [`.${base}.`, `${base}.`];
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -48,7 +49,8 @@ export async function removeOrphans(path: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    const m = prefix === undefined ? null : /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length));
     if (m && !processAlive(Number(m[1]))) rmSync(`${dir}/${name}`, { force: true });
   }
 }
