@@ -8,7 +8,7 @@ import type { LayerTiming } from '../src/graph/executor.js';
 import type { GraphNode } from '../src/graph/ir.js';
 import { buildTrainingGraph, fingerprint, getBackend, nn, schedule } from '../src/index.js';
 import { inferShapes } from '../src/graph/shapes.js';
-import { nodeKey, timeUpdate } from '../src/scheduler/calibrate.js';
+import { nodeKey, timeUpdate, trainingKey } from '../src/scheduler/calibrate.js';
 import type { OpName } from '../src/ops/types.js';
 import { computedNodes, kernelTimes, matchSteps, timePlanKernels } from '../src/scheduler/calibrate-plan.js';
 
@@ -182,15 +182,18 @@ describe('calibration in context (calibrate-plan.ts)', () => {
       const forward = net.toGraph(shape);
       const tg = buildTrainingGraph(forward, [shape]);
       const shapes = inferShapes(tg.graph, [shape, tg.outputShape]);
+      // Training-step times under training keys (1 ms each), and the forward plan's under plain keys (0.25 ms
+      // each): one cache holds both, and each schedule reads its own.
       const kernels: Record<string, number> = {};
-      for (const n of computedNodes(tg.graph))
-        kernels[
-          nodeKey(
-            n,
-            n.inputs.map((v) => shapes[v]),
-            shapes[n.output],
-          )
-        ] = 1;
+      for (const n of computedNodes(tg.graph)) {
+        const key = nodeKey(
+          n,
+          n.inputs.map((v) => shapes[v]),
+          shapes[n.output],
+        );
+        kernels[trainingKey(key)] = 1;
+        kernels[key] = 0.25;
+      }
       const zero = { latencyMs: 0, msPerByte: 0 };
       const table = { kernels, copies: { 'host→wasm': zero, 'wasm→host': zero }, updateMsPerFloat: 1e-3, updateLatencyMs: 0.5 };
       writeFileSync(process.env.VIREO_CALIBRATION_CACHE, JSON.stringify({ version: 1, devices: { [fingerprint(wasm)]: table } }));
@@ -200,6 +203,11 @@ describe('calibration in context (calibrate-plan.ts)', () => {
       // fc: weight [5, 36] and bias [5], two update calls.
       const fc = s?.lines.find((l) => l.layer === 'fc')?.estimatedMs.wasm;
       expect(fc).toBeCloseTo(fcKernels + 2 * 0.5 + (5 * 36 + 5) * 1e-3, 9);
+      // The forward schedule from the same cache: fc's forward kernel at its forward-plan time, no update.
+      net.eval();
+      const f = await schedule(net.toGraph(shape), shape, [wasm], { measure: false });
+      expect(f?.measured).toBe(0);
+      expect(f?.lines.find((l) => l.layer === 'fc')?.estimatedMs.wasm).toBeCloseTo(0.25, 9);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

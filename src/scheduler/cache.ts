@@ -13,9 +13,10 @@ import { removeOrphans, writeFileAtomic } from '../io/atomic.js';
 /**
  * Bumped when what a cached number means changes (timing method, key format). 3: host kernels are timed in
  * context, from profiled runs of the whole plan (calibrate-plan.ts), not each alone; a host update is a
- * latency per tensor plus a cost per float.
+ * latency per tensor plus a cost per float. 4: a host's times measured inside training steps go under training
+ * keys (trainingKey); before, they replaced the forward plan's times under the same keys.
  */
-export const ENGINE_VERSION = 'vireo-0.1.0/calibration-3';
+export const ENGINE_VERSION = 'vireo-0.1.0/calibration-4';
 
 export interface Calibration {
   /** nodeKey → ms on this fingerprint's backend. */

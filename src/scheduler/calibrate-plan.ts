@@ -7,7 +7,7 @@ import { Graph, type GraphNode } from '../graph/ir.js';
 import { Plan } from '../graph/plan.js';
 import { TrainPlan } from '../graph/train-plan.js';
 import { opDef } from '../ops/index.js';
-import { calibrationInput, freshParameter, nodeKey } from './calibrate.js';
+import { calibrationInput, freshParameter, nodeKey, trainingKey } from './calibrate.js';
 
 /**
  * Kernel timings in context, for a host-mappable candidate: the whole forward (or training) plan of the
@@ -127,7 +127,7 @@ export function kernelTimes(keys: readonly string[], times: readonly number[][])
 }
 
 /**
- * nodeKey → ms of every kernel of `forward`'s plan (its training plan when `training`) run whole on
+ * nodeKey → ms of every kernel of `forward`'s plan (its training plan when `training`, keyed by trainingKey) run whole on
  * `backend`, or null when that plan cannot run there (an op without a kernel on it, a plan that fails to
  * compile): the caller then times each kernel alone.
  */
@@ -182,7 +182,7 @@ export function timePlanKernels(
         shapes[n.output],
       ),
     );
-    return kernelTimes(keys, times);
+    return kernelTimes(training ? keys.map(trainingKey) : keys, times);
   } catch {
     return null; // a plan this candidate cannot hold whole (memory, a kernel that refuses a shape): timed alone
   } finally {

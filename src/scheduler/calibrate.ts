@@ -42,6 +42,16 @@ export function calibrationInput(shape: Shape): Float32Array {
 }
 
 /**
+ * Where a host candidate's time for a node measured inside a training step is cached (`nodeKey`'s, marked):
+ * there a forward node runs with batch statistics, keeps its activations and follows its weights' repack after
+ * an update, so it costs more than in a forward plan, under the same nodeKey. Kept apart, neither calibration
+ * overwrites the other's, and a forward estimate never carries a training step's costs.
+ */
+export function trainingKey(key: string): string {
+  return `train|${key}`;
+}
+
+/**
  * A plan of `node` alone on `backend`, with fresh parameters of the same shapes and deterministic inputs.
  * Attributes are copied so a dropout layer's generator does not advance. `dispose` (`disposeAsync` on a GPU)
  * frees the plan and the parameters.

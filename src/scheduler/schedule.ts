@@ -6,7 +6,7 @@ import { inferShapes } from '../graph/shapes.js';
 import { opDef } from '../ops/index.js';
 import { type AssignNode, HOST, assign } from './assign.js';
 import { type Calibration, calibrationStore, fingerprint } from './cache.js';
-import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode, timeUpdate } from './calibrate.js';
+import { type CopyCost, copyMs, nodeKey, timeCopy, timeNode, timeUpdate, trainingKey } from './calibrate.js';
 import { timeCopyAsync, timeNodesAsync, timeUpdateAsync } from './calibrate-async.js';
 import { timePlanKernels } from './calibrate-plan.js';
 import { describeCandidate } from './candidates.js';
@@ -96,6 +96,12 @@ export async function schedule(
     const tg = buildTrainingGraph(forward, [inputShape]);
     costed = computed(tg.graph, inferShapes(tg.graph, [inputShape, tg.outputShape]));
   }
+  // A host candidate measures a training schedule's kernels inside training steps (calibrate-plan.ts) and
+  // caches them under training keys; a GPU candidate times each kernel alone, the same for both schedules.
+  const keyOf = (b: Backend, c: { node: GraphNode; inputShapes: Shape[]; outputShape: Shape }) => {
+    const key = nodeKey(c.node, c.inputShapes, c.outputShape);
+    return training && b.memory.readSync ? trainingKey(key) : key;
+  };
   const store = await calibrationStore();
   const tables = new Map<Backend, Calibration>();
   for (const b of candidates) tables.set(b, (await store.load(fingerprint(b))) ?? { kernels: {}, copies: {} });
@@ -107,7 +113,7 @@ export async function schedule(
     const seen = new Set<string>();
     for (const c of costed) {
       if (!hasKernel(b, c.node.op)) continue;
-      const key = nodeKey(c.node, c.inputShapes, c.outputShape);
+      const key = keyOf(b, c);
       if (key in table.kernels || seen.has(key)) continue;
       seen.add(key);
       work.push({ backend: b, key, ...c });
@@ -158,7 +164,7 @@ export async function schedule(
   // A GPU kernel slower at batch 1 than PRUNE_FACTOR times the fastest host candidate at the full batch is
   // not timed at the full batch (calibrate-async.ts); without a host time for it there is no bound.
   const bound = (w: Work) => {
-    const times = hosts.map((b) => (tables.get(b) as Calibration).kernels[w.key] ?? Number.POSITIVE_INFINITY);
+    const times = hosts.map((b) => (tables.get(b) as Calibration).kernels[keyOf(b, w)] ?? Number.POSITIVE_INFINITY);
     return Math.max(PRUNE_MIN_MS, PRUNE_FACTOR * Math.min(...times));
   };
   for (const b of gpus) {
@@ -230,7 +236,7 @@ export async function schedule(
     for (const c of costed) {
       if (c.node.name !== name && !c.node.name.startsWith(`${name}.`)) continue;
       if (!hasKernel(b, c.node.op)) return Number.POSITIVE_INFINITY;
-      ms += table.kernels[nodeKey(c.node, c.inputShapes, c.outputShape)] ?? 0;
+      ms += table.kernels[keyOf(b, c)] ?? 0;
     }
     if (training) {
       // One update call per trainable tensor: its fixed cost, and its floats at the per-float rate.
@@ -285,7 +291,7 @@ export async function schedule(
   for (const b of candidates) {
     const table = tables.get(b) as Calibration;
     const scaled = new Set(table.extrapolated ?? []);
-    const keys = new Set(costed.filter((c) => hasKernel(b, c.node.op)).map((c) => nodeKey(c.node, c.inputShapes, c.outputShape)));
+    const keys = new Set(costed.filter((c) => hasKernel(b, c.node.op)).map((c) => keyOf(b, c)));
     const have = [...keys].filter((k) => k in table.kernels);
     timed[b.name] = { kernels: have.length, extrapolated: have.filter((k) => scaled.has(k)).length };
   }
