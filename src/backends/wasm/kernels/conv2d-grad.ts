@@ -5,15 +5,14 @@ import type { KernelFactory, PreparedKernel } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import type { KernelExports } from '../loader.js';
 import {
+  imageRanges,
   local,
   panelRanges,
-  partMulAdds,
   perThread,
   planeRanges,
   runParts,
   runRanges,
   splitRange,
-  stealingParts,
   threadCount,
 } from './parallel.js';
 
@@ -123,10 +122,7 @@ export const conv2dGradInputWasm =
     if (g.depthwise) {
       // The direct kernel reads the weight where it lives in wasm memory; threads take whole images,
       // several parts per thread.
-      const images = splitRange(
-        g.n,
-        stealingParts(ctx, g.n, Math.ceil(partMulAdds() / (g.cout * g.p * a.kernel[0] * a.kernel[1]))),
-      );
+      const images = imageRanges(ctx, g.n, g.cout * g.p * a.kernel[0] * a.kernel[1]);
       return {
         scratchBytes: 0,
         run([dy], dx) {
@@ -170,7 +166,7 @@ export const conv2dGradInputWasm =
     const tileAt = bAt + 4 * bFloats;
     const slice = perThread(tileAt + 4 * mr * nr + 32);
     const threads = threadCount(ctx);
-    const ranges = splitRange(g.n, stealingParts(ctx, g.n, Math.ceil(partMulAdds() / (g.cout * g.k * g.p))));
+    const ranges = imageRanges(ctx, g.n, g.cout * g.k * g.p);
     // The pack shared by A-panel rows (rows of W_gᵀ: columns of the stored W_g) of every group.
     const wRows = panelRanges(ctx, g.k, mr, g.cout * g.k);
     return {

@@ -5,15 +5,13 @@ import { activationCode, align16, gemmTile, packAPanels } from './gemm-glue.js';
 import type { CallArg } from '../threads.js';
 import {
   gemmPanelRanges,
+  imageRanges,
   type Invoke,
   local,
   panelRanges,
-  partMulAdds,
   perThread,
   runParts,
   runRanges,
-  splitRange,
-  stealingParts,
   threadCount,
 } from './parallel.js';
 
@@ -56,7 +54,7 @@ export const conv2dWasm =
       const planeFloats = exports.f32_dwconv2d_scratch_floats(kh, kw, oh, ow, sh, sw, dh, dw);
       // Threads take whole images, several parts per thread (each output plane is computed the same way
       // whichever call holds it), each part on the plane scratch of the thread that runs it.
-      const ranges = splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / (cout * oh * ow * kh * kw))));
+      const ranges = imageRanges(ctx, n, cout * oh * ow * kh * kw);
       const slice = planeFloats > 0 ? perThread(4 * planeFloats + 32) : 0;
       return {
         scratchBytes: threadCount(ctx) * slice + 16,
@@ -167,7 +165,7 @@ export const conv2dWasm =
     // Whole images per part when there are at least as many images as threads, cut finer than one part per
     // thread (stealingParts) so a slowed thread's unstarted images go to the others; each image is
     // computed the same way whichever thread runs it.
-    const imageRanges = n >= threads ? splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / (cout * kg * p)))) : [];
+    const images = n >= threads ? imageRanges(ctx, n, cout * kg * p) : [];
     // Fewer images than threads: output panels cut for stealing (groups of 4 for a one-row GEMV).
     const panelParts = n < threads ? gemmPanelRanges(ctx, nPanels, groups * coutG * kg * p, coutG === 1 ? 4 : 1) : [];
     // Packing W (every training step) shared by A-panel rows of every group.
@@ -193,12 +191,12 @@ export const conv2dWasm =
       },
       run([x], y, scratch) {
         const s0 = align16(scratch);
-        if (imageRanges.length > 0) {
+        if (images.length > 0) {
           runParts(
             ctx,
-            imageRanges.length,
+            images.length,
             (part, call) => {
-              for (let b = imageRanges[part][0]; b < imageRanges[part][1]; b++) {
+              for (let b = images[part][0]; b < images[part][1]; b++) {
                 im2col(call, x, b, local, 0, nPanels);
                 image(call, y, b, local, local(tileAt), 0, nPanels);
               }

@@ -64,7 +64,7 @@ function directCall(ctx: WasmContext, localBase = 0): Invoke {
  * Multiply-adds a part of a GEMM-like step (whole images, output panels) must hold at least: one
  * multiply-add of a packed GEMM costs about an eighth of streaming one float, so 8 × flags.threadSplitMinFloats.
  */
-export function partMulAdds(): number {
+function partMulAdds(): number {
   return 8 * Math.max(1, flags.threadSplitMinFloats);
 }
 
@@ -73,11 +73,19 @@ export function partMulAdds(): number {
  * thread, so a thread the OS slows or starts late holds back only its unstarted parts, but never parts of
  * under `minUnits` units each (each part re-reads shared operands such as packed weights).
  */
-export function stealingParts(ctx: WasmContext, units: number, minUnits = 1): number {
+function stealingParts(ctx: WasmContext, units: number, minUnits = 1): number {
   const threads = threadCount(ctx);
   if (threads <= 1) return 1;
   const perThread = Math.max(1, Math.min(PARTS_PER_THREAD, Math.floor(flags.threadPartsPerThread)));
   return Math.max(1, Math.min(threads * perThread, Math.floor(units / Math.max(1, minUnits))));
+}
+
+/**
+ * [0, n) images cut for stealing (stealingParts), each part holding whole images worth at least
+ * partMulAdds() multiply-adds at `mulAddsPerImage` each.
+ */
+export function imageRanges(ctx: WasmContext, n: number, mulAddsPerImage: number): [number, number][] {
+  return splitRange(n, stealingParts(ctx, n, Math.ceil(partMulAdds() / Math.max(1, mulAddsPerImage))));
 }
 
 /**
@@ -130,10 +138,6 @@ export function runRanges(
   ranges: readonly [number, number][],
   body: (call: Invoke, a: number, b: number) => void,
 ): void {
-  if (ranges.length === 1) {
-    body(directCall(ctx), ranges[0][0], ranges[0][1]);
-    return;
-  }
   runParts(ctx, ranges.length, (t, call) => body(call, ranges[t][0], ranges[t][1]));
 }
 
