@@ -102,3 +102,47 @@ export function activationDerivativeWgsl(kind: ActivationKind): string {
   };
   return `fn dact(v: f32) -> f32 { ${body[kind]} }`;
 }
+
+/**
+ * A sliding window's fields, named alike in every kernel that has one (convolution, pooling): kernel, stride,
+ * dilation, and the padding before the first row and column (PT, PL: a convolution's top and left, pooling's
+ * symmetric pads; the WGSL reads them as i32).
+ */
+export function windowShapes(a: {
+  kernel: readonly number[];
+  stride: readonly number[];
+  dilation: readonly number[];
+  padding: readonly number[];
+}): Shapes {
+  return {
+    KH: a.kernel[0],
+    KW: a.kernel[1],
+    SH: a.stride[0],
+    SW: a.stride[1],
+    DH: a.dilation[0],
+    DW: a.dilation[1],
+    PT: a.padding[0],
+    PL: a.padding[1],
+  };
+}
+
+/**
+ * WGSL loops over the output windows (oy, ox) that read input cell (iy, ix) — u32s in scope — through tap
+ * (ky, kx): the forward's window rule (windowShapes' fields, u.OH, u.OW) read backwards, for gradients
+ * written as gathers. `inner` runs once per such window, indented for the innermost loop.
+ */
+export function coveringWindowsWgsl(inner: string): string {
+  return `for (var ky: u32 = 0u; ky < u.KH; ky++) {
+    let ty = i32(iy) + i32(u.PT) - i32(ky * u.DH);
+    if (ty < 0 || ty % i32(u.SH) != 0) { continue; }
+    let oy = u32(ty) / u.SH;
+    if (oy >= u.OH) { continue; }
+    for (var kx: u32 = 0u; kx < u.KW; kx++) {
+      let tx = i32(ix) + i32(u.PL) - i32(kx * u.DW);
+      if (tx < 0 || tx % i32(u.SW) != 0) { continue; }
+      let ox = u32(tx) / u.SW;
+      if (ox >= u.OW) { continue; }
+      ${inner}
+    }
+  }`;
+}

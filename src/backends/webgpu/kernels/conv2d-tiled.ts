@@ -12,7 +12,7 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, activationShapes, activationWgsl } from './common.js';
+import { type Shapes, activationShapes, activationWgsl, windowShapes } from './common.js';
 import { type GemmTile, type TiledOptions, gemmKernel } from './gemm.js';
 
 /**
@@ -33,17 +33,10 @@ function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]
     OH: oh,
     OW: ow,
     OHW: oh * ow,
-    KH: kh,
-    KW: kw,
+    ...windowShapes(a),
     KHW: kh * kw,
-    SH: a.stride[0],
-    SW: a.stride[1],
-    DH: a.dilation[0],
-    DW: a.dilation[1],
     CING: cin / a.groups,
     COUTG: cout / a.groups,
-    PT: a.padding[0],
-    PL: a.padding[1],
   };
 }
 

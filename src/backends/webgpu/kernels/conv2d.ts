@@ -5,7 +5,7 @@
 import type { Conv2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, activationShapes, activationWgsl, programKernel } from './common.js';
+import { type Shapes, activationShapes, activationWgsl, coveringWindowsWgsl, programKernel, windowShapes } from './common.js';
 import { conv2dGradInputTiled, conv2dGradWeightTiled, conv2dTiled } from './conv2d-tiled.js';
 import { TILE_NARROW, type TiledOptions, tiledPays } from './gemm.js';
 
@@ -21,16 +21,9 @@ function convShapes(a: Conv2dAttrs, xs: readonly number[], ys: readonly number[]
     COUT: cout,
     OH: oh,
     OW: ow,
-    KH: a.kernel[0],
-    KW: a.kernel[1],
-    SH: a.stride[0],
-    SW: a.stride[1],
-    DH: a.dilation[0],
-    DW: a.dilation[1],
+    ...windowShapes(a),
     CING: cin / a.groups,
     COUTG: cout / a.groups,
-    PT: a.padding[0],
-    PL: a.padding[1],
   };
 }
 
@@ -104,22 +97,10 @@ export const conv2dGradInputWebGpu =
   let g = c / u.CING;
   let ci = c % u.CING;
   var acc: f32 = 0.0;
-  for (var ky: u32 = 0u; ky < u.KH; ky++) {
-    let ty = i32(iy) + i32(u.PT) - i32(ky * u.DH);
-    if (ty < 0 || ty % i32(u.SH) != 0) { continue; }
-    let oy = u32(ty) / u.SH;
-    if (oy >= u.OH) { continue; }
-    for (var kx: u32 = 0u; kx < u.KW; kx++) {
-      let tx = i32(ix) + i32(u.PL) - i32(kx * u.DW);
-      if (tx < 0 || tx % i32(u.SW) != 0) { continue; }
-      let ox = u32(tx) / u.SW;
-      if (ox >= u.OW) { continue; }
-      for (var k: u32 = 0u; k < u.COUTG; k++) {
+  ${coveringWindowsWgsl(`for (var k: u32 = 0u; k < u.COUTG; k++) {
         let co = g * u.COUTG + k;
         acc += m[u.dy + ((b * u.COUT + co) * u.OH + oy) * u.OW + ox] * m[u.w + ((co * u.CING + ci) * u.KH + ky) * u.KW + kx];
-      }
-    }
-  }
+      }`)}
   m[u.dx + i] = acc;
 }`;
     return programKernel(

@@ -4,7 +4,7 @@
 import type { Pool2dAttrs } from '../../../ops/types.js';
 import type { KernelFactory } from '../../backend.js';
 import { f, type GpuContext } from '../program.js';
-import { type Shapes, isnanWgsl, programKernel } from './common.js';
+import { type Shapes, coveringWindowsWgsl, isnanWgsl, programKernel, windowShapes } from './common.js';
 
 /** The window's shapes, uniforms (`u.KH` …): one pipeline per pooling kind, whatever the shape. */
 function poolShapes(a: Pool2dAttrs, xs: readonly number[], ys: readonly number[]): Shapes {
@@ -16,16 +16,8 @@ function poolShapes(a: Pool2dAttrs, xs: readonly number[], ys: readonly number[]
     W: w,
     OH: oh,
     OW: ow,
-    KH: a.kernel[0],
-    KW: a.kernel[1],
-    SH: a.stride[0],
-    SW: a.stride[1],
-    DH: a.dilation[0],
-    DW: a.dilation[1],
-    // The padding before the first row and column, named as the convolutions name theirs (PT, PL); pooling's
-    // padding is symmetric, so the bottom and right pads are these too.
-    PT: a.padding[0],
-    PL: a.padding[1],
+    // Pooling's padding is symmetric: PT and PL are the bottom and right pads too.
+    ...windowShapes(a),
   };
 }
 
@@ -172,19 +164,7 @@ fn body(i: u32) {
   let xb = u.x + p * u.H * u.W;
   let me = i32(iy * u.W + ix);
   var acc: f32 = 0.0;
-  for (var ky: u32 = 0u; ky < u.KH; ky++) {
-    let ty = i32(iy) + i32(u.PT) - i32(ky * u.DH);
-    if (ty < 0 || ty % i32(u.SH) != 0) { continue; }
-    let oy = u32(ty) / u.SH;
-    if (oy >= u.OH) { continue; }
-    for (var kx: u32 = 0u; kx < u.KW; kx++) {
-      let tx = i32(ix) + i32(u.PL) - i32(kx * u.DW);
-      if (tx < 0 || tx % i32(u.SW) != 0) { continue; }
-      let ox = u32(tx) / u.SW;
-      if (ox >= u.OW) { continue; }
-      if (argmax(xb, oy, ox) == me) { acc += m[u.dy + (p * u.OH + oy) * u.OW + ox]; }
-    }
-  }
+  ${coveringWindowsWgsl('if (argmax(xb, oy, ox) == me) { acc += m[u.dy + (p * u.OH + oy) * u.OW + ox]; }')}
   m[u.dx + i] = acc;
 }`;
     return programKernel(
