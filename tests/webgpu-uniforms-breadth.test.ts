@@ -12,7 +12,7 @@ import type { WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { createReferenceBackend } from '../src/backends/reference/index.js';
 import type { BinaryKind, UnaryAttrs, UnaryKind } from '../src/ops/types.js';
 import { backwardCase, backwardNodeCases } from './cases/grad.js';
-import { pipelinesCompiledBy } from './helpers/pipelines.js';
+import { type PipelineFamily, itCompilesOncePerFamily, pipelinesCompiledBy } from './helpers/pipelines.js';
 import type { OpCase } from './helpers/single-op.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
 
@@ -79,7 +79,7 @@ const layerNorm = (x: number[], normalizedShape: number[], eps: number): OpCase<
 const whereGrads = (c: OpCase) => backwardNodeCases(c).filter((n) => n.op === 'whereGrad');
 
 // Per family: the shapes' walks collapse to one rank (worked out beside each), so they must share the pipeline.
-const families: { name: string; cases: OpCase[] }[] = [
+const families: PipelineFamily[] = [
   {
     // Rank 3 after collapsing: [2, 9, 12] (the trailing 4×3 merges), [3, 5, 11], [4, 5, 42] (6×7 merges).
     name: 'broadcasting binary add',
@@ -265,12 +265,7 @@ describe.runIf(webgpuUnderTest)('webgpu ONNX and breadth kernels take shapes as 
   });
   const compiles = (c: OpCase) => pipelinesCompiledBy(gpu, reference, c);
 
-  for (const family of families) {
-    it(`${family.name}: ${family.cases.length} shapes, every one equal to the reference, compiled once`, async () => {
-      await compiles(family.cases[0]);
-      for (const c of family.cases.slice(1)) expect(await compiles(c), `${c.name} compiled new pipelines`).toBe(0);
-    });
-  }
+  itCompilesOncePerFamily(families, compiles);
 
   it('what is compiled in still gets its own pipeline: the walk rank, the op kind', async () => {
     await compiles(binary('mul', [2, 9, 4, 3], [2, 1, 4, 3]));

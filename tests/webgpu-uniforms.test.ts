@@ -13,7 +13,7 @@ import type { Conv2dAttrs } from '../src/ops/types.js';
 import { noActivation } from '../src/ops/types.js';
 import { backwardCase } from './cases/grad.js';
 import { convCase, poolCase } from './cases/builders.js';
-import { pipelinesCompiledBy } from './helpers/pipelines.js';
+import { type PipelineFamily, itCompilesOncePerFamily, pipelinesCompiledBy } from './helpers/pipelines.js';
 import { expectClose } from './helpers/random.js';
 import type { OpCase } from './helpers/single-op.js';
 import { webgpuUnderTest } from './helpers/webgpu.js';
@@ -52,7 +52,7 @@ const tiledRelu = [
   }),
 ];
 
-const families: { name: string; cases: OpCase[] }[] = [
+const families: PipelineFamily[] = [
   { name: 'tiled conv2d, 64×64 tile, ReLU', cases: tiledRelu },
   {
     name: 'tiled conv2d with K split across workgroups',
@@ -167,12 +167,7 @@ describe.runIf(webgpuUnderTest)('webgpu kernels take shapes as uniforms: one pip
 
   const compiles = (c: OpCase) => pipelinesCompiledBy(gpu, reference, c);
 
-  for (const family of families) {
-    it(`${family.name}: ${family.cases.length} shapes, every one equal to the reference, compiled once`, async () => {
-      await compiles(family.cases[0]);
-      for (const c of family.cases.slice(1)) expect(await compiles(c), `${c.name} compiled new pipelines`).toBe(0);
-    });
-  }
+  itCompilesOncePerFamily(families, compiles);
 
   it('SGD updates of parameters of any size share one pipeline, and each stops at its own size', async () => {
     const mem = gpu.memory;

@@ -1,3 +1,4 @@
+import { expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import type { WebGpuBackend } from '../../src/backends/webgpu/index.js';
 import { expectClose } from './random.js';
@@ -16,4 +17,23 @@ export async function pipelinesCompiledBy(gpu: WebGpuBackend, reference: Backend
   const got = await runCaseAsync(c, gpu, params, inputs);
   expectClose(got, want, 1e-5, 1e-4, `${c.name} on webgpu`);
   return gpu.pipelinesCompiled - before;
+}
+
+/** Op cases of one kernel kind at different shapes: they must share the first case's pipelines. */
+export interface PipelineFamily {
+  name: string;
+  cases: OpCase[];
+}
+
+/**
+ * One test per family: every case equal to the reference, and only the first compiling anything (`compiles`
+ * is pipelinesCompiledBy on the suite's backends, read when the test runs).
+ */
+export function itCompilesOncePerFamily(families: readonly PipelineFamily[], compiles: (c: OpCase) => Promise<number>): void {
+  for (const family of families) {
+    it(`${family.name}: ${family.cases.length} shapes, every one equal to the reference, compiled once`, async () => {
+      await compiles(family.cases[0]);
+      for (const c of family.cases.slice(1)) expect(await compiles(c), `${c.name} compiled new pipelines`).toBe(0);
+    });
+  }
 }
