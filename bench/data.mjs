@@ -193,19 +193,23 @@ for (const [size, n, batch, warmup, epochs] of configs.filter(([s]) => sizes.inc
   }
 }
 
-// --stall: how much of a training epoch waits on data when the issue's reference CNN trains on 32x32
-// input (flips, rotation, normalize) with 2 workers: the loader's wait, with and without the first
-// batch (worker start-up).
-if (process.argv.includes('--stall')) {
-  const n = quick ? 512 : 1024;
-  const ds = dataset(n);
-  ds.transform = new T.Compose([
+/** The --stall and --share epochs' augmentation on 32x32 input: flips, rotation, normalize. */
+const trainingAugmentation = () =>
+  new T.Compose([
     new T.RandomHorizontalFlip(),
     new T.RandomVerticalFlip(),
     new T.RandomRotation(20),
     new T.ToTensor(),
     new T.Normalize(mean, std),
   ]);
+
+// --stall: how much of a training epoch waits on data when the issue's reference CNN trains on 32x32
+// input (flips, rotation, normalize) with 2 workers: the loader's wait, with and without the first
+// batch (worker start-up).
+if (process.argv.includes('--stall')) {
+  const n = quick ? 512 : 1024;
+  const ds = dataset(n);
+  ds.transform = trainingAugmentation();
   const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: 2, seed: 1 });
   const model = models.cifarNet();
   const t0 = performance.now();
@@ -247,13 +251,7 @@ if (process.argv.includes('--share')) {
     for (const k of r % 2 ? [...configs.keys()].reverse() : configs.keys()) {
       const c = configs[k];
       const ds = dataset(n);
-      ds.transform = new T.Compose([
-        new T.RandomHorizontalFlip(),
-        new T.RandomVerticalFlip(),
-        new T.RandomRotation(20),
-        new T.ToTensor(),
-        new T.Normalize(mean, std),
-      ]);
+      ds.transform = trainingAugmentation();
       const model = models.cifarNet();
       await model.to('wasm', { threads: c.threads });
       const loader = new DataLoader(ds, { batchSize: 32, shuffle: true, numWorkers: c.workers, seed: 1 });
